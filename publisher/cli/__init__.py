@@ -1,0 +1,100 @@
+"""The ``publisher`` command.
+
+Exit codes: 0 done (every delivery posted); 1 a delivery failed or needs review;
+2 invalid input or settings (nothing written); 3 timed out waiting; 4 the database or
+another part of the environment is unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from publisher.errors import (
+    ConfigError,
+    InputError,
+    NotFoundError,
+    PublisherError,
+    StateError,
+    StoreError,
+)
+
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_TIMEOUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
+
+
+class Context:
+    def __init__(self, debug: bool) -> None:
+        self.debug = debug
+
+    def settings(self, **overrides: Any) -> Any:
+        from publisher.settings import load_settings
+
+        return self.guard(lambda: load_settings(**overrides))
+
+    def guard(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except PublisherError as exc:
+            self.fail(exc)
+
+    def run(self, coro: Awaitable[T]) -> T:
+        try:
+            return asyncio.run(coro)  # type: ignore[arg-type]
+        except PublisherError as exc:
+            self.fail(exc)
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+
+    def fail(self, exc: BaseException) -> NoReturn:
+        if self.debug:
+            import traceback
+
+            traceback.print_exception(exc)
+        code = EXIT_UNAVAILABLE
+        if isinstance(exc, InputError | ConfigError | NotFoundError | StateError):
+            code = EXIT_INPUT
+        elif isinstance(exc, StoreError):
+            code = EXIT_UNAVAILABLE
+        click.echo(f"publisher: error: {exc}", err=True)
+        raise SystemExit(code)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (TOML or YAML); same as PUBLISHER_CONFIG.",
+)
+@click.version_option("0.1.0", prog_name="publisher")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, config: Path | None) -> None:
+    """publisher: safety warnings and disclosures on every channel, exactly once."""
+    if config is not None:
+        os.environ["PUBLISHER_CONFIG"] = str(config)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(debug)
+
+
+from publisher.cli import commands as _commands  # noqa: E402,F401  (registers the subcommands)

@@ -1,0 +1,67 @@
+"""``publisher deliveries list|retry|cancel``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from publisher.cli import Context, emit, main, pass_ctx
+from publisher.queue.states import Status
+from publisher.runtime import Runtime
+from publisher.views import delivery_json
+
+
+@main.group()
+def deliveries() -> None:
+    """Inspect and steer deliveries (one notice on one channel account)."""
+
+
+async def _with_runtime(settings: Any, fn: Any) -> Any:
+    rt = await Runtime.open(settings, migrate=False)
+    try:
+        return await fn(rt)
+    finally:
+        await rt.close()
+
+
+@deliveries.command("list")
+@click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List deliveries, newest first."""
+    settings = ctx.settings()
+    rows = ctx.run(_with_runtime(settings, lambda rt: rt.store.list_deliveries(status=status, limit=limit)))
+    data = [delivery_json(d) for d in rows]
+    if as_json:
+        emit(data)
+        return
+    if not data:
+        click.echo("没有投递记录")
+    for d in data:
+        click.echo(
+            f"#{d['id']:<6} 通知#{d['notice_id']:<6} {d['channel']:<12} {d['status']:<12} "
+            f"尝试{d['attempts']}次 {d['url'] or d['error'] or ''}".rstrip()
+        )
+
+
+@deliveries.command("retry")
+@click.argument("delivery_id", type=int)
+@pass_ctx
+def retry(ctx: Context, delivery_id: int) -> None:
+    """Send a failed, cancelled or needs-review delivery again."""
+    settings = ctx.settings()
+    d = ctx.run(_with_runtime(settings, lambda rt: rt.store.retry(delivery_id, actor="cli")))
+    click.echo(f"投递 #{d.id} 已重新排队 ({d.status})")
+
+
+@deliveries.command("cancel")
+@click.argument("delivery_id", type=int)
+@pass_ctx
+def cancel(ctx: Context, delivery_id: int) -> None:
+    """Cancel a delivery that has not been posted."""
+    settings = ctx.settings()
+    d = ctx.run(_with_runtime(settings, lambda rt: rt.store.cancel(delivery_id, actor="cli")))
+    click.echo(f"投递 #{d.id} 已取消")

@@ -1,0 +1,167 @@
+"""``publisher notice submit|show`` and ``publisher preview``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from publisher.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, Context, emit, main, pass_ctx
+from publisher.notice import load_notice_file
+from publisher.queue.states import FINAL, Status
+from publisher.runtime import Runtime
+from publisher.views import notice_json
+
+
+@main.group()
+def notice() -> None:
+    """Submit and inspect notices."""
+
+
+def _exit_code(data: dict[str, Any]) -> int:
+    statuses = {d["status"] for d in data["deliveries"]}
+    if statuses <= {Status.POSTED}:
+        return EXIT_OK
+    if statuses & {Status.FAILED, Status.NEEDS_REVIEW, Status.CANCELLED}:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _print_notice(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(data)
+        return
+    click.echo(f"通知 #{data['id']}  [{data['kind']}]  {data['title']}")
+    click.echo(f"状态: {data['status']}  创建: {data['created_at']}  来源: {data['source']}")
+    for d in data["deliveries"]:
+        where = d["url"] or d["remote_id"] or ""
+        line = f"  - #{d['id']} {d['channel']}: {d['status']} (尝试 {d['attempts']} 次) {where}"
+        click.echo(line.rstrip())
+        if d["error"] and d["status"] != Status.POSTED:
+            click.echo(f"      原因: {d['error']}")
+        if d["note"]:
+            click.echo(f"      说明: {d['note']}")
+    for e in data.get("events", []):
+        move = f"{e['from'] or ''}->{e['to'] or ''}" if e["to"] else ""
+        target = f" 投递#{e['delivery_id']}" if e["delivery_id"] else ""
+        reason = f" ({e['reason']})" if e["reason"] else ""
+        click.echo(f"  {e['at']}{target} {e['action']} {move} by {e['actor']}{reason}")
+
+
+@notice.command("submit")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--wait", "wait", type=float, default=None, help="Wait up to SECONDS for delivery.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--actor", default=None, help="Who submits (default: the OS user).")
+@pass_ctx
+def submit(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str | None) -> None:
+    """Submit the notice in FILE (JSON, YAML or TOML)."""
+    notice_input = ctx.guard(lambda: load_notice_file(file))
+    settings = ctx.settings()
+    who = actor or _os_user()
+
+    async def go() -> tuple[dict[str, Any], bool]:
+        rt = await Runtime.open(settings)
+        try:
+            done = await rt.intake.submit(notice_input, source="cli", actor=who)
+            deadline = time.monotonic() + (wait or 0)
+            while True:
+                data = notice_json(await rt.store.get_notice(done.notice_id))
+                final = all(d["status"] in FINAL for d in data["deliveries"])
+                if wait is None or final:
+                    return data, final
+                if time.monotonic() >= deadline:
+                    return data, False
+                await asyncio.sleep(0.05)
+        finally:
+            await rt.close()
+
+    data, final = ctx.run(go())
+    _print_notice(data, as_json)
+    if wait is not None and not final:
+        click.echo(f"publisher: timed out after {wait:g} s waiting for delivery", err=True)
+        raise SystemExit(EXIT_TIMEOUT)
+    raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
+
+
+@notice.command("show")
+@click.argument("notice_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def show(ctx: Context, notice_id: int, as_json: bool) -> None:
+    """Show a notice, its deliveries and its event history."""
+    settings = ctx.settings()
+
+    async def go() -> dict[str, Any]:
+        rt = await Runtime.open(settings, migrate=False)
+        try:
+            return notice_json(await rt.store.get_notice(notice_id), events=True)
+        finally:
+            await rt.close()
+
+    _print_notice(ctx.run(go()), as_json)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--channel", "channels", multiple=True, help="Channel account (default: the notice's targets).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) -> None:
+    """Print exactly what each channel would receive, with measured lengths."""
+    import httpx
+
+    from publisher.clock import SystemClock
+    from publisher.queue.intake import Intake
+    from publisher.registry import Channels
+    from publisher.render import Renderer
+
+    notice_input = ctx.guard(lambda: load_notice_file(file))
+    settings = ctx.settings()
+
+    def build() -> list[dict[str, Any]]:
+        clock = SystemClock()
+        accounts = Channels(settings, httpx.AsyncClient(), clock, None)
+        intake = Intake(settings, None, accounts, Renderer(settings.templates_dir, settings.zone), clock)  # type: ignore[arg-type]
+        targets = [accounts.get(c) for c in channels] if channels else intake.targets(notice_input)
+        out = []
+        for account in targets:
+            p = intake.preview(notice_input, account)
+            lengths = {
+                limit.part: {"measured": limit.measure(p.rendered.parts.get(limit.part, "")),
+                             "limit": limit.max, "unit": limit.unit}
+                for limit in account.capabilities.limits
+            }
+            out.append({
+                "channel": p.account, "type": p.channel, "format": p.rendered.format.value,
+                "parts": dict(p.rendered.parts), "lengths": lengths,
+                "violations": [str(v) for v in p.violations],
+            })
+        return out
+
+    result = ctx.guard(build)
+    if as_json:
+        emit(result)
+    else:
+        for item in result:
+            click.echo(f"===== {item['channel']} ({item['type']}, {item['format']}) =====")
+            for part, text in item["parts"].items():
+                click.echo(f"--- {part} ---")
+                click.echo(text)
+            for part, m in item["lengths"].items():
+                click.echo(f"[{part}: {m['measured']:g} / {m['limit']:g} {m['unit']}]")
+            for v in item["violations"]:
+                click.echo(f"!! {v}")
+    raise SystemExit(EXIT_FAILED if any(i["violations"] for i in result) else EXIT_OK)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli"

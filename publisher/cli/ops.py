@@ -1,0 +1,197 @@
+"""``publisher serve|worker|db|doctor|sandbox``: running and checking the service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+
+import click
+
+from publisher.cli import EXIT_FAILED, Context, main, pass_ctx
+from publisher.errors import ChannelError, ConfigError, PublisherError
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8000).")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """Run web server, worker and scheduler in one process."""
+    import uvicorn
+
+    from publisher.queue.service import prepare
+    from publisher.runtime import Runtime
+    from publisher.web.app import create_app, uses_sandbox
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = ctx.settings(**overrides)
+    ctx.guard(lambda: _check_port(settings.host, settings.port))
+
+    async def go() -> None:
+        rt = await Runtime.open(settings, with_worker=True)
+        try:
+            await prepare(rt.store)
+        except BaseException:
+            await rt.close()
+            raise
+        app = create_app(settings, runtime=rt)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+            access_log=False,
+        )
+        sandbox = "，沙箱渠道已启用" if uses_sandbox(settings) else ""
+        click.echo(
+            f"publisher 已启动: {settings.public_base_url} "
+            f"(数据库 {_safe_url(settings.database_url)}{sandbox})",
+            err=True,
+        )
+        await uvicorn.Server(config).serve()
+
+    ctx.run(go())
+
+
+@main.command()
+@click.option("--concurrency", type=click.IntRange(1, 10_000), default=None,
+              help="Deliveries in flight at once in this process.")
+@pass_ctx
+def worker(ctx: Context, concurrency: int | None) -> None:
+    """Run a worker alone (PostgreSQL deployments: any number, on any machines)."""
+    from publisher.queue.service import prepare, run_worker
+    from publisher.runtime import Runtime
+
+    settings = ctx.settings()
+    if settings.is_sqlite:
+        ctx.fail(ConfigError(
+            "SQLite deployments are one process: the worker runs inside `publisher serve`. "
+            "Set PUBLISHER_DATABASE_URL=postgresql://... to run separate workers."
+        ))
+
+    async def go() -> None:
+        rt = await Runtime.open(settings, with_worker=True, concurrency=concurrency)
+        assert rt.worker is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, rt.worker.stop)
+        try:
+            await prepare(rt.store)
+            click.echo(f"worker {rt.worker.id} 已启动 (并发 {rt.worker.config.concurrency})", err=True)
+            await run_worker(rt.store, rt.worker)
+        finally:
+            await rt.close()
+
+    ctx.run(go())
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_ctx
+def db_upgrade(ctx: Context) -> None:
+    """Create or migrate the database schema to the newest version."""
+    from publisher.runtime import Runtime
+
+    settings = ctx.settings()
+
+    async def go() -> None:
+        rt = await Runtime.open(settings, migrate=True)
+        await rt.close()
+
+    ctx.run(go())
+    click.echo(f"数据库已是最新版本: {_safe_url(settings.database_url)}")
+
+
+@main.command()
+@pass_ctx
+def doctor(ctx: Context) -> None:
+    """Check settings, database and every channel account; one line per problem."""
+    import httpx
+
+    from publisher.clock import SystemClock
+    from publisher.registry import Channels
+    from publisher.settings import load_settings
+    from publisher.store import StoreTokens, open_store
+    from publisher.store.migrate import pending_revisions
+
+    problems: list[str] = []
+    try:
+        settings = load_settings()
+    except PublisherError as exc:
+        click.echo(f"✗ 设置: {exc}")
+        raise SystemExit(EXIT_FAILED) from None
+    click.echo(f"✓ 设置: 已读取 ({len(settings.accounts)} 个渠道账号)")
+
+    async def go() -> None:
+        clock = SystemClock()
+        store = open_store(settings.database_url, clock)
+        async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+            try:
+                try:
+                    await store.ping()
+                    pending = await pending_revisions(store)
+                    if pending:
+                        problems.append(f"数据库: 有 {len(pending)} 个迁移未执行 (run: publisher db upgrade)")
+                    else:
+                        click.echo(f"✓ 数据库: {_safe_url(settings.database_url)}")
+                except PublisherError as exc:
+                    problems.append(f"数据库: {exc}")
+                try:
+                    channels = Channels(settings, http, clock, StoreTokens(store))
+                except PublisherError as exc:
+                    problems.append(f"渠道配置: {exc}")
+                    return
+                for account in channels:
+                    try:
+                        await account.adapter.check()
+                        click.echo(f"✓ 渠道 {account.name} ({account.type_name}): 正常")
+                    except ChannelError as exc:
+                        problems.append(f"渠道 {account.name} ({account.type_name}): {exc}")
+                    except Exception as exc:
+                        problems.append(f"渠道 {account.name} ({account.type_name}): {type(exc).__name__}: {exc}")
+            finally:
+                await store.close()
+
+    ctx.run(go())
+    for p in problems:
+        click.echo(f"✗ {p}")
+    if problems:
+        raise SystemExit(EXIT_FAILED)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001)
+@pass_ctx
+def sandbox(ctx: Context, host: str, port: int) -> None:
+    """Run the sandbox channels alone (the stand-ins for Weibo, WeChat, OA and webhooks)."""
+    import uvicorn
+
+    from publisher.sandbox import sandbox_app
+
+    ctx.guard(lambda: _check_port(host, port))
+    click.echo(f"沙箱已启动: http://{host}:{port}/", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(sandbox_app(), host=host, port=port, log_level="warning", access_log=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable)"

@@ -1,0 +1,154 @@
+"""Every failure publisher raises, in one tree.
+
+The *class* of an error decides what happens next; nobody returns ``False``.
+
+    PublisherError
+     ├── InputError                 bad notice or file: nothing is written (CLI exit 2, HTTP 422)
+     │    ├── NoticeFormatError     not JSON/YAML/TOML, not UTF-8, wrong field types, unknown kind
+     │    ├── UnknownChannelError   a target names no configured channel account
+     │    ├── LimitViolationError   rendered content breaks a channel's declared limits
+     │    ├── TemplateError         a template is missing or fails (names template and line)
+     │    └── IdempotencyConflict   the key was used before for a different notice
+     ├── ConfigError                a bad setting or channel account; stops start-up
+     ├── StoreError                 the database cannot be used
+     │    └── DatabaseUnavailable   cannot connect at all
+     ├── NotFoundError              no notice or delivery with that id
+     ├── StateError                 the requested transition is not allowed now (retry a posted one)
+     └── ChannelError               raised by adapters; the worker reads the class:
+          ├── TransientError        retry with backoff (network trouble, 5xx, system busy)
+          │    └── RateLimited      wait ``retry_after`` seconds, then retry
+          ├── OutcomeUnknown        the request may have arrived: reconcile, never blindly re-post
+          ├── AuthExpired           refresh the credential once, then retry at once
+          ├── PermanentError        give up now; keep the channel's own message for the user
+          │    └── CredentialsInvalid  the account's credentials are wrong (``doctor`` says so)
+          └── Duplicate             the channel already has this post: treat as posted
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class PublisherError(Exception):
+    """Base of every error publisher raises on purpose."""
+
+
+class InputError(PublisherError):
+    """The user's input is wrong; nothing was written."""
+
+
+class NoticeFormatError(InputError):
+    """A notice file or request body cannot be read as a notice."""
+
+
+class UnknownChannelError(InputError):
+    """A notice targets a channel account that is not configured."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule of one channel that a notice breaks."""
+
+    account: str
+    part: str
+    rule: str
+    measured: float | None = None
+    limit: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.part}: {self.rule}"
+
+
+class LimitViolationError(InputError):
+    """Rendered content does not fit one or more target channels."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        self.violations = list(violations)
+        super().__init__("; ".join(str(v) for v in self.violations))
+
+
+class TemplateError(InputError):
+    """A message template is missing or failed to render."""
+
+
+class IdempotencyConflict(InputError):
+    """An idempotency key was reused with different content."""
+
+
+class ConfigError(PublisherError):
+    """A setting or channel account configuration is invalid."""
+
+
+class StoreError(PublisherError):
+    """The database could not be used."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached."""
+
+
+class NotFoundError(PublisherError):
+    """No record with that id."""
+
+
+class StateError(PublisherError):
+    """The requested change is not allowed in the record's current state."""
+
+
+class ChannelError(PublisherError):
+    """Raised by a channel adapter. The subclass decides what the worker does next.
+
+    ``code`` is the channel's own error code (if any) and the message is the channel's own
+    words, kept so a user sees why the platform refused.
+    """
+
+    def __init__(self, message: str, *, code: str | int | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class TransientError(ChannelError):
+    """Temporary trouble: retry later with backoff."""
+
+
+class RateLimited(TransientError):
+    """The channel asked us to slow down."""
+
+    def __init__(
+        self, message: str, *, retry_after: float = 60.0, code: str | int | None = None
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, code=code)
+
+
+class OutcomeUnknown(ChannelError):
+    """The request may or may not have reached the channel (timeout after sending, lost reply)."""
+
+
+class AuthExpired(ChannelError):
+    """The access token expired or was invalidated: refresh once and retry."""
+
+
+class PermanentError(ChannelError):
+    """The channel refused for good; retrying cannot help."""
+
+
+class CredentialsInvalid(PermanentError):
+    """The account's credentials are wrong or revoked."""
+
+
+class Duplicate(ChannelError):
+    """The channel already holds this post; the delivery counts as posted."""
+
+    def __init__(
+        self,
+        message: str = "duplicate",
+        *,
+        remote_id: str | None = None,
+        url: str | None = None,
+        code: str | int | None = None,
+    ) -> None:
+        self.remote_id = remote_id
+        self.url = url
+        super().__init__(message, code=code)

@@ -1,0 +1,159 @@
+"""The notice input contract, and reading it from JSON, YAML or TOML.
+
+Other capabilities extend this model (new optional fields, kind-specific ``fields``); they do
+not break it. Every problem is reported as one :class:`NoticeFormatError` line naming the
+field, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from publisher.errors import NoticeFormatError
+
+Kind = Literal[
+    "weather_warning",
+    "approval_list",
+    "penalty_disclosure",
+    "accident_report",
+    "budget_disclosure",
+    "general",
+]
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: list[str] = Field(min_length=1, max_length=50)
+    rows: list[list[str | int | float]] = Field(max_length=100_000)
+
+    @model_validator(mode="after")
+    def _rows_match_columns(self) -> Table:
+        width = len(self.columns)
+        for number, row in enumerate(self.rows, start=1):
+            if len(row) != width:
+                raise ValueError(f"row {number} has {len(row)} cells, the table has {width} columns")
+        return self
+
+
+class NoticeInput(BaseModel):
+    """A notice as submitted by a person, a script, a CAP feed or a schedule."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    kind: Kind
+    title: str = Field(min_length=1, max_length=500)
+    body: str = Field(min_length=1, max_length=1_000_000)
+    summary: str | None = Field(default=None, max_length=2000)
+    table: Table | None = None
+    channels: list[str] | None = None
+    publish_at: datetime | None = None
+    urgent: bool | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("publish_at")
+    @classmethod
+    def _offset_required(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-12-01T09:00:00+08:00")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("must name at least one channel account")
+            if len(set(value)) != len(value):
+                raise ValueError("names a channel account twice")
+        return value
+
+    @property
+    def is_urgent(self) -> bool:
+        if self.urgent is not None:
+            return self.urgent
+        return self.kind == "weather_warning"
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line: the first problem, naming the field."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "notice"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "literal_error" and where == "kind":
+        return f"kind: unknown kind {first.get('input')!r}; expected one of {', '.join(Kind.__args__)}"
+    if first["type"] == "missing":
+        return f"{where}: required field is missing"
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
+    return f"{where}: {message}"
+
+
+def parse_notice(data: Any) -> NoticeInput:
+    if not isinstance(data, dict):
+        raise NoticeFormatError("a notice must be a mapping of fields (kind, title, body, ...)")
+    try:
+        return NoticeInput.model_validate(data)
+    except ValidationError as exc:
+        raise NoticeFormatError(describe_validation_error(exc)) from None
+
+
+def decode_document(raw: bytes, suffix: str, name: str) -> Any:
+    """Decode a JSON, YAML or TOML document (chosen by suffix) from UTF-8 bytes."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NoticeFormatError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        if suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text)
+        if suffix == ".toml":
+            return tomllib.loads(text)
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NoticeFormatError(f"{name}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise NoticeFormatError(f"{name}: malformed YAML{line}: {getattr(exc, 'problem', exc)}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise NoticeFormatError(f"{name}: malformed TOML: {exc}") from None
+
+
+def load_notice_file(path: Path) -> NoticeInput:
+    """Read a notice from a JSON, YAML or TOML file (by extension; JSON otherwise)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise NoticeFormatError(f"{path}: file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NoticeFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise NoticeFormatError(f"{path}: is a directory, not a notice file") from None
+    except PermissionError:
+        raise NoticeFormatError(f"{path}: permission denied") from None
+    data = decode_document(raw, path.suffix.lower(), str(path))
+    try:
+        return parse_notice(data)
+    except NoticeFormatError as exc:
+        raise NoticeFormatError(f"{path}: {exc}") from None
+
+
+def notice_fingerprint(notice: NoticeInput) -> str:
+    """A stable digest of a notice's content, to tell a replay from a conflicting reuse of a key."""
+    import hashlib
+
+    payload = notice.model_dump(mode="json", exclude={"idempotency_key"})
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()

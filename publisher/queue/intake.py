@@ -1,0 +1,119 @@
+"""Intake: check, render and fan out a notice in one transaction, or reject it whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from publisher.contract import Clock, Rendered
+from publisher.errors import LimitViolationError, Violation
+from publisher.notice import NoticeInput, notice_fingerprint
+from publisher.registry import Account, Channels
+from publisher.render import Renderer
+from publisher.settings import Settings
+from publisher.store.records import NewDelivery
+from publisher.store.sql import SqlStore, new_key
+from publisher.validate import fit
+
+URGENT_PRIORITY = 100
+ROUTINE_PRIORITY = 0
+
+
+@dataclass(frozen=True)
+class Preview:
+    account: str
+    channel: str
+    rendered: Rendered
+    violations: list[Violation]
+
+
+@dataclass(frozen=True)
+class Submitted:
+    notice_id: int
+    created: bool
+
+
+class Intake:
+    def __init__(
+        self,
+        settings: Settings,
+        store: SqlStore,
+        channels: Channels,
+        renderer: Renderer,
+        clock: Clock,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.channels = channels
+        self.renderer = renderer
+        self.clock = clock
+        self.on_queued = on_queued
+
+    def targets(self, notice: NoticeInput) -> list[Account]:
+        names = notice.channels or self.settings.accounts_for(notice.kind)
+        return [self.channels.get(name) for name in names]
+
+    def preview(self, notice: NoticeInput, account: Account) -> Preview:
+        """Exactly what ``account`` would receive, with any rule it breaks."""
+        caps = account.capabilities
+        data = notice.model_dump(mode="python")
+        data["urgent"] = notice.is_urgent
+        context = self.renderer.notice_context(
+            data, {"name": account.name, **account.adapter.ctx.options.model_dump(mode="json")}
+        )
+
+        def render(use_summary: bool) -> Rendered:
+            return self.renderer.render(
+                channel=account.type_name,
+                kind=notice.kind,
+                fmt=caps.formats[0],
+                parts=caps.parts,
+                context={**context, "use_summary": use_summary},
+            )
+
+        rendered, problems = fit(account.name, render(False), caps, lambda: render(True))
+        return Preview(account.name, account.type_name, rendered, problems)
+
+    async def submit(self, notice: NoticeInput, *, source: str, actor: str) -> Submitted:
+        previews = [self.preview(notice, account) for account in self.targets(notice)]
+        problems = [v for p in previews for v in p.violations]
+        if problems:
+            raise LimitViolationError(problems)
+        now = self.clock.now()
+        not_before = max(now, notice.publish_at) if notice.publish_at else now
+        priority = URGENT_PRIORITY if notice.is_urgent else ROUTINE_PRIORITY
+        new = [
+            NewDelivery(
+                account=p.account,
+                channel=p.channel,
+                priority=priority,
+                not_before=not_before,
+                max_attempts=self.channels.get(p.account).capabilities.max_attempts,
+                idempotency_key=new_key(),
+                rendered={"format": p.rendered.format.value, "parts": dict(p.rendered.parts)},
+            )
+            for p in previews
+        ]
+        notice_id, created = await self.store.submit(
+            notice=self._row(notice), new_deliveries=new, source=source, actor=actor
+        )
+        if created and self.on_queued is not None:
+            self.on_queued()
+        return Submitted(notice_id, created)
+
+    @staticmethod
+    def _row(notice: NoticeInput) -> dict[str, Any]:
+        return {
+            "kind": notice.kind,
+            "title": notice.title,
+            "body": notice.body,
+            "summary": notice.summary,
+            "table_data": notice.table.model_dump(mode="json") if notice.table else None,
+            "fields": notice.model_dump(mode="json")["fields"],
+            "urgent": notice.is_urgent,
+            "publish_at": notice.publish_at,
+            "idempotency_key": notice.idempotency_key,
+            "fingerprint": notice_fingerprint(notice),
+        }

@@ -1,0 +1,105 @@
+"""What happens after a failed attempt, decided by the error's class.
+
+    Duplicate          -> posted (the channel already has it)
+    RateLimited        -> retry_wait for the channel's retry-after; the attempt does not count
+    TransientError     -> retry_wait with exponential backoff and full jitter, until max attempts
+    OutcomeUnknown     -> reconcile (lookup / re-post with key) after a backoff, or needs_review
+    AuthExpired        -> (the worker refreshed once already) retry_wait with backoff
+    PermanentError     -> failed at once, keeping the channel's own message
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from publisher.contract import Idempotency
+from publisher.errors import (
+    AuthExpired,
+    ChannelError,
+    Duplicate,
+    OutcomeUnknown,
+    PermanentError,
+    RateLimited,
+)
+from publisher.queue.states import Status
+from publisher.store.records import Outcome
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter (AWS architecture blog, 2015)."""
+
+    base: float = 2.0
+    cap: float = 600.0
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+        return self.rng.uniform(0, ceiling)
+
+
+def describe(exc: ChannelError) -> str:
+    code = f" [{exc.code}]" if exc.code is not None else ""
+    return f"{type(exc).__name__}{code}: {exc}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    backoff: Backoff
+
+    def after_error(
+        self,
+        exc: ChannelError,
+        *,
+        attempts: int,
+        max_attempts: int,
+        idempotency: Idempotency,
+        now: datetime,
+    ) -> Outcome:
+        message = describe(exc)
+        if isinstance(exc, Duplicate):
+            return Outcome(
+                to_status=Status.POSTED, action="posted", remote_id=exc.remote_id, url=exc.url,
+                reason=f"channel already had this post ({message})", success=True,
+            )
+        if isinstance(exc, PermanentError):
+            return Outcome(
+                to_status=Status.FAILED, action="failed", reason=message, error=str(exc),
+            )
+        if isinstance(exc, RateLimited):
+            return Outcome(
+                to_status=Status.RETRY_WAIT, action="rate_limited", reason=message, error=str(exc),
+                not_before=now + timedelta(seconds=max(0.0, exc.retry_after)),
+                refund_attempt=True,
+            )
+        wait = now + timedelta(seconds=self.backoff.delay(attempts))
+        if isinstance(exc, OutcomeUnknown):
+            if idempotency is Idempotency.NONE or attempts >= max_attempts:
+                return Outcome(
+                    to_status=Status.NEEDS_REVIEW, action="needs_review", error=str(exc),
+                    reason=f"{message}; "
+                    + (
+                        "the channel cannot be asked whether it arrived"
+                        if idempotency is Idempotency.NONE
+                        else f"still unknown after {attempts} attempts"
+                    )
+                    + ": check the channel, then retry or cancel",
+                    failure=True,
+                )
+            return Outcome(
+                to_status=Status.SENDING, action="unknown_outcome", reason=message,
+                error=str(exc), not_before=wait, failure=True,
+            )
+        if attempts >= max_attempts:
+            return Outcome(
+                to_status=Status.FAILED, action="failed", error=str(exc), failure=True,
+                reason=f"gave up after {attempts} attempts: {message}",
+            )
+        if isinstance(exc, AuthExpired):
+            message = f"credentials refreshed but still rejected: {message}"
+        return Outcome(
+            to_status=Status.RETRY_WAIT, action="retry", reason=message, error=str(exc),
+            not_before=wait, failure=True,
+        )

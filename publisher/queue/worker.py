@@ -1,0 +1,245 @@
+"""The worker: claim due deliveries, send each through its adapter, record what happened.
+
+One dispatcher loop claims work (woken at once by new work, else by the next due time or the
+poll interval) and runs every delivery as its own task, so one slow or dead channel never
+holds up another: per-account concurrency, rate limits and circuit breakers are decided at
+claim time, in the database, and so hold across every worker process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from publisher.contract import Clock, Idempotency, PublishResult
+from publisher.errors import AuthExpired, ChannelError, OutcomeUnknown, PermanentError
+from publisher.queue.retry import RetryPolicy, describe
+from publisher.queue.states import Status
+from publisher.registry import Account, Channels
+from publisher.store.records import Claimed, Job, Outcome
+from publisher.store.sql import SqlStore
+
+log = logging.getLogger("publisher.worker")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    concurrency: int = 64
+    poll_interval: float = 0.5
+    lease_seconds: float = 30.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+
+
+class Worker:
+    def __init__(
+        self,
+        store: SqlStore,
+        channels: Channels,
+        clock: Clock,
+        policy: RetryPolicy,
+        config: WorkerConfig,
+    ) -> None:
+        self.store = store
+        self.channels = channels
+        self.clock = clock
+        self.policy = policy
+        self.config = config
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._backlog = False
+        self._stopping = False
+        self.running = False
+
+    # -- control --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New work exists: claim now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until cancelled or ``stop()``; in-flight deliveries finish before returning."""
+        await self.store.register_worker(self.id, socket.gethostname(), os.getpid())
+        heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
+        self.running = True
+        try:
+            await self._loop()
+        finally:
+            self.running = False
+            heartbeat.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=self.config.lease_seconds)
+            with contextlib.suppress(Exception):
+                await self.store.unregister_worker(self.id)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    # -- the loop -------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        limits = self.channels.limits()
+        while not self._stopping:
+            self._wake.clear()
+            free = self.config.concurrency - len(self._tasks)
+            hint: float | None = None
+            if free > 0:
+                try:
+                    claimed, hint = await self.store.claim(
+                        self.id, limits, free, self.config.lease_seconds,
+                        self.config.breaker_cooldown,
+                    )
+                except Exception:
+                    log.exception("claiming failed; trying again shortly")
+                    claimed = []
+                    hint = self.config.poll_interval
+                self._backlog = len(claimed) >= free or hint is not None
+                for item in claimed:
+                    task = asyncio.create_task(self._run(item), name=f"delivery-{item.delivery.id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._done)
+            else:
+                self._backlog = True
+            timeout = await self._sleep_for(hint)
+            if timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._backlog:
+            self._wake.set()
+
+    async def _sleep_for(self, hint: float | None) -> float:
+        timeout = self.config.poll_interval
+        if hint is not None:
+            timeout = min(timeout, max(hint, 0.01))
+        try:
+            due = await self.store.next_due()
+        except Exception:
+            return timeout
+        if due is not None:
+            timeout = min(timeout, max((due - self.clock.now()).total_seconds(), 0.0))
+        return timeout
+
+    async def _heartbeat(self) -> None:
+        interval = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.store.renew_leases(self.id, self.config.lease_seconds)
+            except Exception:
+                log.exception("could not renew leases")
+
+    # -- one delivery ---------------------------------------------------------------------
+
+    async def _run(self, item: Claimed) -> None:
+        try:
+            account = self.channels.get(item.delivery.account)
+            if item.job is Job.CONFIRM:
+                outcome = await self._confirm(account, item)
+            elif item.job is Job.RECONCILE:
+                outcome = await self._reconcile(account, item)
+            else:
+                outcome = await self._publish(account, item)
+            if outcome is not None:
+                await self._finish(item, outcome)
+        except Exception:
+            log.exception("delivery %s: unexpected error; its lease will expire", item.delivery.id)
+
+    async def _finish(self, item: Claimed, outcome: Outcome) -> None:
+        done = await self.store.finish(
+            item.delivery, self.id, outcome,
+            (self.config.breaker_threshold, self.config.breaker_cooldown),
+        )
+        if not done:
+            log.warning("delivery %s: lease lost before the outcome was recorded", item.delivery.id)
+
+    async def _publish(self, account: Account, item: Claimed) -> Outcome | None:
+        if not await self.store.mark_sending(item.delivery, self.id):
+            return None  # lease lost: someone else owns it now; do not send
+        post = item.outgoing()
+        adapter = account.adapter
+        caps = account.capabilities
+        attempts = item.delivery.attempts + 1
+        try:
+            try:
+                result = await adapter.publish(post)
+            except AuthExpired:
+                await adapter.refresh_credentials()
+                result = await adapter.publish(post)
+        except ChannelError as exc:
+            return self._after_error(exc, account, attempts, item)
+        except Exception as exc:
+            log.exception("delivery %s: adapter raised an unexpected error", item.delivery.id)
+            return self._after_error(
+                OutcomeUnknown(f"unexpected {type(exc).__name__}: {exc}"), account, attempts, item
+            )
+        return self._success(result, "posted", caps.idempotency)
+
+    async def _reconcile(self, account: Account, item: Claimed) -> Outcome | None:
+        caps = account.capabilities
+        if caps.idempotency is Idempotency.NONE:
+            return Outcome(
+                to_status=Status.NEEDS_REVIEW, action="needs_review",
+                reason="a previous attempt may have reached the channel, which cannot be asked; "
+                "check the channel, then retry or cancel",
+            )
+        if caps.idempotency is Idempotency.LOOKUP:
+            try:
+                found = await account.adapter.lookup(item.outgoing())
+            except ChannelError as exc:
+                return self._after_error(exc, account, item.delivery.attempts, item)
+            if found is not None:
+                return self._success(found, "reconciled", caps.idempotency)
+        # Not on the channel (lookup said so), or the channel honours our key: send again.
+        return await self._publish(account, item)
+
+    async def _confirm(self, account: Account, item: Claimed) -> Outcome | None:
+        try:
+            result = await account.adapter.confirm(item.delivery.as_ref())
+        except PermanentError as exc:
+            return self._after_error(exc, account, item.delivery.attempts, item)
+        except ChannelError as exc:
+            return Outcome(
+                to_status=Status.CONFIRMING, action="confirm_retry", reason=describe(exc),
+                not_before=self.clock.now() + _seconds(self.policy.backoff.delay(1)),
+            )
+        return self._success(result, "posted", account.capabilities.idempotency)
+
+    def _success(self, result: PublishResult, action: str, _idem: Idempotency) -> Outcome:
+        if result.confirming:
+            return Outcome(
+                to_status=Status.CONFIRMING, action="confirming", remote_id=result.remote_id,
+                url=result.url, detail=dict(result.detail) or None, note=result.note,
+                not_before=self.clock.now() + _seconds(result.confirm_after),
+                reason="accepted; waiting for the channel to finish publishing", success=True,
+            )
+        return Outcome(
+            to_status=Status.POSTED, action=action, remote_id=result.remote_id, url=result.url,
+            detail=dict(result.detail) or None, note=result.note, success=True,
+            reason=result.note or ("found on the channel" if action == "reconciled" else None),
+        )
+
+    def _after_error(
+        self, exc: ChannelError, account: Account, attempts: int, item: Claimed
+    ) -> Outcome:
+        return self.policy.after_error(
+            exc,
+            attempts=attempts,
+            max_attempts=item.delivery.max_attempts,
+            idempotency=account.capabilities.idempotency,
+            now=self.clock.now(),
+        )
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)

@@ -1,0 +1,131 @@
+"""Channel accounts: adapter types found through entry points, built from settings.
+
+A third party adds a channel by shipping a package that registers its adapter class under
+the entry-point group ``publisher.channels``; nothing in the core changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from publisher.contract import AccountContext, AccountOptions, Capabilities, ChannelAdapter, Clock
+from publisher.errors import ConfigError, UnknownChannelError
+from publisher.settings import Settings
+from publisher.store.records import AccountLimits
+
+ENTRY_POINT_GROUP = "publisher.channels"
+
+
+@cache
+def adapter_types() -> Mapping[str, type[ChannelAdapter]]:
+    """Every installed channel adapter type, by name."""
+    found: dict[str, type[ChannelAdapter]] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, ChannelAdapter)):
+            raise ConfigError(f"entry point {ep.name!r} is not a ChannelAdapter subclass")
+        found[ep.name] = cls
+    return found
+
+
+def _expand(value: Any, base_url: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{base_url}", base_url)
+    if isinstance(value, dict):
+        return {k: _expand(v, base_url) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, base_url) for v in value]
+    return value
+
+
+def build_options(name: str, raw: Mapping[str, Any], base_url: str) -> tuple[type[ChannelAdapter], AccountOptions]:
+    kind = raw.get("type")
+    types = adapter_types()
+    if kind not in types:
+        known = ", ".join(sorted(types)) or "none installed"
+        raise ConfigError(f"channel account {name!r}: unknown type {kind!r} (known: {known})")
+    cls = types[kind]
+    try:
+        options = cls.Options.model_validate(_expand(dict(raw), base_url))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"channel account {name!r}: {field}: {first['msg']}") from None
+    return cls, options
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    adapter: ChannelAdapter
+
+    @property
+    def type_name(self) -> str:
+        return self.adapter.type_name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.adapter.capabilities
+
+    @property
+    def limits(self) -> AccountLimits:
+        caps = self.capabilities
+        rate = caps.rate_limit
+        return AccountLimits(
+            max_concurrency=caps.max_concurrency,
+            rate_per_second=rate.per_second if rate else None,
+            burst=float(rate.count) if rate else 1.0,
+        )
+
+
+class Channels:
+    """Every configured channel account, each with its adapter ready to use."""
+
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, clock: Clock, tokens: Any
+    ) -> None:
+        self.http = http
+        self._accounts: dict[str, Account] = {}
+        base_url = settings.public_base_url
+        for name, raw in settings.accounts.items():
+            cls, options = build_options(name, raw, base_url)
+            ctx = AccountContext(
+                account=name,
+                options=options,
+                http=http,
+                clock=clock,
+                tokens=tokens,
+                log=logging.getLogger(f"publisher.channels.{name}"),
+                base_url=base_url,
+            )
+            self._accounts[name] = Account(name=name, adapter=cls(ctx))
+        for kind, targets in settings.routes.items():
+            for target in targets:
+                if target not in self._accounts:
+                    raise ConfigError(f"routes.{kind}: no channel account named {target!r}")
+
+    def __iter__(self) -> Iterator[Account]:
+        return iter(self._accounts.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._accounts
+
+    def get(self, name: str) -> Account:
+        try:
+            return self._accounts[name]
+        except KeyError:
+            known = ", ".join(self._accounts) or "none"
+            raise UnknownChannelError(
+                f"unknown channel account {name!r}; configured: {known}"
+            ) from None
+
+    def limits(self) -> dict[str, AccountLimits]:
+        return {a.name: a.limits for a in self}

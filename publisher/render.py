@@ -1,0 +1,136 @@
+"""Rendering notices for channels with Jinja2: sandboxed, StrictUndefined, HTML autoescaped.
+
+A part (``title``, ``body``, ...) of channel ``C`` for notice kind ``K`` comes from the first
+template found of::
+
+    templates/C/K/<part>.<ext>     templates/C/_default/<part>.<ext>
+    templates/_default/K/<part>.<ext>   templates/_default/_default/<part>.<ext>
+
+``ext`` is ``html``, ``md`` or ``txt`` for the body (by the channel's format) and ``txt`` for
+other parts. Errors name the template and line.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from publisher.contract import Format, Rendered
+from publisher.errors import TemplateError
+
+EXTENSIONS = {Format.HTML: "html", Format.MARKDOWN: "md", Format.TEXT: "txt"}
+
+KIND_LABELS = {
+    "weather_warning": "预警信息",
+    "approval_list": "行政许可",
+    "penalty_disclosure": "行政处罚",
+    "accident_report": "事故信息",
+    "budget_disclosure": "财政信息",
+    "general": "工作动态",
+}
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(table: Mapping[str, Any] | None) -> str:
+    """A GitHub-style markdown table (pipes in cells escaped)."""
+    if not table:
+        return ""
+    columns: Sequence[str] = table["columns"]
+    lines = [
+        "| " + " | ".join(_cell(c) for c in columns) + " |",
+        "|" + "|".join(" --- " for _ in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table["rows"]]
+    return "\n".join(lines)
+
+
+def text_table(table: Mapping[str, Any] | None) -> str:
+    """One line per row, ``column：value`` pairs; reads well on plain-text channels."""
+    if not table:
+        return ""
+    columns: Sequence[str] = table["columns"]
+    return "\n".join(
+        "；".join(f"{c}：{_cell(v)}" for c, v in zip(columns, row, strict=True))
+        for row in table["rows"]
+    )
+
+
+class Renderer:
+    def __init__(self, templates_dir: Path, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.env.filters["markdown_table"] = markdown_table
+        self.env.filters["text_table"] = text_table
+        self.env.filters["local_time"] = self.local_time
+
+    def local_time(self, value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
+        if value is None:
+            return ""
+        return value.astimezone(self.zone).strftime(fmt)
+
+    def _find(self, channel: str, kind: str, filename: str) -> jinja2.Template:
+        names = [
+            f"{channel}/{kind}/{filename}",
+            f"{channel}/_default/{filename}",
+            f"_default/{kind}/{filename}",
+            f"_default/_default/{filename}",
+        ]
+        try:
+            return self.env.select_template(names)
+        except jinja2.TemplatesNotFound:
+            raise TemplateError(f"no template for {channel}/{kind}: looked for {', '.join(names)}") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template {exc.name}, line {exc.lineno}: {exc.message}") from None
+
+    def render(
+        self,
+        *,
+        channel: str,
+        kind: str,
+        fmt: Format,
+        parts: Sequence[str],
+        context: Mapping[str, Any],
+    ) -> Rendered:
+        out: dict[str, str] = {}
+        for part in parts:
+            ext = EXTENSIONS[fmt] if part == "body" else "txt"
+            template = self._find(channel, kind, f"{part}.{ext}")
+            try:
+                out[part] = template.render(context).strip()
+            except jinja2.TemplateError as exc:
+                raise TemplateError(f"template {template.name}, line {_line(exc, template)}: {exc}") from None
+        return Rendered(format=fmt, parts=out)
+
+    def notice_context(self, notice: Mapping[str, Any], account: Mapping[str, Any]) -> dict[str, Any]:
+        """What every template sees: ``notice``, ``account``, ``kind_label`` and ``use_summary``."""
+        return {
+            "notice": notice,
+            "account": account,
+            "kind_label": KIND_LABELS.get(str(notice.get("kind")), ""),
+            "use_summary": False,
+        }
+
+
+def _line(exc: BaseException, template: jinja2.Template) -> int | str:
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if template.filename and frame.filename == template.filename:
+            return frame.lineno or "?"
+    return getattr(exc, "lineno", None) or "?"

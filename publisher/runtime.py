@@ -1,0 +1,88 @@
+"""Wiring: settings -> store, channel accounts, renderer, intake and (optionally) a worker.
+
+The CLI and the web server build the same Runtime, so they always agree on the database,
+the accounts and the templates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from publisher.clock import SystemClock
+from publisher.contract import Clock
+from publisher.queue.intake import Intake
+from publisher.queue.retry import Backoff, RetryPolicy
+from publisher.queue.worker import Worker, WorkerConfig
+from publisher.registry import Channels
+from publisher.render import Renderer
+from publisher.settings import Settings
+from publisher.store import SqlStore, StoreTokens, open_store, upgrade
+
+log = logging.getLogger("publisher")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    store: SqlStore
+    http: httpx.AsyncClient
+    channels: Channels
+    renderer: Renderer
+    intake: Intake
+    worker: Worker | None = field(default=None)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        migrate: bool = True,
+        with_worker: bool = False,
+        concurrency: int | None = None,
+    ) -> Runtime:
+        clock = clock or SystemClock()
+        pool = max(10, (concurrency or settings.concurrency) // 4) if with_worker else 5
+        store = open_store(settings.database_url, clock, pool_size=pool)
+        http = httpx.AsyncClient(
+            timeout=settings.request_timeout,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        try:
+            channels = Channels(settings, http, clock, StoreTokens(store))
+            await store.ping()
+            if migrate:
+                await upgrade(store)
+        except BaseException:
+            await http.aclose()
+            await store.close()
+            raise
+        renderer = Renderer(settings.templates_dir, settings.zone)
+        intake = Intake(settings, store, channels, renderer, clock)
+        runtime = cls(settings, clock, store, http, channels, renderer, intake)
+        if with_worker:
+            runtime.worker = Worker(
+                store,
+                channels,
+                clock,
+                RetryPolicy(Backoff(settings.retry_base_delay, settings.retry_max_delay)),
+                WorkerConfig(
+                    concurrency=concurrency or settings.concurrency,
+                    poll_interval=settings.effective_poll_interval,
+                    lease_seconds=settings.lease_seconds,
+                    breaker_threshold=settings.breaker_threshold,
+                    breaker_cooldown=settings.breaker_cooldown,
+                ),
+            )
+            intake.on_queued = runtime.worker.wake
+        return runtime
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.store.close()

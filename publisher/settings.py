@@ -1,0 +1,161 @@
+"""Settings: defaults that just work, overridden by a config file, ``.env`` and ``PUBLISHER_*``.
+
+Precedence (highest first): keyword arguments, environment (``PUBLISHER_*``, nested with
+``__``, e.g. ``PUBLISHER_ACCOUNTS__OA__SECRET``), ``.env``, the file named by
+``PUBLISHER_CONFIG`` (TOML or YAML), built-in defaults. Secrets are ``SecretStr`` inside the
+channel accounts' options, so they never print. A bad setting raises :class:`ConfigError`
+with one line naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+from publisher.errors import ConfigError
+
+NOTICE_KINDS = (
+    "weather_warning",
+    "approval_list",
+    "penalty_disclosure",
+    "accident_report",
+    "budget_disclosure",
+    "general",
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_URL = "{base_url}/_sandbox"
+
+
+def default_accounts() -> dict[str, dict[str, Any]]:
+    """The embedded default: one webhook account posting to the receiver ``serve`` mounts."""
+    return {
+        "webhook": {
+            "type": "webhook",
+            "display_name": "示例接收端(沙箱)",
+            "url": SANDBOX_URL + "/webhook/receive",
+            "sandbox": True,
+        }
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PUBLISHER_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite:///publisher.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = ""  # public address of this server; default http://host:port
+    timezone: str = "Asia/Shanghai"
+    templates_dir: Path = REPO_ROOT / "templates"
+    debug: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    accounts: dict[str, dict[str, Any]] = Field(default_factory=default_accounts)
+    routes: dict[str, list[str]] = Field(default_factory=dict)  # kind -> account names
+
+    concurrency: int = Field(default=64, ge=1, le=10_000)
+    poll_interval: float = Field(default=0.0, ge=0.0)  # 0 = 0.5 s on SQLite, 5 s on PostgreSQL
+    lease_seconds: float = Field(default=30.0, gt=0.5)
+    retry_base_delay: float = Field(default=2.0, ge=0.0)
+    retry_max_delay: float = Field(default=600.0, ge=0.0)
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown: float = Field(default=30.0, ge=0.0)
+    request_timeout: float = Field(default=20.0, gt=0.0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql", "postgres:")):
+            raise ValueError("use sqlite:///path/file.db or postgresql://user@host/db")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for kind in value:
+            if kind not in NOTICE_KINDS:
+                raise ValueError(f"unknown notice kind {kind!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        config = os.environ.get("PUBLISHER_CONFIG")
+        if config:
+            path = Path(config)
+            if not path.is_file():
+                raise ConfigError(f"PUBLISHER_CONFIG: no such file: {path}")
+            if path.suffix in (".yaml", ".yml"):
+                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+            else:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_poll_interval(self) -> float:
+        if self.poll_interval:
+            return self.poll_interval
+        return 0.5 if self.is_sqlite else 5.0
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def accounts_for(self, kind: str) -> list[str]:
+        """The default targets of a notice kind: its route, else every account."""
+        return list(self.routes.get(kind) or self.accounts)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning any validation problem into one clear ConfigError line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        env_name = "PUBLISHER_" + name.upper().replace(".", "__")
+        raise ConfigError(f"bad setting {env_name}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:  # an unreadable or malformed config file
+        raise ConfigError(f"cannot read settings: {exc}") from None

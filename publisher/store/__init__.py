@@ -1,0 +1,39 @@
+"""Where notices and deliveries live: SQLite (embedded default) or PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from publisher.contract import Clock
+from publisher.errors import ConfigError
+from publisher.store.migrate import upgrade
+from publisher.store.postgres import PostgresStore, postgres_engine
+from publisher.store.sql import SqlStore, StoreTokens
+from publisher.store.sqlite import SQLiteStore, sqlite_engine
+
+__all__ = ["PostgresStore", "SQLiteStore", "SqlStore", "StoreTokens", "open_store", "upgrade"]
+
+
+def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore:
+    """Build the store for a URL (``sqlite:///file.db`` or ``postgresql://user@host/db``)."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(f"bad setting PUBLISHER_DATABASE_URL: cannot parse {database_url!r}") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ConfigError("PUBLISHER_DATABASE_URL: SQLite needs a file, e.g. sqlite:///publisher.db")
+        path = Path(url.database).expanduser().resolve()
+        if not path.parent.is_dir():
+            raise ConfigError(f"PUBLISHER_DATABASE_URL: folder {path.parent} does not exist")
+        engine = sqlite_engine(str(url.set(drivername="sqlite+aiosqlite", database=str(path))))
+        return SQLiteStore(engine, clock, path)
+    if backend in ("postgresql", "postgres"):
+        async_url = url.set(drivername="postgresql+asyncpg")
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresStore(postgres_engine(async_url.render_as_string(hide_password=False), pool_size), clock, dsn)
+    raise ConfigError(f"PUBLISHER_DATABASE_URL: unsupported database {backend!r}; use sqlite or postgresql")

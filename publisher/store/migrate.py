@@ -1,0 +1,51 @@
+"""Schema migrations with Alembic, run programmatically on the store's own connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from publisher.errors import DatabaseUnavailable
+from publisher.store.sql import SqlStore
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Any = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(store: SqlStore) -> None:
+    """Bring the schema to the newest revision. Safe to run from several processes at once."""
+    try:
+        async with store.engine.begin() as conn:
+            if store.dialect_name == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(0x7075626C)))
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+    except (OSError, DBAPIError) as exc:
+        orig = getattr(exc, "orig", None) or exc
+        raise DatabaseUnavailable(f"cannot migrate the database: {str(orig).strip()[:300]}") from None
+
+
+async def pending_revisions(store: SqlStore) -> list[str]:
+    """Revisions not yet applied (empty when the schema is current)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    async with store.engine.connect() as conn:
+        current = await conn.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_heads()
+        )
+    heads = set(script.get_heads())
+    if set(current) == heads:
+        return []
+    return [rev.revision for rev in script.walk_revisions() if rev.revision not in current]

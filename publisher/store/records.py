@@ -1,0 +1,159 @@
+"""Plain records the store hands out. Nothing here talks to the database."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from publisher.contract import Format, NoticeView, OutgoingPost, PostRef, Rendered
+
+
+class Job(enum.StrEnum):
+    """Why a worker claimed a delivery."""
+
+    PUBLISH = "publish"  # pending / retry_wait / lease expired before sending
+    RECONCILE = "reconcile"  # found in ``sending``: the previous attempt may have arrived
+    CONFIRM = "confirm"  # two-phase channel: ask whether the job finished
+
+
+@dataclass(frozen=True)
+class AccountLimits:
+    """What the core enforces for one channel account at claim time."""
+
+    max_concurrency: int
+    rate_per_second: float | None  # None: no rate limit
+    burst: float = 1.0
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    account: str
+    channel: str
+    priority: int
+    not_before: datetime
+    max_attempts: int
+    idempotency_key: str
+    rendered: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    notice_id: int
+    account: str
+    channel: str
+    status: str
+    priority: int
+    not_before: datetime
+    attempts: int
+    max_attempts: int
+    idempotency_key: str
+    remote_id: str | None
+    url: str | None
+    error: str | None
+    note: str | None
+    detail: Mapping[str, Any] | None
+    rendered: Mapping[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    posted_at: datetime | None
+    lease_until: datetime | None = None
+    worker_id: str | None = None
+
+    def as_ref(self) -> PostRef:
+        return PostRef(
+            delivery_id=self.id,
+            remote_id=self.remote_id,
+            url=self.url,
+            idempotency_key=self.idempotency_key,
+            posted_at=self.posted_at,
+            detail=dict(self.detail or {}),
+        )
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    notice_id: int
+    delivery_id: int | None
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    actor: str
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    id: int
+    kind: str
+    title: str
+    body: str
+    summary: str | None
+    table: Mapping[str, Any] | None
+    fields: Mapping[str, Any]
+    urgent: bool
+    publish_at: datetime | None
+    idempotency_key: str | None
+    fingerprint: str
+    source: str
+    created_by: str
+    created_at: datetime
+    deliveries: list[DeliveryRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+
+    def view(self) -> NoticeView:
+        return NoticeView(
+            id=self.id,
+            kind=self.kind,
+            title=self.title,
+            body=self.body,
+            summary=self.summary,
+            table=self.table,
+            fields=self.fields,
+            urgent=self.urgent,
+            publish_at=self.publish_at,
+            created_at=self.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this worker now holds under lease, with what it needs to act."""
+
+    job: Job
+    delivery: DeliveryRecord
+    notice: NoticeView
+
+    def outgoing(self) -> OutgoingPost:
+        rendered = self.delivery.rendered
+        return OutgoingPost(
+            delivery_id=self.delivery.id,
+            account=self.delivery.account,
+            idempotency_key=self.delivery.idempotency_key,
+            notice=self.notice,
+            rendered=Rendered(format=Format(rendered["format"]), parts=rendered["parts"]),
+            attempt=self.delivery.attempts,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one attempt ended, as the worker reports it to the store."""
+
+    to_status: str
+    action: str
+    reason: str | None = None
+    remote_id: str | None = None
+    url: str | None = None
+    detail: Mapping[str, Any] | None = None
+    note: str | None = None
+    not_before: datetime | None = None
+    error: str | None = None
+    failure: bool = False  # counts towards the account's circuit breaker
+    success: bool = False  # closes the account's circuit breaker
+    refund_attempt: bool = False  # rate limited: the attempt does not count

@@ -1,0 +1,150 @@
+"""The tables. SQLAlchemy Core: the queue's hot paths are plain SQL, not ORM sessions.
+
+Times are stored in UTC (``UTCDateTime`` gives back aware datetimes on every backend).
+Migrations in ``migrations/versions`` create exactly these tables; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite returns text for computed expressions
+            value = datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData()
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements INTEGER
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("summary", Text),
+    Column("table_data", JSON),
+    Column("fields", JSON, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("publish_at", UTCDateTime),
+    Column("idempotency_key", String(200), unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notice_id", Id, ForeignKey("notices.id", ondelete="CASCADE"), nullable=False),
+    Column("account", String(100), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("not_before", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("idempotency_key", String(100), nullable=False, unique=True),
+    Column("lease_until", UTCDateTime),
+    Column("worker_id", String(100)),
+    Column("rendered", JSON, nullable=False),
+    Column("remote_id", String(200)),
+    Column("url", Text),
+    Column("detail", JSON),
+    Column("error", Text),
+    Column("note", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("posted_at", UTCDateTime),
+    Index("ix_deliveries_claim", "status", "account", "not_before"),
+    Index("ix_deliveries_notice", "notice_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notice_id", Id, nullable=False),
+    Column("delivery_id", Id),
+    Column("at", UTCDateTime, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("from_status", String(20)),
+    Column("to_status", String(20)),
+    Column("reason", Text),
+    Column("actor", String(100), nullable=False),
+    Index("ix_events_notice", "notice_id"),
+)
+
+channel_state = Table(
+    "channel_state",
+    metadata,
+    Column("account", String(100), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("refilled_at", UTCDateTime, nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("breaker", String(10), nullable=False, default="closed"),
+    Column("open_until", UTCDateTime),
+    Column("last_error", Text),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("account", String(100), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,766 @@
+"""The queue store over SQLAlchemy Core; SQLite and PostgreSQL differ only in their subclasses.
+
+Contract (checked by ``tests/contract`` over every backend):
+
+* ``submit`` writes a notice, its deliveries and their events in ONE transaction, or nothing.
+  The same notice idempotency key returns the first notice; different content under a used
+  key raises :class:`IdempotencyConflict`.
+* ``claim`` hands each due delivery to exactly one worker, under a lease, honouring each
+  account's concurrency, shared rate limit and circuit breaker; urgent work comes first.
+* ``mark_sending`` commits ``sending`` before the network call; ``finish`` commits the outcome
+  after. Both only act while the worker still holds the lease (otherwise they return False).
+* Every transition appends an event row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from publisher.contract import Clock
+from publisher.errors import (
+    DatabaseUnavailable,
+    IdempotencyConflict,
+    NotFoundError,
+    StateError,
+)
+from publisher.queue.states import CANCELLABLE, IN_FLIGHT, RETRYABLE, Status
+from publisher.store.records import (
+    AccountLimits,
+    Claimed,
+    DeliveryRecord,
+    EventRecord,
+    Job,
+    NewDelivery,
+    NoticeRecord,
+    Outcome,
+)
+from publisher.store.schema import channel_state, credentials, deliveries, events, notices, workers
+
+D = deliveries.c
+
+
+def _claimable(now: datetime) -> Any:
+    """Rows a worker may take now: due work, expired leases, due confirmations."""
+    return or_(
+        and_(D.status.in_([Status.PENDING, Status.RETRY_WAIT]), D.not_before <= now),
+        and_(D.status == Status.LEASED, D.lease_until < now),
+        and_(
+            D.status.in_([Status.SENDING, Status.CONFIRMING]),
+            D.not_before <= now,
+            or_(D.lease_until.is_(None), D.lease_until < now),
+        ),
+    )
+
+
+def _delivery(row: Row[Any]) -> DeliveryRecord:
+    m = row._mapping
+    return DeliveryRecord(
+        id=m["id"],
+        notice_id=m["notice_id"],
+        account=m["account"],
+        channel=m["channel"],
+        status=m["status"],
+        priority=m["priority"],
+        not_before=m["not_before"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        idempotency_key=m["idempotency_key"],
+        remote_id=m["remote_id"],
+        url=m["url"],
+        error=m["error"],
+        note=m["note"],
+        detail=m["detail"],
+        rendered=m["rendered"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        posted_at=m["posted_at"],
+        lease_until=m["lease_until"],
+        worker_id=m["worker_id"],
+    )
+
+
+def _notice(row: Row[Any]) -> NoticeRecord:
+    m = row._mapping
+    return NoticeRecord(
+        id=m["id"],
+        kind=m["kind"],
+        title=m["title"],
+        body=m["body"],
+        summary=m["summary"],
+        table=m["table_data"],
+        fields=m["fields"],
+        urgent=m["urgent"],
+        publish_at=m["publish_at"],
+        idempotency_key=m["idempotency_key"],
+        fingerprint=m["fingerprint"],
+        source=m["source"],
+        created_by=m["created_by"],
+        created_at=m["created_at"],
+    )
+
+
+class SqlStore:
+    """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
+
+    dialect_name = "sql"
+
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        """Raise DatabaseUnavailable unless a trivial query succeeds."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(select(literal(1)))
+        except (OSError, DBAPIError) as exc:
+            raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
+
+    async def _lock_account(self, conn: AsyncConnection, account: str) -> None:
+        """Serialise claims for one account across workers (no-op where writes are serial)."""
+
+    async def _notify(self, conn: AsyncConnection) -> None:
+        """Tell other processes new work exists (PostgreSQL NOTIFY); in-process is the worker's."""
+
+    def _for_update(self, query: Any, *, skip_locked: bool = False) -> Any:
+        """Row locks where the backend has them (PostgreSQL); SQLite writes are serial anyway."""
+        return query
+
+    # -- intake ---------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        *,
+        notice: Mapping[str, Any],
+        new_deliveries: Sequence[NewDelivery],
+        source: str,
+        actor: str,
+    ) -> tuple[int, bool]:
+        """Store a notice and fan out its deliveries atomically.
+
+        Returns ``(notice_id, created)``; ``created`` is False when the idempotency key
+        matched an earlier notice with the same content.
+        """
+        now = self.clock.now()
+        key = notice.get("idempotency_key")
+        try:
+            async with self.engine.begin() as conn:
+                if key is not None:
+                    existing = await self._by_key(conn, key, notice["fingerprint"])
+                    if existing is not None:
+                        return existing, False
+                notice_id = (
+                    await conn.execute(
+                        insert(notices)
+                        .values(**notice, source=source, created_by=actor, created_at=now)
+                        .returning(notices.c.id)
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    insert(events).values(
+                        notice_id=notice_id, at=now, action="submitted", actor=actor,
+                        reason=f"via {source}",
+                    )
+                )
+                if new_deliveries:
+                    ids = (
+                        await conn.execute(
+                            insert(deliveries).returning(D.id, sort_by_parameter_order=True),
+                            [
+                                dict(
+                                    notice_id=notice_id, account=d.account, channel=d.channel,
+                                    status=Status.PENDING, priority=d.priority,
+                                    not_before=d.not_before, attempts=0,
+                                    max_attempts=d.max_attempts,
+                                    idempotency_key=d.idempotency_key, rendered=d.rendered,
+                                    created_at=now, updated_at=now,
+                                )
+                                for d in new_deliveries
+                            ],
+                        )
+                    ).scalars().all()
+                    await conn.execute(
+                        insert(events),
+                        [
+                            dict(
+                                notice_id=notice_id, delivery_id=did, at=now, action="queued",
+                                to_status=Status.PENDING, actor=actor,
+                                reason=_queued_reason(d, now),
+                            )
+                            for did, d in zip(ids, new_deliveries, strict=True)
+                        ],
+                    )
+                await self._notify(conn)
+                return notice_id, True
+        except IntegrityError:
+            # Another submit with the same key won the race: answer with its notice.
+            if key is None:
+                raise
+            async with self.engine.connect() as conn:
+                existing = await self._by_key(conn, key, notice["fingerprint"])
+            if existing is None:
+                raise
+            return existing, False
+
+    async def _by_key(self, conn: AsyncConnection, key: str, fingerprint: str) -> int | None:
+        row = (
+            await conn.execute(
+                select(notices.c.id, notices.c.fingerprint).where(notices.c.idempotency_key == key)
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                f"idempotency_key {key!r} was already used by notice {row.id} with other content"
+            )
+        return int(row.id)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def get_notice(self, notice_id: int) -> NoticeRecord:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(notices).where(notices.c.id == notice_id))).first()
+            if row is None:
+                raise NotFoundError(f"no notice with id {notice_id}")
+            ds = (
+                await conn.execute(select(deliveries).where(D.notice_id == notice_id).order_by(D.id))
+            ).all()
+            es = (
+                await conn.execute(
+                    select(events).where(events.c.notice_id == notice_id).order_by(events.c.id)
+                )
+            ).all()
+        record = _notice(row)
+        record.deliveries.extend(_delivery(d) for d in ds)
+        record.events.extend(EventRecord(**e._mapping) for e in es)
+        return record
+
+    async def get_delivery(self, delivery_id: int) -> DeliveryRecord:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(deliveries).where(D.id == delivery_id))).first()
+        if row is None:
+            raise NotFoundError(f"no delivery with id {delivery_id}")
+        return _delivery(row)
+
+    async def list_deliveries(
+        self, *, status: str | None = None, notice_id: int | None = None, limit: int = 100
+    ) -> list[DeliveryRecord]:
+        query = select(deliveries).order_by(D.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(D.status == status)
+        if notice_id is not None:
+            query = query.where(D.notice_id == notice_id)
+        async with self.engine.connect() as conn:
+            return [_delivery(r) for r in (await conn.execute(query)).all()]
+
+    async def count_by_status(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(D.status, func.count()).group_by(D.status))).all()
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest waiting delivery (scheduled, retrying, confirming) falls due."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    select(func.min(D.not_before)).where(
+                        D.status.in_([Status.PENDING, Status.RETRY_WAIT, Status.CONFIRMING])
+                    )
+                )
+            ).scalar_one_or_none()
+
+    # -- claiming -------------------------------------------------------------------------
+
+    async def claim(
+        self,
+        worker_id: str,
+        limits: Mapping[str, AccountLimits],
+        capacity: int,
+        lease_seconds: float,
+        breaker_cooldown: float,
+    ) -> tuple[list[Claimed], float | None]:
+        """Lease up to ``capacity`` due deliveries across accounts, urgent first.
+
+        Returns the claimed work and, when an account held work back (rate limit, breaker,
+        concurrency), how many seconds until it may be worth asking again.
+        """
+        now = self.clock.now()
+        async with self.engine.connect() as conn:
+            accounts = (
+                await conn.execute(
+                    select(D.account, func.max(D.priority).label("top"))
+                    .where(_claimable(now))
+                    .group_by(D.account)
+                    .order_by(func.max(D.priority).desc())
+                )
+            ).all()
+        claimed: list[Claimed] = []
+        hint: float | None = None
+        for account, _top in accounts:
+            if capacity - len(claimed) <= 0:
+                break
+            limit = limits.get(account)
+            if limit is None:
+                continue  # an account this worker does not serve (removed from config)
+            got, wait = await self._claim_account(
+                worker_id, account, limit, capacity - len(claimed), lease_seconds,
+                breaker_cooldown,
+            )
+            claimed.extend(got)
+            if wait is not None:
+                hint = wait if hint is None else min(hint, wait)
+        return claimed, hint
+
+    async def _claim_account(
+        self,
+        worker_id: str,
+        account: str,
+        limit: AccountLimits,
+        want: int,
+        lease_seconds: float,
+        breaker_cooldown: float,
+    ) -> tuple[list[Claimed], float | None]:
+        async with self.engine.begin() as conn:
+            await self._lock_account(conn, account)
+            now = self.clock.now()
+            state = await self._channel_state(conn, account, limit, now)
+            in_flight = (
+                await conn.execute(
+                    select(func.count()).where(
+                        D.account == account, D.status.in_(IN_FLIGHT), D.lease_until >= now
+                    )
+                )
+            ).scalar_one()
+            room = min(want, limit.max_concurrency - in_flight)
+            wait: float | None = None
+            if state["breaker"] == "open":
+                if state["open_until"] and state["open_until"] > now:
+                    return [], (state["open_until"] - now).total_seconds()
+                if in_flight:
+                    return [], None
+                room = min(room, 1)  # half-open: one probe
+            tokens = state["tokens"]
+            if limit.rate_per_second is not None:
+                elapsed = (now - state["refilled_at"]).total_seconds()
+                tokens = min(limit.burst, tokens + max(0.0, elapsed) * limit.rate_per_second)
+                if tokens < 1.0:
+                    wait = (1.0 - tokens) / limit.rate_per_second
+                room = min(room, math.floor(tokens))
+            if room <= 0:
+                return [], wait
+            rows = (
+                await conn.execute(
+                    self._for_update(
+                        select(D.id, D.status)
+                        .where(D.account == account, _claimable(now))
+                        .order_by(D.priority.desc(), D.not_before, D.id)
+                        .limit(room),
+                        skip_locked=True,
+                    )
+                )
+            ).all()
+            if not rows:
+                return [], wait
+            ids = [r.id for r in rows]
+            lease = now + timedelta(seconds=lease_seconds)
+            await conn.execute(
+                update(deliveries)
+                .where(D.id.in_(ids))
+                .values(
+                    status=case(
+                        (D.status.in_([Status.SENDING, Status.CONFIRMING]), D.status),
+                        else_=literal(Status.LEASED.value),
+                    ),
+                    lease_until=lease,
+                    worker_id=worker_id,
+                    updated_at=now,
+                )
+            )
+            publishes = sum(1 for r in rows if r.status not in (Status.SENDING, Status.CONFIRMING))
+            if limit.rate_per_second is not None:
+                tokens -= publishes
+            await conn.execute(
+                update(channel_state)
+                .where(channel_state.c.account == account)
+                .values(
+                    tokens=tokens,
+                    refilled_at=now,
+                    breaker="half_open" if state["breaker"] == "open" else state["breaker"],
+                )
+            )
+            full = (
+                await conn.execute(
+                    select(deliveries)
+                    .where(D.id.in_(ids))
+                    .order_by(D.priority.desc(), D.not_before, D.id)
+                )
+            ).all()
+            notice_ids = {row.notice_id for row in full}
+            views = {
+                n.id: _notice(n).view()
+                for n in (
+                    await conn.execute(select(notices).where(notices.c.id.in_(notice_ids)))
+                ).all()
+            }
+            previous = {r.id: r.status for r in rows}
+            claimed = []
+            event_rows = []
+            for row in full:
+                delivery = _delivery(row)
+                before = previous[delivery.id]
+                job = {
+                    Status.SENDING: Job.RECONCILE,
+                    Status.CONFIRMING: Job.CONFIRM,
+                }.get(Status(before), Job.PUBLISH)
+                claimed.append(Claimed(job=job, delivery=delivery, notice=views[delivery.notice_id]))
+                if job is not Job.CONFIRM:
+                    event_rows.append(
+                        dict(
+                            notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
+                            action="claimed" if job is Job.PUBLISH else "reconcile",
+                            from_status=before, to_status=delivery.status, actor=worker_id,
+                            reason=_claim_reason(before),
+                        )
+                    )
+            if event_rows:
+                await conn.execute(insert(events), event_rows)
+            return claimed, wait
+
+    async def _channel_state(
+        self, conn: AsyncConnection, account: str, limit: AccountLimits, now: datetime
+    ) -> Mapping[str, Any]:
+        row = (
+            await conn.execute(
+                self._for_update(select(channel_state).where(channel_state.c.account == account))
+            )
+        ).first()
+        if row is not None:
+            return row._mapping
+        values = dict(
+            account=account, tokens=float(limit.burst), refilled_at=now, failures=0,
+            breaker="closed", open_until=None, last_error=None,
+        )
+        await conn.execute(insert(channel_state).values(**values))
+        return values
+
+    # -- sending --------------------------------------------------------------------------
+
+    async def mark_sending(self, delivery: DeliveryRecord, worker_id: str) -> bool:
+        """Commit ``sending`` (and count the attempt) before the network call.
+
+        False means the lease was lost (expired and taken over); the caller must not send.
+        """
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(deliveries)
+                .where(
+                    D.id == delivery.id,
+                    D.worker_id == worker_id,
+                    D.status.in_([Status.LEASED, Status.SENDING]),
+                )
+                .values(status=Status.SENDING, attempts=D.attempts + 1, updated_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            await conn.execute(
+                insert(events).values(
+                    notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
+                    action="sending", from_status=delivery.status, to_status=Status.SENDING,
+                    actor=worker_id, reason=f"attempt {delivery.attempts + 1}",
+                )
+            )
+            return True
+
+    async def finish(
+        self, delivery: DeliveryRecord, worker_id: str, outcome: Outcome, breaker: tuple[int, float]
+    ) -> bool:
+        """Commit how an attempt ended; update the account's breaker. False if the lease was lost."""
+        now = self.clock.now()
+        values: dict[str, Any] = dict(
+            status=outcome.to_status, updated_at=now, lease_until=None, worker_id=None
+        )
+        if outcome.to_status in (Status.SENDING, Status.CONFIRMING):
+            values["lease_until"] = now  # expired at once: claimable again when due
+        for name in ("remote_id", "url", "detail", "note", "not_before"):
+            value = getattr(outcome, name)
+            if value is not None:
+                values[name] = value
+        if outcome.error is not None or outcome.to_status == Status.POSTED:
+            values["error"] = outcome.error
+        if outcome.to_status == Status.POSTED:
+            values["posted_at"] = now
+        if outcome.refund_attempt:
+            values["attempts"] = D.attempts - 1
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(deliveries)
+                .where(D.id == delivery.id, D.worker_id == worker_id)
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                return False
+            await conn.execute(
+                insert(events).values(
+                    notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
+                    action=outcome.action,
+                    from_status=Status.CONFIRMING
+                    if delivery.status == Status.CONFIRMING
+                    else Status.SENDING,
+                    to_status=outcome.to_status, actor=worker_id, reason=outcome.reason,
+                )
+            )
+            if outcome.failure or outcome.success:
+                await self._update_breaker(conn, delivery.account, outcome, now, *breaker)
+            if outcome.to_status in (Status.PENDING, Status.RETRY_WAIT):
+                await self._notify(conn)
+            return True
+
+    async def _update_breaker(
+        self,
+        conn: AsyncConnection,
+        account: str,
+        outcome: Outcome,
+        now: datetime,
+        threshold: int,
+        cooldown: float,
+    ) -> None:
+        table = channel_state.c
+        if outcome.success:
+            await conn.execute(
+                update(channel_state)
+                .where(table.account == account)
+                .values(failures=0, breaker="closed", open_until=None)
+            )
+            return
+        row = (
+            await conn.execute(
+                self._for_update(select(channel_state).where(table.account == account))
+            )
+        ).first()
+        if row is None:
+            return
+        failures = row.failures + 1
+        trip = row.breaker == "half_open" or failures >= threshold
+        await conn.execute(
+            update(channel_state)
+            .where(table.account == account)
+            .values(
+                failures=failures,
+                last_error=outcome.reason,
+                breaker="open" if trip else row.breaker,
+                open_until=now + timedelta(seconds=cooldown) if trip else row.open_until,
+            )
+        )
+        if trip:
+            await conn.execute(
+                insert(events).values(
+                    notice_id=0, at=now, action="breaker_open", actor="worker",
+                    reason=f"{account}: paused {cooldown:.0f} s after {failures} failures",
+                )
+            )
+
+    async def renew_leases(self, worker_id: str, lease_seconds: float) -> None:
+        """Keep this worker's in-flight leases alive while it works on them."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(D.worker_id == worker_id, D.status.in_([*IN_FLIGHT, Status.CONFIRMING]))
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+            )
+            await conn.execute(
+                update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now)
+            )
+
+    async def expire_all_leases(self, reason: str) -> int:
+        """Single-process deployments at start-up: every lease belongs to a dead process."""
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(deliveries)
+                .where(D.lease_until.is_not(None), D.status.in_([*IN_FLIGHT, Status.CONFIRMING]))
+                .values(lease_until=now - timedelta(seconds=1))
+            )
+            count = result.rowcount
+            if count:
+                await conn.execute(
+                    insert(events).values(
+                        notice_id=0, at=now, action="recovered", actor="worker",
+                        reason=f"{count} leases released: {reason}",
+                    )
+                )
+            return int(count)
+
+    # -- people's actions -----------------------------------------------------------------
+
+    async def retry(self, delivery_id: int, actor: str) -> DeliveryRecord:
+        return await self._manual(
+            delivery_id, actor, RETRYABLE, Status.PENDING, "retry", "retry requested"
+        )
+
+    async def cancel(self, delivery_id: int, actor: str) -> DeliveryRecord:
+        return await self._manual(
+            delivery_id, actor, CANCELLABLE, Status.CANCELLED, "cancelled", "cancelled by user"
+        )
+
+    async def _manual(
+        self,
+        delivery_id: int,
+        actor: str,
+        allowed: Iterable[str],
+        to_status: Status,
+        action: str,
+        reason: str,
+    ) -> DeliveryRecord:
+        allowed = list(allowed)
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(deliveries).where(D.id == delivery_id))).first()
+            if row is None:
+                raise NotFoundError(f"no delivery with id {delivery_id}")
+            before = row.status
+            if before not in allowed:
+                raise StateError(
+                    f"delivery {delivery_id} is {before}; only {', '.join(sorted(allowed))} "
+                    f"deliveries can be {action if action != 'retry' else 'retried'}"
+                )
+            values: dict[str, Any] = dict(
+                status=to_status, updated_at=now, lease_until=None, worker_id=None
+            )
+            if to_status == Status.PENDING:
+                values.update(not_before=now, attempts=0, error=None)
+            result = await conn.execute(
+                update(deliveries).where(D.id == delivery_id, D.status == before).values(**values)
+            )
+            if result.rowcount != 1:
+                raise StateError(f"delivery {delivery_id} changed meanwhile; try again")
+            await conn.execute(
+                insert(events).values(
+                    notice_id=row.notice_id, delivery_id=delivery_id, at=now, action=action,
+                    from_status=before, to_status=to_status, actor=actor, reason=reason,
+                )
+            )
+            if to_status == Status.PENDING:
+                await self._notify(conn)
+        return await self.get_delivery(delivery_id)
+
+    # -- workers and credentials ----------------------------------------------------------
+
+    async def register_worker(self, worker_id: str, host: str, pid: int) -> None:
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(workers).values(
+                    id=worker_id, host=host, pid=pid, started_at=now, heartbeat_at=now
+                )
+            )
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(workers).where(workers.c.id == worker_id))
+
+    async def live_workers(self, within_seconds: float) -> int:
+        since = self.clock.now() - timedelta(seconds=within_seconds)
+        async with self.engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        select(func.count()).where(workers.c.heartbeat_at >= since)
+                    )
+                ).scalar_one()
+            )
+
+    async def get_credential(self, account: str, name: str) -> tuple[str, datetime | None] | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(credentials.c.value, credentials.c.expires_at).where(
+                        credentials.c.account == account, credentials.c.name == name
+                    )
+                )
+            ).first()
+        return None if row is None else (row.value, row.expires_at)
+
+    async def put_credential(
+        self, account: str, name: str, value: str, expires_at: datetime | None
+    ) -> None:
+        now = self.clock.now()
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                update(credentials)
+                .where(credentials.c.account == account, credentials.c.name == name)
+                .values(value=value, expires_at=expires_at, updated_at=now)
+            )
+            if done.rowcount == 0:
+                await conn.execute(
+                    insert(credentials).values(
+                        account=account, name=name, value=value, expires_at=expires_at,
+                        updated_at=now,
+                    )
+                )
+
+
+class StoreTokens:
+    """The TokenStore handed to adapters: credentials kept in the shared database."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+
+    async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None:
+        return await self.store.get_credential(account, name)
+
+    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
+        await self.store.put_credential(account, name, value, expires_at)
+
+
+def new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _queued_reason(d: NewDelivery, now: datetime) -> str:
+    if d.not_before > now:
+        return f"scheduled for {d.not_before.isoformat()}"
+    return "urgent" if d.priority > 0 else "queued"
+
+
+def _claim_reason(before: str) -> str:
+    if before == Status.LEASED:
+        return "previous lease expired; not yet sent"
+    if before == Status.SENDING:
+        return "previous attempt's outcome unknown; reconciling before any re-post"
+    return "claimed"
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return text[:300]
+
+
+__all__ = ["OperationalError", "SqlStore", "StoreTokens", "new_key"]

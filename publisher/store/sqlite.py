@@ -1,0 +1,74 @@
+"""SQLite: the embedded default. One process (``publisher serve``) owns the queue.
+
+WAL journal, ``BEGIN IMMEDIATE`` for every transaction (so a CLI writing at the same time
+waits instead of failing), and an exclusive lock file beside the database so a second
+server or worker on the same file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from publisher.contract import Clock
+from publisher.errors import ConfigError
+from publisher.store.sql import SqlStore
+
+
+def sqlite_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class SQLiteStore(SqlStore):
+    dialect_name = "sqlite"
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, path: Path) -> None:
+        super().__init__(engine, clock)
+        self.path = path
+        self._lock_file: IO[str] | None = None
+
+    def acquire_process_lock(self) -> None:
+        """Make this process the only queue owner of the file, or refuse clearly."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = lock_path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise ConfigError(
+                f"another publisher process already runs the queue on {self.path}; SQLite "
+                "deployments are one process (publisher serve). Use PostgreSQL "
+                "(PUBLISHER_DATABASE_URL=postgresql://...) for several workers."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_file = handle
+
+    async def close(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+        await super().close()

@@ -1,0 +1,58 @@
+"""JSON API for scripts and other systems (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+
+from publisher.notice import parse_notice
+from publisher.runtime import Runtime
+from publisher.views import delivery_json, notice_json
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+@router.post("/notices", status_code=201)
+async def submit_notice(request: Request, body: Any = Body(...)) -> JSONResponse:
+    """Submit a notice (the same fields as a notice file). 201 created, 200 replayed key."""
+    rt = runtime(request)
+    notice = parse_notice(body)
+    done = await rt.intake.submit(notice, source="api", actor="api")
+    record = await rt.store.get_notice(done.notice_id)
+    return JSONResponse(notice_json(record), status_code=201 if done.created else 200)
+
+
+@router.get("/notices/{notice_id}")
+async def show_notice(request: Request, notice_id: int) -> dict[str, Any]:
+    record = await runtime(request).store.get_notice(notice_id)
+    return notice_json(record, events=True)
+
+
+@router.get("/deliveries")
+async def list_deliveries(
+    request: Request, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    rows = await runtime(request).store.list_deliveries(status=status, limit=min(limit, 1000))
+    return [delivery_json(d) for d in rows]
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+async def retry_delivery(request: Request, delivery_id: int) -> dict[str, Any]:
+    rt = runtime(request)
+    record = await rt.store.retry(delivery_id, actor="api")
+    if rt.worker is not None:
+        rt.worker.wake()
+    return delivery_json(record)
+
+
+@router.post("/deliveries/{delivery_id}/cancel")
+async def cancel_delivery(request: Request, delivery_id: int) -> dict[str, Any]:
+    record = await runtime(request).store.cancel(delivery_id, actor="api")
+    return delivery_json(record)

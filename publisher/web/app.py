@@ -1,0 +1,103 @@
+"""The application: one process serving the API, the sandbox and running the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from publisher.errors import (
+    InputError,
+    LimitViolationError,
+    NotFoundError,
+    PublisherError,
+    StateError,
+    StoreError,
+)
+from publisher.queue.service import prepare, run_worker
+from publisher.runtime import Runtime
+from publisher.settings import Settings
+from publisher.web import api
+
+log = logging.getLogger("publisher.web")
+
+
+def uses_sandbox(settings: Settings) -> bool:
+    return any(bool(raw.get("sandbox")) for raw in settings.accounts.values())
+
+
+def create_app(
+    settings: Settings, *, runtime: Runtime | None = None, run_worker_in_process: bool = True
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or await Runtime.open(settings, with_worker=run_worker_in_process)
+        app.state.runtime = rt
+        task = None
+        try:
+            if rt.worker is not None:
+                if runtime is None:
+                    await prepare(rt.store)
+                task = asyncio.create_task(run_worker(rt.store, rt.worker), name="worker")
+            yield
+        finally:
+            if task is not None and rt.worker is not None:
+                rt.worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=settings.lease_seconds)
+            await rt.close()
+
+    app = FastAPI(title="publisher", version="0.1.0", lifespan=lifespan)
+    app.include_router(api.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        rt: Runtime = request.app.state.runtime
+        body: dict[str, Any] = {"database": "ok", "worker": "running"}
+        ok = True
+        try:
+            await rt.store.ping()
+        except StoreError as exc:
+            body["database"] = str(exc)
+            ok = False
+        if run_worker_in_process and (rt.worker is None or not rt.worker.running):
+            body["worker"] = "stopped"
+            ok = False
+        body["status"] = "ok" if ok else "unavailable"
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.exception_handler(PublisherError)
+    async def publisher_error(_request: Request, exc: PublisherError) -> JSONResponse:
+        body: dict[str, Any] = {"error": str(exc), "type": type(exc).__name__}
+        if isinstance(exc, LimitViolationError):
+            body["violations"] = [
+                {"channel": v.account, "part": v.part, "rule": v.rule} for v in exc.violations
+            ]
+        status = 500
+        if isinstance(exc, InputError):
+            status = 409 if type(exc).__name__ == "IdempotencyConflict" else 422
+        elif isinstance(exc, NotFoundError):
+            status = 404
+        elif isinstance(exc, StateError):
+            status = 409
+        elif isinstance(exc, StoreError):
+            status = 503
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return JSONResponse({"error": f"{where}: {first['msg']}"}, status_code=422)
+
+    if uses_sandbox(settings):
+        from publisher.sandbox import sandbox_app
+
+        app.mount("/_sandbox", sandbox_app())
+    return app
