@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 import enum
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -188,6 +188,10 @@ class TokenStore(Protocol):
         ...
 
 
+async def _no_confirm(remote_id: str) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class AccountContext:
     """Everything an adapter may touch, handed in by the core."""
@@ -199,6 +203,10 @@ class AccountContext:
     tokens: TokenStore
     log: logging.Logger
     base_url: str  # where this publisher's own web server is reachable (portal links)
+    # Two-phase channels: a callback (e.g. WeChat PUBLISHJOBFINISH) says a job finished;
+    # the core then confirms the delivery with this remote_id now instead of at its next poll.
+    # Returns False if no delivery of this account waits under that remote_id.
+    confirm_now: Callable[[str], Awaitable[bool]] = _no_confirm
 
 
 class AccountOptions(BaseModel):
@@ -224,6 +232,22 @@ class ChannelAdapter(abc.ABC):
 
     def __init__(self, ctx: AccountContext) -> None:
         self.ctx = ctx
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        """A FastAPI ``APIRouter`` that imitates this channel's API, or None.
+
+        Mounted under ``/_sandbox/<type_name>`` by ``publisher serve`` (sandbox accounts) and
+        ``publisher sandbox``. It speaks the channel's documented paths, fields and error codes.
+        """
+        return None
+
+    def routes(self) -> Any:
+        """A FastAPI ``APIRouter`` of web routes this account needs (callbacks, pages), or None.
+
+        Mounted at the root of the web server; paths should include the account name.
+        """
+        return None
 
     @property
     @abc.abstractmethod

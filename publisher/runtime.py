@@ -7,16 +7,15 @@ the accounts and the templates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import httpx
 
 from publisher.clock import SystemClock
 from publisher.contract import Clock
 from publisher.queue.intake import Intake
 from publisher.queue.retry import Backoff, RetryPolicy
 from publisher.queue.worker import Worker, WorkerConfig
-from publisher.registry import Channels
+from publisher.registry import Channels, ClientFactory
 from publisher.render import Renderer
 from publisher.settings import Settings
 from publisher.store import SqlStore, StoreTokens, open_store, upgrade
@@ -29,7 +28,6 @@ class Runtime:
     settings: Settings
     clock: Clock
     store: SqlStore
-    http: httpx.AsyncClient
     channels: Channels
     renderer: Renderer
     intake: Intake
@@ -44,28 +42,35 @@ class Runtime:
         migrate: bool = True,
         with_worker: bool = False,
         concurrency: int | None = None,
+        client_factory: ClientFactory | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
         pool = max(10, (concurrency or settings.concurrency) // 4) if with_worker else 5
         store = open_store(settings.database_url, clock, pool_size=pool)
-        http = httpx.AsyncClient(
-            timeout=settings.request_timeout,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        wake: list[Callable[[], None]] = []
+
+        async def confirm_now(account: str, remote_id: str) -> bool:
+            found = await store.confirm_now(account, remote_id)
+            for fn in wake:
+                fn()
+            return found
+
+        channels = None
         try:
-            channels = Channels(settings, http, clock, StoreTokens(store))
+            channels = Channels(
+                settings, clock, StoreTokens(store), client_factory, confirm_now=confirm_now
+            )
             await store.ping()
             if migrate:
                 await upgrade(store)
         except BaseException:
-            await http.aclose()
+            if channels is not None:
+                await channels.aclose()
             await store.close()
             raise
         renderer = Renderer(settings.templates_dir, settings.zone)
         intake = Intake(settings, store, channels, renderer, clock)
-        runtime = cls(settings, clock, store, http, channels, renderer, intake)
+        runtime = cls(settings, clock, store, channels, renderer, intake)
         if with_worker:
             runtime.worker = Worker(
                 store,
@@ -81,8 +86,9 @@ class Runtime:
                 ),
             )
             intake.on_queued = runtime.worker.wake
+            wake.append(runtime.worker.wake)
         return runtime
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.channels.aclose()
         await self.store.close()

@@ -112,8 +112,6 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
 @pass_ctx
 def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) -> None:
     """Print exactly what each channel would receive, with measured lengths."""
-    import httpx
-
     from publisher.clock import SystemClock
     from publisher.queue.intake import Intake
     from publisher.registry import Channels
@@ -124,7 +122,7 @@ def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) 
 
     def build() -> list[dict[str, Any]]:
         clock = SystemClock()
-        accounts = Channels(settings, httpx.AsyncClient(), clock, None)
+        accounts = Channels(settings, clock, None)
         intake = Intake(settings, None, accounts, Renderer(settings.templates_dir, settings.zone), clock)  # type: ignore[arg-type]
         targets = [accounts.get(c) for c in channels] if channels else intake.targets(notice_input)
         out = []

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+from typing import Any
 
 import click
 
@@ -119,13 +120,10 @@ def db_upgrade(ctx: Context) -> None:
 @pass_ctx
 def doctor(ctx: Context) -> None:
     """Check settings, database and every channel account; one line per problem."""
-    import httpx
-
     from publisher.clock import SystemClock
     from publisher.registry import Channels
     from publisher.settings import load_settings
     from publisher.store import StoreTokens, open_store
-    from publisher.store.migrate import pending_revisions
 
     problems: list[str] = []
     try:
@@ -138,38 +136,52 @@ def doctor(ctx: Context) -> None:
     async def go() -> None:
         clock = SystemClock()
         store = open_store(settings.database_url, clock)
-        async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
+        try:
+            await _check_database(store, settings.database_url, problems)
             try:
-                try:
-                    await store.ping()
-                    pending = await pending_revisions(store)
-                    if pending:
-                        problems.append(f"数据库: 有 {len(pending)} 个迁移未执行 (run: publisher db upgrade)")
-                    else:
-                        click.echo(f"✓ 数据库: {_safe_url(settings.database_url)}")
-                except PublisherError as exc:
-                    problems.append(f"数据库: {exc}")
-                try:
-                    channels = Channels(settings, http, clock, StoreTokens(store))
-                except PublisherError as exc:
-                    problems.append(f"渠道配置: {exc}")
-                    return
-                for account in channels:
-                    try:
-                        await account.adapter.check()
-                        click.echo(f"✓ 渠道 {account.name} ({account.type_name}): 正常")
-                    except ChannelError as exc:
-                        problems.append(f"渠道 {account.name} ({account.type_name}): {exc}")
-                    except Exception as exc:
-                        problems.append(f"渠道 {account.name} ({account.type_name}): {type(exc).__name__}: {exc}")
+                channels = Channels(settings, clock, StoreTokens(store))
+            except PublisherError as exc:
+                problems.append(f"渠道配置: {exc}")
+                return
+            try:
+                await _check_accounts(channels, problems)
             finally:
-                await store.close()
+                await channels.aclose()
+        finally:
+            await store.close()
 
     ctx.run(go())
     for p in problems:
         click.echo(f"✗ {p}")
     if problems:
         raise SystemExit(EXIT_FAILED)
+
+
+async def _check_database(store: Any, url: str, problems: list[str]) -> None:
+    from publisher.store.migrate import pending_revisions
+
+    try:
+        await store.ping()
+        pending = await pending_revisions(store)
+    except PublisherError as exc:
+        problems.append(f"数据库: {exc}")
+        return
+    if pending:
+        problems.append(f"数据库: 有 {len(pending)} 个迁移未执行 (请运行 publisher db upgrade)")
+    else:
+        click.echo(f"✓ 数据库: {_safe_url(url)}")
+
+
+async def _check_accounts(channels: Any, problems: list[str]) -> None:
+    for account in channels:
+        label = f"渠道 {account.name} ({account.type_name})"
+        try:
+            await account.adapter.check()
+            click.echo(f"✓ {label}: 正常")
+        except ChannelError as exc:
+            problems.append(f"{label}: {exc}")
+        except Exception as exc:
+            problems.append(f"{label}: {type(exc).__name__}: {exc}")
 
 
 @main.command()

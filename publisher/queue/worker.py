@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from publisher.errors import AuthExpired, ChannelError, OutcomeUnknown, Permanen
 from publisher.queue.retry import RetryPolicy, describe
 from publisher.queue.states import Status
 from publisher.registry import Account, Channels
-from publisher.store.records import Claimed, Job, Outcome
+from publisher.store.records import AccountLimits, Claimed, Job, Outcome
 from publisher.store.sql import SqlStore
 
 log = logging.getLogger("publisher.worker")
@@ -54,6 +55,7 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()
         self._backlog = False
         self._stopping = False
         self.running = False
@@ -91,37 +93,51 @@ class Worker:
             self._wake.clear()
             free = self.config.concurrency - len(self._tasks)
             hint: float | None = None
-            if free > 0:
+            claimed: list[Claimed] = []
+            eligible = {a: lim for a, lim in limits.items() if self._has_room(a, lim)}
+            if free > 0 and eligible:
                 try:
                     claimed, hint = await self.store.claim(
-                        self.id, limits, free, self.config.lease_seconds,
+                        self.id, eligible, free, self.config.lease_seconds,
                         self.config.breaker_cooldown,
                     )
                 except Exception:
                     log.exception("claiming failed; trying again shortly")
-                    claimed = []
                     hint = self.config.poll_interval
-                self._backlog = len(claimed) >= free or hint is not None
                 for item in claimed:
-                    task = asyncio.create_task(self._run(item), name=f"delivery-{item.delivery.id}")
-                    self._tasks.add(task)
-                    task.add_done_callback(self._done)
-            else:
-                self._backlog = True
-            timeout = await self._sleep_for(hint)
+                    self._start(item)
+            self._backlog = bool(claimed) or hint is not None or free <= 0 or (
+                len(eligible) < len(limits)
+            )
+            timeout = await self._sleep_for(hint, busy=bool(claimed))
             if timeout > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _has_room(self, account: str, limit: AccountLimits) -> bool:
+        """Claim for an account only when half its slots here are free (claims in batches)."""
+        mine = self._in_flight[account]
+        return mine == 0 or limit.max_concurrency - mine >= max(1, limit.max_concurrency // 2)
+
+    def _start(self, item: Claimed) -> None:
+        account = item.delivery.account
+        self._in_flight[account] += 1
+        task = asyncio.create_task(self._run(item), name=f"delivery-{item.delivery.id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._done(t, account))
+
+    def _done(self, task: asyncio.Task[None], account: str) -> None:
         self._tasks.discard(task)
+        self._in_flight[account] -= 1
         if self._backlog:
             self._wake.set()
 
-    async def _sleep_for(self, hint: float | None) -> float:
+    async def _sleep_for(self, hint: float | None, busy: bool) -> float:
         timeout = self.config.poll_interval
         if hint is not None:
             timeout = min(timeout, max(hint, 0.01))
+        if busy:
+            return timeout  # completions wake us; no need to ask for the next due time
         try:
             due = await self.store.next_due()
         except Exception:
@@ -164,12 +180,14 @@ class Worker:
             log.warning("delivery %s: lease lost before the outcome was recorded", item.delivery.id)
 
     async def _publish(self, account: Account, item: Claimed) -> Outcome | None:
-        if not await self.store.mark_sending(item.delivery, self.id):
-            return None  # lease lost: someone else owns it now; do not send
+        attempts = item.delivery.attempts
+        if not item.marked:
+            if not await self.store.mark_sending(item.delivery, self.id):
+                return None  # lease lost: someone else owns it now; do not send
+            attempts += 1
         post = item.outgoing()
         adapter = account.adapter
         caps = account.capabilities
-        attempts = item.delivery.attempts + 1
         try:
             try:
                 result = await adapter.publish(post)

@@ -30,10 +30,9 @@ def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore
         path = Path(url.database).expanduser().resolve()
         if not path.parent.is_dir():
             raise ConfigError(f"PUBLISHER_DATABASE_URL: folder {path.parent} does not exist")
-        engine = sqlite_engine(str(url.set(drivername="sqlite+aiosqlite", database=str(path))))
-        return SQLiteStore(engine, clock, path)
+        return SQLiteStore(sqlite_engine(path), clock, path)
     if backend in ("postgresql", "postgres"):
-        async_url = url.set(drivername="postgresql+asyncpg")
+        sync_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return PostgresStore(postgres_engine(async_url.render_as_string(hide_password=False), pool_size), clock, dsn)
+        return PostgresStore(postgres_engine(sync_url, pool_size), clock, dsn, threads=pool_size)
     raise ConfigError(f"PUBLISHER_DATABASE_URL: unsupported database {backend!r}; use sqlite or postgresql")

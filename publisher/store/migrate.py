@@ -25,11 +25,13 @@ def alembic_config(connection: Any = None) -> Config:
 
 async def upgrade(store: SqlStore) -> None:
     """Bring the schema to the newest revision. Safe to run from several processes at once."""
+    def run(conn: Any) -> None:
+        if store.dialect_name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(0x7075626C)))
+        command.upgrade(alembic_config(conn), "head")
+
     try:
-        async with store.engine.begin() as conn:
-            if store.dialect_name == "postgresql":
-                await conn.execute(select(func.pg_advisory_xact_lock(0x7075626C)))
-            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+        await store._tx(run)
     except (OSError, DBAPIError) as exc:
         orig = getattr(exc, "orig", None) or exc
         raise DatabaseUnavailable(f"cannot migrate the database: {str(orig).strip()[:300]}") from None
@@ -41,10 +43,7 @@ async def pending_revisions(store: SqlStore) -> list[str]:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(alembic_config())
-    async with store.engine.connect() as conn:
-        current = await conn.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_heads()
-        )
+    current = await store._read(lambda conn: MigrationContext.configure(conn).get_current_heads())
     heads = set(script.get_heads())
     if set(current) == heads:
         return []

@@ -2,7 +2,7 @@
 
 Claims use ``FOR UPDATE SKIP LOCKED`` and a per-account advisory lock (so concurrency and
 rate limits hold across workers); new work is announced with ``NOTIFY publisher_work`` and
-heard with ``LISTEN`` on a dedicated asyncpg connection. Polling remains as the fallback.
+heard with ``LISTEN`` on a dedicated async psycopg connection. Polling is the fallback.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+import psycopg
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import Connection, Engine
 
 from publisher.contract import Clock
 from publisher.store.sql import SqlStore
@@ -24,23 +24,25 @@ CHANNEL = "publisher_work"
 log = logging.getLogger("publisher.store")
 
 
-def postgres_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+def postgres_engine(url: str, pool_size: int = 10) -> Engine:
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 class PostgresStore(SqlStore):
     dialect_name = "postgresql"
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, dsn: str) -> None:
-        super().__init__(engine, clock)
+    def __init__(self, engine: Engine, clock: Clock, dsn: str, threads: int = 10) -> None:
+        super().__init__(engine, clock, threads=threads)
         self.dsn = dsn
-        self._listener: asyncpg.Connection | None = None
 
-    async def _lock_account(self, conn: AsyncConnection, account: str) -> None:
-        await conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(account))))
+    def _lock_account(self, conn: Connection, account: str) -> None:
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(account))))
 
-    async def _notify(self, conn: AsyncConnection) -> None:
-        await conn.execute(text(f"NOTIFY {CHANNEL}"))
+    def _notify(self, conn: Connection) -> None:
+        conn.execute(text(f"NOTIFY {CHANNEL}"))
 
     def _for_update(self, query: Any, *, skip_locked: bool = False) -> Any:
         return query.with_for_update(skip_locked=skip_locked)
@@ -48,19 +50,19 @@ class PostgresStore(SqlStore):
     async def listen(self, on_notify: Callable[[], None]) -> None:
         """Call ``on_notify`` whenever new work is announced; reconnect until cancelled."""
         while True:
+            conn: psycopg.AsyncConnection[Any] | None = None
             try:
-                self._listener = await asyncpg.connect(self.dsn)
-                await self._listener.add_listener(CHANNEL, lambda *_: on_notify())
+                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+                await conn.execute(f"LISTEN {CHANNEL}")
                 on_notify()  # work may have arrived while we were not listening
-                while not self._listener.is_closed():
-                    await asyncio.sleep(5)
+                async for _ in conn.notifies():
+                    on_notify()
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, psycopg.Error) as exc:
                 log.warning("LISTEN connection lost (%s); polling until it is back", exc)
                 await asyncio.sleep(2)
             finally:
-                if self._listener is not None:
+                if conn is not None:
                     with contextlib.suppress(Exception):
-                        await self._listener.close()
-                    self._listener = None
+                        await conn.close()

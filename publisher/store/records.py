@@ -26,6 +26,7 @@ class AccountLimits:
     max_concurrency: int
     rate_per_second: float | None  # None: no rate limit
     burst: float = 1.0
+    claim_as_sending: bool = False  # outcome can be reconciled exactly: claim marks sending
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Claimed:
     job: Job
     delivery: DeliveryRecord
     notice: NoticeView
+    marked: bool = False  # the claim already committed ``sending`` and counted the attempt
 
     def outgoing(self) -> OutgoingPost:
         rendered = self.delivery.rendered
@@ -137,7 +139,7 @@ class Claimed:
             idempotency_key=self.delivery.idempotency_key,
             notice=self.notice,
             rendered=Rendered(format=Format(rendered["format"]), parts=rendered["parts"]),
-            attempt=self.delivery.attempts,
+            attempt=self.delivery.attempts + (0 if self.marked else 1),
         )
 
 

@@ -10,15 +10,23 @@ Contract (checked by ``tests/contract`` over every backend):
 * ``mark_sending`` commits ``sending`` before the network call; ``finish`` commits the outcome
   after. Both only act while the worker still holds the lease (otherwise they return False).
 * Every transition appends an event row in the same transaction.
+
+The API is async; underneath, each transaction runs whole on a database thread with the
+synchronous driver (pysqlite, psycopg). Measured on this project: a trivial query through
+the async drivers cost 0.8 ms (a thread hop per statement); a whole claim transaction on
+the thread costs less than that.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Row,
@@ -32,8 +40,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from publisher.contract import Clock
 from publisher.errors import (
@@ -56,6 +64,7 @@ from publisher.store.records import (
 from publisher.store.schema import channel_state, credentials, deliveries, events, notices, workers
 
 D = deliveries.c
+T = TypeVar("T")
 
 
 def _claimable(now: datetime) -> Any:
@@ -123,27 +132,52 @@ class SqlStore:
 
     dialect_name = "sql"
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, threads: int = 1) -> None:
         self.engine = engine
         self.clock = clock
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self._group = GroupCommit(self)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.engine.dispose)
+        self._executor.shutdown(wait=False)
+
+    async def _tx(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one write transaction on the database thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(self._sync_tx, True, fn, *args)
+        )
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in a read-only transaction on the database thread."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(self._sync_tx, False, fn, *args)
+        )
+
+    def _sync_tx(self, write: bool, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            with self.engine.connect() as conn:
+                conn.info["write"] = write
+                with conn.begin():
+                    return fn(conn, *args)
+        except OperationalError as exc:
+            if _is_unreachable(exc):
+                raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
+            raise
 
     async def ping(self) -> None:
         """Raise DatabaseUnavailable unless a trivial query succeeds."""
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(select(literal(1)))
+            await self._read(lambda conn: conn.execute(select(literal(1))).scalar_one())
         except (OSError, DBAPIError) as exc:
             raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
 
-    async def _lock_account(self, conn: AsyncConnection, account: str) -> None:
+    def _lock_account(self, conn: Connection, account: str) -> None:
         """Serialise claims for one account across workers (no-op where writes are serial)."""
 
-    async def _notify(self, conn: AsyncConnection) -> None:
+    def _notify(self, conn: Connection) -> None:
         """Tell other processes new work exists (PostgreSQL NOTIFY); in-process is the worker's."""
 
     def _for_update(self, query: Any, *, skip_locked: bool = False) -> Any:
@@ -168,19 +202,19 @@ class SqlStore:
         now = self.clock.now()
         key = notice.get("idempotency_key")
         try:
-            async with self.engine.begin() as conn:
+            def _run(conn: Connection) -> Any:
                 if key is not None:
-                    existing = await self._by_key(conn, key, notice["fingerprint"])
+                    existing = self._by_key(conn, key, notice["fingerprint"])
                     if existing is not None:
                         return existing, False
                 notice_id = (
-                    await conn.execute(
+                    conn.execute(
                         insert(notices)
                         .values(**notice, source=source, created_by=actor, created_at=now)
                         .returning(notices.c.id)
                     )
                 ).scalar_one()
-                await conn.execute(
+                conn.execute(
                     insert(events).values(
                         notice_id=notice_id, at=now, action="submitted", actor=actor,
                         reason=f"via {source}",
@@ -188,7 +222,7 @@ class SqlStore:
                 )
                 if new_deliveries:
                     ids = (
-                        await conn.execute(
+                        conn.execute(
                             insert(deliveries).returning(D.id, sort_by_parameter_order=True),
                             [
                                 dict(
@@ -203,7 +237,7 @@ class SqlStore:
                             ],
                         )
                     ).scalars().all()
-                    await conn.execute(
+                    conn.execute(
                         insert(events),
                         [
                             dict(
@@ -214,21 +248,21 @@ class SqlStore:
                             for did, d in zip(ids, new_deliveries, strict=True)
                         ],
                     )
-                await self._notify(conn)
+                self._notify(conn)
                 return notice_id, True
+            return await self._tx(_run)
         except IntegrityError:
             # Another submit with the same key won the race: answer with its notice.
             if key is None:
                 raise
-            async with self.engine.connect() as conn:
-                existing = await self._by_key(conn, key, notice["fingerprint"])
+            existing = await self._read(self._by_key, key, notice["fingerprint"])
             if existing is None:
                 raise
             return existing, False
 
-    async def _by_key(self, conn: AsyncConnection, key: str, fingerprint: str) -> int | None:
+    def _by_key(self, conn: Connection, key: str, fingerprint: str) -> int | None:
         row = (
-            await conn.execute(
+            conn.execute(
                 select(notices.c.id, notices.c.fingerprint).where(notices.c.idempotency_key == key)
             )
         ).first()
@@ -243,26 +277,31 @@ class SqlStore:
     # -- reading --------------------------------------------------------------------------
 
     async def get_notice(self, notice_id: int) -> NoticeRecord:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(notices).where(notices.c.id == notice_id))).first()
+        def _run(conn: Connection) -> Any:
+            row = (conn.execute(select(notices).where(notices.c.id == notice_id))).first()
             if row is None:
                 raise NotFoundError(f"no notice with id {notice_id}")
             ds = (
-                await conn.execute(select(deliveries).where(D.notice_id == notice_id).order_by(D.id))
+                conn.execute(select(deliveries).where(D.notice_id == notice_id).order_by(D.id))
             ).all()
             es = (
-                await conn.execute(
+                conn.execute(
                     select(events).where(events.c.notice_id == notice_id).order_by(events.c.id)
                 )
             ).all()
+            return row, ds, es
+
+        row, ds, es = await self._read(_run)
         record = _notice(row)
         record.deliveries.extend(_delivery(d) for d in ds)
         record.events.extend(EventRecord(**e._mapping) for e in es)
         return record
 
     async def get_delivery(self, delivery_id: int) -> DeliveryRecord:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(deliveries).where(D.id == delivery_id))).first()
+        def _run(conn: Connection) -> Any:
+            return conn.execute(select(deliveries).where(D.id == delivery_id)).first()
+
+        row = await self._read(_run)
         if row is None:
             raise NotFoundError(f"no delivery with id {delivery_id}")
         return _delivery(row)
@@ -275,24 +314,28 @@ class SqlStore:
             query = query.where(D.status == status)
         if notice_id is not None:
             query = query.where(D.notice_id == notice_id)
-        async with self.engine.connect() as conn:
-            return [_delivery(r) for r in (await conn.execute(query)).all()]
+        def _run(conn: Connection) -> Any:
+            return [_delivery(r) for r in (conn.execute(query)).all()]
+        return await self._read(_run)
 
     async def count_by_status(self) -> dict[str, int]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(D.status, func.count()).group_by(D.status))).all()
+        def _run(conn: Connection) -> Any:
+            return conn.execute(select(D.status, func.count()).group_by(D.status)).all()
+
+        rows = await self._read(_run)
         return {r[0]: int(r[1]) for r in rows}
 
     async def next_due(self) -> datetime | None:
         """When the earliest waiting delivery (scheduled, retrying, confirming) falls due."""
-        async with self.engine.connect() as conn:
+        def _run(conn: Connection) -> Any:
             return (
-                await conn.execute(
+                conn.execute(
                     select(func.min(D.not_before)).where(
                         D.status.in_([Status.PENDING, Status.RETRY_WAIT, Status.CONFIRMING])
                     )
                 )
             ).scalar_one_or_none()
+        return await self._read(_run)
 
     # -- claiming -------------------------------------------------------------------------
 
@@ -310,15 +353,15 @@ class SqlStore:
         concurrency), how many seconds until it may be worth asking again.
         """
         now = self.clock.now()
-        async with self.engine.connect() as conn:
-            accounts = (
-                await conn.execute(
-                    select(D.account, func.max(D.priority).label("top"))
-                    .where(_claimable(now))
-                    .group_by(D.account)
-                    .order_by(func.max(D.priority).desc())
-                )
+        def _run(conn: Connection) -> Any:
+            return conn.execute(
+                select(D.account, func.max(D.priority).label("top"))
+                .where(_claimable(now))
+                .group_by(D.account)
+                .order_by(func.max(D.priority).desc())
             ).all()
+
+        accounts = await self._read(_run)
         claimed: list[Claimed] = []
         hint: float | None = None
         for account, _top in accounts:
@@ -327,8 +370,8 @@ class SqlStore:
             limit = limits.get(account)
             if limit is None:
                 continue  # an account this worker does not serve (removed from config)
-            got, wait = await self._claim_account(
-                worker_id, account, limit, capacity - len(claimed), lease_seconds,
+            got, wait = await self._tx(
+                self._claim_account, worker_id, account, limit, capacity - len(claimed), lease_seconds,
                 breaker_cooldown,
             )
             claimed.extend(got)
@@ -336,8 +379,9 @@ class SqlStore:
                 hint = wait if hint is None else min(hint, wait)
         return claimed, hint
 
-    async def _claim_account(
+    def _claim_account(
         self,
+        conn: Connection,
         worker_id: str,
         account: str,
         limit: AccountLimits,
@@ -345,66 +389,74 @@ class SqlStore:
         lease_seconds: float,
         breaker_cooldown: float,
     ) -> tuple[list[Claimed], float | None]:
-        async with self.engine.begin() as conn:
-            await self._lock_account(conn, account)
-            now = self.clock.now()
-            state = await self._channel_state(conn, account, limit, now)
-            in_flight = (
-                await conn.execute(
-                    select(func.count()).where(
-                        D.account == account, D.status.in_(IN_FLIGHT), D.lease_until >= now
-                    )
-                )
-            ).scalar_one()
-            room = min(want, limit.max_concurrency - in_flight)
-            wait: float | None = None
-            if state["breaker"] == "open":
-                if state["open_until"] and state["open_until"] > now:
-                    return [], (state["open_until"] - now).total_seconds()
-                if in_flight:
-                    return [], None
-                room = min(room, 1)  # half-open: one probe
-            tokens = state["tokens"]
-            if limit.rate_per_second is not None:
-                elapsed = (now - state["refilled_at"]).total_seconds()
-                tokens = min(limit.burst, tokens + max(0.0, elapsed) * limit.rate_per_second)
-                if tokens < 1.0:
-                    wait = (1.0 - tokens) / limit.rate_per_second
-                room = min(room, math.floor(tokens))
-            if room <= 0:
-                return [], wait
-            rows = (
-                await conn.execute(
-                    self._for_update(
-                        select(D.id, D.status)
-                        .where(D.account == account, _claimable(now))
-                        .order_by(D.priority.desc(), D.not_before, D.id)
-                        .limit(room),
-                        skip_locked=True,
-                    )
-                )
-            ).all()
-            if not rows:
-                return [], wait
-            ids = [r.id for r in rows]
-            lease = now + timedelta(seconds=lease_seconds)
-            await conn.execute(
-                update(deliveries)
-                .where(D.id.in_(ids))
-                .values(
-                    status=case(
-                        (D.status.in_([Status.SENDING, Status.CONFIRMING]), D.status),
-                        else_=literal(Status.LEASED.value),
-                    ),
-                    lease_until=lease,
-                    worker_id=worker_id,
-                    updated_at=now,
+        self._lock_account(conn, account)
+        now = self.clock.now()
+        state = self._channel_state(conn, account, limit, now)
+        in_flight = (
+            conn.execute(
+                select(func.count()).where(
+                    D.account == account, D.status.in_(IN_FLIGHT), D.lease_until >= now
                 )
             )
-            publishes = sum(1 for r in rows if r.status not in (Status.SENDING, Status.CONFIRMING))
+        ).scalar_one()
+        room = min(want, limit.max_concurrency - in_flight)
+        wait: float | None = None
+        if state["breaker"] == "open":
+            if state["open_until"] and state["open_until"] > now:
+                return [], (state["open_until"] - now).total_seconds()
+            if in_flight:
+                return [], None
+            room = min(room, 1)  # half-open: one probe
+        tokens = state["tokens"]
+        if limit.rate_per_second is not None:
+            elapsed = (now - state["refilled_at"]).total_seconds()
+            tokens = min(limit.burst, tokens + max(0.0, elapsed) * limit.rate_per_second)
+            if tokens < 1.0:
+                wait = (1.0 - tokens) / limit.rate_per_second
+            room = min(room, math.floor(tokens))
+        if room <= 0:
+            return [], wait
+        rows = (
+            conn.execute(
+                self._for_update(
+                    select(D.id, D.status)
+                    .where(D.account == account, _claimable(now))
+                    .order_by(D.priority.desc(), D.not_before, D.id)
+                    .limit(room),
+                    skip_locked=True,
+                )
+            )
+        ).all()
+        if not rows:
+            return [], wait
+        ids = [r.id for r in rows]
+        previous = {r.id: r.status for r in rows}
+        lease = now + timedelta(seconds=lease_seconds)
+        # Where an unknown outcome can be reconciled exactly (lookup or remote key), the claim
+        # itself is the committed ``sending`` mark; otherwise ``leased`` now, ``sending`` later.
+        fresh = D.status.not_in([Status.SENDING, Status.CONFIRMING])
+        direct = limit.claim_as_sending
+        full = conn.execute(
+            update(deliveries)
+            .where(D.id.in_(ids))
+            .values(
+                status=case(
+                    (fresh, literal(Status.SENDING.value if direct else Status.LEASED.value)),
+                    else_=D.status,
+                ),
+                attempts=case((fresh, D.attempts + 1), else_=D.attempts) if direct else D.attempts,
+                lease_until=lease,
+                worker_id=worker_id,
+                updated_at=now,
+            )
+            .returning(*deliveries.c)
+        ).all()
+        full.sort(key=lambda r: (-r.priority, r.not_before, r.id))
+        publishes = sum(1 for r in rows if r.status not in (Status.SENDING, Status.CONFIRMING))
+        if limit.rate_per_second is not None or state["breaker"] == "open":
             if limit.rate_per_second is not None:
                 tokens -= publishes
-            await conn.execute(
+            conn.execute(
                 update(channel_state)
                 .where(channel_state.c.account == account)
                 .values(
@@ -413,49 +465,44 @@ class SqlStore:
                     breaker="half_open" if state["breaker"] == "open" else state["breaker"],
                 )
             )
-            full = (
-                await conn.execute(
-                    select(deliveries)
-                    .where(D.id.in_(ids))
-                    .order_by(D.priority.desc(), D.not_before, D.id)
-                )
-            ).all()
-            notice_ids = {row.notice_id for row in full}
-            views = {
-                n.id: _notice(n).view()
-                for n in (
-                    await conn.execute(select(notices).where(notices.c.id.in_(notice_ids)))
-                ).all()
-            }
-            previous = {r.id: r.status for r in rows}
-            claimed = []
-            event_rows = []
-            for row in full:
-                delivery = _delivery(row)
-                before = previous[delivery.id]
-                job = {
-                    Status.SENDING: Job.RECONCILE,
-                    Status.CONFIRMING: Job.CONFIRM,
-                }.get(Status(before), Job.PUBLISH)
-                claimed.append(Claimed(job=job, delivery=delivery, notice=views[delivery.notice_id]))
-                if job is not Job.CONFIRM:
-                    event_rows.append(
-                        dict(
-                            notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
-                            action="claimed" if job is Job.PUBLISH else "reconcile",
-                            from_status=before, to_status=delivery.status, actor=worker_id,
-                            reason=_claim_reason(before),
-                        )
+        notice_ids = {row.notice_id for row in full}
+        views = {
+            n.id: _notice(n).view()
+            for n in conn.execute(select(notices).where(notices.c.id.in_(notice_ids))).all()
+        }
+        claimed = []
+        event_rows = []
+        for row in full:
+            delivery = _delivery(row)
+            before = previous[delivery.id]
+            job = {
+                Status.SENDING: Job.RECONCILE,
+                Status.CONFIRMING: Job.CONFIRM,
+            }.get(Status(before), Job.PUBLISH)
+            marked = job is Job.PUBLISH and direct
+            claimed.append(
+                Claimed(job=job, delivery=delivery, notice=views[delivery.notice_id], marked=marked)
+            )
+            if job is not Job.CONFIRM:
+                event_rows.append(
+                    dict(
+                        notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
+                        action="sending" if marked else "claimed" if job is Job.PUBLISH
+                        else "reconcile",
+                        from_status=before, to_status=delivery.status, actor=worker_id,
+                        reason=f"attempt {delivery.attempts}" if marked else _claim_reason(before),
                     )
-            if event_rows:
-                await conn.execute(insert(events), event_rows)
-            return claimed, wait
+                )
+        if event_rows:
+            conn.execute(insert(events), event_rows)
+        return claimed, wait
 
-    async def _channel_state(
-        self, conn: AsyncConnection, account: str, limit: AccountLimits, now: datetime
+
+    def _channel_state(
+        self, conn: Connection, account: str, limit: AccountLimits, now: datetime
     ) -> Mapping[str, Any]:
         row = (
-            await conn.execute(
+            conn.execute(
                 self._for_update(select(channel_state).where(channel_state.c.account == account))
             )
         ).first()
@@ -465,7 +512,7 @@ class SqlStore:
             account=account, tokens=float(limit.burst), refilled_at=now, failures=0,
             breaker="closed", open_until=None, last_error=None,
         )
-        await conn.execute(insert(channel_state).values(**values))
+        conn.execute(insert(channel_state).values(**values))
         return values
 
     # -- sending --------------------------------------------------------------------------
@@ -474,10 +521,19 @@ class SqlStore:
         """Commit ``sending`` (and count the attempt) before the network call.
 
         False means the lease was lost (expired and taken over); the caller must not send.
+        Concurrent calls are committed together (group commit); each still returns only
+        once its own row is durable.
         """
+        result: bool = await self._group.run(self._mark_sending_many, (delivery, worker_id))
+        return result
+
+    def _mark_sending_many(
+        self, conn: Connection, items: Sequence[tuple[DeliveryRecord, str]]
+    ) -> list[bool]:
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
+        results, event_rows = [], []
+        for delivery, worker_id in items:
+            done = conn.execute(
                 update(deliveries)
                 .where(
                     D.id == delivery.id,
@@ -485,65 +541,111 @@ class SqlStore:
                     D.status.in_([Status.LEASED, Status.SENDING]),
                 )
                 .values(status=Status.SENDING, attempts=D.attempts + 1, updated_at=now)
-            )
-            if result.rowcount != 1:
-                return False
-            await conn.execute(
-                insert(events).values(
+            ).rowcount == 1
+            results.append(done)
+            if done:
+                event_rows.append(dict(
                     notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
                     action="sending", from_status=delivery.status, to_status=Status.SENDING,
                     actor=worker_id, reason=f"attempt {delivery.attempts + 1}",
-                )
-            )
-            return True
+                ))
+        if event_rows:
+            conn.execute(insert(events), event_rows)
+        return results
 
     async def finish(
         self, delivery: DeliveryRecord, worker_id: str, outcome: Outcome, breaker: tuple[int, float]
     ) -> bool:
-        """Commit how an attempt ended; update the account's breaker. False if the lease was lost."""
-        now = self.clock.now()
-        values: dict[str, Any] = dict(
-            status=outcome.to_status, updated_at=now, lease_until=None, worker_id=None
+        """Commit how an attempt ended; update the account's breaker. False if the lease was lost.
+
+        Group-committed like :meth:`mark_sending`.
+        """
+        result: bool = await self._group.run(
+            self._finish_many, (delivery, worker_id, outcome, breaker)
         )
-        if outcome.to_status in (Status.SENDING, Status.CONFIRMING):
-            values["lease_until"] = now  # expired at once: claimable again when due
-        for name in ("remote_id", "url", "detail", "note", "not_before"):
-            value = getattr(outcome, name)
-            if value is not None:
-                values[name] = value
-        if outcome.error is not None or outcome.to_status == Status.POSTED:
-            values["error"] = outcome.error
-        if outcome.to_status == Status.POSTED:
-            values["posted_at"] = now
-        if outcome.refund_attempt:
-            values["attempts"] = D.attempts - 1
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
+        return result
+
+    def _finish_many(
+        self,
+        conn: Connection,
+        items: Sequence[tuple[DeliveryRecord, str, Outcome, tuple[int, float]]],
+    ) -> list[bool]:
+        now = self.clock.now()
+        results, event_rows = [], []
+        succeeded: set[str] = set()
+        notify = False
+        for delivery, worker_id, outcome, breaker in items:
+            values: dict[str, Any] = dict(
+                status=outcome.to_status, updated_at=now, lease_until=None, worker_id=None
+            )
+            if outcome.to_status in (Status.SENDING, Status.CONFIRMING):
+                values["lease_until"] = now  # expired at once: claimable again when due
+            for name in ("remote_id", "url", "detail", "note", "not_before"):
+                value = getattr(outcome, name)
+                if value is not None:
+                    values[name] = value
+            if outcome.error is not None or outcome.to_status == Status.POSTED:
+                values["error"] = outcome.error
+            if outcome.to_status == Status.POSTED:
+                values["posted_at"] = now
+            if outcome.refund_attempt:
+                values["attempts"] = D.attempts - 1
+            done = conn.execute(
                 update(deliveries)
                 .where(D.id == delivery.id, D.worker_id == worker_id)
                 .values(**values)
-            )
-            if result.rowcount != 1:
-                return False
-            await conn.execute(
-                insert(events).values(
-                    notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
-                    action=outcome.action,
-                    from_status=Status.CONFIRMING
-                    if delivery.status == Status.CONFIRMING
-                    else Status.SENDING,
-                    to_status=outcome.to_status, actor=worker_id, reason=outcome.reason,
+            ).rowcount == 1
+            results.append(done)
+            if not done:
+                continue
+            event_rows.append(dict(
+                notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
+                action=outcome.action,
+                from_status=Status.CONFIRMING if delivery.status == Status.CONFIRMING
+                else Status.SENDING,
+                to_status=outcome.to_status, actor=worker_id, reason=outcome.reason,
+            ))
+            if outcome.failure:
+                self._update_breaker(conn, delivery.account, outcome, now, *breaker)
+            elif outcome.success:
+                succeeded.add(delivery.account)
+            notify = notify or outcome.to_status in (Status.PENDING, Status.RETRY_WAIT)
+        for account in succeeded:
+            conn.execute(
+                update(channel_state)
+                .where(
+                    channel_state.c.account == account,
+                    or_(channel_state.c.failures != 0, channel_state.c.breaker != "closed"),
                 )
+                .values(failures=0, breaker="closed", open_until=None)
             )
-            if outcome.failure or outcome.success:
-                await self._update_breaker(conn, delivery.account, outcome, now, *breaker)
-            if outcome.to_status in (Status.PENDING, Status.RETRY_WAIT):
-                await self._notify(conn)
-            return True
+        if event_rows:
+            conn.execute(insert(events), event_rows)
+        if notify:
+            self._notify(conn)
+        return results
 
-    async def _update_breaker(
+    async def confirm_now(self, account: str, remote_id: str) -> bool:
+        """A channel said a two-phase job finished: make its delivery due for confirm now."""
+        now = self.clock.now()
+
+        def _run(conn: Connection) -> bool:
+            done = conn.execute(
+                update(deliveries)
+                .where(
+                    D.account == account,
+                    D.remote_id == remote_id,
+                    D.status == Status.CONFIRMING,
+                )
+                .values(not_before=now)
+            )
+            return bool(done.rowcount)
+
+        return await self._tx(_run)
+
+    def _update_breaker(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         account: str,
         outcome: Outcome,
         now: datetime,
@@ -551,15 +653,8 @@ class SqlStore:
         cooldown: float,
     ) -> None:
         table = channel_state.c
-        if outcome.success:
-            await conn.execute(
-                update(channel_state)
-                .where(table.account == account)
-                .values(failures=0, breaker="closed", open_until=None)
-            )
-            return
         row = (
-            await conn.execute(
+            conn.execute(
                 self._for_update(select(channel_state).where(table.account == account))
             )
         ).first()
@@ -567,7 +662,7 @@ class SqlStore:
             return
         failures = row.failures + 1
         trip = row.breaker == "half_open" or failures >= threshold
-        await conn.execute(
+        conn.execute(
             update(channel_state)
             .where(table.account == account)
             .values(
@@ -578,7 +673,7 @@ class SqlStore:
             )
         )
         if trip:
-            await conn.execute(
+            conn.execute(
                 insert(events).values(
                     notice_id=0, at=now, action="breaker_open", actor="worker",
                     reason=f"{account}: paused {cooldown:.0f} s after {failures} failures",
@@ -588,34 +683,36 @@ class SqlStore:
     async def renew_leases(self, worker_id: str, lease_seconds: float) -> None:
         """Keep this worker's in-flight leases alive while it works on them."""
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            await conn.execute(
+        def _run(conn: Connection) -> Any:
+            conn.execute(
                 update(deliveries)
                 .where(D.worker_id == worker_id, D.status.in_([*IN_FLIGHT, Status.CONFIRMING]))
                 .values(lease_until=now + timedelta(seconds=lease_seconds))
             )
-            await conn.execute(
+            conn.execute(
                 update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now)
             )
+        await self._tx(_run)
 
     async def expire_all_leases(self, reason: str) -> int:
         """Single-process deployments at start-up: every lease belongs to a dead process."""
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
+        def _run(conn: Connection) -> Any:
+            result = conn.execute(
                 update(deliveries)
                 .where(D.lease_until.is_not(None), D.status.in_([*IN_FLIGHT, Status.CONFIRMING]))
                 .values(lease_until=now - timedelta(seconds=1))
             )
             count = result.rowcount
             if count:
-                await conn.execute(
+                conn.execute(
                     insert(events).values(
                         notice_id=0, at=now, action="recovered", actor="worker",
                         reason=f"{count} leases released: {reason}",
                     )
                 )
             return int(count)
+        return await self._tx(_run)
 
     # -- people's actions -----------------------------------------------------------------
 
@@ -640,8 +737,8 @@ class SqlStore:
     ) -> DeliveryRecord:
         allowed = list(allowed)
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            row = (await conn.execute(select(deliveries).where(D.id == delivery_id))).first()
+        def _run(conn: Connection) -> Any:
+            row = (conn.execute(select(deliveries).where(D.id == delivery_id))).first()
             if row is None:
                 raise NotFoundError(f"no delivery with id {delivery_id}")
             before = row.status
@@ -655,75 +752,120 @@ class SqlStore:
             )
             if to_status == Status.PENDING:
                 values.update(not_before=now, attempts=0, error=None)
-            result = await conn.execute(
+            result = conn.execute(
                 update(deliveries).where(D.id == delivery_id, D.status == before).values(**values)
             )
             if result.rowcount != 1:
                 raise StateError(f"delivery {delivery_id} changed meanwhile; try again")
-            await conn.execute(
+            conn.execute(
                 insert(events).values(
                     notice_id=row.notice_id, delivery_id=delivery_id, at=now, action=action,
                     from_status=before, to_status=to_status, actor=actor, reason=reason,
                 )
             )
             if to_status == Status.PENDING:
-                await self._notify(conn)
+                self._notify(conn)
+        await self._tx(_run)
         return await self.get_delivery(delivery_id)
 
     # -- workers and credentials ----------------------------------------------------------
 
     async def register_worker(self, worker_id: str, host: str, pid: int) -> None:
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            await conn.execute(
+        def _run(conn: Connection) -> Any:
+            conn.execute(
                 insert(workers).values(
                     id=worker_id, host=host, pid=pid, started_at=now, heartbeat_at=now
                 )
             )
+        await self._tx(_run)
 
     async def unregister_worker(self, worker_id: str) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(delete(workers).where(workers.c.id == worker_id))
+        def _run(conn: Connection) -> Any:
+            conn.execute(delete(workers).where(workers.c.id == worker_id))
+        await self._tx(_run)
 
     async def live_workers(self, within_seconds: float) -> int:
         since = self.clock.now() - timedelta(seconds=within_seconds)
-        async with self.engine.connect() as conn:
+        def _run(conn: Connection) -> Any:
             return int(
                 (
-                    await conn.execute(
+                    conn.execute(
                         select(func.count()).where(workers.c.heartbeat_at >= since)
                     )
                 ).scalar_one()
             )
+        return await self._read(_run)
 
     async def get_credential(self, account: str, name: str) -> tuple[str, datetime | None] | None:
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(credentials.c.value, credentials.c.expires_at).where(
-                        credentials.c.account == account, credentials.c.name == name
-                    )
+        def _run(conn: Connection) -> Any:
+            return conn.execute(
+                select(credentials.c.value, credentials.c.expires_at).where(
+                    credentials.c.account == account, credentials.c.name == name
                 )
             ).first()
+
+        row = await self._read(_run)
         return None if row is None else (row.value, row.expires_at)
 
     async def put_credential(
         self, account: str, name: str, value: str, expires_at: datetime | None
     ) -> None:
         now = self.clock.now()
-        async with self.engine.begin() as conn:
-            done = await conn.execute(
+        def _run(conn: Connection) -> Any:
+            done = conn.execute(
                 update(credentials)
                 .where(credentials.c.account == account, credentials.c.name == name)
                 .values(value=value, expires_at=expires_at, updated_at=now)
             )
             if done.rowcount == 0:
-                await conn.execute(
+                conn.execute(
                     insert(credentials).values(
                         account=account, name=name, value=value, expires_at=expires_at,
                         updated_at=now,
                     )
                 )
+        await self._tx(_run)
+
+
+class GroupCommit:
+    """Batches concurrent small writes of one kind into one transaction.
+
+    While a batch commits, new requests queue; the next batch takes them all. Under load
+    this turns N commits into a few; alone, a request commits at once.
+    """
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self._queues: dict[Callable[..., Any], list[tuple[Any, asyncio.Future[Any]]]] = {}
+        self._running: set[Callable[..., Any]] = set()
+
+    async def run(self, fn: Callable[[Connection, Sequence[Any]], list[Any]], item: Any) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(fn, []).append((item, future))
+        if fn not in self._running:
+            self._running.add(fn)
+            asyncio.get_running_loop().create_task(self._drain(fn))
+        return await future
+
+    async def _drain(self, fn: Callable[[Connection, Sequence[Any]], list[Any]]) -> None:
+        try:
+            while self._queues.get(fn):
+                batch = self._queues.pop(fn)
+                try:
+                    results = await self.store._tx(fn, [item for item, _ in batch])
+                except BaseException as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    for (_, future), result in zip(batch, results, strict=True):
+                        if not future.done():
+                            future.set_result(result)
+        finally:
+            self._running.discard(fn)
 
 
 class StoreTokens:
@@ -755,6 +897,16 @@ def _claim_reason(before: str) -> str:
     if before == Status.SENDING:
         return "previous attempt's outcome unknown; reconciling before any re-post"
     return "claimed"
+
+
+def _is_unreachable(exc: OperationalError) -> bool:
+    text = str(exc.orig or exc).lower()
+    return any(
+        marker in text
+        for marker in ("connection refused", "could not connect", "unable to open database",
+                       "connection failed", "name or service not known", "timeout expired",
+                       "does not exist")
+    )
 
 
 def _short(exc: BaseException) -> str:

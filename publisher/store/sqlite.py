@@ -1,8 +1,9 @@
 """SQLite: the embedded default. One process (``publisher serve``) owns the queue.
 
-WAL journal, ``BEGIN IMMEDIATE`` for every transaction (so a CLI writing at the same time
-waits instead of failing), and an exclusive lock file beside the database so a second
-server or worker on the same file is refused with a clear message.
+WAL journal; ``BEGIN IMMEDIATE`` for write transactions (so a CLI writing at the same time
+waits instead of failing halfway) and plain ``BEGIN`` for reads; one database thread; and an
+exclusive lock file beside the database so a second server or worker on the same file is
+refused with a clear message.
 """
 
 from __future__ import annotations
@@ -12,30 +13,37 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
 from publisher.contract import Clock
 from publisher.errors import ConfigError
 from publisher.store.sql import SqlStore
 
 
-def sqlite_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
+def sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        poolclass=QueuePool,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, "timeout": 15},
+    )
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process crashes
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
 
     return engine
 
@@ -43,8 +51,8 @@ def sqlite_engine(url: str) -> AsyncEngine:
 class SQLiteStore(SqlStore):
     dialect_name = "sqlite"
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, path: Path) -> None:
-        super().__init__(engine, clock)
+    def __init__(self, engine: Engine, clock: Clock, path: Path) -> None:
+        super().__init__(engine, clock, threads=1)
         self.path = path
         self._lock_file: IO[str] | None = None
 
