@@ -8,13 +8,12 @@ if any were skipped there.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
+import psycopg
 import pytest
 
 from publisher.store import SqlStore, open_store, upgrade
@@ -36,15 +35,11 @@ class FakeClock:
 
 
 def _pg_available() -> bool:
-    async def probe() -> bool:
-        try:
-            conn = await asyncpg.connect(PG_ADMIN, timeout=3)
-        except (OSError, asyncpg.PostgresError):
-            return False
-        await conn.close()
-        return True
-
-    return asyncio.run(probe())
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
 
 
 PG_AVAILABLE = _pg_available()
@@ -55,19 +50,16 @@ def _pg_database() -> Iterator[str]:
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN}")
     name = f"pubtest_{uuid.uuid4().hex[:12]}"
 
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
+    def admin(sql: str) -> None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(sql)  # type: ignore[arg-type]
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    admin(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
