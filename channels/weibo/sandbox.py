@@ -1,0 +1,283 @@
+"""A stand-in for the Weibo Open API, mounted at ``/_sandbox/weibo``, with switchable faults.
+
+Same paths, fields and error bodies as the real API (reference 2.2-2.5)::
+
+    POST /2/statuses/share.json       access_token, status, rip -> Status object
+    GET  /2/statuses/count.json       access_token, ids
+                                      -> [{"id", "comments", "reposts", "attitudes"}]
+    GET  /2/media_statuses/count_sp/biz.json    the same plus "reads" (the commercial API)
+    POST /oauth2/get_token_info       access_token
+                                      -> {"uid", "appkey", "scope", "create_at", "expire_in"}
+    GET  /web/{uid}/{mid}             the post, where weibo.com would show it
+
+and for the people and tests driving it::
+
+    GET    /posts     everything received: {"count", "posts": [...], "rejected": [...]}
+    DELETE /posts     forget it all
+    PUT    /faults    {"error_rate", "error_code", "latency_ms", "expire_token", "lost_reply",
+                       "lost_reply_seconds"}; GET /faults shows them
+
+``share`` checks what Weibo checks: a token (any non-empty one, unless expired through
+``expire_token``: ``true`` for every token, or one token's text), ``rip``, at most 140 字
+measured as ``length.weibo_length`` does (20012), a link on the safe domain (any URL with
+``/portal/`` in it, else 10017 "text not find domain!"), no ``#话题#`` (10017), and not the
+same text twice from one user (20019). Errors are ``{"request", "error_code", "error"}`` with
+HTTP 400, or 403 for token problems. Counts grow with the time since each post.
+``lost_reply`` records the post and then answers only after ``lost_reply_seconds``, so the
+client gives up without knowing: the "did it arrive?" case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from channels.weibo.errors import TOKEN_INVALID_CODES
+from channels.weibo.length import DEFAULT_LINK_WEIGHT, URL, WEIBO_MAX, topics, weibo_length
+
+BEIJING = timezone(timedelta(hours=8))
+FIRST_MID = 4_990_000_000_000_000
+TOKEN_LIFETIME = 30 * 86400.0
+APP_KEY = "sandbox-app"
+
+
+class Faults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(default=0, ge=0, le=1)
+    error_code: int = 10001  # what an injected error says (10001 system error)
+    latency_ms: float = Field(default=0, ge=0, le=60_000)
+    expire_token: bool | str = False  # true: every token; a string: that token only
+    lost_reply: bool = False
+    lost_reply_seconds: float = Field(default=30, ge=0, le=600)
+
+
+class WeiboError(Exception):
+    def __init__(self, code: int, text: str) -> None:
+        self.code = code
+        self.text = text
+        super().__init__(text)
+
+
+def _mask(token: str) -> str:
+    return token[:4] + "…" if token else ""
+
+
+@dataclass
+class WeiboSandbox:
+    safe_path: str = "/portal/"
+    link_weight: float = DEFAULT_LINK_WEIGHT
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+    faults: Faults = field(default_factory=Faults)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    first_seen: dict[str, float] = field(default_factory=dict)
+    last_mid: int = FIRST_MID
+
+    def __post_init__(self) -> None:
+        self.router = APIRouter()
+        r = self.router
+        r.add_api_route("/2/statuses/share.json", self.share, methods=["POST"])
+        r.add_api_route("/2/statuses/count.json", self.count, methods=["GET"])
+        r.add_api_route("/2/media_statuses/count_sp/biz.json", self.count_biz, methods=["GET"])
+        r.add_api_route("/oauth2/get_token_info", self.token_info, methods=["POST"])
+        r.add_api_route("/web/{uid}/{mid}", self.web, methods=["GET"])
+        r.add_api_route("/posts", self.list_posts, methods=["GET"])
+        r.add_api_route("/posts", self.clear, methods=["DELETE"])
+        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
+        r.add_api_route("/faults", self.get_faults, methods=["GET"])
+
+    # -- the common part of every API call ------------------------------------------------
+
+    @staticmethod
+    def _error(path: str, code: int, text: str) -> JSONResponse:
+        status = 403 if code in TOKEN_INVALID_CODES else 400
+        body = {"request": path, "error_code": str(code), "error": text}
+        return JSONResponse(body, status_code=status)
+
+    async def _enter(self, token: str) -> int:
+        """Latency, token checks and injected errors; returns the token's user id."""
+        f = self.faults
+        if f.latency_ms:
+            await asyncio.sleep(f.latency_ms / 1000)
+        if not token:
+            raise WeiboError(21301, "auth faild!")
+        if f.expire_token is True or (isinstance(f.expire_token, str) and f.expire_token == token):
+            raise WeiboError(21327, "expired_token")
+        first = self.first_seen.setdefault(token, self.clock())
+        if self.clock() - first > TOKEN_LIFETIME:
+            raise WeiboError(21327, "expired_token")
+        if f.error_rate and self.rng.random() < f.error_rate:
+            raise WeiboError(f.error_code, "沙箱注入的故障 (sandbox fault)")
+        return 1_000_000_000 + zlib.crc32(token.encode())
+
+    # -- statuses/share -------------------------------------------------------------------
+
+    async def share(self, request: Request) -> JSONResponse:
+        path = "/2/statuses/share.json"
+        form = await request.form()
+        token = str(form.get("access_token") or "")
+        status = str(form.get("status") or "")
+        rip = str(form.get("rip") or "")
+        received = {
+            "access_token": _mask(token),
+            "status": status,
+            "rip": rip,
+            "received_at": datetime.now(BEIJING).isoformat(),
+        }
+        try:
+            uid = await self._enter(token)
+            self._validate(uid, status, rip)
+        except WeiboError as exc:
+            self.rejected.append({**received, "error_code": exc.code, "error": exc.text})
+            return self._error(path, exc.code, exc.text)
+        post = self._post(uid, status, received)
+        if self.faults.lost_reply:
+            await asyncio.sleep(self.faults.lost_reply_seconds)
+        return JSONResponse(self._status_object(post))
+
+    def _validate(self, uid: int, status: str, rip: str) -> None:
+        if not rip:
+            raise WeiboError(10016, "miss required parameter (rip), see doc for more info.")
+        if not status.strip():
+            raise WeiboError(20008, "content is null!")
+        if weibo_length(status, self.link_weight) > WEIBO_MAX:
+            raise WeiboError(20012, "Text too long, please input text less than 140 characters!")
+        if topics(status):
+            raise WeiboError(10017, "parameter (status)'s value invalid: #话题# is not allowed")
+        if not any(self.safe_path in url for url in URL.findall(status)):
+            raise WeiboError(10017, "text not find domain!")
+        if any(p["uid"] == uid and p["text"] == status for p in self.posts):
+            raise WeiboError(20019, "repeat content!")
+
+    def _post(self, uid: int, status: str, received: dict[str, Any]) -> dict[str, Any]:
+        self.last_mid += 1  # never reused, even after DELETE /posts
+        mid = self.last_mid
+        posted = self.clock()
+        post = {
+            **received,
+            "id": mid,
+            "idstr": str(mid),
+            "mid": str(mid),
+            "uid": uid,
+            "text": status,
+            "posted_at": posted,
+            "created_at": datetime.fromtimestamp(posted, BEIJING).strftime(
+                "%a %b %d %H:%M:%S %z %Y"
+            ),
+        }
+        self.posts.append(post)
+        return post
+
+    def _counts(self, post: dict[str, Any]) -> dict[str, int]:
+        age = max(0.0, self.clock() - float(post["posted_at"]))
+        return {
+            "comments": int(age / 90),
+            "reposts": int(age / 60),
+            "attitudes": int(age / 20),
+            "reads": int(age * 3),
+        }
+
+    def _status_object(self, post: dict[str, Any]) -> dict[str, Any]:
+        counts = self._counts(post)
+        return {
+            "created_at": post["created_at"],
+            "id": post["id"],
+            "mid": post["mid"],
+            "idstr": post["idstr"],
+            "text": post["text"],
+            "source": '<a href="https://open.weibo.com" rel="nofollow">沙箱应用</a>',
+            "favorited": False,
+            "truncated": False,
+            "geo": None,
+            "user": {
+                "id": post["uid"],
+                "idstr": str(post["uid"]),
+                "screen_name": f"沙箱账号{post['uid'] % 10000}",
+            },
+            "reposts_count": counts["reposts"],
+            "comments_count": counts["comments"],
+            "attitudes_count": counts["attitudes"],
+        }
+
+    # -- counts ---------------------------------------------------------------------------
+
+    async def _count_rows(self, request: Request, path: str, reads: bool) -> JSONResponse:
+        params = request.query_params
+        try:
+            await self._enter(params.get("access_token", ""))
+            raw = params.get("ids", "")
+            if not raw:
+                raise WeiboError(10016, "miss required parameter (ids), see doc for more info.")
+            ids = [i.strip() for i in raw.split(",") if i.strip()]
+            if len(ids) > 100:
+                raise WeiboError(10017, "parameter (ids)'s value invalid: at most 100 ids")
+        except WeiboError as exc:
+            return self._error(path, exc.code, exc.text)
+        by_id = {p["idstr"]: p for p in self.posts}
+        rows = []
+        for i in ids:
+            post = by_id.get(i)
+            if post is None:
+                continue  # unknown or deleted ids are silently left out, as Weibo does
+            counts = self._counts(post)
+            if not reads:
+                counts.pop("reads")
+            rows.append({"id": post["id"], **counts})
+        return JSONResponse(rows)
+
+    async def count(self, request: Request) -> JSONResponse:
+        return await self._count_rows(request, "/2/statuses/count.json", reads=False)
+
+    async def count_biz(self, request: Request) -> JSONResponse:
+        return await self._count_rows(request, "/2/media_statuses/count_sp/biz.json", reads=True)
+
+    # -- oauth2 ---------------------------------------------------------------------------
+
+    async def token_info(self, request: Request) -> JSONResponse:
+        form = await request.form()
+        token = str(form.get("access_token") or "")
+        try:
+            uid = await self._enter(token)
+        except WeiboError as exc:
+            return self._error("/oauth2/get_token_info", exc.code, exc.text)
+        first = self.first_seen[token]
+        left = int(TOKEN_LIFETIME - (self.clock() - first))
+        return JSONResponse(
+            {"uid": uid, "appkey": APP_KEY, "scope": "", "create_at": int(first), "expire_in": left}
+        )
+
+    # -- for people and tests -------------------------------------------------------------
+
+    async def web(self, uid: str, mid: str) -> JSONResponse:
+        for post in self.posts:
+            if post["idstr"] == mid and str(post["uid"]) == uid:
+                return JSONResponse(self._status_object(post))
+        return self._error(f"/{uid}/{mid}", 20101, "target weibo does not exist!")
+
+    async def list_posts(self) -> dict[str, Any]:
+        return {"count": len(self.posts), "posts": self.posts, "rejected": self.rejected}
+
+    async def clear(self) -> dict[str, int]:
+        count = len(self.posts)
+        self.posts.clear()
+        self.rejected.clear()
+        return {"cleared": count}
+
+    async def set_faults(self, faults: Faults) -> Faults:
+        self.faults = faults
+        return faults
+
+    async def get_faults(self) -> Faults:
+        return self.faults
