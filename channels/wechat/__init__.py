@@ -1,0 +1,409 @@
+"""WeChat Official Account (公众号/服务号): draft, publish, mass-send warnings, read reach.
+
+Endpoints (``api_base`` default ``https://api.weixin.qq.com``; sandbox accounts use
+``{base_url}/_sandbox/wechat``), all ``POST ?access_token=`` [S1]-[S26]:
+
+============================================  ==============================================
+``cgi-bin/stable_token``                      access token, shared via the DB (token.py) [S4]
+``cgi-bin/material/add_material?type=image``  the cover, a permanent material (covers.py) [S5]
+``cgi-bin/media/uploadimg``                   images inside the article (images.py) [S6]
+``cgi-bin/draft/add``                         the article; its media_id is the draft [S1]
+``cgi-bin/freepublish/submit`` / ``get``      publish the draft (no push), then poll [S13][S14]
+``cgi-bin/message/mass/sendall`` / ``get``    push a warning to every follower [S19][S22]
+``datacube/getarticletotaldetail``            reads/shares/likes per article, T+1 (metrics.py)
+============================================  ==============================================
+
+Flow of ``publish``: cover (uploaded once per kind) -> inline images (only if the body has
+any) -> ``draft/add`` (title, author, digest, content, ``content_source_url`` = the portal copy
+``{base_url}/portal/notices/<id>``, thumb_media_id) -> either
+
+- ``freepublish/submit`` -> ``confirming`` under ``remote_id = publish_id``; ``confirm`` polls
+  ``freepublish/get`` (publish_status 1 = still publishing; 0 = posted with the article url;
+  2-6 = failed, named) and the ``PUBLISHJOBFINISH`` push (callback.py) makes it poll at once;
+- or, for notice kinds that must reach followers (``mass_send_kinds``, default the weather
+  warning) while ``mass_send`` is on: ``message/mass/sendall`` of the same draft with
+  ``clientmsgid`` = our idempotency key -> ``confirming`` under ``remote_id = msg_id``, polled
+  with ``mass/get``. 45065 (that clientmsgid was sent already) counts as posted. 45028 (no mass
+  send quota: one a day on a verified subscription account) falls back to ``freepublish`` and
+  tells the sender in ``PublishResult.note``; ``masssend:<date>`` in ``ctx.tokens`` remembers
+  that today's quota is used, so the next warning goes straight to ``freepublish``.
+
+Limits, declared for the core to enforce at submit [S1]: title 32 字, digest 128 字, content
+< 20,000 characters and < 1 MB; the author (16 字) is checked when settings load. All REJECT:
+a government notice is never cut short silently.
+
+Idempotency: NONE. Drafts and freepublish take no key, so a submit whose reply was lost might
+have published: the core sends such a delivery to a person (needs_review) instead of
+publishing twice. Mass send does honour ``clientmsgid``, so when that person retries a warning,
+WeChat answers 45065 and nothing is pushed twice; but one account cannot declare two kinds of
+idempotency, and the safe one is NONE.
+
+Quirks: errors come as HTTP 200 + ``errcode`` (errors.py); JSON must be UTF-8 with
+``ensure_ascii=False`` [S1]; ``publish_id``/``msg_id`` are strings or integers depending on the
+doc, kept exactly as received [S13][S21]; freepublish needs a verified account (48001) [S11];
+``msgid`` in datacube is ``<msg_data_id>_<index>`` [S26]. wechatpy is used only for callback
+signatures, decryption and parsing: it is synchronous on ``requests`` and lacks stable_token and
+the current datacube endpoints [S20].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
+
+from channels.wechat.api import WechatApi
+from channels.wechat.covers import Covers
+from channels.wechat.errors import (
+    CHINA,
+    CLIENTMSGID_EXISTS,
+    INVALID_MEDIA_ID,
+    MASS_STATUS,
+    NO_MASS_SEND_QUOTA,
+    PUBLISH_STATUS,
+    PUBLISHED,
+    PUBLISHING,
+)
+from channels.wechat.images import InlineImages
+from channels.wechat.metrics import FIELDS
+from channels.wechat.metrics import fetch as fetch_datacube
+from channels.wechat.token import StableToken
+from publisher.contract import (
+    AccountContext,
+    AccountOptions,
+    Capabilities,
+    ChannelAdapter,
+    Format,
+    Idempotency,
+    Limit,
+    MetricSample,
+    OutgoingPost,
+    PostRef,
+    PublishMode,
+    PublishResult,
+    RateLimit,
+    count_utf8_bytes,
+)
+from publisher.errors import Duplicate, OutcomeUnknown, PermanentError, TransientError
+from publisher.settings import NOTICE_KINDS
+
+REAL_API = "https://api.weixin.qq.com"
+QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注者"
+ALREADY_SENT_NOTE = "该条此前已群发给关注者（微信提示 clientmsgid 已存在），未重复推送"
+DAY_SECONDS = 86_400.0
+
+
+class WechatOptions(AccountOptions):
+    type: str = "wechat"
+    appid: str = Field(min_length=1, max_length=64)
+    secret: SecretStr
+    api_base: str = REAL_API
+    author: str = Field(default="", max_length=16)
+    callback_token: SecretStr | None = None  # 服务器配置 Token: enables /callbacks/wechat/<name>
+    encoding_aes_key: SecretStr | None = None  # 43 characters; safe-mode pushes
+    mass_send: bool = True
+    mass_send_kinds: tuple[str, ...] = ("weather_warning",)
+    mass_send_tag_id: int | None = None  # None: every follower (is_to_all)
+    mass_sends_per_day: int = Field(default=1, ge=1, le=100)
+    send_ignore_reprint: bool = True  # warnings go out even if judged a reprint
+    need_open_comment: bool = False
+    covers: dict[str, FilePath] = Field(default_factory=dict)  # kind or "_default" -> image
+    stats_lag_days: int = Field(default=1, ge=0, le=7)  # 0 only against the sandbox
+    max_concurrency: int = Field(default=2, ge=1, le=8)
+    max_attempts: int = Field(default=8, ge=1)
+    timeout: float = Field(default=20.0, gt=0)
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) != 43:
+            raise ValueError("EncodingAESKey must be the 43 characters shown on the WeChat site")
+        return value
+
+    @field_validator("covers")
+    @classmethod
+    def _cover_kinds(cls, value: dict[str, Path]) -> dict[str, Path]:
+        for kind in value:
+            if kind != "_default" and kind not in NOTICE_KINDS:
+                raise ValueError(f"unknown notice kind {kind!r}")
+        return value
+
+    @field_validator("mass_send_kinds")
+    @classmethod
+    def _mass_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for kind in value:
+            if kind not in NOTICE_KINDS:
+                raise ValueError(f"unknown notice kind {kind!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WechatOptions:
+        if self.encoding_aes_key is not None and self.callback_token is None:
+            raise ValueError("encoding_aes_key needs callback_token as well")
+        if self.sandbox and self.api_base.rstrip("/") == REAL_API:
+            raise ValueError(
+                "a sandbox account must not use the real WeChat API; "
+                'set api_base = "{base_url}/_sandbox/wechat"'
+            )
+        return self
+
+
+class WechatAdapter(ChannelAdapter):
+    type_name = "wechat"
+    Options = WechatOptions
+
+    def __init__(self, ctx: AccountContext) -> None:
+        super().__init__(ctx)
+        o = self.options
+        self.token = StableToken(ctx, o.appid, o.secret, o.api_base, o.timeout)
+        self.api = WechatApi(ctx, o.api_base, self.token, o.timeout)
+        self.covers = Covers(ctx, self.api, dict(o.covers))
+        self.images = InlineImages(ctx, self.api, o.timeout)
+
+    @property
+    def options(self) -> WechatOptions:
+        assert isinstance(self.ctx.options, WechatOptions)
+        return self.ctx.options
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            formats=(Format.HTML,),
+            parts=("title", "digest", "body"),
+            limits=(
+                Limit("title", 32),
+                Limit("digest", 128),
+                Limit("body", 19_999),
+                Limit("body", 1024 * 1024 - 1, count_utf8_bytes, "字节"),
+            ),
+            # A bureau posts a few articles a day; 53501 says "too frequent" well above this.
+            rate_limit=RateLimit(10, 60.0),
+            max_concurrency=self.options.max_concurrency,
+            max_attempts=self.options.max_attempts,
+            idempotency=Idempotency.NONE,
+            publish_mode=PublishMode.TWO_PHASE,
+            metrics=tuple(FIELDS),
+            metrics_lag_seconds=DAY_SECONDS * self.options.stats_lag_days,
+        )
+
+    # -- publish ---------------------------------------------------------------------------
+
+    async def publish(self, post: OutgoingPost) -> PublishResult:
+        notice = post.notice
+        colour = notice.fields.get("color") if notice.kind == "weather_warning" else None
+        colour = colour if isinstance(colour, str) else None
+        today = self.ctx.clock.now().astimezone(CHINA).date().isoformat()
+        article = {
+            "article_type": "news",
+            "title": post.rendered.title,
+            "author": self.options.author,
+            "digest": post.rendered.parts.get("digest", ""),
+            "content": await self.images.rewrite(post.rendered.body),
+            "content_source_url": f"{self.ctx.base_url.rstrip('/')}/portal/notices/{notice.id}",
+            "need_open_comment": int(self.options.need_open_comment),
+            "only_fans_can_comment": 0,
+        }
+        article = {k: v for k, v in article.items() if v != ""}  # empty author/digest: omit
+        media_id = await self._draft(article, notice.kind, colour)
+        detail: dict[str, Any] = {"media_id": media_id, "published_on": today}
+        note = None
+        if self.options.mass_send and notice.kind in self.options.mass_send_kinds:
+            if await self._mass_quota_left(today):
+                sent = await self._mass_send(post, media_id, today, detail)
+                if sent is not None:
+                    return sent
+            note = QUOTA_NOTE
+            detail["note"] = note
+        reply = await self.api.post(
+            "/cgi-bin/freepublish/submit", {"media_id": media_id}, unsafe=True
+        )
+        publish_id = reply.get("publish_id")
+        if publish_id in (None, ""):
+            raise OutcomeUnknown("freepublish/submit answered ok without a publish_id")
+        detail.update(
+            mode="freepublish", publish_id=publish_id, msg_data_id=reply.get("msg_data_id")
+        )
+        return PublishResult(
+            remote_id=str(publish_id),
+            confirming=True,
+            confirm_after=5.0,
+            detail=detail,
+            note=note,
+        )
+
+    async def _draft(self, article: dict[str, Any], kind: str, colour: str | None) -> str:
+        """``draft/add``; if the cached cover is gone from the library (40007), upload it
+        again once. A draft is invisible to readers, so repeating this step is harmless."""
+        for attempt in (1, 2):
+            article["thumb_media_id"] = await self.covers.media_id(kind, colour)
+            try:
+                reply = await self.api.post("/cgi-bin/draft/add", {"articles": [article]})
+            except PermanentError as exc:
+                if exc.code != INVALID_MEDIA_ID or attempt == 2:
+                    raise
+                await self.covers.forget(kind, colour)
+                continue
+            media_id = reply.get("media_id")
+            if not media_id:
+                raise TransientError("draft/add answered ok without a media_id")
+            return str(media_id)
+        raise AssertionError("unreachable")
+
+    async def _mass_send(
+        self, post: OutgoingPost, media_id: str, today: str, detail: dict[str, Any]
+    ) -> PublishResult | None:
+        """Push the draft to followers; None when today's quota turns out to be used."""
+        o = self.options
+        key = post.idempotency_key
+        if len(key.encode()) > 64:  # clientmsgid is at most 64 bytes (45067)
+            key = hashlib.sha256(key.encode()).hexdigest()
+        audience: dict[str, Any] = {"is_to_all": o.mass_send_tag_id is None}
+        if o.mass_send_tag_id is not None:
+            audience["tag_id"] = o.mass_send_tag_id
+        payload = {
+            "filter": audience,
+            "mpnews": {"media_id": media_id},
+            "msgtype": "mpnews",
+            "send_ignore_reprint": int(o.send_ignore_reprint),
+            "clientmsgid": key,
+        }
+        try:
+            reply = await self.api.post("/cgi-bin/message/mass/sendall", payload, unsafe=True)
+        except Duplicate as exc:
+            if exc.code != CLIENTMSGID_EXISTS:
+                raise
+            detail.update(mode="masssend", msg_id=exc.remote_id, clientmsgid=key)
+            return PublishResult(remote_id=exc.remote_id, detail=detail, note=ALREADY_SENT_NOTE)
+        except PermanentError as exc:
+            if exc.code != NO_MASS_SEND_QUOTA:
+                raise
+            await self._mass_quota_record(today, exhausted=True)
+            self.ctx.log.warning(
+                "wechat %s: no mass send quota today; publishing without push", self.ctx.account
+            )
+            return None
+        await self._mass_quota_record(today, exhausted=False)
+        msg_id = reply.get("msg_id")
+        if msg_id in (None, ""):
+            raise OutcomeUnknown("mass/sendall answered ok without a msg_id")
+        detail.update(
+            mode="masssend", msg_id=msg_id, msg_data_id=reply.get("msg_data_id"), clientmsgid=key
+        )
+        return PublishResult(
+            remote_id=str(msg_id), confirming=True, confirm_after=5.0, detail=detail
+        )
+
+    async def _mass_quota(self, today: str) -> dict[str, Any]:
+        stored = await self.ctx.tokens.get(self.ctx.account, f"masssend:{today}")
+        try:
+            book = json.loads(stored[0]) if stored else {}
+        except ValueError:
+            book = {}
+        return book if isinstance(book, dict) else {}
+
+    async def _mass_quota_left(self, today: str) -> bool:
+        book = await self._mass_quota(today)
+        return not book.get("exhausted") and int(book.get("sent", 0)) < (
+            self.options.mass_sends_per_day
+        )
+
+    async def _mass_quota_record(self, today: str, *, exhausted: bool) -> None:
+        book = await self._mass_quota(today)
+        book["sent"] = int(book.get("sent", 0)) + (0 if exhausted else 1)
+        book["exhausted"] = bool(book.get("exhausted")) or exhausted
+        await self.ctx.tokens.put(self.ctx.account, f"masssend:{today}", json.dumps(book), None)
+
+    # -- confirm ---------------------------------------------------------------------------
+
+    async def confirm(self, ref: PostRef) -> PublishResult:
+        polls = int(ref.detail.get("polls", 0))
+        if ref.detail.get("mode") == "masssend":
+            return await self._confirm_mass(ref, polls)
+        publish_id = ref.detail.get("publish_id", ref.remote_id)
+        data = await self.api.with_refresh(
+            partial(self.api.post, "/cgi-bin/freepublish/get", {"publish_id": publish_id})
+        )
+        status = int(data.get("publish_status", -1))
+        detail = {**ref.detail, "publish_status": status}
+        note = ref.detail.get("note")
+        if status == PUBLISHING:
+            return self._again(ref, detail, polls)
+        if status == PUBLISHED:
+            items = (data.get("article_detail") or {}).get("item") or [{}]
+            url = items[0].get("article_url") or None
+            detail.pop("polls", None)
+            detail.update(article_id=data.get("article_id"), article_url=url)
+            return PublishResult(remote_id=str(publish_id), url=url, detail=detail, note=note)
+        if status in PUBLISH_STATUS:
+            failed = data.get("fail_idx") or []
+            which = f"，失败的文章序号 {failed}" if failed else ""
+            raise PermanentError(
+                f"微信发布失败：{PUBLISH_STATUS[status]}（publish_status={status}{which}）",
+                code=f"publish_status={status}",
+            )
+        raise TransientError(f"freepublish/get answered an unknown publish_status: {data}")
+
+    async def _confirm_mass(self, ref: PostRef, polls: int) -> PublishResult:
+        msg_id = ref.detail.get("msg_id", ref.remote_id)
+        data = await self.api.with_refresh(
+            partial(self.api.post, "/cgi-bin/message/mass/get", {"msg_id": msg_id})
+        )
+        status = str(data.get("msg_status", ""))
+        detail = {**ref.detail, "msg_status": status}
+        if status == "SENDING":
+            return self._again(ref, detail, polls)
+        if status == "SEND_SUCCESS":
+            stored = await self.ctx.tokens.get(self.ctx.account, f"massurl:{msg_id}")
+            url = stored[0] if stored else None
+            detail.pop("polls", None)
+            detail["article_url"] = url
+            return PublishResult(
+                remote_id=str(msg_id), url=url, detail=detail, note=ref.detail.get("note")
+            )
+        if status in MASS_STATUS:
+            raise PermanentError(f"微信{MASS_STATUS[status]}（msg_status={status}）", code=status)
+        raise TransientError(f"mass/get answered an unknown msg_status: {data}")
+
+    @staticmethod
+    def _again(ref: PostRef, detail: dict[str, Any], polls: int) -> PublishResult:
+        detail["polls"] = polls + 1
+        return PublishResult(
+            remote_id=ref.remote_id,
+            confirming=True,
+            confirm_after=min(120.0, 5.0 * 2**polls),
+            detail=detail,
+            note=ref.detail.get("note"),
+        )
+
+    # -- the rest of the contract ----------------------------------------------------------
+
+    async def fetch_metrics(self, refs: Sequence[PostRef]) -> list[MetricSample]:
+        return await fetch_datacube(self.ctx, self.api, refs, self.options.stats_lag_days)
+
+    async def refresh_credentials(self) -> None:
+        await self.token.refresh()
+
+    async def check(self) -> None:
+        """Fetch a token (normal mode: never disturbs the token in use). Wrong AppID or
+        AppSecret, a frozen secret or a missing IP whitelist entry raise CredentialsInvalid."""
+        await self.token.fetch(force=False)
+
+    def routes(self) -> Any:
+        o = self.options
+        if o.callback_token is None:
+            return None
+        from channels.wechat.callback import Callbacks
+
+        aes = o.encoding_aes_key.get_secret_value() if o.encoding_aes_key else None
+        return Callbacks(self.ctx, o.callback_token.get_secret_value(), o.appid, aes).router()
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        from channels.wechat.sandbox import WechatSandbox
+
+        return WechatSandbox().router

@@ -1,0 +1,541 @@
+"""A local WeChat Official Account API, mounted at ``/_sandbox/wechat``.
+
+Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), errors as HTTP 200
++ ``{"errcode", "errmsg"}``:
+
+    POST /cgi-bin/stable_token                 tokens live 7200 s; same token until 5 min left
+    POST /cgi-bin/material/add_material        ?type=image|thumb, multipart ``media``
+    POST /cgi-bin/media/uploadimg              jpg/png < 1 MB
+    POST /cgi-bin/draft/add                    checks title 32, digest 128, content, thumb
+    POST /cgi-bin/freepublish/submit | get     status 1 for ``publish_seconds``, then final
+    POST /cgi-bin/message/mass/sendall | get   once a day (then 45028); clientmsgid -> 45065
+    POST /datacube/getarticletotaldetail       running totals that grow with time
+    POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
+
+    GET  /posts      everything received (and the published articles), as JSON
+    DELETE /posts    forget it all (issued tokens stay valid)
+    PUT  /faults     {"latency_ms", "error_rate", "errcode", "only", "expire_token",
+                      "lost_reply", "hang_seconds", "publish_seconds", "publish_status",
+                      "reads_per_minute", "mass_sends_per_day"}
+    GET  /s/<article_id>, /media/<media_id>   the published article and uploaded images
+
+Lenient on purpose in one place: datacube accepts ``end_date`` = today (the real API stops at
+yesterday), so a demo with ``stats_lag_days = 0`` shows reach the same day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+
+from channels.wechat.covers import image_type
+from channels.wechat.errors import CHINA
+
+TOKEN_SECONDS = 7200
+ERRMSG = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40002: "invalid grant_type",
+    40005: "invalid file type",
+    40007: "invalid media_id",
+    40009: "invalid image size",
+    40013: "invalid appid",
+    40125: "invalid appsecret",
+    40164: "invalid ip, not in whitelist",
+    41001: "access_token missing",
+    41004: "appsecret missing",
+    42001: "access_token expired",
+    44002: "empty post data",
+    45002: "content size out of limit",
+    45003: "title size out of limit",
+    45004: "description size out of limit",
+    45009: "reach max api daily quota limit",
+    45011: "api minute-quota reach limit",
+    45028: "has no masssend quota",
+    45065: "clientmsgid exist",
+    45067: "clientmsgid size out of limit",
+    45166: "invalid content",
+    47001: "data format error",
+    53502: "invalid publish_id",
+    53503: "该草稿未通过发布检查",
+    61500: "date format error",
+    61501: "date range error",
+}
+
+Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+class Faults(BaseModel):
+    latency_ms: float = Field(default=0, ge=0, le=60_000)
+    error_rate: float = Field(default=0, ge=0, le=1)
+    errcode: int = -1  # what an injected error answers
+    only: str | None = None  # faults hit only paths containing this, e.g. "draft/add"
+    expire_token: bool = False  # action: every token issued so far answers 42001
+    lost_reply: float = Field(default=0, ge=0, le=1)  # carry out, then hold the reply
+    hang_seconds: float = Field(default=30, ge=0, le=600)
+    publish_seconds: float = Field(default=2, ge=0, le=3600)  # freepublish/mass job duration
+    publish_status: int = Field(default=0, ge=0, le=6)  # how freepublish jobs end
+    reads_per_minute: float = Field(default=30, ge=0)
+    mass_sends_per_day: int = Field(default=1, ge=0)
+
+
+def fail(code: int, **extra: Any) -> dict[str, Any]:
+    rid = f"{random.getrandbits(40):010x}-sandbox"
+    return {"errcode": code, "errmsg": f"{ERRMSG.get(code, 'sandbox fault')} rid: {rid}", **extra}
+
+
+def day_of(moment: float) -> date:
+    return datetime.fromtimestamp(moment, CHINA).date()
+
+
+def day_start(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA).timestamp()
+
+
+@dataclass
+class WechatSandbox:
+    faults: Faults = field(default_factory=Faults)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.ids = itertools.count(2247490001)
+        self.tokens: dict[str, dict[str, Any]] = {}  # token -> {appid, expires_at, expired}
+        self.current: dict[str, str] = {}  # appid -> newest token
+        self._reset()
+        r = self.router = APIRouter()
+        endpoints: dict[str, tuple[Handler, bool]] = {
+            "/cgi-bin/stable_token": (self.stable_token, False),
+            "/cgi-bin/material/add_material": (self.add_material, True),
+            "/cgi-bin/media/uploadimg": (self.uploadimg, True),
+            "/cgi-bin/draft/add": (self.draft_add, True),
+            "/cgi-bin/freepublish/submit": (self.freepublish_submit, True),
+            "/cgi-bin/freepublish/get": (self.freepublish_get, True),
+            "/cgi-bin/message/mass/sendall": (self.mass_sendall, True),
+            "/cgi-bin/message/mass/get": (self.mass_get, True),
+            "/datacube/getarticletotaldetail": (self.total_detail, True),
+            "/datacube/getarticleread": (self.article_read, True),
+            "/datacube/getarticleshare": (self.article_share, True),
+        }
+        for path, (handler, needs_token) in endpoints.items():
+            r.add_api_route(path, self._endpoint(path, handler, needs_token), methods=["POST"])
+        r.add_api_route("/posts", self.list_posts, methods=["GET"])
+        r.add_api_route("/posts", self.clear, methods=["DELETE"])
+        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
+        r.add_api_route("/faults", self.get_faults, methods=["GET"])
+        r.add_api_route("/s/{article_id}", self.article_page, methods=["GET"])
+        r.add_api_route("/media/{media_id}", self.media_file, methods=["GET"])
+
+    def _reset(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.materials: dict[str, dict[str, Any]] = {}  # media_id/url key -> {data, type}
+        self.drafts: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}  # publish_id -> job
+        self.mass: dict[str, dict[str, Any]] = {}  # msg_id -> send
+        self.by_clientmsgid: dict[str, str] = {}
+        self.articles: dict[str, dict[str, Any]] = {}  # article_id -> article
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _endpoint(
+        self, path: str, handler: Handler, needs_token: bool
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            f = self.faults
+            if f.latency_ms:
+                await asyncio.sleep(f.latency_ms / 1000)
+            record: dict[str, Any] = {
+                "path": path,
+                "at": datetime.now(UTC).isoformat(),
+                "query": {k: v for k, v in request.query_params.items() if k != "access_token"},
+            }
+            self.received.append(record)
+            hit = f.only is None or f.only in path
+            problem = self._token_problem(request.query_params.get("access_token"))
+            if needs_token and problem:
+                reply = fail(problem)
+            elif hit and f.error_rate and self.rng.random() < f.error_rate:
+                reply = fail(f.errcode)
+            else:
+                reply = await handler(request, record)
+                if hit and f.lost_reply and self.rng.random() < f.lost_reply:
+                    record["reply_lost"] = True
+                    await asyncio.sleep(f.hang_seconds)
+            record["errcode"] = reply.get("errcode", 0)
+            return JSONResponse(reply)
+
+        return endpoint
+
+    def _token_problem(self, token: str | None) -> int | None:
+        if not token:
+            return 41001
+        known = self.tokens.get(token)
+        if known is None:
+            return 40001
+        if known["expired"] or known["expires_at"] <= time.time():
+            return 42001
+        return None
+
+    @staticmethod
+    async def _json(request: Request, record: dict[str, Any]) -> Any:
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            body = None
+        record["body"] = body
+        return body
+
+    @staticmethod
+    def _root(request: Request, path: str) -> str:
+        """Where this sandbox is mounted, as seen by the caller."""
+        url = str(request.url).split("?", 1)[0]
+        return url[: -len(path)] if url.endswith(path) else url
+
+    def _new_id(self) -> str:
+        return str(next(self.ids))
+
+    # -- token -----------------------------------------------------------------------------
+
+    async def stable_token(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        if not isinstance(body, dict):
+            return fail(47001)
+        if "secret" in body:
+            record["body"] = {**body, "secret": "***"}
+        if body.get("grant_type") != "client_credential":
+            return fail(40002)
+        appid, secret = str(body.get("appid") or ""), str(body.get("secret") or "")
+        if not appid.startswith("wx"):
+            return fail(40013)
+        if not secret:
+            return fail(41004)
+        now = time.time()
+        current = self.tokens.get(self.current.get(appid, ""))
+        fresh = current is not None and not current["expired"] and current["expires_at"] - now > 300
+        if body.get("force_refresh") or not fresh:
+            if body.get("force_refresh") and current is not None:
+                current["expires_at"] = min(current["expires_at"], now + 300)
+            token = f"SANDBOX-{appid}-{self.rng.getrandbits(64):016x}"
+            current = {"appid": appid, "expires_at": now + TOKEN_SECONDS, "expired": False}
+            self.tokens[token] = current
+            self.current[appid] = token
+        assert current is not None
+        return {"access_token": self.current[appid], "expires_in": int(current["expires_at"] - now)}
+
+    # -- media -----------------------------------------------------------------------------
+
+    async def _file(self, request: Request, record: dict[str, Any]) -> tuple[bytes, str] | None:
+        form = await request.form()
+        media = form.get("media")
+        if not isinstance(media, UploadFile):
+            return None
+        data = await media.read()
+        record["file"] = {"filename": media.filename, "bytes": len(data)}
+        return data, media.filename or ""
+
+    async def add_material(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        if request.query_params.get("type") not in ("image", "thumb"):
+            return fail(40004, errmsg="invalid media type (sandbox keeps images only)")
+        got = await self._file(request, record)
+        if got is None:
+            return fail(41005, errmsg="media data missing")
+        data, filename = got
+        if image_type(data) is None or "." not in filename:
+            return fail(40005)
+        if len(data) > 10 * 1024 * 1024:
+            return fail(40009)
+        media_id = f"MAT_{self._new_id()}"
+        self.materials[media_id] = {"data": data, "type": image_type(data)}
+        return {
+            "media_id": media_id,
+            "url": self._root(request, record["path"]) + "/media/" + media_id,
+        }
+
+    async def uploadimg(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        got = await self._file(request, record)
+        if got is None:
+            return fail(41005, errmsg="media data missing")
+        data, _ = got
+        found = image_type(data)
+        if found is None or found[0] not in ("png", "jpg"):
+            return fail(40005)
+        if len(data) >= 1024 * 1024:
+            return fail(40009)
+        key = f"IMG_{self._new_id()}"
+        self.materials[key] = {"data": data, "type": found}
+        return {
+            "url": self._root(request, record["path"]) + "/media/" + key,
+            "errcode": 0,
+            "errmsg": "ok",
+        }
+
+    # -- draft and publish -----------------------------------------------------------------
+
+    async def draft_add(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        articles = body.get("articles") if isinstance(body, dict) else None
+        if not articles or not isinstance(articles, list):
+            return fail(44002)
+        for a in articles:
+            if not isinstance(a, dict) or not a.get("title") or not a.get("content"):
+                return fail(47001, errmsg="title and content are required")
+            if len(a["title"]) > 32:
+                return fail(45003)
+            if len(a.get("digest") or "") > 128:
+                return fail(45004)
+            content = a["content"]
+            if len(content) >= 20_000 or len(content.encode()) >= 1024 * 1024:
+                return fail(45002)
+            if "<script" in content.lower():
+                return fail(45166)
+            if a.get("thumb_media_id") not in self.materials:
+                return fail(40007)
+        media_id = f"DRAFT_{self._new_id()}"
+        self.drafts[media_id] = {"articles": articles, "consumed": False}
+        return {"media_id": media_id}
+
+    def _take_draft(self, media_id: Any) -> dict[str, Any] | None:
+        draft = self.drafts.get(str(media_id))
+        if draft is None or draft["consumed"]:
+            return None
+        draft["consumed"] = True  # WeChat removes a draft once published or mass-sent
+        return draft
+
+    def _publish_article(
+        self, draft: dict[str, Any], root: str, msg_data_id: str, at: float, notified: bool
+    ) -> str:
+        article_id = f"ART{msg_data_id}"
+        first = draft["articles"][0]
+        self.articles[article_id] = {
+            "article_id": article_id,
+            "msg_data_id": msg_data_id,
+            "title": first["title"],
+            "content": first["content"],
+            "author": first.get("author", ""),
+            "url": f"{root}/s/{article_id}",
+            "published_at": at,
+            "notified": notified,
+        }
+        return article_id
+
+    async def freepublish_submit(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        draft = self._take_draft(body.get("media_id") if isinstance(body, dict) else None)
+        if draft is None:
+            return fail(40007)
+        publish_id = self._new_id()
+        self.jobs[publish_id] = {
+            "draft": draft,
+            "root": self._root(request, record["path"]),
+            "done_at": time.time() + self.faults.publish_seconds,
+            "status": self.faults.publish_status,
+            "article_id": None,
+        }
+        return {"errcode": 0, "errmsg": "ok", "publish_id": publish_id, "msg_data_id": publish_id}
+
+    async def freepublish_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        publish_id = str(body.get("publish_id")) if isinstance(body, dict) else ""
+        job = self.jobs.get(publish_id)
+        if job is None:
+            return fail(53502)
+        if time.time() < job["done_at"]:
+            return {"publish_id": publish_id, "publish_status": 1, "fail_idx": []}
+        if job["status"] != 0:
+            fail_idx = [1] if job["status"] in (2, 3, 4) else []
+            return {"publish_id": publish_id, "publish_status": job["status"], "fail_idx": fail_idx}
+        if job["article_id"] is None:
+            job["article_id"] = self._publish_article(
+                job["draft"], job["root"], publish_id, job["done_at"], notified=False
+            )
+        article = self.articles[job["article_id"]]
+        return {
+            "publish_id": publish_id,
+            "publish_status": 0,
+            "article_id": article["article_id"],
+            "article_detail": {"count": 1, "item": [{"idx": 1, "article_url": article["url"]}]},
+            "fail_idx": [],
+        }
+
+    # -- mass send -------------------------------------------------------------------------
+
+    async def mass_sendall(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        if not isinstance(body, dict) or body.get("msgtype") != "mpnews":
+            return fail(47001, errmsg="sandbox sends mpnews only")
+        key = str(body.get("clientmsgid") or "")
+        if len(key.encode()) > 64:
+            return fail(45067)
+        if key and key in self.by_clientmsgid:
+            return fail(45065, msg_id=int(self.by_clientmsgid[key]))
+        now = time.time()
+        today = day_of(now)
+        sent_today = sum(1 for m in self.mass.values() if day_of(m["at"]) == today)
+        if sent_today >= self.faults.mass_sends_per_day:
+            return fail(45028)
+        draft = self._take_draft((body.get("mpnews") or {}).get("media_id"))
+        if draft is None:
+            return fail(40007)
+        msg_id = self._new_id()
+        msg_data_id = self._new_id()
+        self._publish_article(
+            draft, self._root(request, record["path"]), msg_data_id, now, notified=True
+        )
+        self.mass[msg_id] = {
+            "at": now,
+            "done_at": now + self.faults.publish_seconds,
+            "clientmsgid": key,
+            "msg_data_id": msg_data_id,
+        }
+        if key:
+            self.by_clientmsgid[key] = msg_id
+        return {
+            "errcode": 0,
+            "errmsg": "send job submission success",
+            "msg_id": int(msg_id),
+            "msg_data_id": int(msg_data_id),
+        }
+
+    async def mass_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        msg_id = str(body.get("msg_id")) if isinstance(body, dict) else ""
+        send = self.mass.get(msg_id)
+        if send is None:
+            return fail(47001, errmsg="unknown msg_id")
+        status = "SENDING" if time.time() < send["done_at"] else "SEND_SUCCESS"
+        return {"msg_id": int(msg_id), "msg_status": status}
+
+    # -- datacube --------------------------------------------------------------------------
+
+    def _totals(self, article: dict[str, Any], until: float) -> dict[str, int]:
+        minutes = max(0.0, until - article["published_at"]) / 60
+        reads = int(minutes * self.faults.reads_per_minute)
+        return {
+            "read_user": reads,
+            "share_user": reads // 10,
+            "like_user": reads // 25,
+            "zaikan_user": reads // 40,
+            "comment_count": reads // 60,
+        }
+
+    @staticmethod
+    def _dates(body: Any, max_days: int) -> tuple[date, date] | dict[str, Any]:
+        try:
+            begin = date.fromisoformat(str(body["begin_date"]))
+            end = date.fromisoformat(str(body["end_date"]))
+        except (KeyError, TypeError, ValueError):
+            return fail(61500)
+        if begin > end or end > day_of(time.time()):
+            return fail(61500)
+        if (end - begin).days + 1 > max_days:
+            return fail(61501)
+        return begin, end
+
+    async def total_detail(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        span = self._dates(await self._json(request, record), max_days=30)
+        if isinstance(span, dict):
+            return span
+        begin, end = span
+        now = time.time()
+        out = []
+        for article in self.articles.values():
+            published = day_of(article["published_at"])
+            if not begin <= published <= end:
+                continue
+            last = min(day_of(now), published + timedelta(days=29))
+            details = []
+            day = published
+            while day <= last:
+                totals = self._totals(article, min(now, day_start(day + timedelta(days=1))))
+                source = [{"user_source": 99999999, "read_user": totals["read_user"]}]
+                details.append({"stat_date": day.isoformat(), **totals, "read_user_source": source})
+                day += timedelta(days=1)
+            out.append(
+                {
+                    "ref_date": published.isoformat(),
+                    "msgid": f"{article['msg_data_id']}_1",
+                    "publish_type": 0 if article["notified"] else 1,
+                    "detail_list": details,
+                }
+            )
+        return {"list": out, "is_delay": False}
+
+    async def _daily(self, request: Request, record: dict[str, Any], metric: str) -> dict[str, Any]:
+        span = self._dates(await self._json(request, record), max_days=1)
+        if isinstance(span, dict):
+            return span
+        day = span[0]
+        start, stop = day_start(day), min(time.time(), day_start(day + timedelta(days=1)))
+        out = []
+        for article in self.articles.values():
+            grown = self._totals(article, stop)[metric] - self._totals(article, start)[metric]
+            if grown > 0:
+                out.append(
+                    {
+                        "ref_date": day.isoformat(),
+                        "msgid": f"{article['msg_data_id']}_1",
+                        "detail": {metric: grown},
+                    }
+                )
+        return {"list": out, "is_delay": False}
+
+    async def article_read(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        return await self._daily(request, record, "read_user")
+
+    async def article_share(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        return await self._daily(request, record, "share_user")
+
+    # -- inspection and control ------------------------------------------------------------
+
+    async def list_posts(self) -> dict[str, Any]:
+        articles = [
+            {k: v for k, v in a.items() if k != "content"}
+            | {"reads": self._totals(a, time.time())["read_user"]}
+            for a in self.articles.values()
+        ]
+        return {"count": len(self.received), "posts": self.received, "articles": articles}
+
+    async def clear(self) -> dict[str, int]:
+        count = len(self.received)
+        self._reset()
+        return {"cleared": count}
+
+    async def set_faults(self, faults: Faults) -> Faults:
+        if faults.expire_token:
+            for token in self.tokens.values():
+                token["expired"] = True
+            faults = faults.model_copy(update={"expire_token": False})
+        self.faults = faults
+        return faults
+
+    async def get_faults(self) -> Faults:
+        return self.faults
+
+    async def article_page(self, article_id: str) -> Response:
+        article = self.articles.get(article_id)
+        if article is None:
+            return HTMLResponse("<p>该内容已被发布者删除</p>", status_code=404)
+        title = html.escape(article["title"])
+        page = (
+            f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
+            f"<h1>{title}</h1><p>{html.escape(article['author'])}</p>{article['content']}"
+        )
+        return HTMLResponse(page)
+
+    async def media_file(self, media_id: str) -> Response:
+        found = self.materials.get(media_id)
+        if found is None:
+            return Response(status_code=404)
+        return Response(found["data"], media_type=found["type"][1])
