@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Row,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -531,27 +532,34 @@ class SqlStore:
         self, conn: Connection, items: Sequence[tuple[DeliveryRecord, str]]
     ) -> list[bool]:
         now = self.clock.now()
-        results, event_rows = [], []
-        for delivery, worker_id in items:
-            done = conn.execute(
+        held = self._held(conn, [(d.id, w) for d, w in items], [Status.LEASED, Status.SENDING])
+        mine = [(d, w) for d, w in items if d.id in held]
+        if mine:
+            conn.execute(
                 update(deliveries)
-                .where(
-                    D.id == delivery.id,
-                    D.worker_id == worker_id,
-                    D.status.in_([Status.LEASED, Status.SENDING]),
+                .where(D.id == bindparam("b_id"))
+                .values(status=Status.SENDING, attempts=D.attempts + 1, updated_at=now),
+                [{"b_id": d.id} for d, _ in mine],
+            )
+            conn.execute(insert(events), [
+                dict(
+                    notice_id=d.notice_id, delivery_id=d.id, at=now, action="sending",
+                    from_status=d.status, to_status=Status.SENDING, actor=w,
+                    reason=f"attempt {d.attempts + 1}",
                 )
-                .values(status=Status.SENDING, attempts=D.attempts + 1, updated_at=now)
-            ).rowcount == 1
-            results.append(done)
-            if done:
-                event_rows.append(dict(
-                    notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
-                    action="sending", from_status=delivery.status, to_status=Status.SENDING,
-                    actor=worker_id, reason=f"attempt {delivery.attempts + 1}",
-                ))
-        if event_rows:
-            conn.execute(insert(events), event_rows)
-        return results
+                for d, w in mine
+            ])
+        return [d.id in held for d, _ in items]
+
+    def _held(
+        self, conn: Connection, pairs: Sequence[tuple[int, str]], statuses: Sequence[str] | None
+    ) -> set[int]:
+        """Which of these deliveries each worker still holds (row-locked on PostgreSQL)."""
+        query = select(D.id, D.worker_id).where(D.id.in_([i for i, _ in pairs]))
+        if statuses is not None:
+            query = query.where(D.status.in_(statuses))
+        owner = dict(conn.execute(self._for_update(query)).tuples().all())
+        return {i for i, w in pairs if owner.get(i) == w}
 
     async def finish(
         self, delivery: DeliveryRecord, worker_id: str, outcome: Outcome, breaker: tuple[int, float]
@@ -571,33 +579,17 @@ class SqlStore:
         items: Sequence[tuple[DeliveryRecord, str, Outcome, tuple[int, float]]],
     ) -> list[bool]:
         now = self.clock.now()
-        results, event_rows = [], []
+        held = self._held(conn, [(d.id, w) for d, w, _, _ in items], None)
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        event_rows = []
         succeeded: set[str] = set()
         notify = False
         for delivery, worker_id, outcome, breaker in items:
-            values: dict[str, Any] = dict(
-                status=outcome.to_status, updated_at=now, lease_until=None, worker_id=None
-            )
-            if outcome.to_status in (Status.SENDING, Status.CONFIRMING):
-                values["lease_until"] = now  # expired at once: claimable again when due
-            for name in ("remote_id", "url", "detail", "note", "not_before"):
-                value = getattr(outcome, name)
-                if value is not None:
-                    values[name] = value
-            if outcome.error is not None or outcome.to_status == Status.POSTED:
-                values["error"] = outcome.error
-            if outcome.to_status == Status.POSTED:
-                values["posted_at"] = now
-            if outcome.refund_attempt:
-                values["attempts"] = D.attempts - 1
-            done = conn.execute(
-                update(deliveries)
-                .where(D.id == delivery.id, D.worker_id == worker_id)
-                .values(**values)
-            ).rowcount == 1
-            results.append(done)
-            if not done:
+            if delivery.id not in held:
                 continue
+            values = _finish_values(outcome, now)
+            values["b_id"] = delivery.id
+            shapes.setdefault(tuple(sorted(values)), []).append(values)
             event_rows.append(dict(
                 notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
                 action=outcome.action,
@@ -610,6 +602,13 @@ class SqlStore:
             elif outcome.success:
                 succeeded.add(delivery.account)
             notify = notify or outcome.to_status in (Status.PENDING, Status.RETRY_WAIT)
+        for keys, rows in shapes.items():
+            columns = {k: bindparam(k) for k in keys if k not in ("b_id", "refund")}
+            if "refund" in keys:
+                columns["attempts"] = D.attempts - 1
+                for row in rows:
+                    row.pop("refund")
+            conn.execute(update(deliveries).where(D.id == bindparam("b_id")).values(columns), rows)
         for account in succeeded:
             conn.execute(
                 update(channel_state)
@@ -623,7 +622,7 @@ class SqlStore:
             conn.execute(insert(events), event_rows)
         if notify:
             self._notify(conn)
-        return results
+        return [d.id in held for d, _, _, _ in items]
 
     async def confirm_now(self, account: str, remote_id: str) -> bool:
         """A channel said a two-phase job finished: make its delivery due for confirm now."""
@@ -883,6 +882,26 @@ class StoreTokens:
 
 def new_key() -> str:
     return uuid.uuid4().hex
+
+
+def _finish_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    """The column values recording how an attempt ended (``refund``: give the attempt back)."""
+    values: dict[str, Any] = dict(
+        status=outcome.to_status, updated_at=now, lease_until=None, worker_id=None
+    )
+    if outcome.to_status in (Status.SENDING, Status.CONFIRMING):
+        values["lease_until"] = now  # expired at once: claimable again when due
+    for name in ("remote_id", "url", "detail", "note", "not_before"):
+        value = getattr(outcome, name)
+        if value is not None:
+            values[name] = value
+    if outcome.error is not None or outcome.to_status == Status.POSTED:
+        values["error"] = outcome.error
+    if outcome.to_status == Status.POSTED:
+        values["posted_at"] = now
+    if outcome.refund_attempt:
+        values["refund"] = True
+    return values
 
 
 def _queued_reason(d: NewDelivery, now: datetime) -> str:
