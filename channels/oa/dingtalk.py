@@ -1,0 +1,177 @@
+"""DingTalk custom robot (钉钉自定义机器人): post a note into one DingTalk group.
+
+Endpoint [S50][S51]
+    POST {api_base}/robot/send?access_token=TOKEN&timestamp=TS&sign=SIGN   (JSON, UTF-8)
+         {"msgtype":"markdown","markdown":{"title":"…","text":"…"},
+          "at":{"atMobiles":["138…"],"isAtAll":false}}
+         -> {"errcode":0,"errmsg":"ok"}
+
+Auth: the robot's ``access_token`` (a secret). With the 加签 security setting (option
+``secret``) every call is signed exactly as the reference shows [S50]::
+
+    ts = milliseconds since the epoch (from ctx.clock)
+    sign = urlquote(base64(HMAC_SHA256(key=secret, msg=f"{ts}\\n{secret}")))
+
+and the timestamp must be within 1 h of DingTalk's clock. (Feishu signs differently: see
+``channels.oa.feishu``.) Without ``secret`` the robot must use a keyword or an IP allow-list.
+
+Message (option ``msgtype``):
+    markdown (default): ``title`` (what the conversation list shows) and ``text``. DingTalk
+        renders a markdown subset — headings, quotes, bold/italic, links, images, lists — and
+        no tables, so rows are written as compact "列：值" lists. Parts: title and body.
+    text: ``content``. Part: body.
+    No body limit is documented in our reference; the account declares ``body_max_bytes``
+    (default 4096, our choice: a longer note folds on phones anyway). A longer body is cut
+    (TRUNCATE): it always ends with the link to the full text, which is never cut. The title
+    is cut at 128 bytes (our choice).
+    ``at_mobiles`` are @-mentioned (also written into the text, which DingTalk needs to show
+    them); ``at_all_urgent`` @-mentions everyone for urgent notices (warnings).
+
+Limits: 20 messages a minute per robot; beyond that DingTalk throttles the robot for 10
+minutes [S51]. The core's token bucket starts full, so the account declares a rate that keeps
+any minute ≤18 (burst 3, then 15/min).
+
+Idempotency: NONE — no key, no way to ask; an unknown outcome goes to a person.
+
+Errors (``ERRORS``; texts from community reports, UNCERTAIN [S50]): 130101 send too fast ->
+RateLimited(600 s, the 10-minute throttle); 310000 keyword/sign/IP check failed ->
+PermanentError with DingTalk's own message (it says which); 300001 token does not exist ->
+CredentialsInvalid; -1 busy -> TransientError; anything else -> PermanentError.
+
+Platform note: DingTalk announced the retirement of "old" custom robots in 2023; new group
+robots keep this webhook format [S54] (UNCERTAIN for the customer's DingTalk version).
+
+Sandbox: ``api_base = "{base_url}/_sandbox/dingtalk"`` (see ``channels.oa.sandbox``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import quote_plus
+
+from pydantic import Field, SecretStr
+
+from channels.oa.common import (
+    Code,
+    OaOptions,
+    byte_limit,
+    hmac_sha256_b64,
+    link_reserve,
+    portal_url,
+    post_json,
+    raise_for_code,
+    read_reply,
+    window_rate,
+)
+from publisher.contract import (
+    Capabilities,
+    ChannelAdapter,
+    Format,
+    Idempotency,
+    Limit,
+    OutgoingPost,
+    Overflow,
+    PublishResult,
+)
+from publisher.errors import CredentialsInvalid, PermanentError, RateLimited, TransientError
+
+API_BASE = "https://oapi.dingtalk.com"
+TITLE_MAX_BYTES = 128
+FOOTERS = {"markdown": "\n\n[查看全文]({url})", "text": "\n\n全文：{url}"}
+THROTTLE_SECONDS = 600.0
+
+ERRORS: dict[int, Code] = {
+    -1: Code(TransientError, "系统繁忙，稍后再试"),
+    130101: Code(
+        RateLimited,
+        "发送太快：每个机器人每分钟最多 20 条，超过后限流 10 分钟",
+        retry_after=THROTTLE_SECONDS,
+    ),
+    300001: Code(CredentialsInvalid, "机器人 access_token 不存在：机器人已删除或地址有误"),
+    310000: Code(PermanentError, "未通过机器人安全设置：关键词、加签或 IP 白名单"),
+}
+
+
+def sign(timestamp_ms: str, secret: str) -> str:
+    """The 加签 signature before URL quoting: base64(HMAC-SHA256(secret, f"{ts}\\n{secret}"))."""
+    return hmac_sha256_b64(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode())
+
+
+class DingtalkOptions(OaOptions):
+    type: str = "dingtalk"
+    api_base: str = API_BASE
+    access_token: SecretStr
+    secret: SecretStr | None = None  # the 加签 secret ("SEC…"); None: keyword or IP security
+    msgtype: Literal["markdown", "text"] = "markdown"
+    at_mobiles: list[str] = Field(default_factory=list)
+    at_all_urgent: bool = False
+    body_max_bytes: int = Field(default=4096, ge=256, le=20_000)
+    max_concurrency: int = Field(default=2, ge=1)
+
+
+class DingtalkAdapter(ChannelAdapter):
+    type_name = "dingtalk"
+    Options = DingtalkOptions
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        """The stand-in API for sandbox accounts (``channels.oa.sandbox.DingtalkSandbox``)."""
+        from channels.oa.sandbox import DingtalkSandbox
+
+        return DingtalkSandbox().router
+
+    @property
+    def options(self) -> DingtalkOptions:
+        assert isinstance(self.ctx.options, DingtalkOptions)
+        return self.ctx.options
+
+    def _footer(self) -> str:
+        o = self.options
+        footer = FOOTERS[o.msgtype]
+        if o.at_mobiles:
+            footer += "\n\n" + " ".join(f"@{m}" for m in o.at_mobiles)
+        return footer
+
+    @property
+    def capabilities(self) -> Capabilities:
+        o = self.options
+        room = o.body_max_bytes - link_reserve(self.ctx, self._footer())
+        limits: tuple[Limit, ...] = (byte_limit("body", room, Overflow.TRUNCATE),)
+        if o.msgtype == "markdown":
+            limits = (byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE), *limits)
+        return Capabilities(
+            formats=(Format.MARKDOWN if o.msgtype == "markdown" else Format.TEXT,),
+            parts=("title", "body") if o.msgtype == "markdown" else ("body",),
+            limits=limits,
+            rate_limit=window_rate(18, 60.0, burst=3),
+            max_concurrency=o.max_concurrency,
+            idempotency=Idempotency.NONE,
+        )
+
+    def _url(self) -> str:
+        o = self.options
+        token = quote_plus(o.access_token.get_secret_value())
+        url = f"{o.api_base}/robot/send?access_token={token}"
+        if o.secret is not None:
+            ts = str(round(self.ctx.clock.now().timestamp() * 1000))
+            signature = sign(ts, o.secret.get_secret_value())
+            url += f"&timestamp={ts}&sign={quote_plus(signature)}"
+        return url
+
+    def _payload(self, post: OutgoingPost) -> dict[str, Any]:
+        o = self.options
+        text = post.rendered.body + self._footer().format(url=portal_url(self.ctx, post.notice))
+        at: dict[str, Any] = {"atMobiles": list(o.at_mobiles), "isAtAll": False}
+        if o.at_all_urgent and post.notice.urgent:
+            at["isAtAll"] = True
+        if o.msgtype == "markdown":
+            title = post.rendered.title or post.notice.title
+            return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
+        return {"msgtype": "text", "text": {"content": text}, "at": at}
+
+    async def publish(self, post: OutgoingPost) -> PublishResult:
+        response = await post_json(self.ctx, self._url(), self._payload(post), self.options.timeout)
+        code, message, _ = read_reply(response, "钉钉 robot/send", ("errcode",), ("errmsg",))
+        if code != 0:
+            raise_for_code("钉钉机器人", code, message, ERRORS)
+        return PublishResult(remote_id=None, detail={"link": portal_url(self.ctx, post.notice)})

@@ -1,0 +1,226 @@
+"""Feishu / Lark custom bot (飞书自定义机器人): post a note into one Feishu group.
+
+Endpoint [S52][S53]
+    POST {api_base}/open-apis/bot/v2/hook/{HOOK}
+         {"timestamp":"1599360473","sign":"<base64>","msg_type":"post",
+          "content":{"post":{"zh_cn":{"title":"…","content":[[{"tag":"text","text":"…"},
+                                                              {"tag":"a","text":"…","href":"…"}]]}}}}
+         -> {"code":0,"msg":"success","data":{}}   (older: {"StatusCode":0,"StatusMessage":…})
+
+Auth: the hook id in the path (a secret). With 签名校验 (option ``secret``) the body carries
+``timestamp`` (**seconds**) and ``sign`` [S52]::
+
+    sign = base64(HMAC_SHA256(key=f"{timestamp}\\n{secret}", msg=b""))
+
+— the string is the HMAC *key* and the message is empty; DingTalk does the opposite (key =
+secret, message = the string, milliseconds). The timestamp must be within 1 h.
+
+Message (option ``msg_type``):
+    post (default): rich text — title plus one paragraph per line of the body, then a
+        paragraph linking to the full text. Body is plain text (Format.TEXT); tables are
+        written as compact "列：值" lists.
+    interactive: a card — header (red/orange/yellow/blue for warnings by signal colour), the
+        body as ``lark_md`` markdown, and a "查看全文" button. The card schema is not in our
+        reference (UNCERTAIN); lark_md has no tables either.
+    ``at_all_urgent`` @-mentions everyone in urgent (post) notices.
+
+Limits [S52]: the whole request body ≤20 KB. The body part is measured the way it is sent
+(UTF-8 bytes of its JSON), against 20 KB minus the room the rest of the request can take
+(title up to 256 bytes — our choice, cut if longer — link, signature). A longer body is cut
+(TRUNCATE): the link to the full text is never cut. Rate: 100 a minute *and* 5 a second per
+bot; the core's token bucket starts full, so the account declares burst 3 then 1.5/s, which
+keeps any second ≤5 and any minute ≤93. Avoid :00 and :30, when Feishu throttles (11232).
+
+Idempotency: NONE — no key, no way to ask; an unknown outcome goes to a person.
+
+Errors (``ERRORS``) [S52][S53]: 11232 throttled -> RateLimited(60 s); 19021 sign mismatch or
+timestamp more than 1 h off, 19022 IP not allowed, 19024 keyword missing, 9499 bad request ->
+PermanentError with Feishu's own message; 19001 bad hook id -> CredentialsInvalid
+(UNCERTAIN: not in our reference). Anything else -> PermanentError.
+
+Sandbox: ``api_base = "{base_url}/_sandbox/feishu"`` (see ``channels.oa.sandbox``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+
+from channels.oa.common import (
+    BYTES,
+    LINK_TEXT,
+    Code,
+    OaOptions,
+    byte_limit,
+    hmac_sha256_b64,
+    longest_link,
+    portal_url,
+    post_json,
+    raise_for_code,
+    read_reply,
+    to_json,
+    window_rate,
+)
+from publisher.contract import (
+    Capabilities,
+    ChannelAdapter,
+    Format,
+    Idempotency,
+    Limit,
+    OutgoingPost,
+    Overflow,
+    PublishResult,
+)
+from publisher.errors import CredentialsInvalid, PermanentError, RateLimited
+
+API_BASE = "https://open.feishu.cn"
+BODY_MAX_BYTES = 20 * 1024
+TITLE_MAX_BYTES = 256
+HEADER_COLOURS = {"红色": "red", "橙色": "orange", "黄色": "yellow", "蓝色": "blue"}
+
+ERRORS: dict[int, Code] = {
+    9499: Code(PermanentError, "请求格式错误"),
+    11232: Code(RateLimited, "发送太频繁：每分钟最多 100 条、每秒最多 5 条", retry_after=60.0),
+    19001: Code(CredentialsInvalid, "webhook 地址无效：机器人已删除或地址有误"),
+    19021: Code(PermanentError, "签名校验失败，或时间戳与飞书服务器相差超过 1 小时"),
+    19022: Code(PermanentError, "服务器 IP 不在机器人的 IP 白名单中"),
+    19024: Code(PermanentError, "消息不含机器人安全设置中的关键词"),
+}
+
+
+def sign(timestamp: str, secret: str) -> str:
+    """Feishu's signature: the string is the HMAC key and the message is empty."""
+    return hmac_sha256_b64(f"{timestamp}\n{secret}".encode(), b"")
+
+
+def paragraphs(body: str) -> list[list[dict[str, Any]]]:
+    """A plain-text body as post paragraphs: one per line."""
+    return [[{"tag": "text", "text": line}] for line in body.split("\n")]
+
+
+def post_content_bytes(body: str) -> float:
+    """How many bytes ``body`` takes in a ``post`` request."""
+    return float(len(json.dumps(paragraphs(body), ensure_ascii=False).encode("utf-8")))
+
+
+def card_text_bytes(body: str) -> float:
+    """How many bytes ``body`` takes in an ``interactive`` request."""
+    return float(len(json.dumps(body, ensure_ascii=False).encode("utf-8")))
+
+
+class FeishuOptions(OaOptions):
+    type: str = "feishu"
+    api_base: str = API_BASE
+    hook: SecretStr  # the id at the end of the webhook address
+    secret: SecretStr | None = None  # 签名校验; None: keyword or IP security
+    msg_type: Literal["post", "interactive"] = "post"
+    at_all_urgent: bool = False
+    max_concurrency: int = Field(default=2, ge=1)
+
+
+class FeishuAdapter(ChannelAdapter):
+    type_name = "feishu"
+    Options = FeishuOptions
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        """The stand-in API for sandbox accounts (``channels.oa.sandbox.FeishuSandbox``)."""
+        from channels.oa.sandbox import FeishuSandbox
+
+        return FeishuSandbox().router
+
+    @property
+    def options(self) -> FeishuOptions:
+        assert isinstance(self.ctx.options, FeishuOptions)
+        return self.ctx.options
+
+    @property
+    def capabilities(self) -> Capabilities:
+        o = self.options
+        if o.msg_type == "post":
+            fmt, measure = Format.TEXT, post_content_bytes
+        else:
+            fmt, measure = Format.MARKDOWN, card_text_bytes
+        longest = self._payload("x" * TITLE_MAX_BYTES, "", longest_link(self.ctx), True, "orange")
+        envelope = len(to_json(longest))
+        return Capabilities(
+            formats=(fmt,),
+            parts=("title", "body"),
+            limits=(
+                byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE),
+                Limit("body", float(BODY_MAX_BYTES - envelope), measure, BYTES, Overflow.TRUNCATE),
+            ),
+            rate_limit=window_rate(93, 60.0, burst=3),
+            max_concurrency=o.max_concurrency,
+            idempotency=Idempotency.NONE,
+        )
+
+    def _content(
+        self, title: str, body: str, link: str, urgent: bool, colour: str
+    ) -> dict[str, Any]:
+        o = self.options
+        if o.msg_type == "post":
+            lines = paragraphs(body)
+            if urgent and o.at_all_urgent:
+                lines.insert(0, [{"tag": "at", "user_id": "all"}])
+            lines.append(
+                [{"tag": "text", "text": "全文："}, {"tag": "a", "text": LINK_TEXT, "href": link}]
+            )
+            return {"content": {"post": {"zh_cn": {"title": title, "content": lines}}}}
+        return {
+            "card": {
+                "config": {"wide_screen_mode": True},
+                "header": {
+                    "title": {"tag": "plain_text", "content": title},
+                    "template": colour,
+                },
+                "elements": [
+                    {"tag": "div", "text": {"tag": "lark_md", "content": body}},
+                    {
+                        "tag": "action",
+                        "actions": [
+                            {
+                                "tag": "button",
+                                "text": {"tag": "plain_text", "content": LINK_TEXT},
+                                "type": "primary",
+                                "url": link,
+                            }
+                        ],
+                    },
+                ],
+            }
+        }
+
+    def _payload(
+        self, title: str, body: str, link: str, urgent: bool, colour: str
+    ) -> dict[str, Any]:
+        o = self.options
+        payload: dict[str, Any] = {}
+        if o.secret is not None:
+            ts = str(int(self.ctx.clock.now().timestamp()))
+            payload["timestamp"] = ts
+            payload["sign"] = sign(ts, o.secret.get_secret_value())
+        payload["msg_type"] = o.msg_type
+        payload.update(self._content(title, body, link, urgent, colour))
+        return payload
+
+    async def publish(self, post: OutgoingPost) -> PublishResult:
+        o = self.options
+        link = portal_url(self.ctx, post.notice)
+        title = post.rendered.title or post.notice.title
+        colour = HEADER_COLOURS.get(str(post.notice.fields.get("color", "")), "blue")
+        payload = self._payload(title, post.rendered.body, link, post.notice.urgent, colour)
+        response = await post_json(
+            self.ctx,
+            f"{o.api_base}/open-apis/bot/v2/hook/{o.hook.get_secret_value()}",
+            payload,
+            o.timeout,
+        )
+        code, message, _ = read_reply(
+            response, "飞书 bot/v2/hook", ("code", "StatusCode"), ("msg", "StatusMessage")
+        )
+        if code != 0:
+            raise_for_code("飞书机器人", code, message, ERRORS)
+        return PublishResult(remote_id=None, detail={"link": link})

@@ -1,0 +1,332 @@
+"""WeCom (企业微信) application message: a card or markdown note from the bureau's own app.
+
+Endpoints [S30][S20]
+    GET  {api_base}/cgi-bin/gettoken?corpid=ID&corpsecret=SECRET
+         -> {"errcode":0,"access_token":"…","expires_in":7200}
+    POST {api_base}/cgi-bin/message/send?access_token=TOKEN
+         {"touser":"u1|u2","toparty":"1","totag":"2","msgtype":"textcard","agentid":1000002,
+          "textcard":{"title","description","url","btntxt"},
+          "enable_duplicate_check":1,"duplicate_check_interval":1800}
+         -> {"errcode":0,"errmsg":"ok","invaliduser":"u1|u2","invalidparty":"…",
+             "invalidtag":"…","unlicenseduser":"…","msgid":"…"}
+
+Auth: corpid + corpsecret (a secret) -> access_token, kept in ``ctx.tokens`` so every worker
+shares one token, fetched again 5 minutes before it expires. 40001/40014/42001 on send mean
+the token is no longer good: AuthExpired, the worker calls ``refresh_credentials()`` once and
+sends again (wechatpy's auto-retry set [S20]). On ``gettoken`` 40001 means the *secret* is
+wrong: CredentialsInvalid.
+
+Message (option ``msgtype``):
+    textcard (default): title ≤128 bytes, description ≤512 bytes (HTML subset:
+        ``<div class="gray|normal|highlight">``), url = the full text on the portal,
+        btntxt "详情" [S30]. Parts: title (truncated if long — the card links to the full
+        text) and body = description (HTML cannot be cut safely: the summary is used
+        instead, and a notice whose summary is still too long is refused at submit).
+    markdown: content ≤2048 bytes, shown in the WeCom client only (not in the WeChat
+        plugin) [S30]. Part: body (the template carries the title). Long bodies are cut
+        (they end with the link to the full text, which is never cut).
+    WeCom markdown renders no tables; tables are written as compact "列：值" lists.
+
+Recipients (options): touser ("@all" or ids joined by ``|``, ≤1000), toparty and totag
+(≤100 each) [S20]. Partly invalid recipients still receive the message: the delivery is
+posted with a note naming who did not get it. All invalid -> 81013, PermanentError [S30].
+
+Limits [S30][S31]: each member receives ≤30 messages a minute and ≤1000 an hour (excess is
+dropped silently) — every message of an account goes to the same members, so the account
+declares a rate that keeps any minute ≤25 and any hour ≤910 (burst 10, then 15/min).
+
+Idempotency: REMOTE_KEY, through WeCom's own duplicate check. With
+``enable_duplicate_check=1`` WeCom refuses to deliver a message whose content repeats one
+sent within ``duplicate_check_interval`` seconds (default 1800, WeCom's maximum is 4 h —
+not in our reference, UNCERTAIN). After an unknown outcome the worker re-posts the same
+rendered content, so the readers get it once as long as the re-post comes within the
+interval: keep the interval above the worker's longest retry delay (``retry_max_delay``,
+600 s by default). The check is by content, not by our key: two notices with identical text
+to the same people within the interval arrive once — for an OA note that is what a reader
+wants. What WeCom answers for a suppressed repeat is not in our reference (UNCERTAIN); any
+success reply counts as posted. ``duplicate_check = false`` turns it off and declares NONE.
+
+Errors (``SEND_ERRORS``, ``TOKEN_ERRORS``): -1 busy -> TransientError; 45009 -> RateLimited
+(60 s); 60020 untrusted IP (企业可信IP, UNCERTAIN) and 40013 bad corpid -> CredentialsInvalid;
+anything else -> PermanentError with WeCom's own message.
+
+Sandbox: ``api_base = "{base_url}/_sandbox/wecom_app"`` (see ``channels.oa.sandbox``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from channels.oa.common import (
+    Code,
+    OaOptions,
+    byte_limit,
+    digest,
+    link_reserve,
+    portal_url,
+    post_json,
+    raise_for_code,
+    read_reply,
+    window_rate,
+)
+from publisher.contract import (
+    AccountContext,
+    Capabilities,
+    ChannelAdapter,
+    Format,
+    Idempotency,
+    Limit,
+    OutgoingPost,
+    Overflow,
+    PublishResult,
+)
+from publisher.errors import (
+    AuthExpired,
+    CredentialsInvalid,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from publisher.http import request
+
+API_BASE = "https://qyapi.weixin.qq.com"
+TITLE_MAX_BYTES = 128
+DESCRIPTION_MAX_BYTES = 512
+MARKDOWN_MAX_BYTES = 2048
+BUTTON_TEXT = "详情"
+MARKDOWN_FOOTER = "\n\n[查看全文]({url})"
+REFRESH_MARGIN = timedelta(minutes=5)
+MAX_USERS = 1000
+MAX_PARTIES_OR_TAGS = 100
+
+TOKEN_INVALID_CODES = frozenset({40001, 40014, 42001})
+
+SEND_ERRORS: dict[int, Code] = {
+    -1: Code(TransientError, "系统繁忙，稍后再试"),
+    40001: Code(AuthExpired, "access_token 无效"),
+    40014: Code(AuthExpired, "access_token 不合法"),
+    42001: Code(AuthExpired, "access_token 已过期"),
+    45009: Code(RateLimited, "接口调用超过频率限制", retry_after=60.0),
+    60020: Code(CredentialsInvalid, "服务器 IP 不在应用的企业可信 IP 中"),
+    81013: Code(PermanentError, "接收人（成员、部门、标签）全部无效"),
+}
+
+TOKEN_ERRORS: dict[int, Code] = {
+    -1: Code(TransientError, "系统繁忙，稍后再试"),
+    40001: Code(CredentialsInvalid, "corpsecret 不正确"),
+    40013: Code(CredentialsInvalid, "corpid 不正确"),
+    45009: Code(RateLimited, "接口调用超过频率限制", retry_after=60.0),
+    60020: Code(CredentialsInvalid, "服务器 IP 不在应用的企业可信 IP 中"),
+}
+
+INVALID_FIELDS = (
+    ("invaliduser", "成员"),
+    ("invalidparty", "部门"),
+    ("invalidtag", "标签"),
+    ("unlicenseduser", "未获许可的成员"),
+)
+
+
+def _join(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return "|".join(str(v) for v in value)
+    return value
+
+
+class WecomAppOptions(OaOptions):
+    type: str = "wecom_app"
+    api_base: str = API_BASE
+    corpid: str = Field(min_length=1)
+    corpsecret: SecretStr
+    agentid: int
+    touser: str = "@all"  # ids joined by "|", or a list in config
+    toparty: str = ""
+    totag: str = ""
+    msgtype: Literal["textcard", "markdown"] = "textcard"
+    duplicate_check: bool = True
+    duplicate_check_interval: int = Field(default=1800, ge=1, le=4 * 3600)
+    max_concurrency: int = Field(default=4, ge=1)
+
+    @field_validator("touser", "toparty", "totag", mode="before")
+    @classmethod
+    def _bar_joined(cls, value: Any) -> Any:
+        return _join(value)
+
+    @model_validator(mode="after")
+    def _recipients(self) -> WecomAppOptions:
+        if not (self.touser or self.toparty or self.totag):
+            raise ValueError("name recipients: touser, toparty or totag")
+        if len(self.touser.split("|")) > MAX_USERS:
+            raise ValueError(f"touser: at most {MAX_USERS} members per message")
+        for name in ("toparty", "totag"):
+            value = getattr(self, name)
+            if value and len(value.split("|")) > MAX_PARTIES_OR_TAGS:
+                raise ValueError(f"{name}: at most {MAX_PARTIES_OR_TAGS} per message")
+        return self
+
+
+class WecomAppAdapter(ChannelAdapter):
+    type_name = "wecom_app"
+    Options = WecomAppOptions
+
+    def __init__(self, ctx: AccountContext) -> None:
+        super().__init__(ctx)
+        self._lock = asyncio.Lock()
+        self._rejected: str | None = None
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        """The stand-in API for sandbox accounts (``channels.oa.sandbox.WecomAppSandbox``)."""
+        from channels.oa.sandbox import WecomAppSandbox
+
+        return WecomAppSandbox().router
+
+    @property
+    def options(self) -> WecomAppOptions:
+        assert isinstance(self.ctx.options, WecomAppOptions)
+        return self.ctx.options
+
+    @property
+    def capabilities(self) -> Capabilities:
+        o = self.options
+        limits: tuple[Limit, ...]
+        parts: tuple[str, ...]
+        if o.msgtype == "textcard":
+            fmt, parts = Format.HTML, ("title", "body")
+            limits = (
+                byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE),
+                byte_limit("body", DESCRIPTION_MAX_BYTES, Overflow.USE_SUMMARY),
+            )
+        else:
+            fmt, parts = Format.MARKDOWN, ("body",)
+            room = MARKDOWN_MAX_BYTES - link_reserve(self.ctx, MARKDOWN_FOOTER)
+            limits = (byte_limit("body", room, Overflow.TRUNCATE),)
+        return Capabilities(
+            formats=(fmt,),
+            parts=parts,
+            limits=limits,
+            rate_limit=window_rate(25, 60.0, burst=10),
+            max_concurrency=o.max_concurrency,
+            idempotency=Idempotency.REMOTE_KEY if o.duplicate_check else Idempotency.NONE,
+        )
+
+    # -- token ------------------------------------------------------------------------------
+
+    @property
+    def _token_name(self) -> str:
+        o = self.options
+        return f"wecom_access_token:{o.corpid}:{digest(o.corpsecret.get_secret_value())}"
+
+    async def _cached_token(self) -> str | None:
+        cached = await self.ctx.tokens.get(self.ctx.account, self._token_name)
+        if cached is None:
+            return None
+        value, expires_at = cached
+        if expires_at is not None and expires_at - self.ctx.clock.now() <= REFRESH_MARGIN:
+            return None
+        return value
+
+    async def _token(self) -> str:
+        token = await self._cached_token()
+        if token is not None:
+            return token
+        async with self._lock:
+            token = await self._cached_token()  # another task may have fetched it meanwhile
+            return token if token is not None else await self._fetch_token()
+
+    async def _fetch_token(self) -> str:
+        o = self.options
+        response = await request(
+            self.ctx.http,
+            "GET",
+            f"{o.api_base}/cgi-bin/gettoken",
+            params={"corpid": o.corpid, "corpsecret": o.corpsecret.get_secret_value()},
+            timeout=o.timeout,
+        )
+        code, message, data = read_reply(response, "企业微信 gettoken", ("errcode",), ("errmsg",))
+        token = data.get("access_token")
+        if code != 0 or not isinstance(token, str):
+            raise_for_code("企业微信 gettoken", code, message, TOKEN_ERRORS)
+        expires_in = data.get("expires_in")
+        seconds = float(expires_in) if isinstance(expires_in, int | float) else 7200.0
+        expires_at = self.ctx.clock.now() + timedelta(seconds=seconds)
+        await self.ctx.tokens.put(self.ctx.account, self._token_name, token, expires_at)
+        return token
+
+    async def refresh_credentials(self) -> None:
+        rejected = self._rejected
+        async with self._lock:
+            current = await self._cached_token()
+            if current is not None and rejected is not None and current != rejected:
+                return  # another task already replaced the rejected token
+            await self._fetch_token()
+
+    async def check(self) -> None:
+        async with self._lock:
+            await self._fetch_token()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _payload(self, post: OutgoingPost) -> dict[str, Any]:
+        o = self.options
+        link = portal_url(self.ctx, post.notice)
+        body: dict[str, Any] = {"msgtype": o.msgtype, "agentid": o.agentid}
+        for name in ("touser", "toparty", "totag"):
+            if getattr(o, name):
+                body[name] = getattr(o, name)
+        if o.msgtype == "textcard":
+            body["textcard"] = {
+                "title": post.rendered.title,
+                "description": post.rendered.body,
+                "url": link,
+                "btntxt": BUTTON_TEXT,
+            }
+        else:
+            body["markdown"] = {"content": post.rendered.body + MARKDOWN_FOOTER.format(url=link)}
+        if o.duplicate_check:
+            body["enable_duplicate_check"] = 1
+            body["duplicate_check_interval"] = o.duplicate_check_interval
+        return body
+
+    async def publish(self, post: OutgoingPost) -> PublishResult:
+        o = self.options
+        token = await self._token()
+        payload = self._payload(post)
+        response = await post_json(
+            self.ctx,
+            f"{o.api_base}/cgi-bin/message/send",
+            payload,
+            o.timeout,
+            params={"access_token": token},
+        )
+        code, message, data = read_reply(
+            response, "企业微信 message/send", ("errcode",), ("errmsg",)
+        )
+        if code in TOKEN_INVALID_CODES:
+            self._rejected = token
+        if code != 0:
+            raise_for_code("企业微信", code, message, SEND_ERRORS)
+        missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
+        link = portal_url(self.ctx, post.notice)
+        msgid = data.get("msgid")
+        return PublishResult(
+            remote_id=str(msgid) if msgid else None,
+            url=None,
+            detail={"link": link, **missing},
+            note=_missing_note(missing),
+        )
+
+
+def _missing_note(missing: dict[str, str]) -> str | None:
+    if not missing:
+        return None
+    parts = [
+        f"{label} {'、'.join(missing[key].split('|'))}"
+        for key, label in INVALID_FIELDS
+        if key in missing
+    ]
+    return "已发送；以下接收人无效，未收到：" + "；".join(parts)
