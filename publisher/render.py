@@ -69,6 +69,8 @@ def text_table(table: Mapping[str, Any] | None) -> str:
 class Renderer:
     def __init__(self, templates_dir: Path, zone: ZoneInfo) -> None:
         self.zone = zone
+        # Which file serves (channel, kind, part): templates are read once per process.
+        self._resolved: dict[tuple[str, str, str], jinja2.Template] = {}
         self.env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
@@ -87,6 +89,13 @@ class Renderer:
         return value.astimezone(self.zone).strftime(fmt)
 
     def _find(self, channel: str, kind: str, filename: str) -> jinja2.Template:
+        key = (channel, kind, filename)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._select(channel, kind, filename)
+        return found
+
+    def _select(self, channel: str, kind: str, filename: str) -> jinja2.Template:
         names = [
             f"{channel}/{kind}/{filename}",
             f"{channel}/_default/{filename}",

@@ -85,7 +85,7 @@ class Runtime:
                     breaker_cooldown=settings.breaker_cooldown,
                 ),
             )
-            intake.on_queued = runtime.worker.wake
+            intake.claimer = runtime.worker
             wake.append(runtime.worker.wake)
         return runtime
 

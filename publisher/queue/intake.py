@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from publisher.contract import Clock, Rendered
 from publisher.errors import LimitViolationError, Violation
@@ -12,12 +12,22 @@ from publisher.notice import NoticeInput, notice_fingerprint
 from publisher.registry import Account, Channels
 from publisher.render import Renderer
 from publisher.settings import Settings
-from publisher.store.records import NewDelivery
+from publisher.store.records import Claimed, ClaimRequest, NewDelivery
 from publisher.store.sql import SqlStore, new_key
 from publisher.validate import fit
 
 URGENT_PRIORITY = 100
 ROUTINE_PRIORITY = 0
+
+
+class Claimer(Protocol):
+    """A worker in this process: it may take new deliveries at submit (the fast path)."""
+
+    def claim_request(self, urgent: bool) -> ClaimRequest | None: ...
+
+    def adopt(self, claimed: Sequence[Claimed]) -> None: ...
+
+    def wake(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -42,14 +52,14 @@ class Intake:
         channels: Channels,
         renderer: Renderer,
         clock: Clock,
-        on_queued: Callable[[], None] | None = None,
+        claimer: Claimer | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.channels = channels
         self.renderer = renderer
         self.clock = clock
-        self.on_queued = on_queued
+        self.claimer = claimer
 
     def targets(self, notice: NoticeInput) -> list[Account]:
         names = notice.channels or self.settings.accounts_for(notice.kind)
@@ -96,12 +106,17 @@ class Intake:
             )
             for p in previews
         ]
-        notice_id, created = await self.store.submit(
-            notice=self._row(notice), new_deliveries=new, source=source, actor=actor
+        claimer = self.claimer
+        request = claimer.claim_request(notice.is_urgent) if claimer is not None else None
+        done = await self.store.submit(
+            notice=self._row(notice), new_deliveries=new, source=source, actor=actor,
+            claim=request,
         )
-        if created and self.on_queued is not None:
-            self.on_queued()
-        return Submitted(notice_id, created)
+        if claimer is not None:
+            claimer.adopt(done.claimed)
+            if done.created and len(done.claimed) < len(new):
+                claimer.wake()
+        return Submitted(done.notice_id, done.created)
 
     @staticmethod
     def _row(notice: NoticeInput) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import os
 import socket
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,7 +24,7 @@ from publisher.errors import AuthExpired, ChannelError, OutcomeUnknown, Permanen
 from publisher.queue.retry import RetryPolicy, describe
 from publisher.queue.states import Status
 from publisher.registry import Account, Channels
-from publisher.store.records import AccountLimits, Claimed, Job, Outcome
+from publisher.store.records import AccountLimits, Claimed, ClaimRequest, Job, Outcome
 from publisher.store.sql import SqlStore
 
 log = logging.getLogger("publisher.worker")
@@ -56,6 +57,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
+        self._limits = channels.limits()
         self._backlog = False
         self._stopping = False
         self.running = False
@@ -88,7 +90,7 @@ class Worker:
     # -- the loop -------------------------------------------------------------------------
 
     async def _loop(self) -> None:
-        limits = self.channels.limits()
+        limits = self._limits
         while not self._stopping:
             self._wake.clear()
             free = self.config.concurrency - len(self._tasks)
@@ -113,6 +115,27 @@ class Worker:
             if timeout > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def claim_request(self, urgent: bool) -> ClaimRequest | None:
+        """Offer to take a new notice's deliveries at submit, if that jumps no queue.
+
+        Urgent work always may; routine work only when nothing is waiting here already.
+        """
+        if not self.running or self._stopping:
+            return None
+        if len(self._tasks) >= self.config.concurrency or (self._backlog and not urgent):
+            return None
+        limits = {a: lim for a, lim in self._limits.items() if self._has_room(a, lim)}
+        if not limits:
+            return None
+        return ClaimRequest(
+            self.id, limits, self.config.lease_seconds, self.config.breaker_cooldown
+        )
+
+    def adopt(self, claimed: Sequence[Claimed]) -> None:
+        """Start deliveries claimed on this worker's behalf (at submit)."""
+        for item in claimed:
+            self._start(item)
 
     def _has_room(self, account: str, limit: AccountLimits) -> bool:
         """Claim for an account only when half its slots here are free (claims in batches)."""

@@ -159,3 +159,20 @@ class Outcome:
     failure: bool = False  # counts towards the account's circuit breaker
     success: bool = False  # closes the account's circuit breaker
     refund_attempt: bool = False  # rate limited: the attempt does not count
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """A worker in this process offers to take new deliveries at submit (the fast path)."""
+
+    worker_id: str
+    limits: Mapping[str, AccountLimits]
+    lease_seconds: float
+    breaker_cooldown: float
+
+
+@dataclass(frozen=True)
+class Submission:
+    notice_id: int
+    created: bool
+    claimed: list[Claimed] = field(default_factory=list)

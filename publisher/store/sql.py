@@ -20,8 +20,10 @@ the thread costs less than that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import math
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,17 +57,43 @@ from publisher.queue.states import CANCELLABLE, IN_FLIGHT, RETRYABLE, Status
 from publisher.store.records import (
     AccountLimits,
     Claimed,
+    ClaimRequest,
     DeliveryRecord,
     EventRecord,
     Job,
     NewDelivery,
     NoticeRecord,
     Outcome,
+    Submission,
 )
 from publisher.store.schema import channel_state, credentials, deliveries, events, notices, workers
 
 D = deliveries.c
 T = TypeVar("T")
+
+# Statements built once: building them per call was most of a small transaction's cost.
+INSERT_NOTICE = insert(notices).returning(notices.c.id)
+INSERT_DELIVERIES = insert(deliveries).returning(D.id, sort_by_parameter_order=True)
+INSERT_EVENT = insert(events)
+EVENT_COLUMNS = ("notice_id", "delivery_id", "at", "action", "from_status", "to_status", "actor",
+                 "reason")
+
+
+def _event(
+    notice_id: int,
+    delivery_id: int | None,
+    at: datetime,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    actor: str,
+    reason: str | None,
+) -> dict[str, Any]:
+    """One event row, with every column present (so batches share one statement)."""
+    return dict(
+        notice_id=notice_id, delivery_id=delivery_id, at=at, action=action,
+        from_status=from_status, to_status=to_status, actor=actor, reason=reason,
+    )
 
 
 def _claimable(now: datetime) -> Any:
@@ -79,6 +107,57 @@ def _claimable(now: datetime) -> Any:
             or_(D.lease_until.is_(None), D.lease_until < now),
         ),
     )
+
+
+class ClaimStatements:
+    """The claim's statements, built once per store (they differ only in row locking)."""
+
+    def __init__(self, lock: Callable[..., Any]) -> None:
+        now = bindparam("now")
+        account = bindparam("account")
+        claimable = or_(
+            and_(D.status.in_([Status.PENDING, Status.RETRY_WAIT]), D.not_before <= now),
+            and_(D.status == Status.LEASED, D.lease_until < now),
+            and_(
+                D.status.in_([Status.SENDING, Status.CONFIRMING]),
+                D.not_before <= now,
+                or_(D.lease_until.is_(None), D.lease_until < now),
+            ),
+        )
+        order = (D.priority.desc(), D.not_before, D.id)
+        self.state = lock(select(channel_state).where(channel_state.c.account == account))
+        self.in_flight = select(func.count()).where(
+            D.account == account, D.status.in_(IN_FLIGHT), D.lease_until >= now
+        )
+        self.due = lock(
+            select(D.id, D.status)
+            .where(D.account == account, claimable)
+            .order_by(*order)
+            .limit(bindparam("room")),
+            skip_locked=True,
+        )
+        self.chosen = lock(
+            select(D.id, D.status)
+            .where(D.account == account, D.id.in_(bindparam("ids", expanding=True)))
+            .order_by(*order)
+            .limit(bindparam("room")),
+            skip_locked=True,
+        )
+        fresh = D.status.not_in([Status.SENDING, Status.CONFIRMING])
+        common = dict(
+            lease_until=bindparam("lease"), worker_id=bindparam("worker"),
+            updated_at=bindparam("now"),
+        )
+        take = update(deliveries).where(D.id.in_(bindparam("ids", expanding=True)))
+        self.take_leased = take.values(
+            status=case((fresh, literal(Status.LEASED.value)), else_=D.status), **common
+        ).returning(*deliveries.c)
+        self.take_sending = take.values(
+            status=case((fresh, literal(Status.SENDING.value)), else_=D.status),
+            attempts=case((fresh, D.attempts + 1), else_=D.attempts),
+            **common,
+        ).returning(*deliveries.c)
+        self.notices = select(notices).where(notices.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _delivery(row: Row[Any]) -> DeliveryRecord:
@@ -138,11 +217,20 @@ class SqlStore:
         self.clock = clock
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
         self._group = GroupCommit(self)
+        self._q = ClaimStatements(self._for_update)
+        self._local = threading.local()
+        self._held_connections: list[Connection] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.engine.dispose)
+        def shut() -> None:
+            for conn in self._held_connections:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            self.engine.dispose()
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
         self._executor.shutdown(wait=False)
 
     async def _tx(self, fn: Callable[..., T], *args: Any) -> T:
@@ -158,11 +246,16 @@ class SqlStore:
         )
 
     def _sync_tx(self, write: bool, fn: Callable[..., T], *args: Any) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            # Each DB thread keeps its connection: a pool checkout per transaction cost a
+            # quarter of a small transaction's time.
+            conn = self._local.conn = self.engine.connect()
+            self._held_connections.append(conn)
         try:
-            with self.engine.connect() as conn:
-                conn.info["write"] = write
-                with conn.begin():
-                    return fn(conn, *args)
+            conn.info["write"] = write
+            with conn.begin():
+                return fn(conn, *args)
         except OperationalError as exc:
             if _is_unreachable(exc):
                 raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
@@ -194,63 +287,74 @@ class SqlStore:
         new_deliveries: Sequence[NewDelivery],
         source: str,
         actor: str,
-    ) -> tuple[int, bool]:
+        claim: ClaimRequest | None = None,
+    ) -> Submission:
         """Store a notice and fan out its deliveries atomically.
 
-        Returns ``(notice_id, created)``; ``created`` is False when the idempotency key
-        matched an earlier notice with the same content.
+        ``created`` is False when the idempotency key matched an earlier notice with the same
+        content. With ``claim``, a worker in this process takes the new deliveries in the same
+        transaction, under the same account limits as :meth:`claim` (the fast path: no
+        separate claim round trip); anything the limits hold back stays pending.
         """
         now = self.clock.now()
         key = notice.get("idempotency_key")
-        try:
-            def _run(conn: Connection) -> Any:
-                if key is not None:
-                    existing = self._by_key(conn, key, notice["fingerprint"])
-                    if existing is not None:
-                        return existing, False
-                notice_id = (
-                    conn.execute(
-                        insert(notices)
-                        .values(**notice, source=source, created_by=actor, created_at=now)
-                        .returning(notices.c.id)
+
+        def _run(conn: Connection) -> Submission:
+            if key is not None:
+                existing = self._by_key(conn, key, notice["fingerprint"])
+                if existing is not None:
+                    return Submission(existing, False)
+            notice_id = conn.execute(
+                INSERT_NOTICE, {**notice, "source": source, "created_by": actor, "created_at": now}
+            ).scalar_one()
+            conn.execute(
+                INSERT_EVENT,
+                _event(notice_id, None, now, "submitted", None, None, actor, f"via {source}"),
+            )
+            if not new_deliveries:
+                return Submission(notice_id, True)
+            ids = conn.execute(
+                INSERT_DELIVERIES,
+                [
+                    dict(
+                        notice_id=notice_id, account=d.account, channel=d.channel,
+                        status=Status.PENDING, priority=d.priority, not_before=d.not_before,
+                        attempts=0, max_attempts=d.max_attempts,
+                        idempotency_key=d.idempotency_key, rendered=d.rendered,
+                        created_at=now, updated_at=now,
                     )
-                ).scalar_one()
-                conn.execute(
-                    insert(events).values(
-                        notice_id=notice_id, at=now, action="submitted", actor=actor,
-                        reason=f"via {source}",
+                    for d in new_deliveries
+                ],
+            ).scalars().all()
+            conn.execute(
+                INSERT_EVENT,
+                [
+                    dict(
+                        notice_id=notice_id, delivery_id=did, at=now, action="queued",
+                        to_status=Status.PENDING, actor=actor, reason=_queued_reason(d, now),
                     )
-                )
-                if new_deliveries:
-                    ids = (
-                        conn.execute(
-                            insert(deliveries).returning(D.id, sort_by_parameter_order=True),
-                            [
-                                dict(
-                                    notice_id=notice_id, account=d.account, channel=d.channel,
-                                    status=Status.PENDING, priority=d.priority,
-                                    not_before=d.not_before, attempts=0,
-                                    max_attempts=d.max_attempts,
-                                    idempotency_key=d.idempotency_key, rendered=d.rendered,
-                                    created_at=now, updated_at=now,
-                                )
-                                for d in new_deliveries
-                            ],
-                        )
-                    ).scalars().all()
-                    conn.execute(
-                        insert(events),
-                        [
-                            dict(
-                                notice_id=notice_id, delivery_id=did, at=now, action="queued",
-                                to_status=Status.PENDING, actor=actor,
-                                reason=_queued_reason(d, now),
-                            )
-                            for did, d in zip(ids, new_deliveries, strict=True)
-                        ],
+                    for did, d in zip(ids, new_deliveries, strict=True)
+                ],
+            )
+            claimed: list[Claimed] = []
+            due = [i for i, d in zip(ids, new_deliveries, strict=True) if d.not_before <= now]
+            if claim is not None and due:
+                by_account: dict[str, list[int]] = {}
+                for i, d in zip(ids, new_deliveries, strict=True):
+                    if i in due and d.account in claim.limits:
+                        by_account.setdefault(d.account, []).append(i)
+                for account, account_ids in by_account.items():
+                    got, _ = self._claim_account(
+                        conn, claim.worker_id, account, claim.limits[account],
+                        len(account_ids), claim.lease_seconds, claim.breaker_cooldown,
+                        only_ids=account_ids,
                     )
+                    claimed.extend(got)
+            if len(claimed) < len(ids):
                 self._notify(conn)
-                return notice_id, True
+            return Submission(notice_id, True, claimed)
+
+        try:
             return await self._tx(_run)
         except IntegrityError:
             # Another submit with the same key won the race: answer with its notice.
@@ -259,7 +363,7 @@ class SqlStore:
             existing = await self._read(self._by_key, key, notice["fingerprint"])
             if existing is None:
                 raise
-            return existing, False
+            return Submission(existing, False)
 
     def _by_key(self, conn: Connection, key: str, fingerprint: str) -> int | None:
         row = (
@@ -389,17 +493,13 @@ class SqlStore:
         want: int,
         lease_seconds: float,
         breaker_cooldown: float,
+        only_ids: Sequence[int] | None = None,
     ) -> tuple[list[Claimed], float | None]:
+        q = self._q
         self._lock_account(conn, account)
         now = self.clock.now()
         state = self._channel_state(conn, account, limit, now)
-        in_flight = (
-            conn.execute(
-                select(func.count()).where(
-                    D.account == account, D.status.in_(IN_FLIGHT), D.lease_until >= now
-                )
-            )
-        ).scalar_one()
+        in_flight = conn.execute(q.in_flight, {"account": account, "now": now}).scalar_one()
         room = min(want, limit.max_concurrency - in_flight)
         wait: float | None = None
         if state["breaker"] == "open":
@@ -417,43 +517,27 @@ class SqlStore:
             room = min(room, math.floor(tokens))
         if room <= 0:
             return [], wait
-        rows = (
-            conn.execute(
-                self._for_update(
-                    select(D.id, D.status)
-                    .where(D.account == account, _claimable(now))
-                    .order_by(D.priority.desc(), D.not_before, D.id)
-                    .limit(room),
-                    skip_locked=True,
-                )
-            )
-        ).all()
+        if only_ids is None:
+            rows = conn.execute(q.due, {"account": account, "now": now, "room": room}).all()
+        else:
+            rows = conn.execute(
+                q.chosen, {"account": account, "ids": list(only_ids), "room": room}
+            ).all()
         if not rows:
             return [], wait
-        ids = [r.id for r in rows]
         previous = {r.id: r.status for r in rows}
-        lease = now + timedelta(seconds=lease_seconds)
         # Where an unknown outcome can be reconciled exactly (lookup or remote key), the claim
         # itself is the committed ``sending`` mark; otherwise ``leased`` now, ``sending`` later.
-        fresh = D.status.not_in([Status.SENDING, Status.CONFIRMING])
         direct = limit.claim_as_sending
         full = conn.execute(
-            update(deliveries)
-            .where(D.id.in_(ids))
-            .values(
-                status=case(
-                    (fresh, literal(Status.SENDING.value if direct else Status.LEASED.value)),
-                    else_=D.status,
-                ),
-                attempts=case((fresh, D.attempts + 1), else_=D.attempts) if direct else D.attempts,
-                lease_until=lease,
-                worker_id=worker_id,
-                updated_at=now,
-            )
-            .returning(*deliveries.c)
+            q.take_sending if direct else q.take_leased,
+            {
+                "ids": list(previous), "lease": now + timedelta(seconds=lease_seconds),
+                "worker": worker_id, "now": now,
+            },
         ).all()
         full.sort(key=lambda r: (-r.priority, r.not_before, r.id))
-        publishes = sum(1 for r in rows if r.status not in (Status.SENDING, Status.CONFIRMING))
+        publishes = sum(1 for st in previous.values() if st not in (Status.SENDING, Status.CONFIRMING))
         if limit.rate_per_second is not None or state["breaker"] == "open":
             if limit.rate_per_second is not None:
                 tokens -= publishes
@@ -466,11 +550,8 @@ class SqlStore:
                     breaker="half_open" if state["breaker"] == "open" else state["breaker"],
                 )
             )
-        notice_ids = {row.notice_id for row in full}
-        views = {
-            n.id: _notice(n).view()
-            for n in conn.execute(select(notices).where(notices.c.id.in_(notice_ids))).all()
-        }
+        notice_ids = list({row.notice_id for row in full})
+        views = {n.id: _notice(n).view() for n in conn.execute(q.notices, {"ids": notice_ids})}
         claimed = []
         event_rows = []
         for row in full:
@@ -485,35 +566,27 @@ class SqlStore:
                 Claimed(job=job, delivery=delivery, notice=views[delivery.notice_id], marked=marked)
             )
             if job is not Job.CONFIRM:
-                event_rows.append(
-                    dict(
-                        notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
-                        action="sending" if marked else "claimed" if job is Job.PUBLISH
-                        else "reconcile",
-                        from_status=before, to_status=delivery.status, actor=worker_id,
-                        reason=f"attempt {delivery.attempts}" if marked else _claim_reason(before),
-                    )
-                )
+                event_rows.append(_event(
+                    delivery.notice_id, delivery.id, now,
+                    "sending" if marked else "claimed" if job is Job.PUBLISH else "reconcile",
+                    before, delivery.status, worker_id,
+                    f"attempt {delivery.attempts}" if marked else _claim_reason(before),
+                ))
         if event_rows:
-            conn.execute(insert(events), event_rows)
+            conn.execute(INSERT_EVENT, event_rows)
         return claimed, wait
-
 
     def _channel_state(
         self, conn: Connection, account: str, limit: AccountLimits, now: datetime
     ) -> Mapping[str, Any]:
-        row = (
-            conn.execute(
-                self._for_update(select(channel_state).where(channel_state.c.account == account))
-            )
-        ).first()
+        row = conn.execute(self._q.state, {"account": account}).first()
         if row is not None:
             return row._mapping
         values = dict(
             account=account, tokens=float(limit.burst), refilled_at=now, failures=0,
             breaker="closed", open_until=None, last_error=None,
         )
-        conn.execute(insert(channel_state).values(**values))
+        conn.execute(insert(channel_state), values)
         return values
 
     # -- sending --------------------------------------------------------------------------
@@ -541,7 +614,7 @@ class SqlStore:
                 .values(status=Status.SENDING, attempts=D.attempts + 1, updated_at=now),
                 [{"b_id": d.id} for d, _ in mine],
             )
-            conn.execute(insert(events), [
+            conn.execute(INSERT_EVENT, [
                 dict(
                     notice_id=d.notice_id, delivery_id=d.id, at=now, action="sending",
                     from_status=d.status, to_status=Status.SENDING, actor=w,
@@ -558,7 +631,7 @@ class SqlStore:
         query = select(D.id, D.worker_id).where(D.id.in_([i for i, _ in pairs]))
         if statuses is not None:
             query = query.where(D.status.in_(statuses))
-        owner = dict(conn.execute(self._for_update(query)).tuples().all())
+        owner = {row.id: row.worker_id for row in conn.execute(self._for_update(query))}
         return {i for i, w in pairs if owner.get(i) == w}
 
     async def finish(
@@ -619,7 +692,7 @@ class SqlStore:
                 .values(failures=0, breaker="closed", open_until=None)
             )
         if event_rows:
-            conn.execute(insert(events), event_rows)
+            conn.execute(INSERT_EVENT, event_rows)
         if notify:
             self._notify(conn)
         return [d.id in held for d, _, _, _ in items]

@@ -26,8 +26,8 @@ def sqlite_engine(path: Path) -> Engine:
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         poolclass=QueuePool,
-        pool_size=1,
-        max_overflow=0,
+        pool_size=1,  # the DB thread holds this one; others serve tools and tests
+        max_overflow=4,
         connect_args={"check_same_thread": False, "timeout": 15},
     )
 
