@@ -28,6 +28,24 @@ from publisher.web import api
 log = logging.getLogger("publisher.web")
 
 
+def _include_account_routes(app: FastAPI, settings: Settings, runtime: Runtime | None) -> None:
+    """Routes channel accounts bring (portal pages, WeChat callbacks), at the root.
+
+    Built from a Channels of their own when no runtime is given yet: routes must only reach
+    shared state through ``request.app.state.runtime``.
+    """
+    channels = runtime.channels if runtime is not None else None
+    if channels is None:
+        from publisher.clock import SystemClock
+        from publisher.registry import Channels
+
+        channels = Channels(settings, SystemClock(), None)
+    for account in channels:
+        router = account.adapter.routes()
+        if router is not None:
+            app.include_router(router)
+
+
 def uses_sandbox(settings: Settings) -> bool:
     return any(bool(raw.get("sandbox")) for raw in settings.accounts.values())
 
@@ -55,6 +73,7 @@ def create_app(
 
     app = FastAPI(title="publisher", version="0.1.0", lifespan=lifespan)
     app.include_router(api.router)
+    _include_account_routes(app, settings, runtime)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
