@@ -8,6 +8,7 @@ The *class* of an error decides what happens next; nobody returns ``False``.
      │    ├── UnknownChannelError   a target names no configured channel account
      │    ├── LimitViolationError   rendered content breaks a channel's declared limits
      │    ├── TemplateError         a template is missing or fails (names template and line)
+     │    ├── PersonalDataFound     ID, mobile or bank card numbers in the content (with where)
      │    └── IdempotencyConflict   the key was used before for a different notice
      ├── ConfigError                a bad setting or channel account; stops start-up
      ├── StoreError                 the database cannot be used
@@ -66,6 +67,16 @@ class LimitViolationError(InputError):
     def __init__(self, violations: Sequence[Violation]) -> None:
         self.violations = list(violations)
         super().__init__("; ".join(str(v) for v in self.violations))
+
+
+class PersonalDataFound(InputError):
+    """The notice contains personal data (ID, mobile or bank card numbers) and asked no masking."""
+
+    def __init__(self, locations: Sequence[str]) -> None:
+        self.locations = list(locations)
+        super().__init__(
+            "personal data found (set pii: mask to publish it masked): " + "; ".join(self.locations)
+        )
 
 
 class TemplateError(InputError):

@@ -60,6 +60,7 @@ class NoticeInput(BaseModel):
     urgent: bool | None = None
     fields: dict[str, Any] = Field(default_factory=dict)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    pii: Literal["reject", "mask"] = "reject"  # personal data found: refuse, or mask it
 
     @field_validator("publish_at")
     @classmethod

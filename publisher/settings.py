@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, ge=0.0)
     request_timeout: float = Field(default=20.0, gt=0.0)
+    pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
 
     @field_validator("database_url")
     @classmethod

@@ -96,7 +96,7 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
     settings = ctx.settings()
 
     async def go() -> dict[str, Any]:
-        rt = await Runtime.open(settings, migrate=False)
+        rt = await Runtime.open(settings)
         try:
             return notice_json(await rt.store.get_notice(notice_id), events=True)
         finally:
@@ -124,10 +124,11 @@ def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) 
         clock = SystemClock()
         accounts = Channels(settings, clock, None)
         intake = Intake(settings, None, accounts, Renderer(settings.templates_dir, settings.zone), clock)  # type: ignore[arg-type]
-        targets = [accounts.get(c) for c in channels] if channels else intake.targets(notice_input)
+        checked = intake.guard_pii(notice_input)
+        targets = [accounts.get(c) for c in channels] if channels else intake.targets(checked)
         out = []
         for account in targets:
-            p = intake.preview(notice_input, account)
+            p = intake.preview(checked, account)
             lengths = {
                 limit.part: {"measured": limit.measure(p.rendered.parts.get(limit.part, "")),
                              "limit": limit.max, "unit": limit.unit}

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from publisher.contract import Clock, Rendered
-from publisher.errors import LimitViolationError, Violation
+from publisher import pii
+from publisher.errors import LimitViolationError, PersonalDataFound, Violation
 from publisher.notice import NoticeInput, notice_fingerprint
 from publisher.registry import Account, Channels
 from publisher.render import Renderer
@@ -61,6 +62,16 @@ class Intake:
         self.clock = clock
         self.claimer = claimer
 
+    def guard_pii(self, notice: NoticeInput) -> NoticeInput:
+        """Refuse personal data with its locations, or mask it when the notice asks."""
+        data = notice.model_dump(mode="python")
+        masked, findings = pii.guard(data, frozenset(self.settings.pii_allow))
+        if not findings:
+            return notice
+        if notice.pii != "mask":
+            raise PersonalDataFound([f.describe() for f in findings])
+        return NoticeInput.model_validate(masked)
+
     def targets(self, notice: NoticeInput) -> list[Account]:
         names = notice.channels or self.settings.accounts_for(notice.kind)
         return [self.channels.get(name) for name in names]
@@ -87,6 +98,7 @@ class Intake:
         return Preview(account.name, account.type_name, rendered, problems)
 
     async def submit(self, notice: NoticeInput, *, source: str, actor: str) -> Submitted:
+        notice = self.guard_pii(notice)
         previews = [self.preview(notice, account) for account in self.targets(notice)]
         problems = [v for p in previews for v in p.violations]
         if problems:
