@@ -48,8 +48,6 @@ the current datacube endpoints [S20].
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -61,15 +59,14 @@ from channels.wechat.api import WechatApi
 from channels.wechat.covers import Covers
 from channels.wechat.errors import (
     CHINA,
-    CLIENTMSGID_EXISTS,
     INVALID_MEDIA_ID,
     MASS_STATUS,
-    NO_MASS_SEND_QUOTA,
     PUBLISH_STATUS,
     PUBLISHED,
     PUBLISHING,
 )
 from channels.wechat.images import InlineImages
+from channels.wechat.masssend import MassSend
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
 from channels.wechat.token import StableToken
@@ -89,12 +86,11 @@ from publisher.contract import (
     RateLimit,
     count_utf8_bytes,
 )
-from publisher.errors import Duplicate, OutcomeUnknown, PermanentError, TransientError
+from publisher.errors import OutcomeUnknown, PermanentError, TransientError
 from publisher.settings import NOTICE_KINDS
 
 REAL_API = "https://api.weixin.qq.com"
 QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注者"
-ALREADY_SENT_NOTE = "该条此前已群发给关注者（微信提示 clientmsgid 已存在），未重复推送"
 DAY_SECONDS = 86_400.0
 
 
@@ -164,6 +160,13 @@ class WechatAdapter(ChannelAdapter):
         self.api = WechatApi(ctx, o.api_base, self.token, o.timeout)
         self.covers = Covers(ctx, self.api, dict(o.covers))
         self.images = InlineImages(ctx, self.api, o.timeout)
+        self.mass = MassSend(
+            ctx,
+            self.api,
+            per_day=o.mass_sends_per_day,
+            tag_id=o.mass_send_tag_id,
+            ignore_reprint=o.send_ignore_reprint,
+        )
 
     @property
     def options(self) -> WechatOptions:
@@ -213,10 +216,9 @@ class WechatAdapter(ChannelAdapter):
         detail: dict[str, Any] = {"media_id": media_id, "published_on": today}
         note = None
         if self.options.mass_send and notice.kind in self.options.mass_send_kinds:
-            if await self._mass_quota_left(today):
-                sent = await self._mass_send(post, media_id, today, detail)
-                if sent is not None:
-                    return sent
+            pushed = await self.mass.send(post, media_id, today, detail)
+            if pushed is not None:
+                return pushed
             note = QUOTA_NOTE
             detail["note"] = note
         reply = await self.api.post(
@@ -253,70 +255,6 @@ class WechatAdapter(ChannelAdapter):
                 raise TransientError("draft/add answered ok without a media_id")
             return str(media_id)
         raise AssertionError("unreachable")
-
-    async def _mass_send(
-        self, post: OutgoingPost, media_id: str, today: str, detail: dict[str, Any]
-    ) -> PublishResult | None:
-        """Push the draft to followers; None when today's quota turns out to be used."""
-        o = self.options
-        key = post.idempotency_key
-        if len(key.encode()) > 64:  # clientmsgid is at most 64 bytes (45067)
-            key = hashlib.sha256(key.encode()).hexdigest()
-        audience: dict[str, Any] = {"is_to_all": o.mass_send_tag_id is None}
-        if o.mass_send_tag_id is not None:
-            audience["tag_id"] = o.mass_send_tag_id
-        payload = {
-            "filter": audience,
-            "mpnews": {"media_id": media_id},
-            "msgtype": "mpnews",
-            "send_ignore_reprint": int(o.send_ignore_reprint),
-            "clientmsgid": key,
-        }
-        try:
-            reply = await self.api.post("/cgi-bin/message/mass/sendall", payload, unsafe=True)
-        except Duplicate as exc:
-            if exc.code != CLIENTMSGID_EXISTS:
-                raise
-            detail.update(mode="masssend", msg_id=exc.remote_id, clientmsgid=key)
-            return PublishResult(remote_id=exc.remote_id, detail=detail, note=ALREADY_SENT_NOTE)
-        except PermanentError as exc:
-            if exc.code != NO_MASS_SEND_QUOTA:
-                raise
-            await self._mass_quota_record(today, exhausted=True)
-            self.ctx.log.warning(
-                "wechat %s: no mass send quota today; publishing without push", self.ctx.account
-            )
-            return None
-        await self._mass_quota_record(today, exhausted=False)
-        msg_id = reply.get("msg_id")
-        if msg_id in (None, ""):
-            raise OutcomeUnknown("mass/sendall answered ok without a msg_id")
-        detail.update(
-            mode="masssend", msg_id=msg_id, msg_data_id=reply.get("msg_data_id"), clientmsgid=key
-        )
-        return PublishResult(
-            remote_id=str(msg_id), confirming=True, confirm_after=5.0, detail=detail
-        )
-
-    async def _mass_quota(self, today: str) -> dict[str, Any]:
-        stored = await self.ctx.tokens.get(self.ctx.account, f"masssend:{today}")
-        try:
-            book = json.loads(stored[0]) if stored else {}
-        except ValueError:
-            book = {}
-        return book if isinstance(book, dict) else {}
-
-    async def _mass_quota_left(self, today: str) -> bool:
-        book = await self._mass_quota(today)
-        return not book.get("exhausted") and int(book.get("sent", 0)) < (
-            self.options.mass_sends_per_day
-        )
-
-    async def _mass_quota_record(self, today: str, *, exhausted: bool) -> None:
-        book = await self._mass_quota(today)
-        book["sent"] = int(book.get("sent", 0)) + (0 if exhausted else 1)
-        book["exhausted"] = bool(book.get("exhausted")) or exhausted
-        await self.ctx.tokens.put(self.ctx.account, f"masssend:{today}", json.dumps(book), None)
 
     # -- confirm ---------------------------------------------------------------------------
 

@@ -237,13 +237,14 @@ class WechatSandbox:
     # -- media -----------------------------------------------------------------------------
 
     async def _file(self, request: Request, record: dict[str, Any]) -> tuple[bytes, str] | None:
-        form = await request.form()
-        media = form.get("media")
-        if not isinstance(media, UploadFile):
-            return None
-        data = await media.read()
-        record["file"] = {"filename": media.filename, "bytes": len(data)}
-        return data, media.filename or ""
+        async with request.form() as form:  # closes the spooled upload files
+            media = form.get("media")
+            if not isinstance(media, UploadFile):
+                return None
+            data = await media.read()
+            filename = media.filename or ""
+        record["file"] = {"filename": filename, "bytes": len(data)}
+        return data, filename
 
     async def add_material(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
         if request.query_params.get("type") not in ("image", "thumb"):

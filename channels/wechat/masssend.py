@@ -1,0 +1,112 @@
+"""Pushing a draft to followers: ``message/mass/sendall``, and today's quota [S19][S24].
+
+``POST /cgi-bin/message/mass/sendall {"filter": {"is_to_all": true} | {"tag_id"},
+"mpnews": {"media_id": <draft>}, "msgtype": "mpnews", "send_ignore_reprint", "clientmsgid"}``
+-> ``{"msg_id", "msg_data_id"}``; the job is then polled with ``message/mass/get``
+(``SENDING`` / ``SEND_SUCCESS`` / ``SEND_FAIL`` / ``DELETE``).
+
+``clientmsgid`` is our delivery's idempotency key (hashed to 64 hex characters if longer):
+WeChat answers 45065 to a second send under it, so a retried warning is never pushed twice.
+A verified subscription account has one mass send a day: 45028 ``has no masssend quota``.
+
+The day's book lives in ``ctx.tokens`` as ``masssend:<Beijing date>``: how many sends went
+out, whether WeChat said the quota is used, and which keys were tried. A warning goes straight
+to ``freepublish`` when the book says the quota is used, *unless* its own key was tried today:
+that send may have gone out with its reply lost, and only ``sendall`` itself can say so (45065).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from channels.wechat.api import WechatApi
+from channels.wechat.errors import CLIENTMSGID_EXISTS, NO_MASS_SEND_QUOTA
+from publisher.contract import AccountContext, OutgoingPost, PublishResult
+from publisher.errors import Duplicate, OutcomeUnknown, PermanentError
+
+ALREADY_SENT_NOTE = "该条此前已群发给关注者（微信提示 clientmsgid 已存在），未重复推送"
+
+
+def client_msg_id(key: str) -> str:
+    return key if len(key.encode()) <= 64 else hashlib.sha256(key.encode()).hexdigest()
+
+
+class MassSend:
+    def __init__(
+        self,
+        ctx: AccountContext,
+        api: WechatApi,
+        *,
+        per_day: int,
+        tag_id: int | None,
+        ignore_reprint: bool,
+    ) -> None:
+        self.ctx = ctx
+        self.api = api
+        self.per_day = per_day
+        self.tag_id = tag_id
+        self.ignore_reprint = ignore_reprint
+
+    async def send(
+        self, post: OutgoingPost, media_id: str, today: str, detail: dict[str, Any]
+    ) -> PublishResult | None:
+        """Push the draft; ``None`` when today's quota is used (publish without push)."""
+        key = client_msg_id(post.idempotency_key)
+        book = await self._book(today)
+        tried = key in book.get("keys", [])
+        if not tried and (book.get("exhausted") or int(book.get("sent", 0)) >= self.per_day):
+            return None
+        book["keys"] = [*book.get("keys", []), key] if not tried else book["keys"]
+        await self._save(today, book)  # before the call: its reply may be lost
+        audience: dict[str, Any] = {"is_to_all": self.tag_id is None}
+        if self.tag_id is not None:
+            audience["tag_id"] = self.tag_id
+        payload = {
+            "filter": audience,
+            "mpnews": {"media_id": media_id},
+            "msgtype": "mpnews",
+            "send_ignore_reprint": int(self.ignore_reprint),
+            "clientmsgid": key,
+        }
+        try:
+            reply = await self.api.post("/cgi-bin/message/mass/sendall", payload, unsafe=True)
+        except Duplicate as exc:
+            if exc.code != CLIENTMSGID_EXISTS:
+                raise
+            detail.update(mode="masssend", msg_id=exc.remote_id, clientmsgid=key)
+            return PublishResult(remote_id=exc.remote_id, detail=detail, note=ALREADY_SENT_NOTE)
+        except PermanentError as exc:
+            if exc.code != NO_MASS_SEND_QUOTA:
+                raise
+            book = await self._book(today)
+            book["exhausted"] = True
+            await self._save(today, book)
+            self.ctx.log.warning(
+                "wechat %s: no mass send quota today; publishing without push", self.ctx.account
+            )
+            return None
+        book = await self._book(today)
+        book["sent"] = int(book.get("sent", 0)) + 1
+        await self._save(today, book)
+        msg_id = reply.get("msg_id")
+        if msg_id in (None, ""):
+            raise OutcomeUnknown("mass/sendall answered ok without a msg_id")
+        detail.update(
+            mode="masssend", msg_id=msg_id, msg_data_id=reply.get("msg_data_id"), clientmsgid=key
+        )
+        return PublishResult(
+            remote_id=str(msg_id), confirming=True, confirm_after=5.0, detail=detail
+        )
+
+    async def _book(self, today: str) -> dict[str, Any]:
+        stored = await self.ctx.tokens.get(self.ctx.account, f"masssend:{today}")
+        try:
+            book = json.loads(stored[0]) if stored else {}
+        except ValueError:
+            book = {}
+        return book if isinstance(book, dict) else {}
+
+    async def _save(self, today: str, book: dict[str, Any]) -> None:
+        await self.ctx.tokens.put(self.ctx.account, f"masssend:{today}", json.dumps(book), None)
