@@ -1,0 +1,93 @@
+"""The peer: the same burst sent through Apprise. Runs in Apprise's own venv (bench/.venv-apprise).
+
+    bench/.venv-apprise/bin/python bench/apprise_peer.py --sink http://127.0.0.1:PORT \
+        --delay-ms 50 --count 500 --targets 4 --mode notify
+
+One ``Apprise`` object holds ``targets`` ``json://127.0.0.1:PORT/d<delay>/<tag>-<i>`` URLs
+(the same sink; the path sets the sink's answer delay). Modes:
+
+* ``notify`` (the documented use, our headline): ``apobj.notify(...)`` once per notice, in a
+  loop. Apprise sends one call's targets concurrently on its shared thread pool
+  (``async_mode`` is on by default) and returns when all have answered; calls follow one
+  another.
+* ``gather``: every notice's ``await apobj.async_notify(...)`` started at once with
+  ``asyncio.gather`` (a heavier use the docs do not show); the JSON plugin's blocking
+  ``requests`` calls then share Apprise's thread pool.
+
+Prints one JSON object: elapsed seconds from the first call to the last return, and counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import time
+
+import apprise  # type: ignore[import-not-found]
+
+BODY = (
+    "为进一步做好本市防汛防台工作，保障人民群众生命财产安全，现将有关事项通知如下：\n\n"
+    "一、各区、各部门要严格落实防汛责任制，加强值班值守，确保信息畅通。\n\n"
+    "二、加强对地下空间、低洼地带、危旧房屋和在建工地的巡查，发现隐患立即处置。\n\n"
+    "三、市民朋友请关注气象部门发布的最新预警信息，减少不必要的外出。\n\n"
+    "特此通知。"
+)
+
+
+def title(i: int) -> str:
+    return f"关于做好汛期安全防范工作的通知(第{i}号)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sink", required=True)
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--count", type=int, default=500)
+    parser.add_argument("--targets", type=int, default=4)
+    parser.add_argument("--tag", default="apprise")
+    parser.add_argument("--mode", choices=("notify", "gather"), default="notify")
+    args = parser.parse_args()
+
+    host = args.sink.removeprefix("http://")
+    apobj = apprise.Apprise()
+    for i in range(args.targets):
+        if not apobj.add(f"json://{host}/d{args.delay_ms:g}/{args.tag}-{i}"):
+            raise SystemExit(f"apprise refused target {i}")
+
+    ok = 0
+    start = time.time()
+    if args.mode == "notify":
+        for i in range(args.count):
+            ok += bool(apobj.notify(body=BODY, title=title(i)))
+    else:
+
+        async def run() -> int:
+            results = await asyncio.gather(
+                *(apobj.async_notify(body=BODY, title=title(i)) for i in range(args.count))
+            )
+            return sum(bool(r) for r in results)
+
+        ok = asyncio.run(run())
+    elapsed = time.time() - start
+    print(
+        json.dumps(
+            {
+                "apprise_version": apprise.__version__,
+                "mode": args.mode,
+                "async_mode": apprise.AppriseAsset().async_mode,
+                "notify_calls": args.count,
+                "notify_ok": ok,
+                "targets": args.targets,
+                "start": start,
+                "elapsed_s": round(elapsed, 3),
+                "deliveries_per_s": round(args.count * args.targets / elapsed, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
