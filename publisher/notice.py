@@ -11,7 +11,7 @@ import json
 import tomllib
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -92,7 +92,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first["loc"]) or "notice"
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "literal_error" and where == "kind":
-        return f"kind: unknown kind {first.get('input')!r}; expected one of {', '.join(Kind.__args__)}"
+        return f"kind: unknown kind {first.get('input')!r}; expected one of {', '.join(get_args(Kind))}"
     if first["type"] == "missing":
         return f"{where}: required field is missing"
     if first["type"] == "extra_forbidden":

@@ -57,7 +57,7 @@ def _expand(value: Any, base_url: str) -> Any:
 def build_options(name: str, raw: Mapping[str, Any], base_url: str) -> tuple[type[ChannelAdapter], AccountOptions]:
     kind = raw.get("type")
     types = adapter_types()
-    if kind not in types:
+    if not isinstance(kind, str) or kind not in types:
         known = ", ".join(sorted(types)) or "none installed"
         raise ConfigError(f"channel account {name!r}: unknown type {kind!r} (known: {known})")
     cls = types[kind]

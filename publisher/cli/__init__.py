@@ -54,6 +54,16 @@ class Context:
             self.fail(exc)
         except KeyboardInterrupt:
             raise SystemExit(130) from None
+        except Exception as exc:
+            from sqlalchemy.exc import DBAPIError
+
+            if not isinstance(exc, DBAPIError):
+                raise
+            # A database problem the store did not classify: one line, traceback with --debug.
+            orig = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
+            wrapped = StoreError(f"database error: {orig[0][:300]}")
+            wrapped.__cause__ = exc
+            self.fail(wrapped)
 
     def fail(self, exc: BaseException) -> NoReturn:
         if self.debug:
@@ -75,7 +85,7 @@ def _run_loop(coro: Awaitable[T]) -> T:
         import uvloop
     except ImportError:
         return asyncio.run(coro)  # type: ignore[arg-type]
-    return uvloop.run(coro)  # type: ignore[arg-type,no-any-return]
+    return uvloop.run(coro)  # type: ignore[arg-type]
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -47,6 +48,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # SQLite returns text for computed expressions
             value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -147,4 +150,22 @@ workers = Table(
     Column("pid", Integer, nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+# The portal's own read counter (channels/portal/views.py): one row per visitor per notice per
+# local day. ``visitor_hash`` is a salted hash of client address and User-Agent; the address
+# itself is never stored.
+page_views = Table(
+    "page_views",
+    metadata,
+    Column(
+        "notice_id",
+        Id,
+        ForeignKey("notices.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("visitor_hash", String(64), primary_key=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
 )

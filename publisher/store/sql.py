@@ -113,8 +113,8 @@ class ClaimStatements:
     """The claim's statements, built once per store (they differ only in row locking)."""
 
     def __init__(self, lock: Callable[..., Any]) -> None:
-        now = bindparam("now")
-        account = bindparam("account")
+        now: Any = bindparam("now")
+        account: Any = bindparam("account")
         claimable = or_(
             and_(D.status.in_([Status.PENDING, Status.RETRY_WAIT]), D.not_before <= now),
             and_(D.status == Status.LEASED, D.lease_until < now),
@@ -144,7 +144,7 @@ class ClaimStatements:
             skip_locked=True,
         )
         fresh = D.status.not_in([Status.SENDING, Status.CONFIRMING])
-        common = dict(
+        common: dict[str, Any] = dict(
             lease_until=bindparam("lease"), worker_id=bindparam("worker"),
             updated_at=bindparam("now"),
         )
@@ -502,11 +502,11 @@ class SqlStore:
         in_flight = conn.execute(q.in_flight, {"account": account, "now": now}).scalar_one()
         room = min(want, limit.max_concurrency - in_flight)
         wait: float | None = None
-        if state["breaker"] == "open":
-            if state["open_until"] and state["open_until"] > now:
+        if state["breaker"] in ("open", "half_open"):
+            if state["open_until"] and state["open_until"] > now and state["breaker"] == "open":
                 return [], (state["open_until"] - now).total_seconds()
             if in_flight:
-                return [], None
+                return [], None  # half-open: wait for the probe's outcome
             room = min(room, 1)  # half-open: one probe
         tokens = state["tokens"]
         if limit.rate_per_second is not None:
@@ -529,13 +529,13 @@ class SqlStore:
         # Where an unknown outcome can be reconciled exactly (lookup or remote key), the claim
         # itself is the committed ``sending`` mark; otherwise ``leased`` now, ``sending`` later.
         direct = limit.claim_as_sending
-        full = conn.execute(
+        full = list(conn.execute(
             q.take_sending if direct else q.take_leased,
             {
                 "ids": list(previous), "lease": now + timedelta(seconds=lease_seconds),
                 "worker": worker_id, "now": now,
             },
-        ).all()
+        ))
         full.sort(key=lambda r: (-r.priority, r.not_before, r.id))
         publishes = sum(1 for st in previous.values() if st not in (Status.SENDING, Status.CONFIRMING))
         if limit.rate_per_second is not None or state["breaker"] == "open":
@@ -581,7 +581,7 @@ class SqlStore:
     ) -> Mapping[str, Any]:
         row = conn.execute(self._q.state, {"account": account}).first()
         if row is not None:
-            return row._mapping
+            return dict(row._mapping)
         values = dict(
             account=account, tokens=float(limit.burst), refilled_at=now, failures=0,
             breaker="closed", open_until=None, last_error=None,
@@ -676,7 +676,9 @@ class SqlStore:
                 succeeded.add(delivery.account)
             notify = notify or outcome.to_status in (Status.PENDING, Status.RETRY_WAIT)
         for keys, rows in shapes.items():
-            columns = {k: bindparam(k) for k in keys if k not in ("b_id", "refund")}
+            columns: dict[str, Any] = {
+                k: bindparam(k) for k in keys if k not in ("b_id", "refund")
+            }
             if "refund" in keys:
                 columns["attempts"] = D.attempts - 1
                 for row in rows:
