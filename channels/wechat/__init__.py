@@ -9,7 +9,7 @@ Endpoints (``api_base`` default ``https://api.weixin.qq.com``; sandbox accounts 
 ``cgi-bin/media/uploadimg``                   images inside the article (images.py) [S6]
 ``cgi-bin/draft/add``                         the article; its media_id is the draft [S1]
 ``cgi-bin/freepublish/submit`` / ``get``      publish the draft (no push), then poll [S13][S14]
-``cgi-bin/message/mass/sendall`` / ``get``    push a warning to every follower [S19][S22]
+``cgi-bin/message/mass/sendall`` / ``get``    push a warning to followers (masssend.py) [S19]
 ``datacube/getarticletotaldetail``            reads/shares/likes per article, T+1 (metrics.py)
 ============================================  ==============================================
 
@@ -48,6 +48,7 @@ the current datacube endpoints [S20].
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -117,7 +118,14 @@ class WechatOptions(AccountOptions):
     @field_validator("encoding_aes_key")
     @classmethod
     def _aes_key_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) != 43:
+        if value is None:
+            return value
+        key = value.get_secret_value()
+        try:
+            valid = len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
+        except ValueError:
+            valid = False
+        if not valid:
             raise ValueError("EncodingAESKey must be the 43 characters shown on the WeChat site")
         return value
 

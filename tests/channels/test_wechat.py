@@ -29,7 +29,7 @@ from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
 from channels.wechat import QUOTA_NOTE, WechatAdapter, WechatOptions
 from channels.wechat.covers import HEIGHT, SIGNAL_COLOURS, WIDTH, draw_cover
-from channels.wechat.errors import CHINA
+from channels.wechat.errors import CHINA, ERRORS, TOKEN_INVALID_CODES
 from publisher.clock import SystemClock
 from publisher.contract import (
     AccountContext,
@@ -534,6 +534,11 @@ ERROR_CASES = [
 ]
 
 
+def test_the_token_codes_named_as_a_set_are_the_ones_that_refresh() -> None:
+    refreshing = {code for code, known in ERRORS.items() if known.error is AuthExpired}
+    assert refreshing == TOKEN_INVALID_CODES == {40001, 40014, 42001}
+
+
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: f"{c[0]}-{c[1]['errcode']}")
 async def test_each_wechat_error_code_takes_its_class(
     wx: respx.MockRouter, http: httpx.AsyncClient, case: tuple[Any, ...]
@@ -752,6 +757,28 @@ async def test_after_one_mass_send_today_the_next_warning_is_published_without_p
     assert second.note == QUOTA_NOTE
 
 
+async def test_a_retried_warning_asks_wechat_even_when_the_quota_looks_used(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    """The first try's sendall may have gone out with its reply lost: only WeChat knows."""
+    wx["sendall"].side_effect = [
+        httpx.ReadTimeout("reply lost"),
+        httpx.Response(200, json={"errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": 5}),
+    ]
+    adapter = make_adapter(http)
+    warning = outgoing("weather_warning", fields=WARNING_FIELDS, key="w1")
+    with pytest.raises(OutcomeUnknown):
+        await adapter.publish(warning)
+    # a person retries it from needs_review; another warning used today's quota meanwhile
+    await adapter.ctx.tokens.put(
+        "wx", "masssend:2026-07-01", json.dumps({"sent": 1, "keys": ["key-x", "w1"]}), None
+    )
+    result = await adapter.publish(warning)
+    assert (result.confirming, result.remote_id) == (False, "5")
+    assert [body_of(c)["clientmsgid"] for c in wx["sendall"].calls] == ["w1", "w1"]
+    assert not wx["submit"].called
+
+
 @pytest.mark.parametrize(
     ("kind", "options"),
     [("penalty_disclosure", {}), ("weather_warning", {"mass_send": False})],
@@ -931,6 +958,23 @@ async def test_a_table_too_long_for_an_article_is_refused_at_submit(intake: Inta
     with pytest.raises(LimitViolationError) as caught:
         await intake.submit(notice, source="test", actor="editor")
     assert [(v.part, v.limit) for v in caught.value.violations] == [("body", 19_999)]
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"encoding_aes_key": "short"}, "43 characters"),
+        ({"encoding_aes_key": "!" * 43, "callback_token": "t"}, "43 characters"),
+        ({"encoding_aes_key": AES_KEY}, "needs callback_token"),
+        ({"author": "滨江市应急管理局安全生产监督管理处办公室"}, "author"),
+        ({"covers": {"weather": "/etc/hostname"}}, "unknown notice kind"),
+        ({"covers": {"general": "/no/such/cover.png"}}, "covers.general"),
+    ],
+)
+def test_bad_account_settings_are_named(options: dict[str, Any], problem: str) -> None:
+    raw = {"type": "wechat", "appid": APPID, "secret": "s", **options}
+    with pytest.raises(ConfigError, match=problem):
+        build_options("wx", raw, PORTAL)
 
 
 def test_a_sandbox_account_cannot_point_at_the_real_api() -> None:
@@ -1171,9 +1215,26 @@ async def test_the_adapter_against_its_sandbox_over_real_http() -> None:
             assert set(reads) == {1, 2} and reads[1] > 0
             assert {s.delivery_id: s.value for s in later if s.metric == "reads"}[1] > reads[1]
 
+            # a submit carried out whose reply never comes back: unknown, never re-sent
+            await client.put(
+                f"{base}/faults",
+                json={"lost_reply": 1, "hang_seconds": 1, "only": "freepublish/submit"},
+            )
+            hasty = make_adapter(
+                client, clock=SystemClock(), api_base=base, timeout=0.3, mass_send=False
+            )
+            with pytest.raises(OutcomeUnknown):
+                await hasty.publish(outgoing(key="g4"))
+            received = (await client.get(f"{base}/posts")).json()
+            assert received["posts"][-1]["reply_lost"] is True
+
             # an injected content error is WeChat's own words
             await client.put(
                 f"{base}/faults", json={"error_rate": 1, "errcode": 45166, "only": "draft/add"}
             )
             with pytest.raises(PermanentError, match="invalid content"):
                 await adapter.publish(outgoing(key="g3"))
+
+            cleared = (await client.delete(f"{base}/posts")).json()
+            assert cleared["cleared"] > 0
+            assert (await client.get(f"{base}/posts")).json()["count"] == 0
