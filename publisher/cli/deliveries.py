@@ -18,7 +18,7 @@ def deliveries() -> None:
 
 
 async def _with_runtime(settings: Any, fn: Any) -> Any:
-    rt = await Runtime.open(settings, migrate=False)
+    rt = await Runtime.open(settings)
     try:
         return await fn(rt)
     finally:

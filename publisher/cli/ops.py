@@ -135,16 +135,27 @@ def doctor(ctx: Context) -> None:
 
     async def go() -> None:
         clock = SystemClock()
-        store = open_store(settings.database_url, clock)
         try:
-            await _check_database(store, settings.database_url, problems)
+            store = open_store(settings.database_url, clock)
+        except PublisherError as exc:
+            problems.append(f"数据库: {exc}")
+            return
+        try:
+            if _sqlite_missing(settings.database_url):
+                # Not a problem: `serve` (and any command that writes) creates and migrates it.
+                click.echo(
+                    f"✓ 数据库: {_safe_url(settings.database_url)} 尚未创建 "
+                    "(publisher serve 首次启动时自动创建)"
+                )
+            else:
+                await _check_database(store, settings.database_url, problems)
             try:
                 channels = Channels(settings, clock, StoreTokens(store))
             except PublisherError as exc:
                 problems.append(f"渠道配置: {exc}")
                 return
             try:
-                await _check_accounts(channels, problems)
+                await _check_accounts(channels, problems, settings)
             finally:
                 await channels.aclose()
         finally:
@@ -172,12 +183,31 @@ async def _check_database(store: Any, url: str, problems: list[str]) -> None:
         click.echo(f"✓ 数据库: {_safe_url(url)}")
 
 
-async def _check_accounts(channels: Any, problems: list[str]) -> None:
+def _sqlite_missing(url: str) -> bool:
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return False
+    return not Path(parsed.database).expanduser().exists()
+
+
+async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> None:
+    from publisher.errors import TransientError
+
     for account in channels:
         label = f"渠道 {account.name} ({account.type_name})"
         try:
             await account.adapter.check()
             click.echo(f"✓ {label}: 正常")
+        except TransientError as exc:
+            if settings.accounts.get(account.name, {}).get("sandbox") and "connect" in str(exc):
+                # The embedded sandbox is served by `publisher serve` itself: not running yet.
+                click.echo(f"- {label}: 沙箱接收端由 publisher serve 提供，当前未运行，跳过检查")
+            else:
+                problems.append(f"{label}: {exc}")
         except ChannelError as exc:
             problems.append(f"{label}: {exc}")
         except Exception as exc:

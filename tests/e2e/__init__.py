@@ -1,0 +1,1 @@
+"""End-to-end tests: real publisher processes over loopback."""

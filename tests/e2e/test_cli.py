@@ -1,0 +1,463 @@
+"""The ``publisher`` command end to end: real processes, real HTTP on 127.0.0.1.
+
+A module-wide site runs ``publisher serve`` (SQLite, the sandbox receiver mounted at
+``/_sandbox/webhook``) and a separate ``publisher sandbox`` whose receiver refuses every post
+with HTTP 400 (a permanent failure). Bad-input tests run in their own empty directories.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from .procs import Server, Sink, Workspace, free_port, http
+
+pytestmark = pytest.mark.slow
+
+NOTICE = {
+    "kind": "general",
+    "title": "关于开展安全生产大检查的通知",
+    "body": "各单位：请于本周内完成自查。",
+}
+
+SITE_CONFIG = """
+[accounts.webhook]
+type = "webhook"
+url = "{{base_url}}/_sandbox/webhook/receive"
+sandbox = true
+
+[accounts.broken]
+type = "webhook"
+url = "{broken}/receive"
+max_attempts = 3
+
+[routes]
+general = ["webhook"]
+weather_warning = ["webhook"]
+penalty_disclosure = ["webhook"]
+"""
+
+
+@dataclass
+class Site:
+    ws: Workspace
+    server: Server
+    broken: Sink
+
+    def submit(self, name: str, notice: dict[str, Any] | str, *args: str) -> Any:
+        self.ws.write(name, notice)
+        return self.ws.cli("notice", "submit", name, *args)
+
+    def show(self, notice_id: int) -> dict[str, Any]:
+        result = self.ws.cli("notice", "show", str(notice_id), "--json")
+        assert result.returncode == 0, result
+        data: dict[str, Any] = result.json()
+        return data
+
+    def wait_status(self, notice_id: int, status: str, timeout: float = 15.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            data = self.show(notice_id)
+            if data["status"] == status or time.monotonic() > deadline:
+                return data
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    ws = Workspace(tmp_path_factory.mktemp("site"))
+    try:
+        broken = ws.sandbox(name="broken-sink")
+        broken.faults(error_rate=1, error_status=400)
+        port = free_port()
+        ws.env["PUBLISHER_PORT"] = str(port)  # the CLI and `doctor` agree with the server
+        ws.config(SITE_CONFIG.format(broken=broken.url))
+        server = ws.serve(port)
+        yield Site(ws, server, broken)
+    except BaseException:
+        print(ws.logs()[-20_000:])
+        raise
+    finally:
+        ws.close()
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one clear line, got:\n{stderr}"
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# -- submit and watch it go out -----------------------------------------------------------------
+
+
+def test_submit_json_waits_and_prints_the_posted_delivery(site: Site) -> None:
+    result = site.submit("notice.json", NOTICE, "--wait", "30", "--json")
+
+    assert result.returncode == 0, result
+    data = result.json()
+    assert {"id", "status", "deliveries"} <= data.keys()
+    assert data["status"] == "posted"
+    [delivery] = data["deliveries"]
+    assert delivery["channel"] == "webhook"
+    assert delivery["status"] == "posted"
+    assert delivery["remote_id"].startswith("wh-")
+    assert delivery["url"].startswith(f"{site.server.url}/_sandbox/webhook/posts/")
+    assert delivery["attempts"] == 1
+    with http() as client:
+        posts = client.get(f"{site.server.url}/_sandbox/webhook/posts").json()["posts"]
+    [post] = [p for p in posts if p["id"] == delivery["remote_id"]]
+    assert post["payload"]["notice_id"] == data["id"]
+    assert post["payload"]["title"] == NOTICE["title"]
+    assert "请于本周内完成自查" in post["payload"]["body"]
+
+
+YAML_NOTICE = """\
+kind: penalty_disclosure
+title: 2026年第三季度行政处罚结果公示
+body: |
+  根据《安全生产法》，现将处罚结果公示如下。
+table:
+  columns: [企业名称, 处罚决定书文号, 罚款金额]
+  rows:
+    - [某化工有限公司, 安监罚〔2026〕12号, 30000]
+"""
+
+TOML_NOTICE = """\
+kind = "weather_warning"
+title = "暴雨橙色预警"
+body = "预计未来6小时内将出现50毫米以上降雨，请做好防范。"
+[fields]
+signal = "暴雨"
+color = "橙色"
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "title"),
+    [
+        ("notice.yaml", YAML_NOTICE, "2026年第三季度行政处罚结果公示"),
+        ("notice.yml", YAML_NOTICE, "2026年第三季度行政处罚结果公示"),
+        ("notice.toml", TOML_NOTICE, "暴雨橙色预警"),
+    ],
+)
+def test_yaml_and_toml_files_are_posted(site: Site, name: str, content: str, title: str) -> None:
+    result = site.submit(name, content, "--wait", "30", "--json")
+
+    assert result.returncode == 0, result
+    data = result.json()
+    assert data["title"] == title
+    [delivery] = data["deliveries"]  # the kind's route in the settings file
+    assert delivery["channel"] == "webhook"
+    assert delivery["status"] == "posted"
+
+
+def test_failed_delivery_exits_1_with_the_channels_message(site: Site) -> None:
+    result = site.submit(
+        "broken.json", {**NOTICE, "channels": ["broken"]}, "--wait", "30", "--json"
+    )
+
+    assert result.returncode == 1, result
+    [delivery] = result.json()["deliveries"]
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"] == 1  # a 400 is permanent: no retries
+    assert "HTTP 400" in delivery["error"]
+    assert "沙箱注入的故障" in delivery["error"]  # the receiver's own words are kept
+
+
+def test_cli_submission_is_picked_up_within_one_second(site: Site) -> None:
+    latencies = []
+    for n in range(5):
+        result = site.submit(
+            f"fast{n}.json", {**NOTICE, "title": f"快速通知{n}"}, "--wait", "10", "--json"
+        )
+        assert result.returncode == 0, result
+        data = result.json()
+        created = datetime.fromisoformat(data["created_at"])
+        posted = datetime.fromisoformat(data["deliveries"][0]["posted_at"])
+        latencies.append((posted - created).total_seconds())
+        time.sleep(0.13 * n)  # land at different moments of the server's poll cycle
+    print(f"SQLite submit->posted_at: {[round(x, 3) for x in latencies]} s")
+    assert max(latencies) < 1.0, latencies
+
+
+# -- inspect and steer ---------------------------------------------------------------------------
+
+
+def test_notice_show_and_deliveries_list(site: Site) -> None:
+    submitted = site.submit("show.json", {**NOTICE, "title": "查看测试"}, "--wait", "30", "--json")
+    assert submitted.returncode == 0, submitted
+    notice_id = submitted.json()["id"]
+    delivery_id = submitted.json()["deliveries"][0]["id"]
+
+    text = site.ws.cli("notice", "show", str(notice_id))
+    assert text.returncode == 0, text
+    assert "查看测试" in text.stdout
+    assert "posted" in text.stdout
+    assert "submitted" in text.stdout  # the event history is shown too
+
+    data = site.show(notice_id)
+    assert data["id"] == notice_id
+    actions = [e["action"] for e in data["events"] if e["delivery_id"] == delivery_id]
+    assert actions[0] == "queued"
+    assert "sending" in actions
+    assert actions[-1] == "posted"
+    assert all(e["at"] and e["actor"] for e in data["events"])
+
+    listed = site.ws.cli("deliveries", "list", "--status", "posted", "--json")
+    assert listed.returncode == 0, listed
+    rows = listed.json()
+    assert rows and all(r["status"] == "posted" for r in rows)
+    assert delivery_id in [r["id"] for r in rows]
+
+    human = site.ws.cli("deliveries", "list", "--status", "posted")
+    assert human.returncode == 0, human
+    assert f"#{delivery_id}" in human.stdout
+
+
+def test_retry_a_failed_delivery_after_the_receiver_recovers(site: Site) -> None:
+    result = site.submit(
+        "retry.json",
+        {**NOTICE, "title": "重试测试", "channels": ["broken"]},
+        "--wait",
+        "30",
+        "--json",
+    )
+    assert result.returncode == 1, result
+    notice_id = result.json()["id"]
+    delivery_id = result.json()["deliveries"][0]["id"]
+
+    site.broken.faults()  # the receiver works again
+    try:
+        retried = site.ws.cli("deliveries", "retry", str(delivery_id))
+        assert retried.returncode == 0, retried
+        data = site.wait_status(notice_id, "posted")
+    finally:
+        site.broken.faults(error_rate=1, error_status=400)
+    assert data["status"] == "posted", data
+    assert data["deliveries"][0]["remote_id"]
+    assert [e["action"] for e in data["events"]].count("retry") == 1
+    assert [p["payload"]["title"] for p in site.broken.posts()].count("重试测试") == 1
+
+    again = site.ws.cli("deliveries", "retry", str(delivery_id))  # posted: nothing to retry
+    assert again.returncode == 2, again
+    assert "posted" in one_line(again.stderr)
+
+
+def test_cancel_a_scheduled_delivery(site: Site) -> None:
+    later = (datetime.now(UTC) + timedelta(days=1)).astimezone().isoformat()
+    result = site.submit(
+        "later.json", {**NOTICE, "title": "定时发布", "publish_at": later}, "--json"
+    )
+    assert result.returncode == 0, result
+    data = result.json()
+    assert data["status"] == "queued"
+    delivery_id = data["deliveries"][0]["id"]
+
+    cancelled = site.ws.cli("deliveries", "cancel", str(delivery_id))
+    assert cancelled.returncode == 0, cancelled
+    after = site.show(data["id"])
+    assert after["status"] == "cancelled"
+    assert after["deliveries"][0]["status"] == "cancelled"
+    assert after["deliveries"][0]["posted_at"] is None
+
+    twice = site.ws.cli("deliveries", "cancel", str(delivery_id))
+    assert twice.returncode == 2, twice
+    assert "cancelled" in one_line(twice.stderr)
+    missing = site.ws.cli("deliveries", "cancel", "999999")
+    assert missing.returncode == 2, missing
+    assert "999999" in one_line(missing.stderr)
+
+
+def test_wait_times_out_on_a_scheduled_notice(site: Site) -> None:
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    result = site.submit(
+        "wait.json", {**NOTICE, "title": "等待超时", "publish_at": later}, "--wait", "1", "--json"
+    )
+    assert result.returncode == 3, result
+    assert "timed out" in result.stderr
+
+
+# -- operations ----------------------------------------------------------------------------------
+
+
+def test_healthz(site: Site) -> None:
+    with http() as client:
+        response = client.get(f"{site.server.url}/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_doctor_passes_on_a_running_site(site: Site) -> None:
+    result = site.ws.cli("doctor")
+    assert result.returncode == 0, result
+    assert "✗" not in result.stdout
+    assert "webhook" in result.stdout and "broken" in result.stdout
+
+
+def test_a_second_server_on_the_same_sqlite_file_is_refused(site: Site) -> None:
+    result = site.ws.cli("serve", "--port", str(free_port()), timeout=60)
+    assert result.returncode != 0, result
+    line = [ln for ln in result.stderr.splitlines() if "error" in ln]
+    assert line and "another publisher process" in line[0], result
+    assert "Traceback" not in result.stderr
+    with http() as client:  # and the first one is unharmed
+        assert client.get(f"{site.server.url}/healthz").status_code == 200
+
+
+def test_worker_on_sqlite_is_refused(site: Site) -> None:
+    result = site.ws.cli("worker", timeout=60)
+    assert result.returncode == 2, result
+    line = one_line(result.stderr)
+    assert "SQLite" in line and "postgresql://" in line
+
+
+# -- alone, without a server ---------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_and_is_repeatable(workspace: Workspace) -> None:
+    first = workspace.cli("db", "upgrade")
+    assert first.returncode == 0, first
+    assert workspace.db_path.exists()
+    assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
+    second = workspace.cli("db", "upgrade")
+    assert second.returncode == 0, second
+
+
+def test_wait_times_out_when_no_server_runs(workspace: Workspace) -> None:
+    workspace.write("n.json", NOTICE)
+    result = workspace.cli("notice", "submit", "n.json", "--wait", "1", "--json")
+    assert result.returncode == 3, result
+    assert "timed out" in result.stderr
+    assert result.json()["deliveries"][0]["status"] == "pending"
+    assert workspace.counts()["notices"] == 1  # it is stored: a server started later sends it
+
+
+def test_doctor_passes_on_the_default_configuration(workspace: Workspace) -> None:
+    port = free_port()
+    workspace.env["PUBLISHER_PORT"] = str(port)
+    workspace.serve(port)
+    result = workspace.cli("doctor")
+    assert result.returncode == 0, result
+    assert "✗" not in result.stdout
+
+
+def test_doctor_names_a_dead_webhook(workspace: Workspace) -> None:
+    workspace.config(f"""
+[accounts.oa_hook]
+type = "webhook"
+url = "http://127.0.0.1:{free_port()}/receive"
+""")
+    result = workspace.cli("doctor")
+    assert result.returncode != 0, result
+    problems = [ln for ln in result.stdout.splitlines() if ln.startswith("✗")]
+    assert len(problems) == 1, result
+    assert "oa_hook" in problems[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PUBLISHER_LEASE_SECONDS": "soon"}, "PUBLISHER_LEASE_SECONDS"),
+        ({"PUBLISHER_TIMEZONE": "Mars/Olympus"}, "PUBLISHER_TIMEZONE"),
+        ({"PUBLISHER_DATABASE_URL": "mysql://x/y"}, "PUBLISHER_DATABASE_URL"),
+        ({"PUBLISHER_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}, "数据库"),
+    ],
+)
+def test_doctor_names_a_bad_setting(workspace: Workspace, env: dict[str, str], named: str) -> None:
+    result = workspace.cli("doctor", env=env)
+    assert result.returncode != 0, result
+    problems = [ln for ln in result.stdout.splitlines() if ln.startswith("✗")]
+    assert len(problems) == 1, result
+    assert named in problems[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+LIMITED_CONFIG = """
+[accounts.webhook]
+type = "webhook"
+url = "http://127.0.0.1:9/receive"
+
+[accounts.short]
+type = "webhook"
+url = "http://127.0.0.1:9/receive"
+body_max = 40
+"""
+
+LONG_BODY = "请各单位高度重视安全生产工作。" * 10
+
+BAD_INPUTS = [
+    ("malformed-json", "n.json", '{"kind": "general", "title": "t",', "malformed JSON"),
+    ("malformed-yaml", "n.yaml", "kind: general\ntitle: [unclosed\n", "malformed YAML"),
+    ("malformed-toml", "n.toml", 'kind = "general"\ntitle = \n', "malformed TOML"),
+    ("unknown-kind", "n.json", {**NOTICE, "kind": "rumour"}, "unknown kind 'rumour'"),
+    ("unknown-channel", "n.json", {**NOTICE, "channels": ["douyin"]}, "douyin"),
+    ("missing-title", "n.json", {"kind": "general", "body": "正文"}, "title"),
+    ("missing-body", "n.json", {"kind": "general", "title": "标题"}, "body"),
+    ("body-over-limit", "n.json", {**NOTICE, "body": LONG_BODY, "channels": ["short"]}, "short"),
+    (
+        "not-utf8",
+        "n.json",
+        '{"kind": "general", "title": "通知", "body": "正文"}'.encode("gbk"),
+        "UTF-8",
+    ),
+    ("naive-publish-at", "n.json", {**NOTICE, "publish_at": "2030-01-01T09:00:00"}, "publish_at"),
+    ("not-a-mapping", "n.yaml", "- just\n- a list\n", "mapping"),
+    ("no-such-file", "missing.json", None, "no such file"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [pytest.param(*case[1:], id=case[0]) for case in BAD_INPUTS],
+)
+def test_bad_input_exits_2_and_writes_nothing(
+    workspace: Workspace, name: str, content: Any, needle: str
+) -> None:
+    workspace.config(LIMITED_CONFIG)
+    if content is not None:
+        workspace.write(name, content)
+
+    result = workspace.cli("notice", "submit", name, "--wait", "5", "--json")
+
+    assert result.returncode == 2, result
+    line = one_line(result.stderr)
+    assert needle in line, line
+    assert result.stdout == ""
+    assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
+    listed = workspace.cli("deliveries", "list", "--json")
+    assert listed.returncode == 0, listed
+    assert listed.json() == []
+
+
+def test_body_over_limit_names_the_channel_and_the_measure(workspace: Workspace) -> None:
+    workspace.config(LIMITED_CONFIG)
+    workspace.write("n.json", {**NOTICE, "body": LONG_BODY, "channels": ["webhook", "short"]})
+    result = workspace.cli("notice", "submit", "n.json")
+    assert result.returncode == 2, result
+    line = one_line(result.stderr)
+    assert "short: body:" in line and "the limit is 40" in line
+    assert "webhook:" not in line  # the channel that fits is not blamed
+    assert workspace.counts()["notices"] == 0
+
+
+def test_database_unreachable_is_one_clear_line(workspace: Workspace) -> None:
+    workspace.env["PUBLISHER_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/x"
+    workspace.write("n.json", NOTICE)
+
+    for args in (("notice", "submit", "n.json"), ("deliveries", "list"), ("notice", "show", "1")):
+        result = workspace.cli(*args)
+        assert result.returncode not in (0, 2), result  # not the user's input at fault
+        line = one_line(result.stderr)
+        assert "database" in line and "127.0.0.1" in line, line
+
+    debug = workspace.cli("--debug", "notice", "submit", "n.json")
+    assert debug.returncode == result.returncode, debug
+    assert "Traceback" in debug.stderr
+    assert "database unreachable" in debug.stderr.splitlines()[-1]
