@@ -44,10 +44,26 @@ MAX_GIVEN_URL_BYTES = 256  # fields.portal_url longer than this falls back to th
 
 
 class OaOptions(AccountOptions):
-    """Options every OA account has. ``api_base`` lets sandbox accounts point at the sandbox."""
+    """Options every OA account has.
 
-    api_base: str
+    ``api_base``: where the platform's API is. Unset, a real account talks to the platform
+    and a ``sandbox: true`` account to ``{base_url}/_sandbox/<type>`` — so a sandbox account
+    never reaches the real platform by accident.
+    """
+
+    api_base: str | None = None
     timeout: float = Field(default=10.0, gt=0)
+
+
+def api_base(ctx: AccountContext, real: str, type_name: str) -> str:
+    """The API address for this account (see :class:`OaOptions`)."""
+    options = ctx.options
+    assert isinstance(options, OaOptions)
+    if options.api_base:
+        return options.api_base.rstrip("/")
+    if options.sandbox:
+        return f"{ctx.base_url.rstrip('/')}/_sandbox/{type_name}"
+    return real
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ CredentialsInvalid; -1 busy -> TransientError; anything else -> PermanentError.
 Platform note: DingTalk announced the retirement of "old" custom robots in 2023; new group
 robots keep this webhook format [S54] (UNCERTAIN for the customer's DingTalk version).
 
-Sandbox: ``api_base = "{base_url}/_sandbox/dingtalk"`` (see ``channels.oa.sandbox``).
+Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/dingtalk`` unless
+``api_base`` says otherwise (see ``channels.oa.sandbox``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from pydantic import Field, SecretStr
 from channels.oa.common import (
     Code,
     OaOptions,
+    api_base,
     byte_limit,
     hmac_sha256_b64,
     link_reserve,
@@ -99,7 +101,6 @@ def sign(timestamp_ms: str, secret: str) -> str:
 
 class DingtalkOptions(OaOptions):
     type: str = "dingtalk"
-    api_base: str = API_BASE
     access_token: SecretStr
     secret: SecretStr | None = None  # the 加签 secret ("SEC…"); None: keyword or IP security
     msgtype: Literal["markdown", "text"] = "markdown"
@@ -124,6 +125,10 @@ class DingtalkAdapter(ChannelAdapter):
     def options(self) -> DingtalkOptions:
         assert isinstance(self.ctx.options, DingtalkOptions)
         return self.ctx.options
+
+    @property
+    def _api(self) -> str:
+        return api_base(self.ctx, API_BASE, self.type_name)
 
     def _footer(self) -> str:
         o = self.options
@@ -151,7 +156,7 @@ class DingtalkAdapter(ChannelAdapter):
     def _url(self) -> str:
         o = self.options
         token = quote_plus(o.access_token.get_secret_value())
-        url = f"{o.api_base}/robot/send?access_token={token}"
+        url = f"{self._api}/robot/send?access_token={token}"
         if o.secret is not None:
             ts = str(round(self.ctx.clock.now().timestamp() * 1000))
             signature = sign(ts, o.secret.get_secret_value())

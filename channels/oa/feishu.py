@@ -38,7 +38,8 @@ timestamp more than 1 h off, 19022 IP not allowed, 19024 keyword missing, 9499 b
 PermanentError with Feishu's own message; 19001 bad hook id -> CredentialsInvalid
 (UNCERTAIN: not in our reference). Anything else -> PermanentError.
 
-Sandbox: ``api_base = "{base_url}/_sandbox/feishu"`` (see ``channels.oa.sandbox``).
+Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/feishu`` unless
+``api_base`` says otherwise (see ``channels.oa.sandbox``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from channels.oa.common import (
     LINK_TEXT,
     Code,
     OaOptions,
+    api_base,
     byte_limit,
     hmac_sha256_b64,
     longest_link,
@@ -112,7 +114,6 @@ def card_text_bytes(body: str) -> float:
 
 class FeishuOptions(OaOptions):
     type: str = "feishu"
-    api_base: str = API_BASE
     hook: SecretStr  # the id at the end of the webhook address
     secret: SecretStr | None = None  # 签名校验; None: keyword or IP security
     msg_type: Literal["post", "interactive"] = "post"
@@ -135,6 +136,10 @@ class FeishuAdapter(ChannelAdapter):
     def options(self) -> FeishuOptions:
         assert isinstance(self.ctx.options, FeishuOptions)
         return self.ctx.options
+
+    @property
+    def _api(self) -> str:
+        return api_base(self.ctx, API_BASE, self.type_name)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -214,7 +219,7 @@ class FeishuAdapter(ChannelAdapter):
         payload = self._payload(title, post.rendered.body, link, post.notice.urgent, colour)
         response = await post_json(
             self.ctx,
-            f"{o.api_base}/open-apis/bot/v2/hook/{o.hook.get_secret_value()}",
+            f"{self._api}/open-apis/bot/v2/hook/{o.hook.get_secret_value()}",
             payload,
             o.timeout,
         )

@@ -50,7 +50,8 @@ Errors (``SEND_ERRORS``, ``TOKEN_ERRORS``): -1 busy -> TransientError; 45009 -> 
 (60 s); 60020 untrusted IP (企业可信IP, UNCERTAIN) and 40013 bad corpid -> CredentialsInvalid;
 anything else -> PermanentError with WeCom's own message.
 
-Sandbox: ``api_base = "{base_url}/_sandbox/wecom_app"`` (see ``channels.oa.sandbox``).
+Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/wecom_app`` unless
+``api_base`` says otherwise (see ``channels.oa.sandbox``).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from channels.oa.common import (
     Code,
     OaOptions,
+    api_base,
     byte_limit,
     digest,
     link_reserve,
@@ -139,7 +141,6 @@ def _join(value: Any) -> Any:
 
 class WecomAppOptions(OaOptions):
     type: str = "wecom_app"
-    api_base: str = API_BASE
     corpid: str = Field(min_length=1)
     corpsecret: SecretStr
     agentid: int
@@ -189,6 +190,10 @@ class WecomAppAdapter(ChannelAdapter):
     def options(self) -> WecomAppOptions:
         assert isinstance(self.ctx.options, WecomAppOptions)
         return self.ctx.options
+
+    @property
+    def _api(self) -> str:
+        return api_base(self.ctx, API_BASE, self.type_name)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -243,7 +248,7 @@ class WecomAppAdapter(ChannelAdapter):
         response = await request(
             self.ctx.http,
             "GET",
-            f"{o.api_base}/cgi-bin/gettoken",
+            f"{self._api}/cgi-bin/gettoken",
             params={"corpid": o.corpid, "corpsecret": o.corpsecret.get_secret_value()},
             timeout=o.timeout,
         )
@@ -298,7 +303,7 @@ class WecomAppAdapter(ChannelAdapter):
         payload = self._payload(post)
         response = await post_json(
             self.ctx,
-            f"{o.api_base}/cgi-bin/message/send",
+            f"{self._api}/cgi-bin/message/send",
             payload,
             o.timeout,
             params={"access_token": token},

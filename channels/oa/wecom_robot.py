@@ -29,7 +29,8 @@ Errors (``ERRORS``): -1 busy -> TransientError; 45009 -> RateLimited(60 s) (code
 [S32]); 93000 invalid key -> CredentialsInvalid (UNCERTAIN [S32]); anything else ->
 PermanentError with WeCom's own message.
 
-Sandbox: ``api_base = "{base_url}/_sandbox/wecom_robot"`` (see ``channels.oa.sandbox``).
+Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/wecom_robot`` unless
+``api_base`` says otherwise (see ``channels.oa.sandbox``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pydantic import Field, SecretStr
 from channels.oa.common import (
     Code,
     OaOptions,
+    api_base,
     byte_limit,
     link_reserve,
     portal_url,
@@ -73,7 +75,6 @@ ERRORS: dict[int, Code] = {
 
 class WecomRobotOptions(OaOptions):
     type: str = "wecom_robot"
-    api_base: str = API_BASE
     key: SecretStr
     msgtype: Literal["markdown", "text"] = "markdown"
     mentioned_list: list[str] = Field(default_factory=list)  # text only; "@all" for everyone
@@ -96,6 +97,10 @@ class WecomRobotAdapter(ChannelAdapter):
     def options(self) -> WecomRobotOptions:
         assert isinstance(self.ctx.options, WecomRobotOptions)
         return self.ctx.options
+
+    @property
+    def _api(self) -> str:
+        return api_base(self.ctx, API_BASE, self.type_name)
 
     @property
     def capabilities(self) -> Capabilities:
@@ -128,7 +133,7 @@ class WecomRobotAdapter(ChannelAdapter):
         o = self.options
         response = await post_json(
             self.ctx,
-            f"{o.api_base}/cgi-bin/webhook/send",
+            f"{self._api}/cgi-bin/webhook/send",
             self._payload(post),
             o.timeout,
             params={"key": o.key.get_secret_value()},

@@ -813,6 +813,29 @@ async def test_feishu_a_cut_body_keeps_the_request_under_20_kb(
     assert 19_000 < len(route.calls[0].request.content) <= 20 * 1024
 
 
+# -- sandbox accounts --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "path", "reply"),
+    [
+        (wecom_robot, "/_sandbox/wecom_robot/cgi-bin/webhook/send", {"errcode": 0}),
+        (dingtalk, "/_sandbox/dingtalk/robot/send", {"errcode": 0}),
+        (feishu, "/_sandbox/feishu/open-apis/bot/v2/hook/hook-uuid-1", {"code": 0}),
+        (wecom_app, "/_sandbox/wecom_app/cgi-bin/message/send", {"errcode": 0}),
+    ],
+)
+async def test_a_sandbox_account_never_reaches_the_real_platform(
+    http: httpx.AsyncClient, respx_mock: respx.MockRouter, make: Any, path: str, reply: Any
+) -> None:
+    respx_mock.get(f"{PORTAL}/_sandbox/wecom_app/cgi-bin/gettoken").mock(return_value=token_reply())
+    route = respx_mock.post(f"{PORTAL}{path}").mock(return_value=httpx.Response(200, json=reply))
+    await make(http, sandbox=True).publish(post())  # respx refuses any other host
+    assert route.called
+    configured = make(http, sandbox=True, api_base="http://127.0.0.1:9/")
+    assert configured._api == "http://127.0.0.1:9"
+
+
 # -- the OA webhook -----------------------------------------------------------------------
 
 
