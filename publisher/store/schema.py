@@ -169,3 +169,24 @@ page_views = Table(
     Column("visitor_hash", String(64), primary_key=True),
     Column("first_seen_at", UTCDateTime, nullable=False),
 )
+
+metric_samples = Table(
+    "metric_samples",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", Id, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(40), nullable=False),
+    Column("value", BigInteger, nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False),
+    Column("source", String(100), nullable=False),
+    Index("ix_metric_samples_delivery", "delivery_id", "metric", "observed_at"),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("fire_time", UTCDateTime, primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("runner", String(100), nullable=False),
+)
