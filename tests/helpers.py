@@ -9,6 +9,7 @@ Worker or an Intake a fixed set of accounts without entry points or settings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -154,8 +155,10 @@ class FakeAdapter(ChannelAdapter):
         self.calls: list[OutgoingPost] = []
         self.held: dict[str, list[PublishResult]] = {}
         self.lookups: list[str] = []
+        self.lookup_script: list[BaseException | None] = []
         self.refreshes = 0
         self.sent_at: list[float] = []
+        self.released = asyncio.Event()  # set to end every Slow step at once (teardown)
 
     @property
     def options(self) -> FakeOptions:
@@ -197,7 +200,8 @@ class FakeAdapter(ChannelAdapter):
         if isinstance(step, BaseException):
             raise step
         if isinstance(step, Slow):
-            await asyncio.sleep(step.seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), step.seconds)
         result = self._post(post)
         if isinstance(step, Lost):
             raise OutcomeUnknown("read timeout: no reply from the channel")
@@ -207,6 +211,9 @@ class FakeAdapter(ChannelAdapter):
 
     async def lookup(self, post: OutgoingPost) -> PublishResult | None:
         self.lookups.append(post.idempotency_key)
+        step = self.lookup_script.pop(0) if self.lookup_script else None
+        if step is not None:
+            raise step
         found = self.held.get(post.idempotency_key)
         return found[0] if found else None
 

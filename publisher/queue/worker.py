@@ -17,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from publisher.contract import Clock, Idempotency, PublishResult
 from publisher.errors import AuthExpired, ChannelError, OutcomeUnknown, PermanentError
@@ -93,6 +93,7 @@ class Worker:
         limits = self._limits
         while not self._stopping:
             self._wake.clear()
+            asked = self.clock.now()
             free = self.config.concurrency - len(self._tasks)
             hint: float | None = None
             claimed: list[Claimed] = []
@@ -111,7 +112,7 @@ class Worker:
             self._backlog = bool(claimed) or hint is not None or free <= 0 or (
                 len(eligible) < len(limits)
             )
-            timeout = await self._sleep_for(hint, busy=bool(claimed))
+            timeout = await self._sleep_for(hint, busy=bool(claimed), asked=asked)
             if timeout > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
@@ -155,14 +156,17 @@ class Worker:
         if self._backlog:
             self._wake.set()
 
-    async def _sleep_for(self, hint: float | None, busy: bool) -> float:
+    async def _sleep_for(self, hint: float | None, busy: bool, asked: datetime) -> float:
         timeout = self.config.poll_interval
         if hint is not None:
             timeout = min(timeout, max(hint, 0.01))
         if busy:
             return timeout  # completions wake us; no need to ask for the next due time
         try:
-            due = await self.store.next_due()
+            # Only what falls due after we asked: work due then but not claimed is held back
+            # (rate limit, breaker, full slots) and the hint or a completion wakes us for it;
+            # counting it would make the loop spin.
+            due = await self.store.next_due(after=asked)
         except Exception:
             return timeout
         if due is not None:
@@ -237,8 +241,17 @@ class Worker:
         if caps.idempotency is Idempotency.LOOKUP:
             try:
                 found = await account.adapter.lookup(item.outgoing())
+            except PermanentError as exc:
+                return Outcome(
+                    to_status=Status.NEEDS_REVIEW, action="needs_review", error=str(exc),
+                    reason=f"could not ask the channel whether an earlier attempt arrived "
+                    f"({describe(exc)}); check the channel, then retry or cancel",
+                )
             except ChannelError as exc:
-                return self._after_error(exc, account, item.delivery.attempts, item)
+                # Still unknown whether it arrived: ask again later. Publishing now (or from
+                # retry_wait, which claims as a fresh publish) could post it twice.
+                unknown = OutcomeUnknown(f"lookup failed: {describe(exc)}")
+                return self._after_error(unknown, account, item.delivery.attempts, item)
             if found is not None:
                 return self._success(found, "reconciled", caps.idempotency)
         # Not on the channel (lookup said so), or the channel honours our key: send again.

@@ -430,16 +430,17 @@ class SqlStore:
         rows = await self._read(_run)
         return {r[0]: int(r[1]) for r in rows}
 
-    async def next_due(self) -> datetime | None:
-        """When the earliest waiting delivery (scheduled, retrying, confirming) falls due."""
+    async def next_due(self, after: datetime | None = None) -> datetime | None:
+        """When the earliest waiting delivery (scheduled, retrying, reconciling, confirming)
+        falls due; with ``after``, the earliest such time later than ``after``."""
+        query = select(func.min(D.not_before)).where(
+            D.status.in_([Status.PENDING, Status.RETRY_WAIT, Status.SENDING, Status.CONFIRMING])
+        )
+        if after is not None:
+            query = query.where(D.not_before > after)
+
         def _run(conn: Connection) -> Any:
-            return (
-                conn.execute(
-                    select(func.min(D.not_before)).where(
-                        D.status.in_([Status.PENDING, Status.RETRY_WAIT, Status.CONFIRMING])
-                    )
-                )
-            ).scalar_one_or_none()
+            return conn.execute(query).scalar_one_or_none()
         return await self._read(_run)
 
     # -- claiming -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 
 import pytest
 from helpers import delivery, notice_row, submit, submitted
@@ -212,6 +213,28 @@ async def test_scheduled_work_waits_for_its_time(store: SqlStore) -> None:
     store.clock.advance(1)  # type: ignore[attr-defined]
     got, _ = await claim(store, {"portal": OPEN})
     assert [c.job for c in got] == [Job.PUBLISH]
+
+
+async def test_next_due_after_skips_work_already_due(store: SqlStore) -> None:
+    """A worker sleeps until new work falls due; work due but held back must not wake it."""
+    now = store.clock.now()
+    await submit(store, ["weibo"])  # due now (say, held back by a rate limit)
+    await submit(store, ["weibo"], delay=90)
+    assert await store.next_due() == now
+    assert await store.next_due(after=now) == now + timedelta(seconds=90)
+    # An unknown outcome waiting to be reconciled is waiting work too.
+    await submit(store, ["oa"])
+    got, _ = await claim(store, {"oa": OPEN})
+    assert await store.mark_sending(got[0].delivery, "w1")
+    later = Outcome(
+        to_status=Status.SENDING,
+        action="unknown_outcome",
+        reason="read timeout",
+        not_before=now + timedelta(seconds=30),
+        failure=True,
+    )
+    assert await store.finish(got[0].delivery, "w1", later, BREAKER)
+    assert await store.next_due(after=now) == now + timedelta(seconds=30)
 
 
 async def test_claim_skips_accounts_this_worker_does_not_serve(store: SqlStore) -> None:
