@@ -34,6 +34,11 @@ external CMS and records its id and url in the delivery's detail. Idempotency: `
 ``cms_lookup_url``, where an unknown outcome goes to a person (``none``).
 
 Limits: the portal has none of its own; a CMS's limits belong in its configuration.
+
+Sandbox: ``sandbox.py`` imitates a CMS at ``/_sandbox/portal`` (``cms_url:
+"{base_url}/_sandbox/portal/api/articles"``, ``cms_lookup_url:
+"{base_url}/_sandbox/portal/api/articles/by-key/{key}"``, ``cms_id_path: "data.id"``,
+``cms_url_path: "data.url"``).
 """
 
 from __future__ import annotations
@@ -112,6 +117,12 @@ class PortalAdapter(ChannelAdapter):
 
     def page_url(self, notice_id: int) -> str:
         return f"{self.ctx.base_url.rstrip('/')}/portal/notices/{notice_id}"
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        from channels.portal.sandbox import CmsSandbox
+
+        return CmsSandbox().router
 
     def routes(self) -> Any:
         from channels.portal.web import PortalSite

@@ -194,13 +194,13 @@ def record_view(
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        done = conn.execute(sqlite_insert(page_views).values(row).on_conflict_do_nothing())
-        return bool(done.rowcount)
+        statement = sqlite_insert(page_views).values(row).on_conflict_do_nothing()
+        return conn.execute(statement.returning(page_views.c.notice_id)).first() is not None
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        done = conn.execute(pg_insert(page_views).values(row).on_conflict_do_nothing())
-        return bool(done.rowcount)
+        pg_statement = pg_insert(page_views).values(row).on_conflict_do_nothing()
+        return conn.execute(pg_statement.returning(page_views.c.notice_id)).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(insert(page_views).values(row))

@@ -9,6 +9,7 @@ push is unit-tested with respx.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import sqlite3
 import threading
@@ -30,7 +31,7 @@ import xmlschema
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from channels.portal import PortalAdapter, PortalOptions
+from channels.portal import PortalAdapter, PortalOptions, queries
 from channels.portal.cap import CAP_NS
 from channels.portal.sanitize import clean_html, safe_url
 from channels.portal.views import is_bot, local_day, visitor_hash
@@ -50,8 +51,12 @@ from publisher.errors import (
     TransientError,
 )
 from publisher.settings import REPO_ROOT, load_settings
+from publisher.store import SqlStore
+from publisher.store.records import NewDelivery
+from publisher.store.schema import deliveries
+from publisher.store.sql import new_key
 from publisher.web.app import create_app
-from tests.helpers import context
+from tests.helpers import context, notice_row
 
 XSD = Path(__file__).parents[2].parent / "shared/reference/CAP-v1.2.xsd"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -109,7 +114,9 @@ def _free_socket() -> socket.socket:
 
 
 @contextlib.contextmanager
-def running(tmp_path: Path, **portal_options: Any) -> Iterator[Portal]:
+def running(
+    tmp_path: Path, settings_overrides: dict[str, Any] | None = None, **portal_options: Any
+) -> Iterator[Portal]:
     sock = _free_socket()
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
@@ -128,6 +135,7 @@ def running(tmp_path: Path, **portal_options: Any) -> Iterator[Portal]:
                 **portal_options,
             }
         },
+        **(settings_overrides or {}),
     )
     app = create_app(settings)
     server = uvicorn.Server(
@@ -668,6 +676,108 @@ def test_the_stylesheet_is_served_from_the_package(portal: Portal) -> None:
     css = portal.page("/portal/static/portal.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert "@import" not in css.text and "url(http" not in css.text
+
+
+# -- the CMS push against the CMS sandbox, over real HTTP ----------------------------------
+
+SANDBOX_CMS = {
+    "cms_url": "{base_url}/_sandbox/portal/api/articles",
+    "cms_lookup_url": "{base_url}/_sandbox/portal/api/articles/by-key/{key}",
+    "cms_auth_header": "Bearer sandbox",
+    "cms_id_path": "data.id",
+    "cms_url_path": "data.url",
+    "cms_timeout": 0.5,
+}
+
+
+def _detail(portal: Portal, notice_id: int) -> dict[str, Any]:
+    with contextlib.closing(sqlite3.connect(portal.db)) as conn:
+        row = conn.execute("SELECT detail FROM deliveries WHERE notice_id = ?", (notice_id,))
+        value = row.fetchone()[0]
+    return dict(json.loads(value))
+
+
+def test_the_page_goes_to_the_cms_sandbox_once_even_when_its_reply_is_lost(
+    tmp_path: Path,
+) -> None:
+    overrides = {"retry_base_delay": 0.05, "retry_max_delay": 0.2}
+    with running(tmp_path, overrides, **SANDBOX_CMS) as portal:
+        first = portal.publish(**PENALTY)
+        posts = portal.client.get("/_sandbox/portal/posts").json()
+        assert posts["count"] == 1
+        article = posts["posts"][0]
+        assert article["body"]["url"] == f"{portal.base}/portal/notices/{first}"
+        assert "<table>" in article["body"]["body"]
+        detail = _detail(portal, first)
+        assert detail["cms_id"] == "1" and detail["cms_url"].endswith("/articles/1.html")
+
+        faults = {"lost_reply": True, "lost_reply_seconds": 2}
+        assert portal.client.put("/_sandbox/portal/faults", json=faults).status_code == 200
+        second = portal.submit(**GENERAL)
+        time.sleep(0.3)
+        portal.client.put("/_sandbox/portal/faults", json={})
+        portal.wait_posted(second, timeout=15)
+        posts = portal.client.get("/_sandbox/portal/posts").json()
+        assert posts["count"] == 2  # found by its key, never sent twice
+        assert _detail(portal, second)["cms_id"] == "2"
+        events = portal.client.get(f"/api/notices/{second}").json()["events"]
+        actions = [e["action"] for e in events]
+        assert "unknown_outcome" in actions and actions[-1] == "reconciled"
+        assert portal.page(f"/portal/notices/{second}").status_code == 200
+
+
+# -- the queries over every store (SQLite and PostgreSQL) ------------------------------------
+
+
+async def _notice_with_portal(store: SqlStore, title: str, *, other: bool = False) -> int:
+    now = store.clock.now()
+    rendered = {"format": "html", "parts": {"title": f"门户：{title}", "body": "<p>正文</p>"}}
+    new = [
+        NewDelivery("portal", "portal", 0, now, 3, new_key(), rendered),
+        *([NewDelivery("oa", "oa_webhook", 0, now, 3, new_key(), rendered)] if other else []),
+    ]
+    done = await store.submit(
+        notice=notice_row(title), new_deliveries=new, source="test", actor="tester"
+    )
+    return int(done.notice_id)
+
+
+async def _set(store: SqlStore, notice_id: int, channel: str, **values: Any) -> None:
+    def run(conn: Any) -> None:
+        conn.execute(
+            deliveries.update()
+            .where(deliveries.c.notice_id == notice_id, deliveries.c.channel == channel)
+            .values(**values)
+        )
+
+    await store._tx(run)
+
+
+async def test_live_notices_and_views_over_every_store(store: SqlStore) -> None:
+    posted = await _notice_with_portal(store, "已发布", other=True)
+    waiting = await _notice_with_portal(store, "待发布")
+    retracted = await _notice_with_portal(store, "已撤回")
+    now = store.clock.now()
+    await _set(store, posted, "portal", status="posted", posted_at=now)
+    await _set(store, retracted, "portal", status="cancelled", posted_at=now - timedelta(hours=1))
+
+    found = await store._read(queries.live_notice, posted)
+    assert found is not None and found.title == "门户：已发布" and found.body_html == "<p>正文</p>"
+    assert found.posted_at == now and not found.withdrawn
+    assert await store._read(queries.live_notice, waiting) is None
+    gone = await store._read(queries.live_notice, retracted)
+    assert gone is not None and gone.withdrawn
+    listed = await store._read(lambda c: queries.live_notices(c, kinds=["general"]))
+    assert [n.id for n in listed] == [posted, retracted]
+    assert await store._read(lambda c: queries.count_live(c, kinds=["general"])) == 2
+
+    day = now.date()
+    assert await store._tx(queries.record_view, posted, day, "a" * 64, now)
+    assert not await store._tx(queries.record_view, posted, day, "a" * 64, now)
+    assert await store._tx(queries.record_view, posted, day, "b" * 64, now)
+    assert await store._tx(queries.record_view, posted, day + timedelta(days=1), "a" * 64, now)
+    counts = await store._read(queries.view_counts, [posted, waiting])
+    assert counts == {posted: 3, waiting: 0}
 
 
 # -- the sanitiser ----------------------------------------------------------------------------
