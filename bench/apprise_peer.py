@@ -57,6 +57,7 @@ def main() -> None:
             raise SystemExit(f"apprise refused target {i}")
 
     ok = 0
+    cpu = time.process_time()
     start = time.time()
     if args.mode == "notify":
         for i in range(args.count):
@@ -71,6 +72,7 @@ def main() -> None:
 
         ok = asyncio.run(run())
     elapsed = time.time() - start
+    cpu = time.process_time() - cpu
     print(
         json.dumps(
             {
@@ -83,6 +85,7 @@ def main() -> None:
                 "start": start,
                 "elapsed_s": round(elapsed, 3),
                 "deliveries_per_s": round(args.count * args.targets / elapsed, 1),
+                "cpu_ms_per_delivery": round(cpu * 1000 / (args.count * args.targets), 3),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             }
         )

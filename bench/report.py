@@ -203,6 +203,21 @@ def figures(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool 
             "x",
             True,
         )
+    for label, value in (
+        (
+            "CPU per delivery: ours, SQLite process",
+            get("burst", "sqlite_0ms", "cpu_ms_per_delivery"),
+        ),
+        (
+            "CPU per delivery: ours, PostgreSQL workers",
+            get("postgres", "workers_cpu_ms_per_delivery"),
+        ),
+        (
+            "CPU per delivery: Apprise notify() loop",
+            get("peer", "notify_0ms", "cpu_ms_per_delivery"),
+        ),
+    ):
+        row(label, value, None, "ms  (sink at once)", False)
     return rows
 
 

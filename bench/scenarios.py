@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import resource
 import sys
 import time
@@ -509,8 +510,10 @@ async def burst_sqlite(params: dict[str, Any]) -> dict[str, Any]:
         httpx.AsyncClient(trust_env=False, timeout=10) as client,
         serving(settings) as rt,
     ):
+        cpu = time.process_time()
         first, last_submit, _ids = await submit_burst(rt, count, names, params["submitters"])
         await wait_posted(rt.store, count * fan, 300)
+        cpu = time.process_time() - cpu
         out = await burst_figures(
             rt.store,
             client=client,
@@ -520,8 +523,15 @@ async def burst_sqlite(params: dict[str, Any]) -> dict[str, Any]:
             expected=count * fan,
             prefix=prefix,
         )
+    out["cpu_ms_per_delivery"] = round(cpu * 1000 / out["deliveries"], 3)
     out["peak_rss_mb"] = peak_rss_mb()
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
@@ -539,8 +549,14 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
                 raise RuntimeError("the worker processes did not register in 30 s")
             await asyncio.sleep(0.1)
         async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+            pids = params["worker_pids"]
+            cpu, workers_cpu = time.process_time(), [cpu_seconds(pid) for pid in pids]
             first, last_submit, _ids = await submit_burst(rt, count, names, params["submitters"])
             await wait_posted(rt.store, count * fan, 300)
+            cpu = time.process_time() - cpu
+            workers_cpu = [
+                cpu_seconds(pid) - was for pid, was in zip(pids, workers_cpu, strict=True)
+            ]
             out = await burst_figures(
                 rt.store,
                 client=client,
@@ -552,6 +568,9 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
             )
     finally:
         await rt.close()
+    n = out["deliveries"]
+    out["workers_cpu_ms_per_delivery"] = round(sum(workers_cpu) * 1000 / n, 3)
+    out["submitter_cpu_ms_per_delivery"] = round(cpu * 1000 / n, 3)
     out["submitter_peak_rss_mb"] = peak_rss_mb()
     return out
 

@@ -130,6 +130,7 @@ def section_postgres(sink: str, work: Path, p: dict[str, Any], admin_url: str) -
             "tag": tag,
             "database_url": url,
             "workers": p["postgres"]["workers"],
+            "worker_pids": [w.pid for w in workers],
         }
         result = run_scenario("burst_postgres", params, work)
         result["worker_peak_rss_mb"] = [peak_rss_of(w.pid) for w in workers]
