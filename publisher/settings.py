@@ -68,7 +68,9 @@ class Settings(BaseSettings):
     debug: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    accounts: dict[str, dict[str, Any]] = Field(default_factory=default_accounts)
+    # Raw account options, secrets included (they become SecretStr in each adapter's
+    # Options): kept out of repr/str so printing or logging settings shows no secret.
+    accounts: dict[str, dict[str, Any]] = Field(default_factory=default_accounts, repr=False)
     routes: dict[str, list[str]] = Field(default_factory=dict)  # kind -> account names
 
     concurrency: int = Field(default=64, ge=1, le=10_000)

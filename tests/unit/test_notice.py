@@ -1,0 +1,223 @@
+"""Reading a notice from JSON, YAML or TOML: every bad input is one clear line naming it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from publisher.errors import NoticeFormatError
+from publisher.notice import (
+    MAX_FILE_BYTES,
+    NoticeInput,
+    load_notice_file,
+    notice_fingerprint,
+    parse_notice,
+)
+
+GOOD_JSON = """{
+  "kind": "weather_warning",
+  "title": "市气象台发布暴雨橙色预警信号",
+  "body": "预计未来3小时有强降雨。",
+  "publish_at": "2026-07-01T14:00:00+08:00",
+  "table": {"columns": ["区域", "雨量"], "rows": [["东区", 52.5], ["西区", "60"]]},
+  "fields": {"color": "橙色", "advice": ["停止户外作业"]},
+  "channels": ["portal", "weibo"],
+  "idempotency_key": "cap-2026-0701-001"
+}
+"""
+
+GOOD_YAML = """\
+kind: weather_warning
+title: 市气象台发布暴雨橙色预警信号
+body: 预计未来3小时有强降雨。
+publish_at: "2026-07-01T14:00:00+08:00"
+table:
+  columns: [区域, 雨量]
+  rows:
+    - [东区, 52.5]
+    - [西区, "60"]
+fields:
+  color: 橙色
+  advice: [停止户外作业]
+channels: [portal, weibo]
+idempotency_key: cap-2026-0701-001
+"""
+
+GOOD_TOML = """\
+kind = "weather_warning"
+title = "市气象台发布暴雨橙色预警信号"
+body = "预计未来3小时有强降雨。"
+publish_at = 2026-07-01T14:00:00+08:00
+channels = ["portal", "weibo"]
+idempotency_key = "cap-2026-0701-001"
+
+[table]
+columns = ["区域", "雨量"]
+rows = [["东区", 52.5], ["西区", "60"]]
+
+[fields]
+color = "橙色"
+advice = ["停止户外作业"]
+"""
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("n.json", GOOD_JSON), ("n.yaml", GOOD_YAML), ("n.yml", GOOD_YAML), ("n.toml", GOOD_TOML)],
+)
+def test_json_yaml_and_toml_read_the_same(tmp_path: Path, name: str, content: str) -> None:
+    notice = load_notice_file(write(tmp_path, name, content))
+    assert notice.kind == "weather_warning" and notice.is_urgent
+    assert notice.publish_at == datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
+    assert notice.table is not None and notice.table.rows[0] == ["东区", 52.5]
+    assert notice.channels == ["portal", "weibo"]
+    assert notice.fields == {"color": "橙色", "advice": ["停止户外作业"]}
+    assert notice_fingerprint(notice) == notice_fingerprint(
+        load_notice_file(write(tmp_path, "ref.json", GOOD_JSON))
+    )
+
+
+def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, "bom.json", "\ufeff" + GOOD_JSON)
+    assert load_notice_file(path).title == "市气象台发布暴雨橙色预警信号"
+
+
+BAD: list[tuple[str, str | bytes, str]] = [
+    # (file name, content, what the one line must say)
+    ("a.json", '{"kind": "general", "title": }', "malformed JSON at line 1"),
+    ("a.json", "", "malformed JSON"),
+    ("a.yaml", "kind: general\ntitle: [未闭合\nbody: x\n", "malformed YAML"),
+    ("a.toml", 'kind = "general"\ntitle = \n', "malformed TOML"),
+    (
+        "a.json",
+        '{"kind": "earthquake", "title": "t", "body": "b"}',
+        "kind: unknown kind 'earthquake'; expected one of weather_warning, approval_list",
+    ),
+    ("a.json", '{"kind": "general", "body": "正文"}', "title: required field is missing"),
+    ("a.yaml", "kind: general\ntitle: 标题\n", "body: required field is missing"),
+    ("a.json", '{"kind": "general", "title": "   ", "body": "b"}', "title: "),
+    (
+        "a.json",
+        '{"kind": "general", "titel": "t", "title": "t", "body": "b"}',
+        "titel: unknown field",
+    ),
+    ("a.json", "暴雨预警".encode("gbk") + b"{}", "not UTF-8 text (byte 0)"),
+    (
+        "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "publish_at": "2026-12-01T09:00:00"}',
+        "publish_at: needs a UTC offset, e.g. 2026-12-01T09:00:00+08:00",
+    ),
+    (
+        "a.yaml",
+        "kind: general\ntitle: t\nbody: b\npublish_at: 2026-12-01 09:00:00\n",
+        "publish_at: needs a UTC offset",
+    ),
+    (
+        "a.toml",
+        'kind = "general"\ntitle = "t"\nbody = "b"\npublish_at = 2026-12-01T09:00:00\n',
+        "publish_at: needs a UTC offset",
+    ),
+    (
+        "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "publish_at": "tomorrow"}',
+        "publish_at: ",
+    ),
+    (
+        "a.json",
+        '{"kind": "penalty_disclosure", "title": "t", "body": "b", '
+        '"table": {"columns": ["文号", "当事人"], "rows": [["1", "甲"], ["2", "乙", "多余"]]}}',
+        "table: row 2 has 3 cells, the table has 2 columns",
+    ),
+    (
+        "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "table": {"columns": [], "rows": []}}',
+        "table.columns: ",
+    ),
+    (
+        "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "channels": ["oa", "oa"]}',
+        "channels: names a channel account twice",
+    ),
+    (
+        "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "channels": []}',
+        "channels: must name at least one channel account",
+    ),
+    ("a.json", '{"kind": "general", "title": "t", "body": "b", "urgent": "maybe"}', "urgent: "),
+    ("a.yaml", "- kind: general\n", "a notice must be a mapping of fields"),
+    ("a.yaml", "", "a notice must be a mapping of fields"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "says"), BAD)
+def test_bad_input_is_one_clear_line(
+    tmp_path: Path, name: str, content: str | bytes, says: str
+) -> None:
+    path = write(tmp_path, name, content)
+    with pytest.raises(NoticeFormatError) as refused:
+        load_notice_file(path)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert says in message
+    assert "Traceback" not in message and "pydantic" not in message.lower()
+
+
+def test_files_that_cannot_be_read(tmp_path: Path) -> None:
+    with pytest.raises(NoticeFormatError, match="no such file"):
+        load_notice_file(tmp_path / "missing.json")
+    with pytest.raises(NoticeFormatError, match="is a directory"):
+        load_notice_file(tmp_path)
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as f:
+        f.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(NoticeFormatError, match="larger than 10 MB"):
+        load_notice_file(huge)
+
+
+def test_unknown_suffix_is_read_as_json(tmp_path: Path) -> None:
+    assert load_notice_file(write(tmp_path, "notice.txt", GOOD_JSON)).kind == "weather_warning"
+
+
+# -- what the fields mean ------------------------------------------------------------------------
+
+
+def test_warnings_are_urgent_unless_said_otherwise() -> None:
+    base = {"title": "t", "body": "b"}
+    assert parse_notice({"kind": "weather_warning", **base}).is_urgent
+    assert not parse_notice({"kind": "weather_warning", "urgent": False, **base}).is_urgent
+    assert not parse_notice({"kind": "general", **base}).is_urgent
+    assert parse_notice({"kind": "accident_report", "urgent": True, **base}).is_urgent
+
+
+def test_text_is_trimmed() -> None:
+    notice = parse_notice({"kind": "general", "title": "  标题 \n", "body": "\n正文\n"})
+    assert (notice.title, notice.body) == ("标题", "正文")
+
+
+def test_publish_at_keeps_its_instant() -> None:
+    notice = parse_notice(
+        {"kind": "general", "title": "t", "body": "b", "publish_at": "2026-12-01T09:00:00+08:00"}
+    )
+    assert notice.publish_at is not None
+    assert notice.publish_at.utcoffset() == timedelta(hours=8)
+    assert notice.publish_at == datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)  # noqa: UP017
+
+
+def test_fingerprint_tells_a_replay_from_new_content() -> None:
+    one = NoticeInput(kind="general", title="t", body="b", idempotency_key="k1")
+    same = NoticeInput(kind="general", title="t", body="b", idempotency_key="k2")
+    other = NoticeInput(kind="general", title="t", body="b2", idempotency_key="k1")
+    assert notice_fingerprint(one) == notice_fingerprint(same)  # the key is not content
+    assert notice_fingerprint(one) != notice_fingerprint(other)

@@ -1,0 +1,203 @@
+"""Settings: defaults that work, every source, one clear line naming a bad setting, and
+secrets that never print (not in settings, options, logs, or templates)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from helpers import FakeTokens, StaticChannels, context
+
+from channels.webhook import WebhookAdapter, WebhookOptions
+from publisher.clock import SystemClock
+from publisher.errors import ConfigError
+from publisher.notice import parse_notice
+from publisher.queue.intake import Intake
+from publisher.registry import Account, Channels
+from publisher.render import Renderer
+from publisher.settings import Settings, load_settings
+
+SECRET = "Bearer tOpSeCrEt-8d1f"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No PUBLISHER_* from the caller's shell, no .env from the caller's directory."""
+    for name in list(os.environ):
+        if name.upper().startswith("PUBLISHER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_defaults_just_work() -> None:
+    s = load_settings()
+    assert s.database_url == "sqlite:///publisher.db" and s.is_sqlite
+    assert (s.host, s.port, s.public_base_url) == ("127.0.0.1", 8000, "http://127.0.0.1:8000")
+    assert s.accounts, "a fresh install has a channel to post to"
+    assert str(s.zone) == "Asia/Shanghai"
+    assert s.effective_poll_interval == 0.5
+    assert load_settings(database_url="postgresql://u@h/db").effective_poll_interval == 5.0
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "says"),
+    [
+        ("PUBLISHER_PORT", "eighty", "bad setting PUBLISHER_PORT: "),
+        ("PUBLISHER_PORT", "70000", "bad setting PUBLISHER_PORT: "),
+        ("PUBLISHER_TIMEZONE", "Mars/Olympus", "bad setting PUBLISHER_TIMEZONE: "),
+        ("PUBLISHER_DATABASE_URL", "mysql://root@db/pub", "bad setting PUBLISHER_DATABASE_URL: "),
+        ("PUBLISHER_CONCURRENCY", "0", "bad setting PUBLISHER_CONCURRENCY: "),
+        ("PUBLISHER_LEASE_SECONDS", "0.1", "bad setting PUBLISHER_LEASE_SECONDS: "),
+        ("PUBLISHER_LOG_LEVEL", "LOUD", "bad setting PUBLISHER_LOG_LEVEL: "),
+        ("PUBLISHER_ROUTES", '{"earthquake": ["webhook"]}', "bad setting PUBLISHER_ROUTES: "),
+        ("PUBLISHER_DEBUG", "perhaps", "bad setting PUBLISHER_DEBUG: "),
+    ],
+)
+def test_a_bad_environment_value_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert message.startswith(says) and "\n" not in message
+
+
+def test_the_bad_value_named_says_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLISHER_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        load_settings()
+    with pytest.raises(ConfigError, match=r"use sqlite:///path/file\.db or postgresql://"):
+        load_settings(database_url="mysql://x")
+
+
+def test_sources_environment_over_dotenv_over_config_file(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    config = clean_env / "publisher.toml"
+    config.write_text('port = 8100\ntimezone = "UTC"\nconcurrency = 7\n', encoding="utf-8")
+    (clean_env / ".env").write_text("PUBLISHER_PORT=8200\nPUBLISHER_CONCURRENCY=9\n")
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(config))
+    monkeypatch.setenv("PUBLISHER_PORT", "8300")
+    s = load_settings()
+    assert (s.port, s.concurrency, s.timezone) == (8300, 9, "UTC")
+
+
+def test_yaml_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:
+    config = clean_env / "publisher.yaml"
+    config.write_text("port: 8400\nroutes:\n  weather_warning: [webhook]\n", encoding="utf-8")
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(config))
+    s = load_settings()
+    assert s.port == 8400 and s.accounts_for("weather_warning") == ["webhook"]
+
+
+def test_a_secret_from_the_environment_joins_its_account_from_the_file(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    config = clean_env / "publisher.toml"
+    config.write_text(
+        '[accounts.oa]\ntype = "webhook"\nurl = "http://127.0.0.1:9/oa"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(config))
+    monkeypatch.setenv("PUBLISHER_ACCOUNTS__OA__AUTH_HEADER", SECRET)
+    s = load_settings()
+    assert s.accounts["oa"]["url"] == "http://127.0.0.1:9/oa"
+    assert s.accounts["oa"]["auth_header"] == SECRET
+
+
+def test_config_file_problems_are_one_line(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(clean_env / "missing.toml"))
+    with pytest.raises(ConfigError, match="PUBLISHER_CONFIG: no such file"):
+        load_settings()
+    broken = clean_env / "broken.toml"
+    broken.write_text("port = \n", encoding="utf-8")
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(broken))
+    with pytest.raises(ConfigError, match="cannot read settings") as refused:
+        load_settings()
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("accounts", "routes", "says"),
+    [
+        ({"oa": {"type": "fax"}}, {}, "channel account 'oa': unknown type 'fax' (known: "),
+        ({"oa": {"type": "webhook"}}, {}, "channel account 'oa': url: Field required"),
+        (
+            {"oa": {"type": "webhook", "url": "http://x", "max_attempts": 0}},
+            {},
+            "channel account 'oa': max_attempts: ",
+        ),
+        (
+            {"oa": {"type": "webhook", "url": "http://x", "colour": "red"}},
+            {},
+            "channel account 'oa': colour: Extra inputs are not permitted",
+        ),
+        (
+            {"oa": {"type": "webhook", "url": "http://x"}},
+            {"general": ["weibo"]},
+            "routes.general: no channel account named 'weibo'",
+        ),
+    ],
+)
+async def test_bad_channel_accounts_stop_start_up_with_one_line(
+    accounts: dict[str, dict[str, object]], routes: dict[str, list[str]], says: str
+) -> None:
+    settings = load_settings(accounts=accounts, routes=routes)
+    with pytest.raises(ConfigError) as refused:
+        Channels(settings, SystemClock(), FakeTokens())
+    assert str(refused.value).startswith(says) and "\n" not in str(refused.value)
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_account_secrets_never_print() -> None:
+    options = WebhookOptions(url="http://127.0.0.1:9/oa", auth_header=SECRET)
+    assert "tOpSeCrEt" not in repr(options)
+    assert "tOpSeCrEt" not in str(options)
+    assert "tOpSeCrEt" not in json.dumps(options.model_dump(mode="json"))
+
+
+async def test_settings_do_not_print_the_secrets_they_hold() -> None:
+    settings = load_settings(
+        accounts={"oa": {"type": "webhook", "url": "http://127.0.0.1:9/oa", "auth_header": SECRET}}
+    )
+    assert "tOpSeCrEt" not in repr(settings) and "tOpSeCrEt" not in str(settings)
+    channels = Channels(settings, SystemClock(), FakeTokens())
+    try:
+        options = channels.get("oa").adapter.ctx.options
+        assert "tOpSeCrEt" not in repr(options)
+        assert isinstance(options, WebhookOptions) and options.auth_header is not None
+        assert options.auth_header.get_secret_value() == SECRET  # still usable by the adapter
+    finally:
+        await channels.aclose()
+
+
+async def test_templates_see_accounts_with_secrets_masked(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    (templates / "webhook" / "_default").mkdir(parents=True)
+    (templates / "webhook" / "_default" / "title.txt").write_text("{{ notice.title }}")
+    (templates / "webhook" / "_default" / "body.md").write_text(
+        "发送方：{{ account.name }} {{ account.display_name }}\n鉴权：{{ account.auth_header }}\n"
+        "{{ account }}"
+    )
+    options = WebhookOptions(url="http://127.0.0.1:9/oa", auth_header=SECRET, display_name="OA")
+    account = Account("oa", WebhookAdapter(context("oa", options, SystemClock())))
+    settings = Settings(accounts={})
+    intake = Intake(
+        settings,
+        None,
+        StaticChannels([account]),  # type: ignore[arg-type]
+        Renderer(templates, settings.zone),
+        SystemClock(),
+    )
+    notice = parse_notice({"kind": "general", "title": "通知", "body": "正文"})
+    body = intake.preview(notice, account).rendered.body
+    assert body.startswith("发送方：oa OA\n鉴权：**********")
+    assert "tOpSeCrEt" not in body
+    await account.adapter.ctx.http.aclose()
