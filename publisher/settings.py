@@ -39,14 +39,39 @@ SANDBOX_URL = "{base_url}/_sandbox"
 
 
 def default_accounts() -> dict[str, dict[str, Any]]:
-    """The embedded default: one webhook account posting to the receiver ``serve`` mounts."""
+    """The embedded default: the four channels of the mission, all on the built-in sandbox.
+
+    ``publisher serve`` mounts the sandbox itself, so a fresh install shows one notice
+    reaching the portal, Weibo, WeChat and OA without any real account. The credentials
+    here are the sandbox's, not secrets.
+    """
     return {
-        "webhook": {
-            "type": "webhook",
-            "display_name": "示例接收端(沙箱)",
-            "url": SANDBOX_URL + "/webhook/receive",
+        "portal": {"type": "portal", "display_name": "门户网站(沙箱)", "sandbox": True},
+        "weibo": {
+            "type": "weibo",
+            "display_name": "政务微博(沙箱)",
+            "access_token": "sandbox-weibo-token",
             "sandbox": True,
-        }
+        },
+        "wechat": {
+            "type": "wechat",
+            "display_name": "微信公众号(沙箱)",
+            "appid": "wxsandbox0000000001",
+            "secret": "sandbox-wechat-secret",
+            "author": "市应急管理局",
+            "api_base": SANDBOX_URL + "/wechat",
+            "stats_lag_days": 0,
+            "sandbox": True,
+        },
+        "oa": {
+            "type": "wecom_app",
+            "display_name": "局内OA·企业微信(沙箱)",
+            "corpid": "wwsandbox0000000001",
+            "corpsecret": "sandbox-wecom-secret",
+            "agentid": 1000002,
+            "api_base": SANDBOX_URL + "/wecom_app",
+            "sandbox": True,
+        },
     }
 
 
@@ -81,6 +106,8 @@ class Settings(BaseSettings):
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, ge=0.0)
     request_timeout: float = Field(default=20.0, gt=0.0)
+    metrics_interval: float = Field(default=3600.0, ge=0.0)  # 0: do not collect reach
+    metrics_window_days: float = Field(default=30.0, gt=0.0)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
 
     @field_validator("database_url")

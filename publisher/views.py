@@ -37,7 +37,12 @@ def event_json(e: EventRecord) -> dict[str, Any]:
     }
 
 
-def notice_json(n: NoticeRecord, *, events: bool = False) -> dict[str, Any]:
+def notice_json(
+    n: NoticeRecord,
+    *,
+    events: bool = False,
+    metrics: dict[int, dict[str, object]] | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": n.id,
         "status": notice_status(d.status for d in n.deliveries),
@@ -51,6 +56,9 @@ def notice_json(n: NoticeRecord, *, events: bool = False) -> dict[str, Any]:
         "idempotency_key": n.idempotency_key,
         "deliveries": [delivery_json(d) for d in n.deliveries],
     }
+    if metrics is not None:
+        for d in out["deliveries"]:
+            d["metrics"] = metrics.get(d["id"], {})
     if events:
         out["events"] = [event_json(e) for e in n.events]
     return out

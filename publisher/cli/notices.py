@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from publisher.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, Context, emit, main, pass_ctx
+from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
 from publisher.runtime import Runtime
@@ -44,6 +45,11 @@ def _print_notice(data: dict[str, Any], as_json: bool) -> None:
             click.echo(f"      原因: {d['error']}")
         if d["note"]:
             click.echo(f"      说明: {d['note']}")
+        if d.get("metrics"):
+            numbers = "，".join(
+                f"{k} {v}" for k, v in d["metrics"].items() if k not in ("as_of", "source")
+            )
+            click.echo(f"      触达: {numbers} (截至 {d['metrics']['as_of']}，来源 {d['metrics']['source']})")
     for e in data.get("events", []):
         move = f"{e['from'] or ''}->{e['to'] or ''}" if e["to"] else ""
         target = f" 投递#{e['delivery_id']}" if e["delivery_id"] else ""
@@ -98,7 +104,9 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
     async def go() -> dict[str, Any]:
         rt = await Runtime.open(settings)
         try:
-            return notice_json(await rt.store.get_notice(notice_id), events=True)
+            record = await rt.store.get_notice(notice_id)
+            reach = await latest_metrics(rt.store, [d.id for d in record.deliveries])
+            return notice_json(record, events=True, metrics=reach)
         finally:
             await rt.close()
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
+from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import parse_notice
 from publisher.runtime import Runtime
 from publisher.views import delivery_json, notice_json
@@ -31,8 +32,10 @@ async def submit_notice(request: Request, body: Any = Body(...)) -> JSONResponse
 
 @router.get("/notices/{notice_id}")
 async def show_notice(request: Request, notice_id: int) -> dict[str, Any]:
-    record = await runtime(request).store.get_notice(notice_id)
-    return notice_json(record, events=True)
+    store = runtime(request).store
+    record = await store.get_notice(notice_id)
+    reach = await latest_metrics(store, [d.id for d in record.deliveries])
+    return notice_json(record, events=True, metrics=reach)
 
 
 @router.get("/deliveries")

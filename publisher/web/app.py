@@ -20,8 +20,10 @@ from publisher.errors import (
     StateError,
     StoreError,
 )
+from publisher.metrics.collector import collect_once
 from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
+from publisher.scheduler import Scheduler
 from publisher.settings import Settings
 from publisher.web import api
 
@@ -46,6 +48,20 @@ def _include_account_routes(app: FastAPI, settings: Settings, runtime: Runtime |
             app.include_router(router)
 
 
+def start_scheduler(rt: Runtime) -> Scheduler:
+    """The scheduled jobs of ``publisher serve``: reach collection (more come with schedules)."""
+    assert rt.worker is not None
+    scheduler = Scheduler(rt.store, rt.worker.id, rt.settings.timezone)
+    if rt.settings.metrics_interval:
+
+        async def collect() -> None:
+            await collect_once(rt.store, rt.channels, rt.clock, rt.settings.metrics_window_days)
+
+        scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
+    scheduler.start()
+    return scheduler
+
+
 def uses_sandbox(settings: Settings) -> bool:
     return any(bool(raw.get("sandbox")) for raw in settings.accounts.values())
 
@@ -58,13 +74,17 @@ def create_app(
         rt = runtime or await Runtime.open(settings, with_worker=run_worker_in_process)
         app.state.runtime = rt
         task = None
+        scheduler = None
         try:
             if rt.worker is not None:
                 if runtime is None:
                     await prepare(rt.store)
                 task = asyncio.create_task(run_worker(rt.store, rt.worker), name="worker")
+                scheduler = start_scheduler(rt)
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown()
             if task is not None and rt.worker is not None:
                 rt.worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):

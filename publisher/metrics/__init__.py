@@ -1,0 +1,1 @@
+"""Reach: metric samples collected from every channel, as an append-only time series."""

@@ -1,0 +1,72 @@
+"""The scheduler (APScheduler 3.x): decides *when*; the database decides *once*.
+
+Every fire of a recurring job is claimed as a ``job_runs`` row keyed by (job, fire time)
+before it runs, so several scheduler instances (several ``publisher serve`` on PostgreSQL)
+never run the same fire twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from publisher.store.schema import job_runs
+from publisher.store.sql import SqlStore
+
+log = logging.getLogger("publisher.scheduler")
+
+
+async def claim_fire(store: SqlStore, job: str, fire_time: datetime, runner: str) -> bool:
+    """True for exactly one caller per (job, fire time)."""
+
+    def run(conn: Connection) -> None:
+        conn.execute(
+            insert(job_runs).values(
+                job=job, fire_time=fire_time, started_at=store.clock.now(), runner=runner
+            )
+        )
+
+    try:
+        await store._tx(run)
+    except IntegrityError:
+        return False
+    return True
+
+
+class Scheduler:
+    def __init__(self, store: SqlStore, runner: str, timezone: str) -> None:
+        self.store = store
+        self.runner = runner
+        self._aps = AsyncIOScheduler(timezone=timezone)
+
+    def every(self, name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        trigger = IntervalTrigger(seconds=seconds, timezone=self._aps.timezone)
+
+        async def fire() -> None:
+            # The nominal fire time, truncated to the interval, names this fire everywhere.
+            now = self.store.clock.now()
+            stamp = datetime.fromtimestamp(
+                now.timestamp() - now.timestamp() % seconds, tz=now.tzinfo
+            )
+            if not await claim_fire(self.store, name, stamp, self.runner):
+                return
+            try:
+                await job()
+            except Exception:
+                log.exception("scheduled job %s failed", name)
+
+        self._aps.add_job(fire, trigger, id=name, name=name, max_instances=1, coalesce=True)
+
+    def start(self) -> None:
+        self._aps.start()
+
+    def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
