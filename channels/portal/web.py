@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
 from channels.portal import queries
-from channels.portal.cap import CapSource, advice_text, alert_xml, area_text, build_alert
+from channels.portal.cap import CapSource, alert_xml, build_alert
 from channels.portal.cap import signal_of as cap_signal
 from channels.portal.feeds import Site, atom, cap_atom, display_title, rss
 from channels.portal.sanitize import clean_html, safe_url
@@ -203,7 +203,7 @@ class PortalSite:
         now, zone = rt.clock.now(), rt.settings.zone
         site = self._site(request)
         state = found.state(now, zone)
-        signal, colour = cap_signal(found)
+        _signal, colour = cap_signal(found)
         return self._page(
             request,
             "notice.html",
@@ -215,12 +215,7 @@ class PortalSite:
             state=state,
             state_word=STATE_WORDS.get(state),
             valid_until=found.valid_until(zone),
-            issued_at=found.issued_at(zone),
             issuer=str(found.fields.get("issuer") or found.fields.get("source") or ""),
-            area=area_text(found.fields.get("area")),
-            advice=advice_text(found.fields.get("advice")),
-            signal=signal,
-            colour=colour,
             colour_class=COLOUR_CLASSES.get(colour or "", ""),
             withdrawn_reason=str(found.fields.get("withdrawn_reason") or ""),
             attachments=_attachments(found.fields.get("attachments")),

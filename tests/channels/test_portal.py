@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -234,8 +234,16 @@ def assert_harmless(html: str) -> None:
 # -- notices of every kind -------------------------------------------------------------------
 
 
+BEIJING = timezone(timedelta(hours=8))
+
+
 def in_hours(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).astimezone().isoformat(timespec="seconds")
+    """A time as a bureau writes it: Beijing time with its offset."""
+    return (
+        (datetime.now(UTC) + timedelta(hours=hours))
+        .astimezone(BEIJING)
+        .isoformat(timespec="seconds")
+    )
 
 
 def warning(colour: str = "橙色", **fields: Any) -> dict[str, Any]:
