@@ -27,6 +27,8 @@ from publisher.contract import (
     Format,
     Idempotency,
     OutgoingPost,
+    PostRef,
+    PublishMode,
     PublishResult,
     RateLimit,
 )
@@ -121,6 +123,8 @@ class FakeOptions(AccountOptions):
     max_attempts: int = 3
     rate_per_minute: int | None = None
     format: Format = Format.TEXT
+    two_phase: bool = False  # publish() starts a job; confirm() finishes it
+    confirm_after: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ class FakeAdapter(ChannelAdapter):
         self.held: dict[str, list[PublishResult]] = {}
         self.lookups: list[str] = []
         self.lookup_script: list[BaseException | None] = []
+        self.confirm_script: list[BaseException | bool] = []  # True: finished, False: not yet
+        self.confirms: list[str | None] = []
         self.refreshes = 0
         self.sent_at: list[float] = []
         self.released = asyncio.Event()  # set to end every Slow step at once (teardown)
@@ -174,6 +180,7 @@ class FakeAdapter(ChannelAdapter):
             max_attempts=o.max_attempts,
             idempotency=o.idempotency,
             rate_limit=RateLimit(o.rate_per_minute, 60.0) if o.rate_per_minute else None,
+            publish_mode=PublishMode.TWO_PHASE if o.two_phase else PublishMode.IMMEDIATE,
         )
 
     @property
@@ -207,7 +214,26 @@ class FakeAdapter(ChannelAdapter):
             raise OutcomeUnknown("read timeout: no reply from the channel")
         if isinstance(step, PublishResult):
             return step
+        if self.options.two_phase:
+            return PublishResult(
+                remote_id=result.remote_id,
+                confirming=True,
+                confirm_after=self.options.confirm_after,
+            )
         return result
+
+    async def confirm(self, ref: PostRef) -> PublishResult:
+        self.confirms.append(ref.remote_id)
+        step = self.confirm_script.pop(0) if self.confirm_script else True
+        if isinstance(step, BaseException):
+            raise step
+        if not step:
+            return PublishResult(
+                remote_id=ref.remote_id, confirming=True, confirm_after=self.options.confirm_after
+            )
+        return PublishResult(
+            remote_id=ref.remote_id, url=f"https://channel.example/{ref.remote_id}"
+        )
 
     async def lookup(self, post: OutgoingPost) -> PublishResult | None:
         self.lookups.append(post.idempotency_key)
