@@ -26,7 +26,8 @@ in the reference, marked UNCERTAIN there; reference 5).
 
 Reads: the portal counts page views itself (``views.py``): one per visitor per notice per
 local day, bots and prefetches left out; fetch_metrics() reads the counts over HTTP from
-``/portal/stats.json`` on ``base_url``, the same way every other adapter reads its channel.
+``/portal/stats.json`` on ``base_url`` (or ``stats_url``), the same way every other adapter
+reads its channel: the adapter is handed no database.
 
 CMS push (optional, ``cms.py``): with ``cms_url`` set, publish() also sends the page to an
 external CMS and records its id and url in the delivery's detail. Idempotency: ``lookup``
@@ -74,6 +75,10 @@ class PortalOptions(AccountOptions):
     cap_sender: str | None = None  # default portal@<host of base_url>
     cap_identifier_prefix: str | None = None  # default <host>.notice.
     trust_forwarded_for: bool = False  # behind a reverse proxy: count X-Forwarded-For
+    # Where fetch_metrics asks for counts; default {base_url}/portal/stats.json. Point it at
+    # the server's own address (http://127.0.0.1:8000/...) when base_url is a public name
+    # the server cannot reach from inside.
+    stats_url: str | None = None
     page_size: int = Field(default=20, ge=5, le=100)
     feed_size: int = Field(default=50, ge=1, le=500)
     max_concurrency: int = Field(default=8, ge=1)
@@ -205,13 +210,13 @@ class PortalAdapter(ChannelAdapter):
                 by_notice.setdefault(ref.remote_id, []).append(ref)
         ids = sorted(by_notice, key=int)
         samples: list[MetricSample] = []
-        base = self.ctx.base_url.rstrip("/")
+        stats_url = self.options.stats_url or f"{self.ctx.base_url.rstrip('/')}/portal/stats.json"
         for start in range(0, len(ids), STATS_BATCH):
             batch = ids[start : start + STATS_BATCH]
             response = await request(
                 self.ctx.http,
                 "GET",
-                f"{base}/portal/stats.json",
+                stats_url,
                 params={"ids": ",".join(batch)},
                 headers=self._headers(),
                 timeout=10.0,

@@ -64,7 +64,7 @@ class PortalSite:
         r = self.router
         r.add_api_route("/portal", self.index, methods=["GET"])
         r.add_api_route("/portal/category/{kind}", self.category, methods=["GET"])
-        r.add_api_route("/portal/notices/{notice_id}", self.notice, methods=["GET"])
+        r.add_api_route("/portal/notices/{notice_id}", self.notice, methods=["GET", "HEAD"])
         r.add_api_route("/portal/notices/{notice_id}/cap.xml", self.notice_cap, methods=["GET"])
         r.add_api_route("/portal/rss.xml", self.rss, methods=["GET"])
         r.add_api_route("/portal/atom.xml", self.atom, methods=["GET"])

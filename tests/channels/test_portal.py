@@ -371,6 +371,17 @@ def test_every_kind_gets_a_page_under_its_category(portal: Portal) -> None:
     assert f'href="/portal/notices/{ids["general"]}"' not in listing.text
     assert portal.page("/portal/category/nonsense").status_code == 404
 
+    accident = Page(portal.page(f"/portal/notices/{ids['accident_report']}").text).text
+    assert "发生时间" in accident and "2026年10月8日9时30分" in accident
+    assert "某某工业园区" in accident
+    budget = Page(portal.page(f"/portal/notices/{ids['budget_disclosure']}").text)
+    assert "（单位：万元）" in budget.tables[0]["caption"]
+    assert ("td", {"class": "num"}) in budget.tags
+    general = Page(portal.page(f"/portal/notices/{ids['general']}").text)
+    assert "附件" in general.text and ("a", {"href": "/files/minutes.pdf", "rel": "noopener"}) in (
+        general.tags
+    )
+
     for kind, notice_id in ids.items():
         page = portal.page(f"/portal/notices/{notice_id}")
         assert page.status_code == 200, kind
@@ -615,6 +626,8 @@ def reads(portal: Portal, notice_id: int) -> int:
 def test_page_views_count_people_once_a_day_and_ignore_bots(portal: Portal) -> None:
     notice_id = portal.publish(**GENERAL)
     assert reads(portal, notice_id) == 0
+    head = portal.client.head(f"/portal/notices/{notice_id}", headers={"User-Agent": BROWSER_A})
+    assert head.status_code == 200 and reads(portal, notice_id) == 0  # link checkers
     portal.page(f"/portal/notices/{notice_id}", BROWSER_A)
     portal.page(f"/portal/notices/{notice_id}", BROWSER_A)
     assert reads(portal, notice_id) == 1
@@ -659,10 +672,17 @@ async def test_fetch_metrics_reads_the_portal_counts(portal: Portal) -> None:
             for d, n in ((11, counted), (12, unread))
         ]
         samples = await adapter.fetch_metrics(refs)
+        # base_url is the public name; stats_url is where the server answers from inside.
+        inside = PortalOptions(stats_url=f"{portal.base}/portal/stats.json")
+        behind_proxy = PortalAdapter(
+            context("portal", inside, Clock(), http=http, base_url="https://www.ajj.example")
+        )
+        again = await behind_proxy.fetch_metrics(refs[:1])
     assert {(s.delivery_id, s.metric, s.value) for s in samples} == {
         (11, "reads", 2),
         (12, "reads", 0),
     }
+    assert [(s.delivery_id, s.value) for s in again] == [(11, 2)]
 
 
 def test_the_visitor_day_is_the_local_day() -> None:
