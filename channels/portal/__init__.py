@@ -20,6 +20,11 @@ lifted (``fields.lifted``; or past ``fields.valid_until``: expired) keeps its pa
 ``templates/portal/pages/``. Rendered HTML passes an allow-list (``sanitize.py``) once more
 before it is served.
 
+One portal per server: the routes are the same for every portal account, so with two of
+them the first account's settings (site name, sandbox banner) serve, and a delivery of
+either makes a page live. A notice not routed to any portal account has no page (404),
+which matters because Weibo and WeChat link to ``/portal/notices/{id}``.
+
 Pages carry the metadata of 《政府网站网页设计规范》(国办函〔2019〕41号) — ``SiteName``,
 ``ColumnName``, ``ArticleTitle``, ``PubDate``, ``ContentSource``, ``Url`` (names as recalled
 in the reference, marked UNCERTAIN there; reference 5).

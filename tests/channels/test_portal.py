@@ -714,7 +714,7 @@ SANDBOX_CMS = {
     "cms_auth_header": "Bearer sandbox",
     "cms_id_path": "data.id",
     "cms_url_path": "data.url",
-    "cms_timeout": 0.5,
+    "cms_timeout": 1.0,
 }
 
 
@@ -739,10 +739,13 @@ def test_the_page_goes_to_the_cms_sandbox_once_even_when_its_reply_is_lost(
         detail = _detail(portal, first)
         assert detail["cms_id"] == "1" and detail["cms_url"].endswith("/articles/1.html")
 
-        faults = {"lost_reply": True, "lost_reply_seconds": 2}
+        faults = {"lost_reply": True, "lost_reply_seconds": 3}
         assert portal.client.put("/_sandbox/portal/faults", json=faults).status_code == 200
         second = portal.submit(**GENERAL)
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while portal.client.get("/_sandbox/portal/posts").json()["count"] < 2:
+            assert time.monotonic() < deadline, "the CMS never received the second article"
+            time.sleep(0.02)
         portal.client.put("/_sandbox/portal/faults", json={})
         portal.wait_posted(second, timeout=15)
         posts = portal.client.get("/_sandbox/portal/posts").json()
