@@ -110,6 +110,7 @@ class Proc:
 
     def wait_http(self, url: str, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
+        last = "no answer"
         with http() as client:
             while time.monotonic() < deadline:
                 if not self.alive():
@@ -117,12 +118,25 @@ class Proc:
                         f"{self.name} exited ({self.popen.returncode}):\n{self.log()}"
                     )
                 try:
-                    if client.get(url, timeout=2.0).status_code == 200:
+                    response = client.get(url, timeout=2.0)
+                    if response.status_code == 200:
                         return
-                except httpx.TransportError:
-                    pass
+                    last = f"HTTP {response.status_code}: {response.text[:300]}"
+                except httpx.TransportError as exc:
+                    last = repr(exc)
                 time.sleep(0.05)
-        raise TimeoutError(f"{self.name}: {url} not answering 200 after {timeout}s:\n{self.log()}")
+        self.dump_stacks()
+        raise TimeoutError(
+            f"{self.name}: {url} not answering 200 after {timeout}s (last: {last}):\n{self.log()}"
+        )
+
+    def dump_stacks(self) -> None:
+        """End a stuck process with every thread's stack in its log (faulthandler is on)."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.popen.pid, signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(5)
 
 
 @dataclass
@@ -163,6 +177,7 @@ class Workspace:
         self.dir.mkdir(parents=True, exist_ok=True)
         base = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
         base["PYTHONUNBUFFERED"] = "1"
+        base["PYTHONFAULTHANDLER"] = "1"  # a stuck process dumps its stacks on SIGABRT
         base.pop("PYTHONWARNINGS", None)
         self.env: dict[str, str] = {**base, **(env or {})}
         self.procs: list[Proc] = []
@@ -239,10 +254,13 @@ class Workspace:
         return self.dir / "publisher.db"
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        """Read the workspace's SQLite database directly (read-only; WAL allows it live)."""
+        """Read the workspace's SQLite database directly (WAL lets readers in while it runs).
+
+        Not opened read-only: after a SIGKILL the first opener may have to recover the WAL.
+        """
         if not self.db_path.exists():
             return []
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=15)
+        conn = sqlite3.connect(self.db_path, timeout=15)
         try:
             return list(conn.execute(sql, params).fetchall())
         finally:
