@@ -94,6 +94,11 @@ class Capabilities:
     publish_mode: PublishMode = PublishMode.IMMEDIATE
     metrics: tuple[str, ...] = ()  # e.g. ("reads", "likes", "shares", "comments")
     metrics_lag_seconds: float = 0.0  # how long after posting numbers appear (WeChat: T+1)
+    # The full copy other channels link to (the portal) / posts that link to that copy
+    # (Weibo's mandatory safe-domain link, OA cards): a notice for the latter always gets
+    # the former too, so no link ever points at a page that does not exist.
+    hosts_copies: bool = False
+    links_to_copy: bool = False
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,7 @@ class DingtalkAdapter(ChannelAdapter):
             rate_limit=window_rate(18, 60.0, burst=3),
             max_concurrency=o.max_concurrency,
             idempotency=Idempotency.NONE,
+            links_to_copy=True,
         )
 
     def _url(self) -> str:

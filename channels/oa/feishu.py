@@ -160,6 +160,7 @@ class FeishuAdapter(ChannelAdapter):
             rate_limit=window_rate(93, 60.0, burst=3),
             max_concurrency=o.max_concurrency,
             idempotency=Idempotency.NONE,
+            links_to_copy=True,
         )
 
     def _content(

@@ -217,6 +217,7 @@ class WecomAppAdapter(ChannelAdapter):
             rate_limit=window_rate(25, 60.0, burst=10),
             max_concurrency=o.max_concurrency,
             idempotency=Idempotency.REMOTE_KEY if o.duplicate_check else Idempotency.NONE,
+            links_to_copy=True,
         )
 
     # -- token ------------------------------------------------------------------------------

@@ -113,6 +113,7 @@ class WecomRobotAdapter(ChannelAdapter):
             rate_limit=window_rate(18, 60.0, burst=3),
             max_concurrency=o.max_concurrency,
             idempotency=Idempotency.NONE,
+            links_to_copy=True,
         )
 
     def _payload(self, post: OutgoingPost) -> dict[str, Any]:

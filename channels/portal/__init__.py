@@ -123,6 +123,7 @@ class PortalAdapter(ChannelAdapter):
             max_concurrency=o.max_concurrency,
             idempotency=Idempotency.LOOKUP if honest else Idempotency.NONE,
             metrics=("reads",),
+            hosts_copies=True,
         )
 
     def page_url(self, notice_id: int) -> str:

@@ -153,6 +153,7 @@ class WeiboAdapter(ChannelAdapter):
             max_attempts=o.max_attempts,
             idempotency=Idempotency.NONE,
             metrics=metrics,
+            links_to_copy=True,
         )
 
     # -- where things are -----------------------------------------------------------------

@@ -73,8 +73,19 @@ class Intake:
         return NoticeInput.model_validate(masked)
 
     def targets(self, notice: NoticeInput) -> list[Account]:
+        """The accounts a notice goes to: its own list or its kind's route, plus the copy.
+
+        When a target links to the full copy (Weibo, WeChat, OA) and none hosts it, the
+        first account that hosts copies (the portal) is added, so the link always works.
+        """
         names = notice.channels or self.settings.accounts_for(notice.kind)
-        return [self.channels.get(name) for name in names]
+        chosen = [self.channels.get(name) for name in names]
+        caps = [a.capabilities for a in chosen]
+        if any(c.links_to_copy for c in caps) and not any(c.hosts_copies for c in caps):
+            host = next((a for a in self.channels if a.capabilities.hosts_copies), None)
+            if host is not None:
+                chosen.append(host)
+        return chosen
 
     def preview(self, notice: NoticeInput, account: Account) -> Preview:
         """Exactly what ``account`` would receive, with any rule it breaks."""
