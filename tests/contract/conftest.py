@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import psycopg
 import pytest
 
-from publisher.store import open_store, upgrade
+from publisher.store import SqlStore, open_store, upgrade
 
 PG_ADMIN = os.environ.get("PUBLISHER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -56,7 +57,8 @@ def shared_pg_url() -> Iterator[str]:
 
 
 def _empty(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    """Delete every row (DELETE is quicker than TRUNCATE on tables this small)."""
+    with psycopg.connect(url) as conn:
         tables = [
             row[0]
             for row in conn.execute(
@@ -64,9 +66,15 @@ def _empty(url: str) -> None:
                 "AND tablename <> 'alembic_version'"
             )
         ]
-        if tables:
-            names = ", ".join(f'"{t}"' for t in tables)
-            conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
+        names = ", ".join(f'"{t}"' for t in tables)
+        try:
+            conn.execute("SET session_replication_role = replica")  # no FK order to respect
+        except psycopg.errors.InsufficientPrivilege:
+            conn.rollback()
+            conn.execute(f"TRUNCATE {names} CASCADE")  # type: ignore[arg-type]
+            return
+        for table in tables:
+            conn.execute(f'DELETE FROM "{table}"')  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -77,3 +85,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
     url: str = request.getfixturevalue("shared_pg_url")
     _empty(url)
     return url
+
+
+@pytest.fixture
+async def store(database_url: str, clock: Any) -> AsyncIterator[SqlStore]:
+    """As the root ``store``, but PostgreSQL's shared database was migrated once already."""
+    s = open_store(database_url, clock)
+    if not database_url.startswith("postgresql"):
+        await upgrade(s)
+    try:
+        yield s
+    finally:
+        await s.close()
