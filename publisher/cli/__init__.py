@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -108,11 +106,9 @@ def main(ctx: click.Context, debug: bool, config: Path | None) -> None:
     """publisher: safety warnings and disclosures on every channel, exactly once."""
     if config is not None:
         os.environ["PUBLISHER_CONFIG"] = str(config)
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from publisher.logs import configure
+
+    configure(debug)
     ctx.obj = Context(debug)
 
 
