@@ -12,7 +12,7 @@ from publisher.logs import RedactingFilter, redact
 @pytest.mark.parametrize(
     ("line", "secret"),
     [
-        ("POST https://api.weixin.qq.com/cgi-bin/draft/add?access_token=ACCESS123 200", "ACCESS123"),
+        ("POST https://api.weixin.qq.com/cgi-bin/draft/add?access_token=ACCESS123", "ACCESS123"),
         ("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOTKEY9", "ROBOTKEY9"),
         ("robot/send?access_token=tok&timestamp=1&sign=abc%2Bdef", "abc%2Bdef"),
         ("headers={'Authorization': 'Bearer s3cr3t'}", "s3cr3t"),
