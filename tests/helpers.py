@@ -164,6 +164,8 @@ class FakeAdapter(ChannelAdapter):
         self.confirms: list[str | None] = []
         self.refreshes = 0
         self.sent_at: list[float] = []
+        self.in_flight = 0
+        self.peak = 0  # most publish() calls running at once
         self.released = asyncio.Event()  # set to end every Slow step at once (teardown)
 
     @property
@@ -201,6 +203,14 @@ class FakeAdapter(ChannelAdapter):
         return result
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        try:
+            return await self._publish(post)
+        finally:
+            self.in_flight -= 1
+
+    async def _publish(self, post: OutgoingPost) -> PublishResult:
         self.calls.append(post)
         self.sent_at.append(asyncio.get_running_loop().time())
         step = self.script.pop(0) if self.script else None

@@ -448,6 +448,17 @@ async def test_a_slow_channel_does_not_delay_another(make_env: MakeEnv) -> None:
     assert (await env.delivery(first, "slow")).status == Status.SENDING
 
 
+async def test_an_accounts_concurrency_is_never_exceeded(make_env: MakeEnv) -> None:
+    env = await make_env({"weibo": {"max_concurrency": 2}, "oa": {"max_concurrency": 5}})
+    for name in ("weibo", "oa"):
+        env.adapter(name).script = [Slow(0.1)] * 10
+    ids = [await env.submit(["weibo", "oa"]) for _ in range(10)]
+    for notice_id in ids:
+        await env.settled(notice_id)
+    assert env.adapter("weibo").peak == 2  # busy, but never more than declared
+    assert 2 < env.adapter("oa").peak <= 5
+
+
 async def test_urgent_goes_before_routine_on_the_same_account(make_env: MakeEnv) -> None:
     env = await make_env({"oa": {"max_concurrency": 1}})
     adapter = env.adapter("oa")
