@@ -21,6 +21,7 @@ import typing
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -343,6 +344,9 @@ NOTICES: dict[str, dict[str, Any]] = {
 }
 
 
+RENDERER = Renderer(REPO_ROOT / "templates", ZoneInfo("Asia/Shanghai"))  # compiled once
+
+
 @pytest.mark.parametrize("kind", list(NOTICES))
 def test_every_kind_renders_within_the_channels_limits(
     adapter_type: type[ChannelAdapter], kind: str
@@ -354,7 +358,7 @@ def test_every_kind_renders_within_the_channels_limits(
         settings,
         None,
         None,
-        Renderer(REPO_ROOT / "templates", settings.zone),  # type: ignore[arg-type]
+        RENDERER,  # type: ignore[arg-type]
         SystemClock(),
     )
     notice = parse_notice(
