@@ -9,17 +9,21 @@ Endpoints (``api_base`` default ``https://api.weixin.qq.com``; sandbox accounts 
 ``cgi-bin/media/uploadimg``                   images inside the article (images.py) [S6]
 ``cgi-bin/draft/add``                         the article; its media_id is the draft [S1]
 ``cgi-bin/freepublish/submit`` / ``get``      publish the draft (no push), then poll [S13][S14]
+``cgi-bin/freepublish/batchget``             lookup: our article among the published [S16]
+``cgi-bin/freepublish/getarticle``            ... its link, if a list item lacks it [S15]
+``cgi-bin/draft/batchget`` / ``get``          lookup: our draft, still in the box? [S10]
 ``cgi-bin/message/mass/sendall`` / ``get``    push a warning to followers (masssend.py) [S19]
 ``datacube/getarticletotaldetail``            reads/shares/likes per article, T+1 (metrics.py)
 ============================================  ==============================================
 
 Flow of ``publish``: cover (uploaded once per kind) -> inline images (only if the body has
 any) -> ``draft/add`` (title, author, digest, content, ``content_source_url`` = the portal copy
-``{base_url}/portal/notices/<id>``, thumb_media_id) -> either
+``{base_url}/portal/notices/<id>?k=<key>``, thumb_media_id) -> either
 
-- ``freepublish/submit`` -> ``confirming`` under ``remote_id = publish_id``; ``confirm`` polls
-  ``freepublish/get`` (publish_status 1 = still publishing; 0 = posted with the article url;
-  2-6 = failed, named) and the ``PUBLISHJOBFINISH`` push (callback.py) makes it poll at once;
+- ``freepublish/submit`` (after committing the ``submit:<key>`` marker) -> ``confirming``
+  under ``remote_id = publish_id``; ``confirm`` polls ``freepublish/get`` (publish_status
+  1 = still publishing; 0 = posted with the article url; 2-6 = failed, named) and the
+  ``PUBLISHJOBFINISH`` push (callback.py) makes it poll at once;
 - or, for notice kinds that must reach followers (``mass_send_kinds``, default the weather
   warning) while ``mass_send`` is on: ``message/mass/sendall`` of the same draft with
   ``clientmsgid`` = our idempotency key -> ``confirming`` under ``remote_id = msg_id``, polled
@@ -32,11 +36,16 @@ Limits, declared for the core to enforce at submit [S1]: title 32 字, digest 12
 < 20,000 characters and < 1 MB; the author (16 字) is checked when settings load. All REJECT:
 a government notice is never cut short silently.
 
-Idempotency: NONE. Drafts and freepublish take no key, so a submit whose reply was lost might
-have published: the core sends such a delivery to a person (needs_review) instead of
-publishing twice. Mass send does honour ``clientmsgid``, so when that person retries a warning,
-WeChat answers 45065 and nothing is pushed twice; but one account cannot declare two kinds of
-idempotency, and the safe one is NONE.
+Idempotency: LOOKUP (reconcile.py). Drafts and freepublish take no key, so every article
+carries the delivery's key in its 阅读原文 link (``content_source_url`` = the portal copy
+``{base_url}/portal/notices/<id>?k=<key>``), and a marker ``submit:<key>`` is committed to
+``ctx.tokens`` before every ``freepublish/submit``. After an unknown outcome ``lookup`` finds the
+published article by its key (posted), or the draft that was never submitted (released now),
+or proves that nothing was ever submitted (``None``: publish afresh); a draft WeChat has taken
+without its article showing is waited for (``reconcile_wait_seconds``) and then handed to a
+person. It never makes a second draft after a submit may have left, and never submits a draft
+again while it may still be publishing: reconcile.py explains why that cannot publish twice.
+Mass send keeps its own key, ``clientmsgid``: a repeat answers 45065 and pushes nothing.
 
 Quirks: errors come as HTTP 200 + ``errcode`` (errors.py); JSON must be UTF-8 with
 ``ensure_ascii=False`` [S1]; ``publish_id``/``msg_id`` are strings or integers depending on the
@@ -70,6 +79,7 @@ from channels.wechat.images import InlineImages
 from channels.wechat.masssend import MassSend
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
+from channels.wechat.reconcile import Reconciler, Submitted, notice_page, source_url
 from channels.wechat.token import StableToken
 from publisher.contract import (
     AccountContext,
@@ -87,7 +97,7 @@ from publisher.contract import (
     RateLimit,
     count_utf8_bytes,
 )
-from publisher.errors import OutcomeUnknown, PermanentError, TransientError
+from publisher.errors import ChannelError, OutcomeUnknown, PermanentError, TransientError
 from publisher.settings import NOTICE_KINDS
 
 REAL_API = "https://api.weixin.qq.com"
@@ -114,6 +124,9 @@ class WechatOptions(AccountOptions):
     max_concurrency: int = Field(default=2, ge=1, le=8)
     max_attempts: int = Field(default=8, ge=1)
     timeout: float = Field(default=20.0, gt=0)
+    # After a submit whose outcome is unknown: how long its draft may stay in the draft box, or
+    # stay taken without its article showing, before lookup submits it again / asks a person.
+    reconcile_wait_seconds: float = Field(default=600.0, ge=0, le=86_400)
 
     @field_validator("encoding_aes_key")
     @classmethod
@@ -168,6 +181,7 @@ class WechatAdapter(ChannelAdapter):
         self.api = WechatApi(ctx, o.api_base, self.token, o.timeout)
         self.covers = Covers(ctx, self.api, dict(o.covers))
         self.images = InlineImages(ctx, self.api, o.timeout)
+        self.reconciler = Reconciler(ctx, self.api)
         self.mass = MassSend(
             ctx,
             self.api,
@@ -196,7 +210,7 @@ class WechatAdapter(ChannelAdapter):
             rate_limit=RateLimit(10, 60.0),
             max_concurrency=self.options.max_concurrency,
             max_attempts=self.options.max_attempts,
-            idempotency=Idempotency.NONE,
+            idempotency=Idempotency.LOOKUP,
             publish_mode=PublishMode.TWO_PHASE,
             metrics=tuple(FIELDS),
             metrics_lag_seconds=DAY_SECONDS * self.options.stats_lag_days,
@@ -208,30 +222,47 @@ class WechatAdapter(ChannelAdapter):
         notice = post.notice
         colour = notice.fields.get("color") if notice.kind == "weather_warning" else None
         colour = colour if isinstance(colour, str) else None
-        today = self.ctx.clock.now().astimezone(CHINA).date().isoformat()
         article = {
             "article_type": "news",
             "title": post.rendered.title,
             "author": self.options.author,
             "digest": post.rendered.parts.get("digest", ""),
             "content": await self.images.rewrite(post.rendered.body),
-            "content_source_url": f"{self.ctx.base_url.rstrip('/')}/portal/notices/{notice.id}",
+            "content_source_url": source_url(self.ctx.base_url, notice.id, post.idempotency_key),
             "need_open_comment": int(self.options.need_open_comment),
             "only_fans_can_comment": 0,
         }
         article = {k: v for k, v in article.items() if v != ""}  # empty author/digest: omit
         media_id = await self._draft(article, notice.kind, colour)
-        detail: dict[str, Any] = {"media_id": media_id, "published_on": today}
+        return await self._release(post, media_id, {})
+
+    async def _release(
+        self, post: OutgoingPost, media_id: str, extra: dict[str, Any]
+    ) -> PublishResult:
+        """Make a draft public: mass send it (warnings) or ``freepublish/submit`` it."""
+        today = self.ctx.clock.now().astimezone(CHINA).date().isoformat()
+        detail: dict[str, Any] = {"media_id": media_id, "published_on": today, **extra}
         note = None
-        if self.options.mass_send and notice.kind in self.options.mass_send_kinds:
+        if self.options.mass_send and post.notice.kind in self.options.mass_send_kinds:
             pushed = await self.mass.send(post, media_id, today, detail)
             if pushed is not None:
                 return pushed
             note = QUOTA_NOTE
             detail["note"] = note
-        reply = await self.api.post(
-            "/cgi-bin/freepublish/submit", {"media_id": media_id}, unsafe=True
-        )
+        key = post.idempotency_key
+        before = await self.reconciler.mark(key, media_id, note)  # committed before it leaves
+        try:
+            reply = await self.api.post(
+                "/cgi-bin/freepublish/submit", {"media_id": media_id}, unsafe=True
+            )
+        except OutcomeUnknown:
+            raise
+        except ChannelError as exc:
+            # Refused: nothing of this submit is in flight. Except "no such draft" (40007): the
+            # draft left the box before our submit, so something else took it; keep the marker.
+            if exc.code != INVALID_MEDIA_ID:
+                await self.reconciler.restore(key, before)
+            raise
         publish_id = reply.get("publish_id")
         if publish_id in (None, ""):
             raise OutcomeUnknown("freepublish/submit answered ok without a publish_id")
@@ -326,6 +357,62 @@ class WechatAdapter(ChannelAdapter):
             note=ref.detail.get("note"),
         )
 
+    # -- lookup: settle an unknown outcome (reconcile.py) -----------------------------------
+
+    async def lookup(self, post: OutgoingPost) -> PublishResult | None:
+        """Published -> posted; never submitted -> release the draft or ``None``; submitted
+        but not visible -> ``TransientError`` for ``reconcile_wait_seconds``, then the same
+        draft again if it is still in the draft box, else ``PermanentError`` (a person)."""
+        key = post.idempotency_key
+        page = notice_page(self.ctx.base_url, post.notice.id)
+        found = await self.api.with_refresh(partial(self.reconciler.published, key, page))
+        marker = await self.reconciler.submitted(key)
+        if found is not None:
+            if marker is not None and marker.note and found.note is None:
+                return PublishResult(
+                    remote_id=found.remote_id,
+                    url=found.url,
+                    detail=found.detail,
+                    note=marker.note,
+                )
+            return found
+        if marker is None:
+            drafts = await self.api.with_refresh(partial(self.reconciler.drafts, key))
+            if not drafts:
+                return None  # no submit ever left; a mass send repeats safely (45065)
+            return await self._resume(post, drafts[0], "never submitted")
+        still_there = await self.api.with_refresh(partial(self.reconciler.draft, marker.media_id))
+        waited = (self.ctx.clock.now() - marker.at).total_seconds()
+        left = self.options.reconcile_wait_seconds - waited
+        if still_there is not None:
+            if left > 0:
+                raise TransientError(
+                    f"草稿 {marker.media_id} 仍在草稿箱，{_when(marker)} 的发布提交可能仍在处理；"
+                    f"{left:.0f} 秒后仍未发表则重新提交同一草稿"
+                )
+            return await self._resume(post, marker.media_id, f"submitted {_when(marker)}")
+        if left > 0:
+            raise TransientError(
+                f"草稿 {marker.media_id} 已于 {_when(marker)} 提交发布并被微信接收，"
+                "已发表列表中尚无本文；稍后再查"
+            )
+        raise PermanentError(
+            f"草稿 {marker.media_id} 已于 {_when(marker)} 提交发布并已不在草稿箱，"
+            f"但 {waited / 60:.0f} 分钟后最近发表的文章中仍没有本文（可能发布失败、审核未通过或"
+            "文章已被删除）。请在公众平台「发表记录」中核对，再重试或取消",
+            code="not_found_after_submit",
+        )
+
+    async def _resume(self, post: OutgoingPost, media_id: str, why: str) -> PublishResult:
+        """Release a draft found in the draft box (the same draft, never a new one)."""
+        try:
+            return await self._release(post, media_id, {"reconciled": f"draft {why}"})
+        except PermanentError as exc:
+            if exc.code != INVALID_MEDIA_ID:
+                raise
+            # Taken from the draft box since we looked (by hand?): look again later.
+            raise TransientError(f"草稿 {media_id} 刚刚离开草稿箱；稍后再查") from None
+
     # -- the rest of the contract ----------------------------------------------------------
 
     async def fetch_metrics(self, refs: Sequence[PostRef]) -> list[MetricSample]:
@@ -353,3 +440,7 @@ class WechatAdapter(ChannelAdapter):
         from channels.wechat.sandbox import WechatSandbox
 
         return WechatSandbox().router
+
+
+def _when(marker: Submitted) -> str:
+    return marker.at.astimezone(CHINA).strftime("%m-%d %H:%M:%S")

@@ -7,17 +7,31 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     POST /cgi-bin/material/add_material        ?type=image|thumb, multipart ``media``
     POST /cgi-bin/media/uploadimg              jpg/png < 1 MB
     POST /cgi-bin/draft/add                    checks title 32, digest 128, content, thumb
+    POST /cgi-bin/draft/get | batchget         the drafts still in the draft box, newest first
     POST /cgi-bin/freepublish/submit | get     status 1 for ``publish_seconds``, then final
+    POST /cgi-bin/freepublish/batchget | getarticle   articles published from drafts
     POST /cgi-bin/message/mass/sendall | get   once a day (then 45028); clientmsgid -> 45065
     POST /datacube/getarticletotaldetail       running totals that grow with time
     POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
 
-    GET  /posts      everything received (and the published articles), as JSON
+    GET  /posts      everything received (and the published articles: every finished
+                     job, polled or not, as WeChat publishes it anyway), as JSON
     DELETE /posts    forget it all (issued tokens stay valid)
     PUT  /faults     {"latency_ms", "error_rate", "errcode", "only", "expire_token",
                       "lost_reply", "hang_seconds", "publish_seconds", "publish_status",
                       "reads_per_minute", "mass_sends_per_day"}
     GET  /s/<article_id>, /media/<media_id>   the published article and uploaded images
+
+The draft box and the published list follow the reference (§1.3, §1.4 [S10][S15][S16]):
+``batchget`` takes ``{"offset", "count" (1-20), "no_content"}`` and answers ``{"total_count",
+"item_count", "item": [...]}``, newest first; ``no_content=1`` leaves out each article's HTML
+``content``; ``freepublish/batchget`` lists only articles published through ``freepublish``
+(not mass-sent ones), each ``news_item`` with its ``url`` and ``is_deleted``. A draft leaves the
+draft box the moment ``freepublish/submit`` or ``mass/sendall`` takes it (and does not come
+back if the job fails); a job's article exists as soon as its ``publish_seconds`` are over,
+whether or not anyone polls ``freepublish/get``. Article urls carry ``mid=<msg_data_id>&idx=1``
+like WeChat's long links. A ``lost_reply`` fault carries the call out (a submit takes effect)
+and then holds the reply for ``hang_seconds``.
 
 Lenient on purpose in one place: datacube accepts ``end_date`` = today (the real API stops at
 yesterday), so a demo with ``stats_lag_days = 0`` shows reach the same day.
@@ -71,6 +85,7 @@ ERRMSG = {
     47001: "data format error",
     53502: "invalid publish_id",
     53503: "该草稿未通过发布检查",
+    53600: "Article ID 无效",
     61500: "date format error",
     61501: "date range error",
 }
@@ -121,8 +136,12 @@ class WechatSandbox:
             "/cgi-bin/material/add_material": (self.add_material, True),
             "/cgi-bin/media/uploadimg": (self.uploadimg, True),
             "/cgi-bin/draft/add": (self.draft_add, True),
+            "/cgi-bin/draft/get": (self.draft_get, True),
+            "/cgi-bin/draft/batchget": (self.draft_batchget, True),
             "/cgi-bin/freepublish/submit": (self.freepublish_submit, True),
             "/cgi-bin/freepublish/get": (self.freepublish_get, True),
+            "/cgi-bin/freepublish/batchget": (self.freepublish_batchget, True),
+            "/cgi-bin/freepublish/getarticle": (self.freepublish_getarticle, True),
             "/cgi-bin/message/mass/sendall": (self.mass_sendall, True),
             "/cgi-bin/message/mass/get": (self.mass_get, True),
             "/datacube/getarticletotaldetail": (self.total_detail, True),
@@ -162,6 +181,7 @@ class WechatSandbox:
                 "query": {k: v for k, v in request.query_params.items() if k != "access_token"},
             }
             self.received.append(record)
+            self._finish_jobs()
             hit = f.only is None or f.only in path
             problem = self._token_problem(request.query_params.get("access_token"))
             if needs_token and problem:
@@ -304,8 +324,73 @@ class WechatSandbox:
             if a.get("thumb_media_id") not in self.materials:
                 return fail(40007)
         media_id = f"DRAFT_{self._new_id()}"
-        self.drafts[media_id] = {"articles": articles, "consumed": False}
+        self.drafts[media_id] = {
+            "articles": articles,
+            "consumed": False,
+            "update_time": int(time.time()),
+            "root": self._root(request, record["path"]),
+        }
         return {"media_id": media_id}
+
+    @staticmethod
+    def _news_item(article: dict[str, Any], url: str, no_content: bool) -> dict[str, Any]:
+        fields = (
+            "title",
+            "author",
+            "digest",
+            "content",
+            "content_source_url",
+            "thumb_media_id",
+            "need_open_comment",
+            "only_fans_can_comment",
+        )
+        item = {k: article.get(k, 0 if "comment" in k else "") for k in fields}
+        item["show_cover_pic"] = 1
+        item["url"] = url
+        if no_content:
+            del item["content"]
+        return item
+
+    def _draft_news(self, media_id: str, no_content: bool) -> list[dict[str, Any]]:
+        draft = self.drafts[media_id]
+        url = f"{draft['root']}/s/{media_id}?preview=1"  # a temporary preview link
+        return [self._news_item(a, url, no_content) for a in draft["articles"]]
+
+    @staticmethod
+    def _page(body: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """One batchget page of ``rows`` (newest first), or the errcode for a bad request."""
+        if not isinstance(body, dict):
+            return fail(44002)
+        offset, count = body.get("offset"), body.get("count")
+        if not isinstance(offset, int) or offset < 0:
+            return fail(47001, errmsg="data format error: offset")
+        if not isinstance(count, int) or not 1 <= count <= 20:
+            return fail(47001, errmsg="data format error: count must be 1..20")
+        chosen = rows[offset : offset + count]
+        return {"total_count": len(rows), "item_count": len(chosen), "item": chosen}
+
+    async def draft_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        media_id = str(body.get("media_id")) if isinstance(body, dict) else ""
+        draft = self.drafts.get(media_id)
+        if draft is None or draft["consumed"]:
+            return fail(40007)
+        return {"news_item": self._draft_news(media_id, no_content=False)}
+
+    async def draft_batchget(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        no_content = isinstance(body, dict) and body.get("no_content") == 1
+        waiting = [m for m, d in self.drafts.items() if not d["consumed"]]
+        waiting.sort(key=lambda m: (self.drafts[m]["update_time"], m), reverse=True)
+        rows = [
+            {
+                "media_id": m,
+                "content": {"news_item": self._draft_news(m, no_content)},
+                "update_time": self.drafts[m]["update_time"],
+            }
+            for m in waiting
+        ]
+        return self._page(body, rows)
 
     def _take_draft(self, media_id: Any) -> dict[str, Any] | None:
         draft = self.drafts.get(str(media_id))
@@ -325,9 +410,11 @@ class WechatSandbox:
             "title": first["title"],
             "content": first["content"],
             "author": first.get("author", ""),
-            "url": f"{root}/s/{article_id}",
+            "content_source_url": first.get("content_source_url", ""),
+            "url": f"{root}/s/{article_id}?mid={msg_data_id}&idx=1",
             "published_at": at,
             "notified": notified,
+            "source": first,
         }
         return article_id
 
@@ -357,11 +444,7 @@ class WechatSandbox:
         if job["status"] != 0:
             fail_idx = [1] if job["status"] in (2, 3, 4) else []
             return {"publish_id": publish_id, "publish_status": job["status"], "fail_idx": fail_idx}
-        if job["article_id"] is None:
-            job["article_id"] = self._publish_article(
-                job["draft"], job["root"], publish_id, job["done_at"], notified=False
-            )
-        article = self.articles[job["article_id"]]
+        article = self.articles[self._finish_job(publish_id, job)]
         return {
             "publish_id": publish_id,
             "publish_status": 0,
@@ -369,6 +452,52 @@ class WechatSandbox:
             "article_detail": {"count": 1, "item": [{"idx": 1, "article_url": article["url"]}]},
             "fail_idx": [],
         }
+
+    def _finish_job(self, publish_id: str, job: dict[str, Any]) -> str:
+        """Publish a finished job's article (once); its article_id."""
+        if job["article_id"] is None:
+            job["article_id"] = self._publish_article(
+                job["draft"], job["root"], publish_id, job["done_at"], notified=False
+            )
+        return str(job["article_id"])
+
+    def _finish_jobs(self) -> None:
+        """WeChat publishes a job when it is done, whether or not anyone asks freepublish/get."""
+        now = time.time()
+        for publish_id, job in self.jobs.items():
+            if job["status"] == 0 and job["done_at"] <= now:
+                self._finish_job(publish_id, job)
+
+    def _article_news(self, article: dict[str, Any], no_content: bool) -> dict[str, Any]:
+        item = self._news_item(article["source"], article["url"], no_content)
+        item["is_deleted"] = False
+        return item
+
+    async def freepublish_batchget(
+        self, request: Request, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = await self._json(request, record)
+        no_content = isinstance(body, dict) and body.get("no_content") == 1
+        published = [a for a in self.articles.values() if not a["notified"]]
+        published.sort(key=lambda a: (a["published_at"], a["article_id"]), reverse=True)
+        rows = [
+            {
+                "article_id": a["article_id"],
+                "content": {"news_item": [self._article_news(a, no_content)]},
+                "update_time": int(a["published_at"]),
+            }
+            for a in published
+        ]
+        return self._page(body, rows)
+
+    async def freepublish_getarticle(
+        self, request: Request, record: dict[str, Any]
+    ) -> dict[str, Any]:
+        body = await self._json(request, record)
+        article = self.articles.get(str(body.get("article_id")) if isinstance(body, dict) else "")
+        if article is None or article["notified"]:
+            return fail(53600)
+        return {"news_item": [self._article_news(article, no_content=False)]}
 
     # -- mass send -------------------------------------------------------------------------
 
@@ -501,8 +630,9 @@ class WechatSandbox:
     # -- inspection and control ------------------------------------------------------------
 
     async def list_posts(self) -> dict[str, Any]:
+        self._finish_jobs()
         articles = [
-            {k: v for k, v in a.items() if k != "content"}
+            {k: v for k, v in a.items() if k not in ("content", "source")}
             | {"reads": self._totals(a, time.time())["read_user"]}
             for a in self.articles.values()
         ]

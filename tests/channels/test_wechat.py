@@ -5,6 +5,7 @@ against its sandbox over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -216,7 +217,7 @@ def test_capabilities_declare_wechat_rules(http: httpx.AsyncClient) -> None:
         ("body", "字"): 19_999,
         ("body", "字节"): 1024 * 1024 - 1,
     }
-    assert caps.idempotency is Idempotency.NONE
+    assert caps.idempotency is Idempotency.LOOKUP
     assert caps.publish_mode is PublishMode.TWO_PHASE
     assert caps.max_concurrency == 2
     assert caps.metrics == ("reads", "shares", "likes")
@@ -264,7 +265,7 @@ async def test_publish_uploads_cover_drafts_and_submits(
         "author": "滨江应急管理局",
         "digest": "摘要",
         "content": "<p>6月，我局开展安全生产月活动。</p>",
-        "content_source_url": f"{PORTAL}/portal/notices/7",
+        "content_source_url": f"{PORTAL}/portal/notices/7?k=key-0001",
         "need_open_comment": 0,
         "only_fans_can_comment": 0,
         "thumb_media_id": "THUMB_MID",
@@ -1238,3 +1239,478 @@ async def test_the_adapter_against_its_sandbox_over_real_http() -> None:
             cleared = (await client.delete(f"{base}/posts")).json()
             assert cleared["cleared"] > 0
             assert (await client.get(f"{base}/posts")).json()["count"] == 0
+
+
+# -- lookup: an unknown outcome settled exactly, never published twice --------------------
+
+OURS = f"{PORTAL}/portal/notices/7?k=key-0001"
+ARTICLE_URL = "https://mp.weixin.qq.com/s?__biz=MzA5NDc&mid=2247483700&idx=1&sn=5f3c#rd"
+UPDATED = int(NOW.timestamp()) - 60
+
+
+def listing(items: list[dict[str, Any]], total: int | None = None) -> dict[str, Any]:
+    return {
+        "total_count": len(items) if total is None else total,
+        "item_count": len(items),
+        "item": items,
+    }
+
+
+def published_item(
+    link: str, article_id: str = "AID_7", url: str = ARTICLE_URL, deleted: bool = False
+) -> dict[str, Any]:
+    news = {"title": "标题", "content_source_url": link, "url": url, "is_deleted": deleted}
+    return {"article_id": article_id, "content": {"news_item": [news]}, "update_time": UPDATED}
+
+
+def draft_item(link: str, media_id: str = "DRAFT_OLD") -> dict[str, Any]:
+    news = {"title": "标题", "content_source_url": link, "url": "https://mp.weixin.qq.com/p"}
+    return {"media_id": media_id, "content": {"news_item": [news]}, "update_time": UPDATED}
+
+
+DRAFT_THERE = {"news_item": [{"title": "标题", "content_source_url": OURS, "url": "u"}]}
+DRAFT_GONE = {"errcode": 40007, "errmsg": "invalid media_id"}
+OTHERS = [published_item(f"{PORTAL}/portal/notices/{n}?k=k{n}", f"A{n}") for n in range(20)]
+
+# name -> (freepublish/batchget pages, marker (draft, seconds ago) or None, draft/batchget
+#          reply, draft/get reply, what lookup gives: "posted" | "confirming" | None | error)
+LOOKUP_CASES: dict[str, tuple[Any, ...]] = {
+    "published with our key": (
+        [listing([published_item(f"{PORTAL}/portal/notices/6?k=x", "A6"), published_item(OURS)])],
+        None,
+        None,
+        None,
+        "posted",
+    ),
+    "published, on the second page": (
+        [listing(OTHERS, total=21), listing([published_item(OURS)], total=21)],
+        None,
+        None,
+        None,
+        "posted",
+    ),
+    "published, the marker still fresh": (
+        [listing([published_item(OURS)])],
+        ("DRAFT_OLD", 30),
+        None,
+        DRAFT_GONE,
+        "posted",
+    ),
+    "published by hand, linking the notice page without a key": (
+        [listing([published_item(f"{PORTAL}/portal/notices/7")])],
+        None,
+        None,
+        None,
+        "posted",
+    ),
+    "another delivery's key on the same page is not ours": (
+        [listing([published_item(f"{PORTAL}/portal/notices/7?k=key-0002")])],
+        None,
+        listing([]),
+        None,
+        None,
+    ),
+    "found as a draft, never submitted": (
+        [listing([])],
+        None,
+        listing([draft_item(f"{PORTAL}/portal/notices/6?k=x", "DRAFT_X"), draft_item(OURS)]),
+        None,
+        "confirming",
+    ),
+    "not found, never submitted": ([listing([])], None, listing([]), None, None),
+    "submitted moments ago, WeChat took the draft": (
+        [listing([])],
+        ("DRAFT_OLD", 30),
+        None,
+        DRAFT_GONE,
+        TransientError,
+    ),
+    "submitted an hour ago, WeChat took the draft, no article": (
+        [listing(OTHERS, total=40), listing(OTHERS, total=40)],
+        ("DRAFT_OLD", 3600),
+        None,
+        DRAFT_GONE,
+        PermanentError,
+    ),
+    "submitted moments ago, the draft still in the box": (
+        [listing([])],
+        ("DRAFT_OLD", 30),
+        None,
+        DRAFT_THERE,
+        TransientError,
+    ),
+    "submitted an hour ago, the draft still in the box": (
+        [listing([])],
+        ("DRAFT_OLD", 3600),
+        None,
+        DRAFT_THERE,
+        "confirming",
+    ),
+}
+
+
+async def put_marker(tokens: MemoryTokens, media_id: str, seconds_ago: float) -> None:
+    at = NOW - timedelta(seconds=seconds_ago)
+    value = json.dumps({"media_id": media_id, "at": at.isoformat(), "note": None})
+    await tokens.put("wx", "submit:key-0001", value, None)
+
+
+@pytest.mark.parametrize("name", list(LOOKUP_CASES))
+async def test_lookup_settles_each_case_and_never_publishes_twice(
+    wx: respx.MockRouter, http: httpx.AsyncClient, name: str
+) -> None:
+    pages, marker, drafts, draft, expected = LOOKUP_CASES[name]
+    published = wx.post("/cgi-bin/freepublish/batchget").mock(
+        side_effect=[httpx.Response(200, json=p) for p in pages]
+    )
+    draft_list = wx.post("/cgi-bin/draft/batchget").respond(json=drafts or listing([]))
+    draft_get = wx.post("/cgi-bin/draft/get").respond(json=draft or DRAFT_GONE)
+    tokens = MemoryTokens()
+    if marker is not None:
+        await put_marker(tokens, *marker)
+    adapter = make_adapter(http, tokens, reconcile_wait_seconds=600)
+
+    if isinstance(expected, type):
+        with pytest.raises(expected) as caught:
+            await adapter.lookup(outgoing())
+        assert type(caught.value) is expected
+        assert not wx["submit"].called
+    else:
+        result = await adapter.lookup(outgoing())
+        if expected is None:
+            assert result is None
+            assert not wx["submit"].called
+        elif expected == "posted":
+            assert result is not None and not result.confirming
+            assert (result.remote_id, result.url) == ("AID_7", ARTICLE_URL)
+            assert result.detail["msg_data_id"] == "2247483700"  # metrics join on it
+            assert result.detail["published_on"] == "2026-07-01"
+            assert not wx["submit"].called and not draft_list.called
+        else:
+            assert result is not None and result.confirming
+            assert result.remote_id == "2247503051"
+            assert body_of(wx["submit"].calls.last) == {"media_id": "DRAFT_OLD"}
+            assert wx["submit"].call_count == 1
+            stored = json.loads(tokens.values[("wx", "submit:key-0001")][0])
+            assert stored["media_id"] == "DRAFT_OLD" and stored["at"] == NOW.isoformat()
+    assert not wx["draft"].called  # lookup never makes a new draft
+    assert all(body_of(c)["no_content"] == 1 and body_of(c)["count"] == 20 for c in published.calls)
+    assert [body_of(c)["offset"] for c in published.calls] == [0, 20][: len(pages)]
+    if marker is not None and published.call_count and expected != "posted":
+        assert body_of(draft_get.calls.last) == {"media_id": "DRAFT_OLD"}
+        assert not draft_list.called  # the marker names the draft: asked for exactly
+
+
+async def test_a_long_wait_is_explained_to_the_person_who_checks(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
+    wx.post("/cgi-bin/draft/get").respond(json=DRAFT_GONE)
+    tokens = MemoryTokens()
+    await put_marker(tokens, "DRAFT_OLD", 3600)
+    with pytest.raises(PermanentError) as caught:
+        await make_adapter(http, tokens).lookup(outgoing())
+    assert "DRAFT_OLD" in str(caught.value) and "发表记录" in str(caught.value)
+
+
+LOOKUP_ERRORS = [
+    # (endpoint, answer, class the worker sees)
+    (
+        "freepublish/batchget",
+        httpx.Response(200, json={"errcode": -1, "errmsg": "busy"}),
+        TransientError,
+    ),
+    ("freepublish/batchget", httpx.Response(502, text="bad gateway"), TransientError),
+    ("freepublish/batchget", httpx.ReadTimeout("slow"), TransientError),
+    ("freepublish/batchget", httpx.ConnectError("refused"), TransientError),
+    ("freepublish/batchget", httpx.Response(200, text="<html>oops</html>"), TransientError),
+    ("freepublish/batchget", httpx.Response(200, json={"unexpected": True}), TransientError),
+    (
+        "freepublish/batchget",
+        httpx.Response(200, json={"errcode": 45011, "errmsg": "api minute-quota reach limit"}),
+        RateLimited,
+    ),
+    (
+        "freepublish/batchget",
+        httpx.Response(200, json={"errcode": 48001, "errmsg": "api unauthorized"}),
+        PermanentError,
+    ),
+    ("draft/batchget", httpx.Response(200, json={"errcode": -1, "errmsg": "busy"}), TransientError),
+    ("draft/batchget", httpx.ReadTimeout("slow"), TransientError),
+]
+
+
+@pytest.mark.parametrize("case", LOOKUP_ERRORS, ids=lambda c: f"{c[0]}-{c[1]!r:.40}")
+async def test_lookup_that_cannot_tell_says_so_and_sends_nothing(
+    wx: respx.MockRouter, http: httpx.AsyncClient, case: tuple[Any, ...]
+) -> None:
+    endpoint, answer, error = case
+    wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
+    wx.post("/cgi-bin/draft/batchget").respond(json=listing([draft_item(OURS)]))
+    route = wx.post(f"/cgi-bin/{endpoint}")
+    route.side_effect = [answer]
+    with pytest.raises(ChannelError) as caught:
+        await make_adapter(http).lookup(outgoing())
+    assert type(caught.value) is error
+    assert not wx["submit"].called and not wx["draft"].called
+
+
+async def test_a_marker_we_cannot_read_is_never_taken_for_nothing_sent(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
+    tokens = MemoryTokens()
+    await tokens.put("wx", "submit:key-0001", "{not json", None)
+    with pytest.raises(PermanentError, match="submit:key-0001"):
+        await make_adapter(http, tokens).lookup(outgoing())
+
+
+async def test_lookup_refreshes_a_rejected_token_itself(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    wx["token"].side_effect = [
+        httpx.Response(200, json={"access_token": "T1", "expires_in": 7200}),
+        httpx.Response(200, json={"access_token": "T2", "expires_in": 7200}),
+    ]
+    published = wx.post("/cgi-bin/freepublish/batchget").mock(
+        side_effect=[
+            httpx.Response(200, json={"errcode": 42001, "errmsg": "access_token expired"}),
+            httpx.Response(200, json=listing([published_item(OURS)])),
+        ]
+    )
+    result = await make_adapter(http).lookup(outgoing())
+    assert result is not None and result.remote_id == "AID_7"
+    assert [token_of(c) for c in published.calls] == ["T1", "T2"]
+
+
+async def test_list_items_without_their_articles_are_read_one_by_one(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    """If no_content=1 drops the whole ``content`` object, getarticle / draft/get tell."""
+    bare: list[dict[str, Any]] = [
+        {"article_id": "A1", "update_time": UPDATED},
+        {"article_id": "AID_7"},
+    ]
+    wx.post("/cgi-bin/freepublish/batchget").respond(json=listing(bare))
+    getarticle = wx.post("/cgi-bin/freepublish/getarticle").mock(
+        side_effect=lambda request: httpx.Response(
+            200,
+            json={
+                "news_item": [
+                    {
+                        "content_source_url": OURS
+                        if json.loads(request.content)["article_id"] == "AID_7"
+                        else f"{PORTAL}/portal/notices/3?k=z",
+                        "url": ARTICLE_URL,
+                        "is_deleted": True,
+                    }
+                ]
+            },
+        )
+    )
+    result = await make_adapter(http).lookup(outgoing())
+    assert result is not None and (result.remote_id, result.url) == ("AID_7", ARTICLE_URL)
+    assert result.note == "该文章已在微信发表，但此后已被删除"  # still posted: never again
+    assert [body_of(c) for c in getarticle.calls] == [{"article_id": "A1"}, {"article_id": "AID_7"}]
+
+
+async def test_a_warning_found_as_a_draft_is_mass_sent_under_its_key(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
+    wx.post("/cgi-bin/draft/batchget").respond(json=listing([draft_item(OURS)]))
+    warning = outgoing("weather_warning", fields=WARNING_FIELDS)
+    result = await make_adapter(http).lookup(warning)
+    assert result is not None and result.confirming and result.remote_id == "34182"
+    sent = body_of(wx["sendall"].calls.last)
+    assert (sent["mpnews"], sent["clientmsgid"]) == ({"media_id": "DRAFT_OLD"}, "key-0001")
+    assert not wx["submit"].called and not wx["draft"].called
+
+
+async def test_the_marker_is_committed_before_submit_and_put_back_when_wechat_refuses(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    tokens = MemoryTokens()
+    seen: list[Any] = []
+
+    def submit(request: httpx.Request) -> httpx.Response:
+        seen.append(tokens.values.get(("wx", "submit:key-0001")))
+        return httpx.Response(200, json={"errcode": 53501, "errmsg": "publish too frequent"})
+
+    wx["submit"].side_effect = submit
+    adapter = make_adapter(http, tokens)
+    with pytest.raises(RateLimited):
+        await adapter.publish(outgoing())
+    assert json.loads(seen[0][0])["media_id"] == "DRAFT_MID"  # on record while it was sent
+    assert tokens.values[("wx", "submit:key-0001")][0] == ""  # refused: nothing in flight
+    # so the draft left behind counts as never submitted, and is used at once
+    wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
+    wx.post("/cgi-bin/draft/batchget").respond(json=listing([draft_item(OURS, "DRAFT_MID")]))
+    wx["submit"].side_effect = None
+    result = await adapter.lookup(outgoing())
+    assert result is not None and result.confirming
+    assert body_of(wx["submit"].calls.last) == {"media_id": "DRAFT_MID"}
+
+
+async def test_a_lost_submit_reply_is_waited_for_then_found_and_never_sent_again(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    """The whole story with respx: submit carried out, reply lost; WeChat is still publishing
+    when the worker first asks; a little later the article is there."""
+    wx["submit"].side_effect = [httpx.ReadTimeout("reply lost")]
+    published = wx.post("/cgi-bin/freepublish/batchget").mock(
+        side_effect=[
+            httpx.Response(200, json=listing([])),
+            httpx.Response(200, json=listing([published_item(OURS)])),
+        ]
+    )
+    wx.post("/cgi-bin/draft/get").respond(json=DRAFT_GONE)  # WeChat took the draft
+    clock = Clock()
+    adapter = make_adapter(http, clock=clock)
+    with pytest.raises(OutcomeUnknown):
+        await adapter.publish(outgoing())
+    clock.current += timedelta(seconds=25)
+    with pytest.raises(TransientError, match="稍后再查"):
+        await adapter.lookup(outgoing())
+    clock.current += timedelta(seconds=5)
+    found = await adapter.lookup(outgoing())
+    assert found is not None and not found.confirming and found.url == ARTICLE_URL
+    assert wx["submit"].call_count == 1 and wx["draft"].call_count == 1
+    assert published.call_count == 2
+
+
+def test_the_key_rides_in_the_source_link_within_1_kb() -> None:
+    from channels.wechat.reconcile import carries_key, source_url
+
+    assert source_url(PORTAL, 7, "0f" * 16) == f"{PORTAL}/portal/notices/7?k={'0f' * 16}"
+    long_key = "客户端" * 40
+    url = source_url(PORTAL, 7, long_key)
+    assert len(url.encode()) <= 1024 and carries_key(url, long_key)
+    assert carries_key(url.replace("?", "?from=timeline&"), long_key)  # other params kept
+    assert not carries_key(url, "客户端")
+    with pytest.raises(PermanentError, match="1 KB"):
+        source_url("https://x.example/" + "a" * 1000, 7, "k")
+
+
+# -- reconcile against the sandbox over real HTTP ----------------------------------------
+
+
+async def test_a_lost_submit_reply_is_reconciled_against_the_sandbox() -> None:
+    with serve(WechatAdapter.sandbox()) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await client.put(
+                f"{base}/faults",
+                json={
+                    "lost_reply": 1,
+                    "hang_seconds": 1,
+                    "only": "freepublish/submit",
+                    "publish_seconds": 1.5,
+                },
+            )
+            adapter = make_adapter(
+                client, clock=SystemClock(), api_base=base, timeout=0.3, mass_send=False
+            )
+            with pytest.raises(OutcomeUnknown):
+                await adapter.publish(outgoing(key="lost-1"))
+            # still publishing (1.5 s): the draft is taken, the article not out yet
+            with pytest.raises(TransientError):
+                await adapter.lookup(outgoing(key="lost-1"))
+            found = None
+            for _ in range(100):
+                await _sleep(0.05)
+                with contextlib.suppress(TransientError):
+                    found = await adapter.lookup(outgoing(key="lost-1"))
+                    break
+            assert found is not None and not found.confirming
+            assert found.url and found.url.startswith(f"{base}/s/{found.remote_id}")
+            assert "我局开展安全生产月活动" in (await client.get(found.url)).text
+            # an untouched delivery: nothing anywhere, so the worker may publish it afresh
+            assert await adapter.lookup(outgoing(key="never-sent", notice_id=8)) is None
+
+            received = (await client.get(f"{base}/posts")).json()
+            paths = [p["path"] for p in received["posts"]]
+            assert paths.count("/cgi-bin/freepublish/submit") == 1
+            assert paths.count("/cgi-bin/draft/add") == 1
+            (article,) = received["articles"]
+            assert article["content_source_url"] == f"{PORTAL}/portal/notices/7?k=lost-1"
+            assert found.detail["msg_data_id"] == article["msg_data_id"]
+
+            # the documented batchget shapes and rules
+            page = await client.post(
+                f"{base}/cgi-bin/freepublish/batchget",
+                params={"access_token": adapter.token.last_used or ""},
+                json={"offset": 0, "count": 21, "no_content": 1},
+            )
+            assert page.json()["errcode"] == 47001
+
+
+async def test_the_worker_reconciles_a_lost_submit_and_posts_once(tmp_path: Path) -> None:
+    from publisher.runtime import Runtime
+
+    with serve(WechatAdapter.sandbox()) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await client.put(
+                f"{base}/faults",
+                json={
+                    "lost_reply": 1,
+                    "hang_seconds": 2.5,
+                    "only": "freepublish/submit",
+                    "publish_seconds": 2.0,  # still publishing when the worker first asks
+                },
+            )
+            settings = load_settings(
+                database_url=f"sqlite:///{tmp_path}/publisher.db",
+                base_url=PORTAL,
+                retry_base_delay=0.05,
+                retry_max_delay=0.2,
+                breaker_cooldown=0.1,
+                poll_interval=0.05,
+                metrics_interval=0,
+                accounts={
+                    "wx": {
+                        "type": "wechat",
+                        "appid": APPID,
+                        "secret": "s",
+                        "api_base": base,
+                        "timeout": 0.5,
+                        "mass_send": False,
+                    }
+                },
+            )
+            runtime = await Runtime.open(settings, with_worker=True)
+            assert runtime.worker is not None
+            task = asyncio.create_task(runtime.worker.run())
+            try:
+                notice = parse_notice(
+                    {
+                        "kind": "general",
+                        "title": "安全生产月活动通知",
+                        "body": "请落实。",
+                        "channels": ["wx"],
+                    }
+                )
+                done = await runtime.intake.submit(notice, source="test", actor="duty")
+                deadline = time.monotonic() + 15
+                while True:
+                    record = await runtime.store.get_notice(done.notice_id)
+                    (delivery,) = record.deliveries
+                    if delivery.status in ("posted", "failed", "needs_review"):
+                        break
+                    assert time.monotonic() < deadline, f"still {delivery.status}"
+                    await asyncio.sleep(0.05)
+            finally:
+                runtime.worker.stop()
+                await asyncio.wait_for(task, 10)
+                await runtime.close()
+            assert delivery.status == "posted", delivery.error
+            actions = [e.action for e in record.events if e.delivery_id is not None]
+            assert "unknown_outcome" in actions and actions[-1] == "reconciled"
+            waited = [e.reason or "" for e in record.events if e.action == "unknown_outcome"]
+            assert any("稍后再查" in reason for reason in waited)  # asked while publishing
+            received = (await client.get(f"{base}/posts")).json()
+            paths = [p["path"] for p in received["posts"]]
+            assert paths.count("/cgi-bin/freepublish/submit") == 1
+            (article,) = received["articles"]
+            assert delivery.remote_id == article["article_id"]
+            assert delivery.url == article["url"]
+            assert article["content_source_url"].endswith(f"?k={delivery.idempotency_key}")
