@@ -214,6 +214,7 @@ class WechatAdapter(ChannelAdapter):
             publish_mode=PublishMode.TWO_PHASE,
             metrics=tuple(FIELDS),
             metrics_lag_seconds=DAY_SECONDS * self.options.stats_lag_days,
+            links_to_copy=True,  # content_source_url ("阅读原文") is the portal copy
         )
 
     # -- publish ---------------------------------------------------------------------------
