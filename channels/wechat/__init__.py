@@ -97,12 +97,19 @@ from publisher.contract import (
     RateLimit,
     count_utf8_bytes,
 )
-from publisher.errors import ChannelError, OutcomeUnknown, PermanentError, TransientError
+from publisher.errors import (
+    ChannelError,
+    OutcomeUnknown,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from publisher.settings import NOTICE_KINDS
 
 REAL_API = "https://api.weixin.qq.com"
 QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注者"
 DAY_SECONDS = 86_400.0
+
 
 
 class WechatOptions(AccountOptions):
@@ -127,6 +134,8 @@ class WechatOptions(AccountOptions):
     # After a submit whose outcome is unknown: how long its draft may stay in the draft box, or
     # stay taken without its article showing, before lookup submits it again / asks a person.
     reconcile_wait_seconds: float = Field(default=600.0, ge=0, le=86_400)
+    # while a submitted article may still appear, ask again this often
+    reconcile_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("encoding_aes_key")
     @classmethod
@@ -387,15 +396,17 @@ class WechatAdapter(ChannelAdapter):
         left = self.options.reconcile_wait_seconds - waited
         if still_there is not None:
             if left > 0:
-                raise TransientError(
+                raise RateLimited(  # not a failure: ask again in a while
                     f"草稿 {marker.media_id} 仍在草稿箱，{_when(marker)} 的发布提交可能仍在处理；"
-                    f"{left:.0f} 秒后仍未发表则重新提交同一草稿"
+                    f"{left:.0f} 秒后仍未发表则重新提交同一草稿",
+                    retry_after=min(left, self.options.reconcile_recheck_seconds),
                 )
             return await self._resume(post, marker.media_id, f"submitted {_when(marker)}")
         if left > 0:
-            raise TransientError(
+            raise RateLimited(
                 f"草稿 {marker.media_id} 已于 {_when(marker)} 提交发布并被微信接收，"
-                "已发表列表中尚无本文；稍后再查"
+                "已发表列表中尚无本文；稍后再查",
+                retry_after=min(left, self.options.reconcile_recheck_seconds),
             )
         raise PermanentError(
             f"草稿 {marker.media_id} 已于 {_when(marker)} 提交发布并已不在草稿箱，"

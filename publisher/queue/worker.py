@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -20,7 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from publisher.contract import Clock, Idempotency, PublishResult
-from publisher.errors import AuthExpired, ChannelError, OutcomeUnknown, PermanentError
+from publisher.errors import (
+    AuthExpired,
+    ChannelError,
+    OutcomeUnknown,
+    PermanentError,
+    RateLimited,
+)
 from publisher.queue.retry import RetryPolicy, describe
 from publisher.queue.states import Status
 from publisher.registry import Account, Channels
@@ -251,7 +258,12 @@ class Worker:
                 # Still unknown whether it arrived: ask again later. Publishing now (or from
                 # retry_wait, which claims as a fresh publish) could post it twice.
                 unknown = OutcomeUnknown(f"lookup failed: {describe(exc)}")
-                return self._after_error(unknown, account, item.delivery.attempts, item)
+                outcome = self._after_error(unknown, account, item.delivery.attempts, item)
+                if isinstance(exc, RateLimited) and outcome.to_status == Status.SENDING:
+                    # The channel says when it can tell: no failure, no breaker, no hurry.
+                    later = self.clock.now() + _seconds(exc.retry_after)
+                    outcome = dataclasses.replace(outcome, not_before=later, failure=False)
+                return outcome
             if found is not None:
                 return self._success(found, "reconciled", caps.idempotency)
         # Not on the channel (lookup said so), or the channel honours our key: send again.

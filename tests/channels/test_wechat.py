@@ -1323,7 +1323,7 @@ LOOKUP_CASES: dict[str, tuple[Any, ...]] = {
         ("DRAFT_OLD", 30),
         None,
         DRAFT_GONE,
-        TransientError,
+        RateLimited,  # ask again later, and say when: not a failure
     ),
     "submitted an hour ago, WeChat took the draft, no article": (
         [listing(OTHERS, total=40), listing(OTHERS, total=40)],
@@ -1337,7 +1337,7 @@ LOOKUP_CASES: dict[str, tuple[Any, ...]] = {
         ("DRAFT_OLD", 30),
         None,
         DRAFT_THERE,
-        TransientError,
+        RateLimited,
     ),
     "submitted an hour ago, the draft still in the box": (
         [listing([])],
@@ -1674,6 +1674,7 @@ async def test_the_worker_reconciles_a_lost_submit_and_posts_once(tmp_path: Path
                         "api_base": base,
                         "timeout": 0.5,
                         "mass_send": False,
+                        "reconcile_recheck_seconds": 0.2,
                     }
                 },
             )

@@ -534,3 +534,19 @@ async def test_worker_does_not_spin_while_an_account_is_full(make_env: MakeEnv) 
     dues = count_calls(env.store, "next_due")
     await asyncio.sleep(0.6)
     assert claims[0] + dues[0] <= 12, (claims, dues)
+
+
+async def test_a_lookup_that_says_ask_later_is_asked_again_when_it_said(
+    make_env: MakeEnv,
+) -> None:
+    env = await make_env({"oa": {"idempotency": Idempotency.LOOKUP, "max_attempts": 3}})
+    adapter = env.adapter("oa")
+    adapter.script = [Lost()]
+    # The channel cannot tell yet (WeChat: the article may still be publishing): 0.3 s.
+    adapter.lookup_script = [RateLimited("still publishing", retry_after=0.3), None]
+    notice = await env.settled(await env.submit(["oa"]))
+    d = notice.deliveries[0]
+    assert d.status == Status.POSTED and adapter.posts == 1 and len(adapter.lookups) == 2
+    waited = [e for e in notice.events if e.action == "unknown_outcome"]
+    asked_again = [e for e in notice.events if e.action == "reconcile"]
+    assert (asked_again[-1].at - waited[-1].at).total_seconds() >= 0.3
