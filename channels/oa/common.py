@@ -1,20 +1,26 @@
-"""What the OA adapters share: the portal link, reply parsing, error tables, signing, rates.
+"""What the OA adapters share: the portal link, reply parsing, error tables, signing, rates,
+and the adapter base classes (:class:`OaAdapter`, :class:`RobotAdapter`).
 
 Every OA message carries a link to the full text. Parts are rendered (and fitted to the
 channel's limits) at submit, before the notice has an id, so the adapter appends the link at
 publish time; each adapter's byte limit for the body is the channel's limit minus the room
 the link needs (:func:`link_reserve`). A truncated body therefore never loses its link.
+
+The platforms differ in addresses, signing, payloads and error codes, and those stay in each
+vendor module; the flow around them — options, sandbox, capabilities, one JSON POST whose
+reply carries a result code — is written once here.
 """
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar, cast
 
 import httpx
 from pydantic import Field
@@ -22,9 +28,15 @@ from pydantic import Field
 from publisher.contract import (
     AccountContext,
     AccountOptions,
+    Capabilities,
+    ChannelAdapter,
+    Format,
+    Idempotency,
     Limit,
     NoticeView,
+    OutgoingPost,
     Overflow,
+    PublishResult,
     RateLimit,
     count_utf8_bytes,
 )
@@ -42,6 +54,10 @@ LINK_TEXT = "查看全文"
 MAX_ID_DIGITS = 12  # room reserved for the notice id in the portal link
 MAX_GIVEN_URL_BYTES = 256  # fields.portal_url longer than this falls back to the portal copy
 
+# How a markdown or a text message is written, and how it ends: with the link to the full text.
+FORMATS = {"markdown": Format.MARKDOWN, "text": Format.TEXT}
+FOOTERS = {"markdown": "\n\n[查看全文]({url})", "text": "\n\n全文：{url}"}
+
 
 class OaOptions(AccountOptions):
     """Options every OA account has.
@@ -53,6 +69,7 @@ class OaOptions(AccountOptions):
 
     api_base: str | None = None
     timeout: float = Field(default=10.0, gt=0)
+    max_concurrency: int = Field(default=2, ge=1)
 
 
 def api_base(ctx: AccountContext, real: str, type_name: str) -> str:
@@ -100,6 +117,11 @@ def link_reserve(ctx: AccountContext, footer: str) -> int:
 
 def byte_limit(part: str, max_bytes: int, overflow: Overflow) -> Limit:
     return Limit(part, float(max_bytes), count_utf8_bytes, BYTES, overflow)
+
+
+def body_before_link(ctx: AccountContext, max_bytes: int, footer: str) -> Limit:
+    """The body's limit when ``footer`` (with the link) ends it: what is left, cut if longer."""
+    return byte_limit("body", max_bytes - link_reserve(ctx, footer), Overflow.TRUNCATE)
 
 
 def window_rate(per_window: int, window: float, *, burst: int) -> RateLimit:
@@ -194,3 +216,108 @@ def hmac_sha256_b64(key: bytes, message: bytes) -> str:
 def digest(secret: str) -> str:
     """A short, non-reversible tag of a secret (names cached tokens per credential)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12]
+
+
+OptionsT = TypeVar("OptionsT", bound=OaOptions)
+
+
+class OaAdapter(ChannelAdapter, Generic[OptionsT]):
+    """An OA adapter: JSON to one platform, a result code in every reply, a link to the full text.
+
+    A subclass sets ``type_name`` and ``Options`` (the ``OptionsT`` it is parametrised with),
+    then states what its platform does differently:
+
+    ``real_api``             the platform's address (sandbox accounts: :func:`api_base`)
+    ``label``, ``endpoint``  the channel and its send endpoint as error messages name them
+                             (never the URL: it may hold a key or a token)
+    ``code_keys``, ``msg_keys``  where a reply keeps its result code and message
+    ``errors``               the error table (the vendor module's ``ERRORS``)
+    ``rate``                 the declared rate (see :func:`window_rate`)
+    ``_format()``, ``_limits()``  the message format and each part's byte limit; every part
+                             of an OA message is limited, so the parts are the limited ones
+    ``_idempotency()``       NONE unless the platform drops a repeat by itself
+
+    The sandbox is the one ``channels.oa.sandbox.SANDBOXES`` names for ``type_name``.
+    """
+
+    real_api: ClassVar[str]
+    label: ClassVar[str]
+    endpoint: ClassVar[str]
+    code_keys: ClassVar[tuple[str, ...]] = ("errcode",)
+    msg_keys: ClassVar[tuple[str, ...]] = ("errmsg",)
+    errors: ClassVar[Mapping[int, Code]]
+    rate: ClassVar[RateLimit]
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        """The stand-in API for sandbox accounts (``channels.oa.sandbox``)."""
+        from channels.oa.sandbox import SANDBOXES
+
+        return SANDBOXES[cls.type_name]().router
+
+    @property
+    def options(self) -> OptionsT:
+        options = self.ctx.options
+        assert isinstance(options, self.Options)
+        return cast(OptionsT, options)
+
+    @property
+    def _api(self) -> str:
+        return api_base(self.ctx, self.real_api, self.type_name)
+
+    @abc.abstractmethod
+    def _format(self) -> Format:
+        """The format the templates write for this account."""
+
+    @abc.abstractmethod
+    def _limits(self) -> tuple[Limit, ...]:
+        """The byte limit of each part, in the order of the parts."""
+
+    def _idempotency(self) -> Idempotency:
+        return Idempotency.NONE
+
+    @property
+    def capabilities(self) -> Capabilities:
+        limits = self._limits()
+        return Capabilities(
+            formats=(self._format(),),
+            parts=tuple(limit.part for limit in limits),
+            limits=limits,
+            rate_limit=self.rate,
+            max_concurrency=self.options.max_concurrency,
+            idempotency=self._idempotency(),
+            links_to_copy=True,
+        )
+
+    async def _send(
+        self, url: str, payload: Mapping[str, Any], params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST ``payload``: the reply when its code is 0, else the error ``errors`` names."""
+        response = await post_json(self.ctx, url, payload, self.options.timeout, params)
+        code, message, data = read_reply(response, self.endpoint, self.code_keys, self.msg_keys)
+        if code != 0:
+            raise_for_code(self.label, code, message, self.errors)
+        return data
+
+
+class RobotAdapter(OaAdapter[OptionsT]):
+    """A group robot: one POST a notice, nothing in the reply to keep, nothing to ask later.
+
+    A subclass gives the address (``_url``, and ``_params`` if the credential goes there) and
+    the body (``_payload``, which ends with the link to the full text).
+    """
+
+    @abc.abstractmethod
+    def _url(self) -> str:
+        """The send address (may hold the credential and a signature: never shown)."""
+
+    def _params(self) -> Mapping[str, str] | None:
+        return None
+
+    @abc.abstractmethod
+    def _payload(self, post: OutgoingPost) -> dict[str, Any]:
+        """The JSON body for ``post``."""
+
+    async def publish(self, post: OutgoingPost) -> PublishResult:
+        await self._send(self._url(), self._payload(post), self._params())
+        return PublishResult(remote_id=None, detail={"link": portal_url(self.ctx, post.notice)})

@@ -53,33 +53,22 @@ from urllib.parse import quote_plus
 from pydantic import Field, SecretStr
 
 from channels.oa.common import (
+    FOOTERS,
+    FORMATS,
     Code,
     OaOptions,
-    api_base,
+    RobotAdapter,
+    body_before_link,
     byte_limit,
     hmac_sha256_b64,
-    link_reserve,
     portal_url,
-    post_json,
-    raise_for_code,
-    read_reply,
     window_rate,
 )
-from publisher.contract import (
-    Capabilities,
-    ChannelAdapter,
-    Format,
-    Idempotency,
-    Limit,
-    OutgoingPost,
-    Overflow,
-    PublishResult,
-)
+from publisher.contract import Format, Limit, OutgoingPost, Overflow
 from publisher.errors import CredentialsInvalid, PermanentError, RateLimited, TransientError
 
 API_BASE = "https://oapi.dingtalk.com"
 TITLE_MAX_BYTES = 128
-FOOTERS = {"markdown": "\n\n[查看全文]({url})", "text": "\n\n全文：{url}"}
 THROTTLE_SECONDS = 600.0
 
 ERRORS: dict[int, Code] = {
@@ -107,28 +96,16 @@ class DingtalkOptions(OaOptions):
     at_mobiles: list[str] = Field(default_factory=list)
     at_all_urgent: bool = False
     body_max_bytes: int = Field(default=4096, ge=256, le=20_000)
-    max_concurrency: int = Field(default=2, ge=1)
 
 
-class DingtalkAdapter(ChannelAdapter):
+class DingtalkAdapter(RobotAdapter[DingtalkOptions]):
     type_name = "dingtalk"
     Options = DingtalkOptions
-
-    @classmethod
-    def sandbox(cls) -> Any:
-        """The stand-in API for sandbox accounts (``channels.oa.sandbox.DingtalkSandbox``)."""
-        from channels.oa.sandbox import DingtalkSandbox
-
-        return DingtalkSandbox().router
-
-    @property
-    def options(self) -> DingtalkOptions:
-        assert isinstance(self.ctx.options, DingtalkOptions)
-        return self.ctx.options
-
-    @property
-    def _api(self) -> str:
-        return api_base(self.ctx, API_BASE, self.type_name)
+    real_api = API_BASE
+    label = "钉钉机器人"
+    endpoint = "钉钉 robot/send"
+    errors = ERRORS
+    rate = window_rate(18, 60.0, burst=3)
 
     def _footer(self) -> str:
         o = self.options
@@ -137,22 +114,14 @@ class DingtalkAdapter(ChannelAdapter):
             footer += "\n\n" + " ".join(f"@{m}" for m in o.at_mobiles)
         return footer
 
-    @property
-    def capabilities(self) -> Capabilities:
-        o = self.options
-        room = o.body_max_bytes - link_reserve(self.ctx, self._footer())
-        limits: tuple[Limit, ...] = (byte_limit("body", room, Overflow.TRUNCATE),)
-        if o.msgtype == "markdown":
-            limits = (byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE), *limits)
-        return Capabilities(
-            formats=(Format.MARKDOWN if o.msgtype == "markdown" else Format.TEXT,),
-            parts=("title", "body") if o.msgtype == "markdown" else ("body",),
-            limits=limits,
-            rate_limit=window_rate(18, 60.0, burst=3),
-            max_concurrency=o.max_concurrency,
-            idempotency=Idempotency.NONE,
-            links_to_copy=True,
-        )
+    def _format(self) -> Format:
+        return FORMATS[self.options.msgtype]
+
+    def _limits(self) -> tuple[Limit, ...]:
+        body = body_before_link(self.ctx, self.options.body_max_bytes, self._footer())
+        if self.options.msgtype == "markdown":
+            return (byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE), body)
+        return (body,)
 
     def _url(self) -> str:
         o = self.options
@@ -174,10 +143,3 @@ class DingtalkAdapter(ChannelAdapter):
             title = post.rendered.title or post.notice.title
             return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
         return {"msgtype": "text", "text": {"content": text}, "at": at}
-
-    async def publish(self, post: OutgoingPost) -> PublishResult:
-        response = await post_json(self.ctx, self._url(), self._payload(post), self.options.timeout)
-        code, message, _ = read_reply(response, "钉钉 robot/send", ("errcode",), ("errmsg",))
-        if code != 0:
-            raise_for_code("钉钉机器人", code, message, ERRORS)
-        return PublishResult(remote_id=None, detail={"link": portal_url(self.ctx, post.notice)})

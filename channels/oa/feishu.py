@@ -47,34 +47,22 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from channels.oa.common import (
     BYTES,
     LINK_TEXT,
     Code,
     OaOptions,
-    api_base,
+    RobotAdapter,
     byte_limit,
     hmac_sha256_b64,
     longest_link,
     portal_url,
-    post_json,
-    raise_for_code,
-    read_reply,
     to_json,
     window_rate,
 )
-from publisher.contract import (
-    Capabilities,
-    ChannelAdapter,
-    Format,
-    Idempotency,
-    Limit,
-    OutgoingPost,
-    Overflow,
-    PublishResult,
-)
+from publisher.contract import Format, Limit, OutgoingPost, Overflow
 from publisher.errors import CredentialsInvalid, PermanentError, RateLimited
 
 API_BASE = "https://open.feishu.cn"
@@ -118,49 +106,29 @@ class FeishuOptions(OaOptions):
     secret: SecretStr | None = None  # 签名校验; None: keyword or IP security
     msg_type: Literal["post", "interactive"] = "post"
     at_all_urgent: bool = False
-    max_concurrency: int = Field(default=2, ge=1)
 
 
-class FeishuAdapter(ChannelAdapter):
+class FeishuAdapter(RobotAdapter[FeishuOptions]):
     type_name = "feishu"
     Options = FeishuOptions
+    real_api = API_BASE
+    label = "飞书机器人"
+    endpoint = "飞书 bot/v2/hook"
+    code_keys = ("code", "StatusCode")
+    msg_keys = ("msg", "StatusMessage")
+    errors = ERRORS
+    rate = window_rate(93, 60.0, burst=3)
 
-    @classmethod
-    def sandbox(cls) -> Any:
-        """The stand-in API for sandbox accounts (``channels.oa.sandbox.FeishuSandbox``)."""
-        from channels.oa.sandbox import FeishuSandbox
+    def _format(self) -> Format:
+        return Format.TEXT if self.options.msg_type == "post" else Format.MARKDOWN
 
-        return FeishuSandbox().router
-
-    @property
-    def options(self) -> FeishuOptions:
-        assert isinstance(self.ctx.options, FeishuOptions)
-        return self.ctx.options
-
-    @property
-    def _api(self) -> str:
-        return api_base(self.ctx, API_BASE, self.type_name)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        o = self.options
-        if o.msg_type == "post":
-            fmt, measure = Format.TEXT, post_content_bytes
-        else:
-            fmt, measure = Format.MARKDOWN, card_text_bytes
-        longest = self._payload("x" * TITLE_MAX_BYTES, "", longest_link(self.ctx), True, "orange")
-        envelope = len(to_json(longest))
-        return Capabilities(
-            formats=(fmt,),
-            parts=("title", "body"),
-            limits=(
-                byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE),
-                Limit("body", float(BODY_MAX_BYTES - envelope), measure, BYTES, Overflow.TRUNCATE),
-            ),
-            rate_limit=window_rate(93, 60.0, burst=3),
-            max_concurrency=o.max_concurrency,
-            idempotency=Idempotency.NONE,
-            links_to_copy=True,
+    def _limits(self) -> tuple[Limit, ...]:
+        measure = post_content_bytes if self.options.msg_type == "post" else card_text_bytes
+        longest = self._request("x" * TITLE_MAX_BYTES, "", longest_link(self.ctx), True, "orange")
+        room = float(BODY_MAX_BYTES - len(to_json(longest)))
+        return (
+            byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE),
+            Limit("body", room, measure, BYTES, Overflow.TRUNCATE),
         )
 
     def _content(
@@ -199,7 +167,7 @@ class FeishuAdapter(ChannelAdapter):
             }
         }
 
-    def _payload(
+    def _request(
         self, title: str, body: str, link: str, urgent: bool, colour: str
     ) -> dict[str, Any]:
         o = self.options
@@ -212,21 +180,11 @@ class FeishuAdapter(ChannelAdapter):
         payload.update(self._content(title, body, link, urgent, colour))
         return payload
 
-    async def publish(self, post: OutgoingPost) -> PublishResult:
-        o = self.options
-        link = portal_url(self.ctx, post.notice)
+    def _url(self) -> str:
+        return f"{self._api}/open-apis/bot/v2/hook/{self.options.hook.get_secret_value()}"
+
+    def _payload(self, post: OutgoingPost) -> dict[str, Any]:
         title = post.rendered.title or post.notice.title
         colour = HEADER_COLOURS.get(str(post.notice.fields.get("color", "")), "blue")
-        payload = self._payload(title, post.rendered.body, link, post.notice.urgent, colour)
-        response = await post_json(
-            self.ctx,
-            f"{self._api}/open-apis/bot/v2/hook/{o.hook.get_secret_value()}",
-            payload,
-            o.timeout,
-        )
-        code, message, _ = read_reply(
-            response, "飞书 bot/v2/hook", ("code", "StatusCode"), ("msg", "StatusMessage")
-        )
-        if code != 0:
-            raise_for_code("飞书机器人", code, message, ERRORS)
-        return PublishResult(remote_id=None, detail={"link": link})
+        link = portal_url(self.ctx, post.notice)
+        return self._request(title, post.rendered.body, link, post.notice.urgent, colour)

@@ -113,6 +113,13 @@ class OaSandbox:
         text = message if message is not None else self.messages.get(code, "error")
         return JSONResponse({self.code_key: code, self.msg_key: text, **extra})
 
+    async def admitted(self, credential: str, refused: int, **extra: Any) -> Response | None:
+        """The answer before a send is read, if any: ``refused`` for a credential starting with
+        ``invalid``, then what PUT /faults asks for (:meth:`injected`)."""
+        if not credential or credential.startswith("invalid"):
+            return self.reply(refused, **extra)
+        return await self.injected()
+
     async def injected(self) -> Response | None:
         """Latency, then maybe an injected error, as set by PUT /faults."""
         f = self.faults
@@ -293,11 +300,9 @@ class WecomRobotSandbox(OaSandbox):
         router.add_api_route("/cgi-bin/webhook/send", self.send, methods=["POST"])
 
     async def send(self, request: Request, key: str = "") -> Response:
-        if not key or key.startswith("invalid"):
-            return self.reply(93000)
-        fault = await self.injected()
-        if fault is not None:
-            return fault
+        refusal = await self.admitted(key, 93000)
+        if refusal is not None:
+            return refusal
         now = self.now()
         if self.windows.count(key, now, 60) >= self.PER_MINUTE:
             return self.reply(45009)
@@ -333,11 +338,9 @@ class DingtalkSandbox(OaSandbox):
     async def send(
         self, request: Request, access_token: str = "", timestamp: str = "", sign: str = ""
     ) -> Response:
-        if not access_token or access_token.startswith("invalid"):
-            return self.reply(300001)
-        fault = await self.injected()
-        if fault is not None:
-            return fault
+        refusal = await self.admitted(access_token, 300001)
+        if refusal is not None:
+            return refusal
         now = self.now()
         secret = self.secret_for(access_token)
         if secret is not None:
@@ -382,11 +385,9 @@ class FeishuSandbox(OaSandbox):
         router.add_api_route("/open-apis/bot/v2/hook/{hook}", self.send, methods=["POST"])
 
     async def send(self, hook: str, request: Request) -> Response:
-        if hook.startswith("invalid"):
-            return self.reply(19001, data={})
-        fault = await self.injected()
-        if fault is not None:
-            return fault
+        refusal = await self.admitted(hook, 19001, data={})
+        if refusal is not None:
+            return refusal
         raw = await request.body()
         if len(raw) > self.MAX_BODY:
             return self.reply(9499, f"Bad Request: body is {len(raw)} bytes, the limit is 20 KB")
@@ -410,6 +411,15 @@ class FeishuSandbox(OaSandbox):
         self.windows.add(hook, now)
         await self.record(request.url.path, payload, signed=secret is not None)
         return self.reply(0, "success", data={}, StatusCode=0, StatusMessage="success")
+
+
+SANDBOXES: dict[str, type[OaSandbox]] = {
+    "wecom_app": WecomAppSandbox,
+    "wecom_robot": WecomRobotSandbox,
+    "dingtalk": DingtalkSandbox,
+    "feishu": FeishuSandbox,
+}
+"""Each OA adapter's stand-in, by the adapter's ``type_name``."""
 
 
 # -- checks shared by the stand-ins ---------------------------------------------------------

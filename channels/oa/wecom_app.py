@@ -63,22 +63,20 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from channels.oa.common import (
+    FOOTERS,
     Code,
+    OaAdapter,
     OaOptions,
-    api_base,
+    body_before_link,
     byte_limit,
     digest,
-    link_reserve,
     portal_url,
-    post_json,
     raise_for_code,
     read_reply,
     window_rate,
 )
 from publisher.contract import (
     AccountContext,
-    Capabilities,
-    ChannelAdapter,
     Format,
     Idempotency,
     Limit,
@@ -100,7 +98,7 @@ TITLE_MAX_BYTES = 128
 DESCRIPTION_MAX_BYTES = 512
 MARKDOWN_MAX_BYTES = 2048
 BUTTON_TEXT = "详情"
-MARKDOWN_FOOTER = "\n\n[查看全文]({url})"
+MARKDOWN_FOOTER = FOOTERS["markdown"]
 REFRESH_MARGIN = timedelta(minutes=5)
 MAX_USERS = 1000
 MAX_PARTIES_OR_TAGS = 100
@@ -170,55 +168,33 @@ class WecomAppOptions(OaOptions):
         return self
 
 
-class WecomAppAdapter(ChannelAdapter):
+class WecomAppAdapter(OaAdapter[WecomAppOptions]):
     type_name = "wecom_app"
     Options = WecomAppOptions
+    real_api = API_BASE
+    label = "企业微信"
+    endpoint = "企业微信 message/send"
+    errors = SEND_ERRORS
+    rate = window_rate(25, 60.0, burst=10)
 
     def __init__(self, ctx: AccountContext) -> None:
         super().__init__(ctx)
         self._lock = asyncio.Lock()
         self._rejected: str | None = None
 
-    @classmethod
-    def sandbox(cls) -> Any:
-        """The stand-in API for sandbox accounts (``channels.oa.sandbox.WecomAppSandbox``)."""
-        from channels.oa.sandbox import WecomAppSandbox
+    def _format(self) -> Format:
+        return Format.HTML if self.options.msgtype == "textcard" else Format.MARKDOWN
 
-        return WecomAppSandbox().router
-
-    @property
-    def options(self) -> WecomAppOptions:
-        assert isinstance(self.ctx.options, WecomAppOptions)
-        return self.ctx.options
-
-    @property
-    def _api(self) -> str:
-        return api_base(self.ctx, API_BASE, self.type_name)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        o = self.options
-        limits: tuple[Limit, ...]
-        parts: tuple[str, ...]
-        if o.msgtype == "textcard":
-            fmt, parts = Format.HTML, ("title", "body")
-            limits = (
+    def _limits(self) -> tuple[Limit, ...]:
+        if self.options.msgtype == "textcard":
+            return (
                 byte_limit("title", TITLE_MAX_BYTES, Overflow.TRUNCATE),
                 byte_limit("body", DESCRIPTION_MAX_BYTES, Overflow.USE_SUMMARY),
             )
-        else:
-            fmt, parts = Format.MARKDOWN, ("body",)
-            room = MARKDOWN_MAX_BYTES - link_reserve(self.ctx, MARKDOWN_FOOTER)
-            limits = (byte_limit("body", room, Overflow.TRUNCATE),)
-        return Capabilities(
-            formats=(fmt,),
-            parts=parts,
-            limits=limits,
-            rate_limit=window_rate(25, 60.0, burst=10),
-            max_concurrency=o.max_concurrency,
-            idempotency=Idempotency.REMOTE_KEY if o.duplicate_check else Idempotency.NONE,
-            links_to_copy=True,
-        )
+        return (body_before_link(self.ctx, MARKDOWN_MAX_BYTES, MARKDOWN_FOOTER),)
+
+    def _idempotency(self) -> Idempotency:
+        return Idempotency.REMOTE_KEY if self.options.duplicate_check else Idempotency.NONE
 
     # -- token ------------------------------------------------------------------------------
 
@@ -299,23 +275,14 @@ class WecomAppAdapter(ChannelAdapter):
         return body
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
-        o = self.options
         token = await self._token()
-        payload = self._payload(post)
-        response = await post_json(
-            self.ctx,
-            f"{self._api}/cgi-bin/message/send",
-            payload,
-            o.timeout,
-            params={"access_token": token},
-        )
-        code, message, data = read_reply(
-            response, "企业微信 message/send", ("errcode",), ("errmsg",)
-        )
-        if code in TOKEN_INVALID_CODES:
-            self._rejected = token
-        if code != 0:
-            raise_for_code("企业微信", code, message, SEND_ERRORS)
+        url = f"{self._api}/cgi-bin/message/send"
+        try:
+            data = await self._send(url, self._payload(post), params={"access_token": token})
+        except AuthExpired as expired:
+            if expired.code in TOKEN_INVALID_CODES:
+                self._rejected = token  # refresh_credentials() replaces this token, not a newer one
+            raise
         missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
         link = portal_url(self.ctx, post.notice)
         msgid = data.get("msgid")

@@ -40,31 +40,20 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 
 from channels.oa.common import (
+    FOOTERS,
+    FORMATS,
     Code,
     OaOptions,
-    api_base,
-    byte_limit,
-    link_reserve,
+    RobotAdapter,
+    body_before_link,
     portal_url,
-    post_json,
-    raise_for_code,
-    read_reply,
     window_rate,
 )
-from publisher.contract import (
-    Capabilities,
-    ChannelAdapter,
-    Format,
-    Idempotency,
-    OutgoingPost,
-    Overflow,
-    PublishResult,
-)
+from publisher.contract import Format, Limit, OutgoingPost
 from publisher.errors import CredentialsInvalid, RateLimited, TransientError
 
 API_BASE = "https://qyapi.weixin.qq.com"
 MAX_BYTES = {"markdown": 4096, "text": 2048}
-FOOTERS = {"markdown": "\n\n[查看全文]({url})", "text": "\n\n全文：{url}"}
 
 ERRORS: dict[int, Code] = {
     -1: Code(TransientError, "系统繁忙，稍后再试"),
@@ -79,42 +68,29 @@ class WecomRobotOptions(OaOptions):
     msgtype: Literal["markdown", "text"] = "markdown"
     mentioned_list: list[str] = Field(default_factory=list)  # text only; "@all" for everyone
     mentioned_mobile_list: list[str] = Field(default_factory=list)  # text only
-    max_concurrency: int = Field(default=2, ge=1)
 
 
-class WecomRobotAdapter(ChannelAdapter):
+class WecomRobotAdapter(RobotAdapter[WecomRobotOptions]):
     type_name = "wecom_robot"
     Options = WecomRobotOptions
+    real_api = API_BASE
+    label = "企业微信群机器人"
+    endpoint = "企业微信群机器人 webhook/send"
+    errors = ERRORS
+    rate = window_rate(18, 60.0, burst=3)
 
-    @classmethod
-    def sandbox(cls) -> Any:
-        """The stand-in API for sandbox accounts (``channels.oa.sandbox.WecomRobotSandbox``)."""
-        from channels.oa.sandbox import WecomRobotSandbox
+    def _format(self) -> Format:
+        return FORMATS[self.options.msgtype]
 
-        return WecomRobotSandbox().router
+    def _limits(self) -> tuple[Limit, ...]:
+        msgtype = self.options.msgtype
+        return (body_before_link(self.ctx, MAX_BYTES[msgtype], FOOTERS[msgtype]),)
 
-    @property
-    def options(self) -> WecomRobotOptions:
-        assert isinstance(self.ctx.options, WecomRobotOptions)
-        return self.ctx.options
+    def _url(self) -> str:
+        return f"{self._api}/cgi-bin/webhook/send"
 
-    @property
-    def _api(self) -> str:
-        return api_base(self.ctx, API_BASE, self.type_name)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        o = self.options
-        room = MAX_BYTES[o.msgtype] - link_reserve(self.ctx, FOOTERS[o.msgtype])
-        return Capabilities(
-            formats=(Format.MARKDOWN if o.msgtype == "markdown" else Format.TEXT,),
-            parts=("body",),
-            limits=(byte_limit("body", room, Overflow.TRUNCATE),),
-            rate_limit=window_rate(18, 60.0, burst=3),
-            max_concurrency=o.max_concurrency,
-            idempotency=Idempotency.NONE,
-            links_to_copy=True,
-        )
+    def _params(self) -> dict[str, str]:
+        return {"key": self.options.key.get_secret_value()}
 
     def _payload(self, post: OutgoingPost) -> dict[str, Any]:
         o = self.options
@@ -129,19 +105,3 @@ class WecomRobotAdapter(ChannelAdapter):
         if o.mentioned_mobile_list:
             text["mentioned_mobile_list"] = list(o.mentioned_mobile_list)
         return {"msgtype": "text", "text": text}
-
-    async def publish(self, post: OutgoingPost) -> PublishResult:
-        o = self.options
-        response = await post_json(
-            self.ctx,
-            f"{self._api}/cgi-bin/webhook/send",
-            self._payload(post),
-            o.timeout,
-            params={"key": o.key.get_secret_value()},
-        )
-        code, message, _ = read_reply(
-            response, "企业微信群机器人 webhook/send", ("errcode",), ("errmsg",)
-        )
-        if code != 0:
-            raise_for_code("企业微信群机器人", code, message, ERRORS)
-        return PublishResult(remote_id=None, detail={"link": portal_url(self.ctx, post.notice)})

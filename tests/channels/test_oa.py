@@ -14,21 +14,21 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
-import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote_plus
 
 import httpx
 import pytest
 import respx
-import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
+from helpers import FakeTokens
 from pydantic import BaseModel, ValidationError
+from sandbox_server import serve_router
 
 from channels.oa.dingtalk import DingtalkAdapter, DingtalkOptions
 from channels.oa.feishu import FeishuAdapter, FeishuOptions
@@ -37,6 +37,7 @@ from channels.oa.sandbox import (
     SANDBOX_SECRET,
     DingtalkSandbox,
     FeishuSandbox,
+    OaSandbox,
     WecomAppSandbox,
     WecomRobotSandbox,
 )
@@ -90,25 +91,12 @@ class Clock:
         self.current += timedelta(seconds=seconds)
 
 
-class MemoryTokens:
-    """The TokenStore every worker shares (the database in production)."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], tuple[str, datetime | None]] = {}
-
-    async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None:
-        return self.values.get((account, name))
-
-    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
-        self.values[(account, name)] = (value, expires_at)
-
-
 def ctx(
     options: BaseModel,
     http: httpx.AsyncClient,
     *,
     clock: Any = None,
-    tokens: MemoryTokens | None = None,
+    tokens: FakeTokens | None = None,
     base_url: str = PORTAL,
 ) -> AccountContext:
     return AccountContext(
@@ -116,7 +104,7 @@ def ctx(
         options=options,
         http=http,
         clock=clock or Clock(),
-        tokens=tokens or MemoryTokens(),
+        tokens=tokens or FakeTokens(),
         log=logging.getLogger("test.oa"),
         base_url=base_url,
     )
@@ -326,7 +314,7 @@ async def test_wecom_app_sends_a_textcard_linking_the_portal(http: httpx.AsyncCl
     send = respx.post(f"{WECOM}/cgi-bin/message/send").mock(
         return_value=httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "msgid": "m-1"})
     )
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     adapter = wecom_app(http, touser=["zhangsan", "lisi"], toparty="2", tokens=tokens)
     result = await adapter.publish(post("<div>要点</div>", fmt=Format.HTML, notice_id=9))
     await adapter.publish(post("<div>要点</div>", fmt=Format.HTML, notice_id=10))
@@ -382,7 +370,7 @@ async def test_wecom_app_fetches_a_new_token_shortly_before_expiry(
     send = respx.post(f"{WECOM}/cgi-bin/message/send").mock(
         return_value=httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
     )
-    clock, tokens = Clock(), MemoryTokens()
+    clock, tokens = Clock(), FakeTokens()
     worker_1 = wecom_app(http, clock=clock, tokens=tokens)
     worker_2 = wecom_app(http, clock=clock, tokens=tokens)  # another worker, same database
     await worker_1.publish(post())
@@ -409,7 +397,7 @@ async def test_wecom_app_token_expiring_in_the_middle_of_a_publish(
             httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "msgid": "m-2"}),
         ]
     )
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     adapter = wecom_app(http, tokens=tokens)
     await adapter.publish(post())
     # what the worker does: AuthExpired -> refresh once -> publish again at once
@@ -435,41 +423,6 @@ async def test_wecom_app_many_tasks_refreshing_fetch_one_token(http: httpx.Async
         await adapter.publish(post())
     await asyncio.gather(*(adapter.refresh_credentials() for _ in range(5)))
     assert gettoken.call_count == 2  # one fetch replaced the rejected token for all five
-
-
-SEND_CODES = [
-    (-1, "system busy", TransientError, None),
-    (40001, "invalid credential", AuthExpired, None),
-    (40014, "invalid access_token", AuthExpired, None),
-    (42001, "access_token expired", AuthExpired, None),
-    (45009, "api freq out of limit", RateLimited, 60.0),
-    (60020, "not allow to access from your ip", CredentialsInvalid, None),
-    (81013, "user & party & tag all invalid", PermanentError, None),
-    (40056, "invalid agentid", PermanentError, None),  # not in the table: permanent
-]
-
-
-@pytest.mark.parametrize(("code", "errmsg", "error", "retry_after"), SEND_CODES)
-@respx.mock
-async def test_wecom_app_send_codes(
-    http: httpx.AsyncClient,
-    code: int,
-    errmsg: str,
-    error: type[ChannelError],
-    retry_after: float | None,
-) -> None:
-    respx.get(f"{WECOM}/cgi-bin/gettoken").mock(return_value=token_reply())
-    respx.post(f"{WECOM}/cgi-bin/message/send").mock(
-        return_value=httpx.Response(200, json={"errcode": code, "errmsg": errmsg})
-    )
-    with pytest.raises(ChannelError) as caught:
-        await wecom_app(http).publish(post())
-    assert type(caught.value) is error
-    assert caught.value.code == code
-    assert errmsg in str(caught.value)  # WeCom's own words reach the user
-    if retry_after is not None:
-        assert isinstance(caught.value, RateLimited)
-        assert caught.value.retry_after == retry_after
 
 
 @pytest.mark.parametrize(
@@ -583,30 +536,6 @@ async def test_wecom_robot_posts_markdown_or_text_with_the_link(http: httpx.Asyn
     }
 
 
-@pytest.mark.parametrize(
-    ("code", "error", "retry_after"),
-    [
-        (-1, TransientError, None),
-        (45009, RateLimited, 60.0),
-        (93000, CredentialsInvalid, None),
-        (40058, PermanentError, None),
-    ],
-)
-@respx.mock
-async def test_wecom_robot_codes(
-    http: httpx.AsyncClient, code: int, error: type[ChannelError], retry_after: float | None
-) -> None:
-    respx.post(f"{WECOM}/cgi-bin/webhook/send").mock(
-        return_value=httpx.Response(200, json={"errcode": code, "errmsg": f"said {code}"})
-    )
-    with pytest.raises(ChannelError) as caught:
-        await wecom_robot(http).publish(post())
-    assert type(caught.value) is error
-    assert f"said {code}" in str(caught.value)
-    if retry_after is not None:
-        assert getattr(caught.value, "retry_after", None) == retry_after
-
-
 # -- DingTalk -----------------------------------------------------------------------------
 
 
@@ -662,36 +591,6 @@ async def test_dingtalk_markdown_has_title_text_link_and_at(http: httpx.AsyncCli
     }
     await adapter.publish(post("例行通知", urgent=False))
     assert sent(route)["at"]["isAtAll"] is False
-
-
-@pytest.mark.parametrize(
-    ("code", "errmsg", "error", "retry_after"),
-    [
-        (130101, "send too fast, exceed 20 times per minute", RateLimited, 600.0),
-        (310000, "keywords not in content", PermanentError, None),
-        (310000, "sign not match", PermanentError, None),
-        (310000, "ip X.X.X.X not in whitelist", PermanentError, None),
-        (300001, "token is not exist", CredentialsInvalid, None),
-        (-1, "系统繁忙", TransientError, None),
-    ],
-)
-@respx.mock
-async def test_dingtalk_codes(
-    http: httpx.AsyncClient,
-    code: int,
-    errmsg: str,
-    error: type[ChannelError],
-    retry_after: float | None,
-) -> None:
-    respx.post(f"{DINGTALK}/robot/send").mock(
-        return_value=httpx.Response(200, json={"errcode": code, "errmsg": errmsg})
-    )
-    with pytest.raises(ChannelError) as caught:
-        await dingtalk(http).publish(post())
-    assert type(caught.value) is error
-    assert errmsg in str(caught.value)  # which of keyword/sign/IP: DingTalk's words say
-    if retry_after is not None:
-        assert getattr(caught.value, "retry_after", None) == retry_after
 
 
 # -- Feishu -------------------------------------------------------------------------------
@@ -765,33 +664,6 @@ async def test_feishu_at_all_for_urgent_posts(http: httpx.AsyncClient) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("code", "error", "retry_after"),
-    [
-        (11232, RateLimited, 60.0),
-        (19021, PermanentError, None),
-        (19022, PermanentError, None),
-        (19024, PermanentError, None),
-        (9499, PermanentError, None),
-        (19001, CredentialsInvalid, None),
-    ],
-)
-@respx.mock
-async def test_feishu_codes(
-    http: httpx.AsyncClient, code: int, error: type[ChannelError], retry_after: float | None
-) -> None:
-    respx.post(f"{FEISHU}/open-apis/bot/v2/hook/hook-uuid-1").mock(
-        return_value=httpx.Response(200, json={"code": code, "msg": f"said {code}", "data": {}})
-    )
-    with pytest.raises(ChannelError) as caught:
-        await feishu(http).publish(post())
-    assert type(caught.value) is error
-    assert f"said {code}" in str(caught.value)
-    assert "hook-uuid-1" not in str(caught.value)
-    if retry_after is not None:
-        assert getattr(caught.value, "retry_after", None) == retry_after
-
-
 @pytest.mark.parametrize("msg_type", ["post", "interactive"])
 @respx.mock
 async def test_feishu_a_cut_body_keeps_the_request_under_20_kb(
@@ -811,6 +683,87 @@ async def test_feishu_a_cut_body_keeps_the_request_under_20_kb(
     item = post(fitted.body, title=fitted.title, notice_id=999_999_999_999)
     await adapter.publish(item)
     assert 19_000 < len(route.calls[0].request.content) <= 20 * 1024
+
+
+# -- every classified code of every OA channel --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How a channel is reached here: where it sends, how its replies spell code and message."""
+
+    make: Callable[..., ChannelAdapter]
+    url: str
+    credential: str  # part of the send address; never part of an error message
+    code_key: str = "errcode"
+    msg_key: str = "errmsg"
+
+
+WIRES = {
+    "wecom_app": Wire(wecom_app, f"{WECOM}/cgi-bin/message/send", "TOKEN-A"),
+    "wecom_robot": Wire(wecom_robot, f"{WECOM}/cgi-bin/webhook/send", "693a91f6"),
+    "dingtalk": Wire(dingtalk, f"{DINGTALK}/robot/send", "abc123"),
+    "feishu": Wire(
+        feishu,
+        f"{FEISHU}/open-apis/bot/v2/hook/hook-uuid-1",
+        "hook-uuid-1",
+        code_key="code",
+        msg_key="msg",
+    ),
+}
+
+CODES = [
+    ("wecom_app", -1, "system busy", TransientError, None),
+    ("wecom_app", 40001, "invalid credential", AuthExpired, None),
+    ("wecom_app", 40014, "invalid access_token", AuthExpired, None),
+    ("wecom_app", 42001, "access_token expired", AuthExpired, None),
+    ("wecom_app", 45009, "api freq out of limit", RateLimited, 60.0),
+    ("wecom_app", 60020, "not allow to access from your ip", CredentialsInvalid, None),
+    ("wecom_app", 81013, "user & party & tag all invalid", PermanentError, None),
+    ("wecom_app", 40056, "invalid agentid", PermanentError, None),  # not in the table: permanent
+    ("wecom_robot", -1, "said -1", TransientError, None),
+    ("wecom_robot", 45009, "said 45009", RateLimited, 60.0),
+    ("wecom_robot", 93000, "said 93000", CredentialsInvalid, None),
+    ("wecom_robot", 40058, "said 40058", PermanentError, None),
+    ("dingtalk", 130101, "send too fast, exceed 20 times per minute", RateLimited, 600.0),
+    # 310000 is keyword, signature or IP: which one, DingTalk's own words say
+    ("dingtalk", 310000, "keywords not in content", PermanentError, None),
+    ("dingtalk", 310000, "sign not match", PermanentError, None),
+    ("dingtalk", 310000, "ip X.X.X.X not in whitelist", PermanentError, None),
+    ("dingtalk", 300001, "token is not exist", CredentialsInvalid, None),
+    ("dingtalk", -1, "系统繁忙", TransientError, None),
+    ("feishu", 11232, "said 11232", RateLimited, 60.0),
+    ("feishu", 19021, "said 19021", PermanentError, None),
+    ("feishu", 19022, "said 19022", PermanentError, None),
+    ("feishu", 19024, "said 19024", PermanentError, None),
+    ("feishu", 9499, "said 9499", PermanentError, None),
+    ("feishu", 19001, "said 19001", CredentialsInvalid, None),
+]
+
+
+@pytest.mark.parametrize(("channel", "code", "message", "error", "retry_after"), CODES)
+@respx.mock
+async def test_every_classified_code(
+    http: httpx.AsyncClient,
+    channel: str,
+    code: int,
+    message: str,
+    error: type[ChannelError],
+    retry_after: float | None,
+) -> None:
+    wire = WIRES[channel]
+    if channel == "wecom_app":
+        respx.get(f"{WECOM}/cgi-bin/gettoken").mock(return_value=token_reply())
+    respx.post(wire.url).mock(
+        return_value=httpx.Response(200, json={wire.code_key: code, wire.msg_key: message})
+    )
+    with pytest.raises(ChannelError) as caught:
+        await wire.make(http).publish(post())
+    assert type(caught.value) is error  # the class decides what the worker does next
+    assert caught.value.code == code
+    assert message in str(caught.value)  # the platform's own words reach the user
+    assert wire.credential not in str(caught.value)
+    assert getattr(caught.value, "retry_after", None) == retry_after
 
 
 # -- sandbox accounts --------------------------------------------------------------------
@@ -910,7 +863,7 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
     clock = Clock()
     store = open_store(settings.database_url, clock)
     await upgrade(store)
-    channels = Channels(settings, clock, tokens=MemoryTokens())
+    channels = Channels(settings, clock, tokens=FakeTokens())
     try:
         yield Intake(
             settings, store, channels, Renderer(settings.templates_dir, settings.zone), clock
@@ -1034,40 +987,52 @@ class SandboxClock:
         return datetime.fromtimestamp(self.current, UTC)
 
 
-@contextlib.contextmanager
-def serve(router: APIRouter, type_name: str) -> Iterator[str]:
-    app = FastAPI()
-    app.include_router(router, prefix=f"/_sandbox/{type_name}")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-        http="h11",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+A = TypeVar("A", bound=ChannelAdapter)
 
 
-def sandbox_ctx(
-    options: BaseModel, http: httpx.AsyncClient, clock: SandboxClock, base: str
-) -> AccountContext:
-    return ctx(options, http, clock=clock, base_url=base)
+@dataclass
+class Live:
+    """A sandbox served on 127.0.0.1, a client for it, and the time both sides read."""
+
+    base: str  # this publisher's address: portal links start here
+    api: str  # the sandbox, as the accounts' api_base
+    client: httpx.AsyncClient
+    clock: SandboxClock
+
+    def adapter(
+        self,
+        make: type[A],
+        options: Mapping[str, Any],
+        *,
+        clock: Any = None,
+        tokens: FakeTokens | None = None,
+    ) -> A:
+        """An account of type ``make`` that talks to this sandbox."""
+        validated = make.Options.model_validate({"api_base": self.api, **options})
+        return make(
+            ctx(
+                validated,
+                self.client,
+                clock=self.clock if clock is None else clock,
+                tokens=tokens,
+                base_url=self.base,
+            )
+        )
+
+    async def posts(self) -> Any:
+        return (await self.client.get(f"{self.api}/posts")).json()
+
+    async def faults(self, **faults: Any) -> None:
+        await self.client.put(f"{self.api}/faults", json=faults)
+
+
+@contextlib.asynccontextmanager
+async def live(sandbox: type[OaSandbox], type_name: str) -> AsyncIterator[Live]:
+    clock = SandboxClock()
+    prefix = f"/_sandbox/{type_name}"
+    with serve_router(sandbox(now=clock).router, prefix) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            yield Live(base, base + prefix, client, clock)
 
 
 @pytest.mark.parametrize(
@@ -1088,202 +1053,154 @@ def test_each_adapter_class_offers_its_sandbox(
 
 
 async def test_wecom_app_against_its_sandbox() -> None:
-    clock = SandboxClock()
-    sandbox = WecomAppSandbox(now=clock)
-    with serve(sandbox.router, "wecom_app") as base:
-        api = f"{base}/_sandbox/wecom_app"
-        async with httpx.AsyncClient(timeout=5) as client:
-            tokens = MemoryTokens()
-            options = WecomAppOptions.model_validate(
-                {
-                    "corpid": "wwsandbox",
-                    "corpsecret": "sandbox",
-                    "agentid": 1000002,
-                    "touser": "zhangsan|invalid_li",
-                    "api_base": api,
-                    "sandbox": True,
-                }
-            )
-            adapter = WecomAppAdapter(
-                ctx(options, client, clock=clock, tokens=tokens, base_url=base)
-            )
-            await adapter.check()
+    async with live(WecomAppSandbox, "wecom_app") as sandbox:
+        tokens = FakeTokens()
+        app = {
+            "corpid": "wwsandbox",
+            "corpsecret": "sandbox",
+            "agentid": 1000002,
+            "touser": "zhangsan|invalid_li",
+            "sandbox": True,
+        }
+        adapter = sandbox.adapter(WecomAppAdapter, app, tokens=tokens)
+        await adapter.check()
 
-            first = await adapter.publish(post("<div>要点</div>", fmt=Format.HTML, notice_id=1))
-            assert first.note == "已发送；以下接收人无效，未收到：成员 invalid_li"
-            listing = (await client.get(f"{api}/posts")).json()
-            assert listing["count"] == 1
-            card = listing["posts"][0]["payload"]["textcard"]
-            assert card["url"] == f"{base}/portal/notices/1"
-            assert listing["posts"][0]["read_count"] == 0
-            clock.current += 60
-            assert (await client.get(f"{api}/posts")).json()["posts"][0]["read_count"] == 12
+        first = await adapter.publish(post("<div>要点</div>", fmt=Format.HTML, notice_id=1))
+        assert first.note == "已发送；以下接收人无效，未收到：成员 invalid_li"
+        listing = await sandbox.posts()
+        assert listing["count"] == 1
+        card = listing["posts"][0]["payload"]["textcard"]
+        assert card["url"] == f"{sandbox.base}/portal/notices/1"
+        assert listing["posts"][0]["read_count"] == 0
+        sandbox.clock.current += 60
+        assert (await sandbox.posts())["posts"][0]["read_count"] == 12
 
-            # the same content again inside the interval: WeCom delivers it once
-            again = await adapter.publish(post("<div>要点</div>", fmt=Format.HTML, notice_id=1))
-            assert again.remote_id == first.remote_id
-            posts = (await client.get(f"{api}/posts")).json()["posts"]
-            assert [p["delivered"] for p in posts] == [True, False]
+        # the same content again inside the interval: WeCom delivers it once
+        again = await adapter.publish(post("<div>要点</div>", fmt=Format.HTML, notice_id=1))
+        assert again.remote_id == first.remote_id
+        assert [p["delivered"] for p in (await sandbox.posts())["posts"]] == [True, False]
 
-            # the token expires mid-flight: AuthExpired, refresh once, then it goes out
-            await client.put(f"{api}/faults", json={"expire_token": True})
-            with pytest.raises(AuthExpired, match="42001"):
-                await adapter.publish(post("<div>第二条</div>", fmt=Format.HTML, notice_id=2))
-            await adapter.refresh_credentials()
+        # the token expires mid-flight: AuthExpired, refresh once, then it goes out
+        await sandbox.faults(expire_token=True)
+        with pytest.raises(AuthExpired, match="42001"):
             await adapter.publish(post("<div>第二条</div>", fmt=Format.HTML, notice_id=2))
-            assert (
-                len(
-                    {
-                        p["payload"]["textcard"]["description"]
-                        for p in (await client.get(f"{api}/posts")).json()["posts"]
-                    }
-                )
-                == 2
-            )
+        await adapter.refresh_credentials()
+        await adapter.publish(post("<div>第二条</div>", fmt=Format.HTML, notice_id=2))
+        posts = (await sandbox.posts())["posts"]
+        assert len({p["payload"]["textcard"]["description"] for p in posts}) == 2
 
-            # nobody valid at all
-            nobody = WecomAppOptions.model_validate(
-                {**options.model_dump(), "corpsecret": "sandbox", "touser": "invalid_a"}
-            )
-            with pytest.raises(PermanentError, match="81013"):
-                await WecomAppAdapter(
-                    ctx(nobody, client, clock=clock, tokens=tokens, base_url=base)
-                ).publish(post(fmt=Format.HTML))
+        # nobody valid at all
+        nobody = sandbox.adapter(WecomAppAdapter, {**app, "touser": "invalid_a"}, tokens=tokens)
+        with pytest.raises(PermanentError, match="81013"):
+            await nobody.publish(post(fmt=Format.HTML))
 
-            # an injected busy code, and bad credentials
-            await client.put(f"{api}/faults", json={"error_rate": 1, "error_code": -1})
-            with pytest.raises(TransientError, match="-1"):
-                await adapter.publish(post("<div>x</div>", fmt=Format.HTML))
-            bad = WecomAppOptions.model_validate(
-                {**options.model_dump(), "corpsecret": "invalid-secret"}
-            )
-            with pytest.raises(CredentialsInvalid, match="40001"):
-                await WecomAppAdapter(ctx(bad, client, clock=clock, base_url=base)).check()
+        # an injected busy code, and bad credentials
+        await sandbox.faults(error_rate=1, error_code=-1)
+        with pytest.raises(TransientError, match="-1"):
+            await adapter.publish(post("<div>x</div>", fmt=Format.HTML))
+        bad = sandbox.adapter(WecomAppAdapter, {**app, "corpsecret": "invalid-secret"})
+        with pytest.raises(CredentialsInvalid, match="40001"):
+            await bad.check()
 
 
 async def test_wecom_robot_against_its_sandbox() -> None:
-    clock = SandboxClock()
-    sandbox = WecomRobotSandbox(now=clock)
-    with serve(sandbox.router, "wecom_robot") as base:
-        api = f"{base}/_sandbox/wecom_robot"
-        async with httpx.AsyncClient(timeout=5) as client:
-            options = WecomRobotOptions.model_validate({"key": "sandbox-key", "api_base": api})
-            adapter = WecomRobotAdapter(ctx(options, client, clock=clock, base_url=base))
-            for n in range(20):
-                await adapter.publish(post(f"**第{n}条**", notice_id=n))
-            with pytest.raises(RateLimited, match="45009") as caught:
-                await adapter.publish(post("**第21条**"))
-            assert caught.value.retry_after == 60
-            listing = (await client.get(f"{api}/posts")).json()
-            assert listing["count"] == 20
-            assert listing["posts"][3]["payload"]["markdown"]["content"] == (
-                f"**第3条**\n\n[查看全文]({base}/portal/notices/3)"
-            )
-            clock.current += 61
-            await adapter.publish(post("**一分钟后**"))
+    async with live(WecomRobotSandbox, "wecom_robot") as sandbox:
+        robot = {"key": "sandbox-key"}
+        adapter = sandbox.adapter(WecomRobotAdapter, robot)
+        for n in range(20):
+            await adapter.publish(post(f"**第{n}条**", notice_id=n))
+        with pytest.raises(RateLimited, match="45009") as caught:
+            await adapter.publish(post("**第21条**"))
+        assert caught.value.retry_after == 60
+        listing = await sandbox.posts()
+        assert listing["count"] == 20
+        assert listing["posts"][3]["payload"]["markdown"]["content"] == (
+            f"**第3条**\n\n[查看全文]({sandbox.base}/portal/notices/3)"
+        )
+        sandbox.clock.current += 61
+        await adapter.publish(post("**一分钟后**"))
 
-            # a lost reply: it arrived, but we cannot know
-            await client.put(f"{api}/faults", json={"lost_reply": True, "hang_seconds": 1})
-            slow = WecomRobotAdapter(
-                ctx(options.model_copy(update={"timeout": 0.3}), client, clock=clock, base_url=base)
-            )
-            with pytest.raises(OutcomeUnknown):
-                await slow.publish(post("**丢失的回复**"))
-            await client.put(f"{api}/faults", json={})
-            assert (await client.get(f"{api}/posts")).json()["count"] == 22
+        # a lost reply: it arrived, but we cannot know
+        await sandbox.faults(lost_reply=True, hang_seconds=1)
+        slow = sandbox.adapter(WecomRobotAdapter, {**robot, "timeout": 0.3})
+        with pytest.raises(OutcomeUnknown):
+            await slow.publish(post("**丢失的回复**"))
+        await sandbox.faults()
+        assert (await sandbox.posts())["count"] == 22
 
-            wrong = WecomRobotOptions.model_validate({"key": "invalid-key", "api_base": api})
-            with pytest.raises(CredentialsInvalid, match="93000"):
-                await WecomRobotAdapter(ctx(wrong, client, base_url=base)).publish(post())
+        wrong = sandbox.adapter(WecomRobotAdapter, {"key": "invalid-key"})
+        with pytest.raises(CredentialsInvalid, match="93000"):
+            await wrong.publish(post())
 
 
 async def test_dingtalk_against_its_sandbox() -> None:
-    clock = SandboxClock()
-    sandbox = DingtalkSandbox(now=clock)
-    with serve(sandbox.router, "dingtalk") as base:
-        api = f"{base}/_sandbox/dingtalk"
-        async with httpx.AsyncClient(timeout=5) as client:
-            options = DingtalkOptions.model_validate(
-                {"access_token": "robot-1", "secret": SANDBOX_SECRET, "api_base": api}
-            )
-            adapter = DingtalkAdapter(ctx(options, client, clock=clock, base_url=base))
-            await adapter.publish(post("#### 暴雨橙色预警", notice_id=6))
-            (received,) = (await client.get(f"{api}/posts")).json()["posts"]
-            assert received["signed"] is True
-            assert received["payload"]["markdown"]["title"] == "暴雨橙色预警"
+    async with live(DingtalkSandbox, "dingtalk") as sandbox:
+        robot = {"access_token": "robot-1", "secret": SANDBOX_SECRET}
+        adapter = sandbox.adapter(DingtalkAdapter, robot)
+        await adapter.publish(post("#### 暴雨橙色预警", notice_id=6))
+        (received,) = (await sandbox.posts())["posts"]
+        assert received["signed"] is True
+        assert received["payload"]["markdown"]["title"] == "暴雨橙色预警"
 
-            # a wrong secret, and a clock more than an hour off, fail the signature check
-            wrong = DingtalkOptions.model_validate({**options.model_dump(), "secret": "SECwrong"})
-            with pytest.raises(PermanentError, match="310000"):
-                await DingtalkAdapter(ctx(wrong, client, clock=clock, base_url=base)).publish(
-                    post()
-                )
-            late = SandboxClock()
-            late.current = clock.current - 3700
-            with pytest.raises(PermanentError, match=r"310000.*timestamp"):
-                await DingtalkAdapter(ctx(options, client, clock=late, base_url=base)).publish(
-                    post()
-                )
+        # a wrong secret, and a clock more than an hour off, fail the signature check
+        wrong = sandbox.adapter(DingtalkAdapter, {**robot, "secret": "SECwrong"})
+        with pytest.raises(PermanentError, match="310000"):
+            await wrong.publish(post())
+        late = SandboxClock()
+        late.current = sandbox.clock.current - 3700
+        with pytest.raises(PermanentError, match=r"310000.*timestamp"):
+            await sandbox.adapter(DingtalkAdapter, robot, clock=late).publish(post())
 
-            # more than 20 in a minute: 130101, and the robot stays throttled for 10 minutes
-            for _ in range(19):
-                await adapter.publish(post())
-            with pytest.raises(RateLimited, match="130101") as caught:
-                await adapter.publish(post())
-            assert caught.value.retry_after == 600
-            clock.current += 120
-            with pytest.raises(RateLimited, match="130101"):
-                await adapter.publish(post())
-            clock.current += 600
+        # more than 20 in a minute: 130101, and the robot stays throttled for 10 minutes
+        for _ in range(19):
             await adapter.publish(post())
+        with pytest.raises(RateLimited, match="130101") as caught:
+            await adapter.publish(post())
+        assert caught.value.retry_after == 600
+        sandbox.clock.current += 120
+        with pytest.raises(RateLimited, match="130101"):
+            await adapter.publish(post())
+        sandbox.clock.current += 600
+        await adapter.publish(post())
 
-            # an unsigned robot (keyword security) takes no signature
-            await client.put(f"{api}/secrets", json={"robot-2": None})
-            unsigned = DingtalkOptions.model_validate({"access_token": "robot-2", "api_base": api})
-            await DingtalkAdapter(ctx(unsigned, client, clock=clock, base_url=base)).publish(post())
-            missing = DingtalkOptions.model_validate({"access_token": "invalid", "api_base": api})
-            with pytest.raises(CredentialsInvalid, match="300001"):
-                await DingtalkAdapter(ctx(missing, client, base_url=base)).publish(post())
+        # an unsigned robot (keyword security) takes no signature
+        await sandbox.client.put(f"{sandbox.api}/secrets", json={"robot-2": None})
+        await sandbox.adapter(DingtalkAdapter, {"access_token": "robot-2"}).publish(post())
+        missing = sandbox.adapter(DingtalkAdapter, {"access_token": "invalid"})
+        with pytest.raises(CredentialsInvalid, match="300001"):
+            await missing.publish(post())
 
 
 async def test_feishu_against_its_sandbox() -> None:
-    clock = SandboxClock()
-    sandbox = FeishuSandbox(now=clock)
-    with serve(sandbox.router, "feishu") as base:
-        api = f"{base}/_sandbox/feishu"
-        async with httpx.AsyncClient(timeout=5) as client:
-            options = FeishuOptions.model_validate(
-                {"hook": "hook-1", "secret": SANDBOX_SECRET, "api_base": api}
-            )
-            adapter = FeishuAdapter(ctx(options, client, clock=clock, base_url=base))
-            await adapter.publish(post("预计未来3小时有强降雨。", fmt=Format.TEXT, notice_id=4))
-            (received,) = (await client.get(f"{api}/posts")).json()["posts"]
-            assert received["signed"] is True
-            zh = received["payload"]["content"]["post"]["zh_cn"]
-            assert zh["content"][-1][1]["href"] == f"{base}/portal/notices/4"
+    async with live(FeishuSandbox, "feishu") as sandbox:
+        robot = {"hook": "hook-1", "secret": SANDBOX_SECRET}
+        adapter = sandbox.adapter(FeishuAdapter, robot)
+        await adapter.publish(post("预计未来3小时有强降雨。", fmt=Format.TEXT, notice_id=4))
+        (received,) = (await sandbox.posts())["posts"]
+        assert received["signed"] is True
+        zh = received["payload"]["content"]["post"]["zh_cn"]
+        assert zh["content"][-1][1]["href"] == f"{sandbox.base}/portal/notices/4"
 
-            wrong = FeishuOptions.model_validate({**options.model_dump(), "secret": "nope"})
-            with pytest.raises(PermanentError, match="19021"):
-                await FeishuAdapter(ctx(wrong, client, clock=clock, base_url=base)).publish(post())
+        wrong = sandbox.adapter(FeishuAdapter, {**robot, "secret": "nope"})
+        with pytest.raises(PermanentError, match="19021"):
+            await wrong.publish(post())
 
-            # five a second at most: the sixth within the same second is throttled
-            for _ in range(4):
-                await adapter.publish(post())
-            with pytest.raises(RateLimited, match="11232"):
-                await adapter.publish(post())
-            clock.current += 1.5
-            card = FeishuOptions.model_validate({**options.model_dump(), "msg_type": "interactive"})
-            await FeishuAdapter(ctx(card, client, clock=clock, base_url=base)).publish(
-                post("**预警**", fields={"color": "橙色"})
-            )
-            last = (await client.get(f"{api}/posts")).json()["posts"][-1]["payload"]
-            assert last["card"]["header"]["template"] == "orange"
+        # five a second at most: the sixth within the same second is throttled
+        for _ in range(4):
+            await adapter.publish(post())
+        with pytest.raises(RateLimited, match="11232"):
+            await adapter.publish(post())
+        sandbox.clock.current += 1.5
+        card = sandbox.adapter(FeishuAdapter, {**robot, "msg_type": "interactive"})
+        await card.publish(post("**预警**", fields={"color": "橙色"}))
+        last = (await sandbox.posts())["posts"][-1]["payload"]
+        assert last["card"]["header"]["template"] == "orange"
 
-            await client.put(f"{api}/faults", json={"error_rate": 1, "error_code": 19024})
-            with pytest.raises(PermanentError, match="19024"):
-                await adapter.publish(post())
-            await client.put(f"{api}/faults", json={"error_rate": 1})
-            with pytest.raises(TransientError, match="503"):
-                await adapter.publish(post())
-            await client.delete(f"{api}/posts")
-            assert (await client.get(f"{api}/posts")).json()["count"] == 0
+        await sandbox.faults(error_rate=1, error_code=19024)
+        with pytest.raises(PermanentError, match="19024"):
+            await adapter.publish(post())
+        await sandbox.faults(error_rate=1)
+        with pytest.raises(TransientError, match="503"):
+            await adapter.publish(post())
+        await sandbox.client.delete(f"{sandbox.api}/posts")
+        assert (await sandbox.posts())["count"] == 0

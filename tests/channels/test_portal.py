@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import sqlite3
-import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -26,10 +24,11 @@ import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
 import respx
-import uvicorn
 import xmlschema
 from fastapi import FastAPI
+from helpers import context, notice_row
 from pydantic import ValidationError
+from sandbox_server import free_socket, serve_app
 
 from channels.portal import PortalAdapter, PortalOptions, queries
 from channels.portal.cap import CAP_NS
@@ -56,7 +55,6 @@ from publisher.store.records import NewDelivery
 from publisher.store.schema import deliveries
 from publisher.store.sql import new_key
 from publisher.web.app import create_app
-from tests.helpers import context, notice_row
 
 XSD = Path(__file__).parents[2].parent / "shared/reference/CAP-v1.2.xsd"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -106,18 +104,11 @@ class Portal:
         return self.client.get(path, headers={"User-Agent": agent})
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @contextlib.contextmanager
 def running(
     tmp_path: Path, settings_overrides: dict[str, Any] | None = None, **portal_options: Any
 ) -> Iterator[Portal]:
-    sock = _free_socket()
+    sock = free_socket()
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     db = tmp_path / "publisher.db"
@@ -138,30 +129,11 @@ def running(
         **(settings_overrides or {}),
     )
     app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="on",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            time.sleep(0.01)
-        assert server.started, "the server did not start"
-        with httpx.Client(base_url=base, trust_env=False, timeout=10.0) as client:
-            yield Portal(base, client, db, app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with (
+        serve_app(app, sock=sock, lifespan="on", graceful_seconds=2),
+        httpx.Client(base_url=base, trust_env=False, timeout=10.0) as client,
+    ):
+        yield Portal(base, client, db, app)
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ the summary fallback through intake, and the adapter against its sandbox over re
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +14,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
+from sandbox_server import serve_router
 
 from channels.weibo import WeiboAdapter, WeiboOptions
 from channels.weibo.length import body_limit, topics, weibo_length
@@ -658,37 +655,6 @@ class SandboxClock:
         return self.current
 
 
-@contextlib.contextmanager
-def serve(router: APIRouter) -> Iterator[str]:
-    app = FastAPI()
-    app.include_router(router, prefix="/_sandbox/weibo")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
-
-
 def test_the_adapter_class_offers_its_sandbox() -> None:
     router = WeiboAdapter.sandbox()
     assert isinstance(router, APIRouter)
@@ -705,7 +671,7 @@ def test_the_adapter_class_offers_its_sandbox() -> None:
 async def test_against_the_sandbox_over_real_http() -> None:
     clock = SandboxClock()
     sandbox = WeiboSandbox(clock=clock)
-    with serve(sandbox.router) as base:
+    with serve_router(sandbox.router, "/_sandbox/weibo") as base:
         async with httpx.AsyncClient(timeout=5) as http:
             adapter = make_adapter(
                 http, base_url=base, sandbox=True, portal_base=None, access_token="sandbox-token"
