@@ -86,11 +86,9 @@ class Account:
     @property
     def limits(self) -> AccountLimits:
         caps = self.capabilities
-        rate = caps.rate_limit
         return AccountLimits(
             max_concurrency=caps.max_concurrency,
-            rate_per_second=rate.per_second if rate else None,
-            burst=float(rate.count) if rate else 1.0,
+            rate=caps.rate_limit,
             claim_as_sending=caps.idempotency is not Idempotency.NONE,
         )
 

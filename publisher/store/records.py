@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from publisher.contract import Format, NoticeView, OutgoingPost, PostRef, Rendered
+from publisher.contract import Format, NoticeView, OutgoingPost, PostRef, RateLimit, Rendered
 
 
 class Job(enum.StrEnum):
@@ -24,8 +24,7 @@ class AccountLimits:
     """What the core enforces for one channel account at claim time."""
 
     max_concurrency: int
-    rate_per_second: float | None  # None: no rate limit
-    burst: float = 1.0
+    rate: RateLimit | None = None  # at most rate.count sends in any rate.per_seconds window
     claim_as_sending: bool = False  # outcome can be reconciled exactly: claim marks sending
 
 

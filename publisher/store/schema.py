@@ -17,7 +17,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -124,8 +123,9 @@ channel_state = Table(
     "channel_state",
     metadata,
     Column("account", String(100), primary_key=True),
-    Column("tokens", Float, nullable=False),
-    Column("refilled_at", UTCDateTime, nullable=False),
+    # Epoch seconds of this account's sends within its rate window, oldest first: an exact
+    # sliding window, so "20 per minute" never lets 21 through in any minute.
+    Column("recent", JSON, nullable=False),
     Column("failures", Integer, nullable=False, default=0),
     Column("breaker", String(10), nullable=False, default="closed"),
     Column("open_until", UTCDateTime),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import math
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -509,13 +508,15 @@ class SqlStore:
             if in_flight:
                 return [], None  # half-open: wait for the probe's outcome
             room = min(room, 1)  # half-open: one probe
-        tokens = state["tokens"]
-        if limit.rate_per_second is not None:
-            elapsed = (now - state["refilled_at"]).total_seconds()
-            tokens = min(limit.burst, tokens + max(0.0, elapsed) * limit.rate_per_second)
-            if tokens < 1.0:
-                wait = (1.0 - tokens) / limit.rate_per_second
-            room = min(room, math.floor(tokens))
+        stamp = now.timestamp()
+        recent: list[float] = []
+        if limit.rate is not None:
+            start = stamp - limit.rate.per_seconds
+            recent = sorted(t for t in state["recent"] or [] if t > start)
+            free = limit.rate.count - len(recent)
+            if free <= 0:
+                wait = recent[-limit.rate.count] + limit.rate.per_seconds - stamp
+            room = min(room, free)
         if room <= 0:
             return [], wait
         if only_ids is None:
@@ -539,15 +540,12 @@ class SqlStore:
         ))
         full.sort(key=lambda r: (-r.priority, r.not_before, r.id))
         publishes = sum(1 for st in previous.values() if st not in (Status.SENDING, Status.CONFIRMING))
-        if limit.rate_per_second is not None or state["breaker"] == "open":
-            if limit.rate_per_second is not None:
-                tokens -= publishes
+        if limit.rate is not None or state["breaker"] == "open":
             conn.execute(
                 update(channel_state)
                 .where(channel_state.c.account == account)
                 .values(
-                    tokens=tokens,
-                    refilled_at=now,
+                    recent=recent + [stamp] * publishes,
                     breaker="half_open" if state["breaker"] == "open" else state["breaker"],
                 )
             )
@@ -584,7 +582,7 @@ class SqlStore:
         if row is not None:
             return dict(row._mapping)
         values = dict(
-            account=account, tokens=float(limit.burst), refilled_at=now, failures=0,
+            account=account, recent=[], failures=0,
             breaker="closed", open_until=None, last_error=None,
         )
         conn.execute(insert(channel_state), values)

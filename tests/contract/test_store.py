@@ -15,13 +15,14 @@ from helpers import delivery, notice_row, submit, submitted
 from sqlalchemy import Table, create_engine, func, select
 from sqlalchemy.engine import make_url
 
+from publisher.contract import RateLimit
 from publisher.errors import IdempotencyConflict, NotFoundError, StateError
 from publisher.queue.states import Status
 from publisher.store import SqlStore, open_store, upgrade
 from publisher.store.records import AccountLimits, Claimed, Job, Outcome
 from publisher.store.schema import deliveries, events, notices
 
-OPEN = AccountLimits(max_concurrency=50, rate_per_second=None)
+OPEN = AccountLimits(max_concurrency=50)
 LEASE = 30.0
 COOLDOWN = 60.0
 BREAKER = (3, COOLDOWN)  # opens after 3 failures, for 60 s
@@ -245,7 +246,7 @@ async def test_claim_skips_accounts_this_worker_does_not_serve(store: SqlStore) 
 async def test_claim_honours_each_accounts_concurrency(store: SqlStore) -> None:
     for _ in range(5):
         await submit(store, ["weibo"])
-    limits = {"weibo": AccountLimits(max_concurrency=2, rate_per_second=None)}
+    limits = {"weibo": AccountLimits(max_concurrency=2)}
     got, _ = await claim(store, limits)
     assert len(got) == 2
     assert (await claim(store, limits, worker="w2"))[0] == []  # full, whoever asks
@@ -256,21 +257,21 @@ async def test_claim_honours_each_accounts_concurrency(store: SqlStore) -> None:
     assert len(more) == 1
 
 
-async def test_rate_limit_tokens_refill_with_time(store: SqlStore) -> None:
-    for _ in range(6):
+async def test_rate_limit_is_an_exact_sliding_window(store: SqlStore) -> None:
+    for _ in range(8):
         await submit(store, ["weibo"])
-    limits = {"weibo": AccountLimits(max_concurrency=50, rate_per_second=1.0, burst=2.0)}
+    limits = {"weibo": AccountLimits(max_concurrency=50, rate=RateLimit(2, 10.0))}
     got, _ = await claim(store, limits)
-    assert len(got) == 2  # the burst
+    assert len(got) == 2  # the window's allowance
+    store.clock.advance(4)  # type: ignore[attr-defined]
     got, hint = await claim(store, limits)
-    assert got == [] and hint == pytest.approx(1.0)
-    store.clock.advance(0.5)  # type: ignore[attr-defined]
-    got, hint = await claim(store, limits)
-    assert got == [] and hint == pytest.approx(0.5)
-    store.clock.advance(0.5)  # type: ignore[attr-defined]
-    assert len((await claim(store, limits))[0]) == 1
-    store.clock.advance(10)  # type: ignore[attr-defined]
-    assert len((await claim(store, limits))[0]) == 2  # refills up to the burst, no further
+    assert got == [] and hint == pytest.approx(6.0)  # until the first send leaves the window
+    store.clock.advance(6)  # type: ignore[attr-defined]
+    assert len((await claim(store, limits))[0]) == 2
+    store.clock.advance(9.9)  # type: ignore[attr-defined]
+    assert (await claim(store, limits))[0] == []  # never 3 in any 10 s, unlike a token bucket
+    store.clock.advance(0.2)  # type: ignore[attr-defined]
+    assert len((await claim(store, limits))[0]) == 2
 
 
 async def test_rate_limit_is_shared_by_every_worker(
@@ -278,7 +279,7 @@ async def test_rate_limit_is_shared_by_every_worker(
 ) -> None:
     for _ in range(10):
         await submit(store, ["weibo"])
-    limits = {"weibo": AccountLimits(max_concurrency=50, rate_per_second=0.5, burst=3.0)}
+    limits = {"weibo": AccountLimits(max_concurrency=50, rate=RateLimit(3, 6.0))}
     results = await asyncio.gather(
         claim(store, limits, worker="w1"),
         claim(second_store, limits, worker="w2"),
@@ -595,7 +596,7 @@ async def test_concurrent_claimers_never_share_a_delivery(
     accounts = ["portal", "weibo", "wechat", "oa"]
     for _ in range(25):
         await submit(store, accounts)
-    limits = {a: AccountLimits(max_concurrency=100, rate_per_second=None) for a in accounts}
+    limits = {a: AccountLimits(max_concurrency=100) for a in accounts}
     seen: list[int] = []
     for _ in range(20):
         rounds = await asyncio.gather(
@@ -619,7 +620,7 @@ async def test_concurrency_limit_holds_across_workers(
 ) -> None:
     for _ in range(20):
         await submit(store, ["weibo"])
-    limits = {"weibo": AccountLimits(max_concurrency=3, rate_per_second=None)}
+    limits = {"weibo": AccountLimits(max_concurrency=3)}
     rounds = await asyncio.gather(
         *(
             s.claim(w, limits, 10, LEASE, COOLDOWN)
@@ -640,7 +641,7 @@ async def test_two_postgres_workers_drain_the_queue_exactly_once(
         for _ in range(40):
             await submit(one, ["portal", "weibo", "oa"])
         limits = {
-            a: AccountLimits(max_concurrency=1000, rate_per_second=None)
+            a: AccountLimits(max_concurrency=1000)
             for a in ("portal", "weibo", "oa")
         }
         counts: dict[int, int] = {}
