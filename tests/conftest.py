@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -66,6 +67,22 @@ def _pg_database() -> Iterator[str]:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test."""
     yield from _pg_database()
+
+
+@pytest.fixture
+def pg_url_factory() -> Iterator[Any]:
+    """Call it to get a fresh, empty PostgreSQL database (dropped after the test)."""
+    made: list[Iterator[str]] = []
+
+    def make() -> str:
+        gen = _pg_database()
+        made.append(gen)
+        return next(gen)
+
+    yield make
+    for gen in made:
+        for _ in gen:
+            pass
 
 
 @pytest.fixture
