@@ -189,8 +189,9 @@ class TokenStore(Protocol):
 
     async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None: ...
 
-    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
-        ...
+    async def put(
+        self, account: str, name: str, value: str, expires_at: datetime | None
+    ) -> None: ...
 
 
 async def _no_confirm(remote_id: str) -> bool:

@@ -16,7 +16,9 @@ from publisher.errors import OutcomeUnknown, RateLimited, TransientError
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
-async def request(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
+async def request(
+    client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+) -> httpx.Response:
     try:
         return await client.request(method, url, **kwargs)
     except NOT_SENT as exc:
@@ -37,7 +39,8 @@ def raise_for_server_trouble(response: httpx.Response) -> None:
     """429 and 5xx: the channel is busy or broken, try later."""
     if response.status_code == 429:
         raise RateLimited(
-            f"HTTP 429 from {response.request.url.host}", retry_after=retry_after(response),
+            f"HTTP 429 from {response.request.url.host}",
+            retry_after=retry_after(response),
             code=429,
         )
     if response.status_code >= 500 or response.status_code in (408, 425):

@@ -41,7 +41,9 @@ class Table(BaseModel):
         width = len(self.columns)
         for number, row in enumerate(self.rows, start=1):
             if len(row) != width:
-                raise ValueError(f"row {number} has {len(row)} cells, the table has {width} columns")
+                raise ValueError(
+                    f"row {number} has {len(row)} cells, the table has {width} columns"
+                )
         return self
 
 
@@ -92,7 +94,8 @@ def describe_validation_error(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in first["loc"]) or "notice"
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "literal_error" and where == "kind":
-        return f"kind: unknown kind {first.get('input')!r}; expected one of {', '.join(get_args(Kind))}"
+        expected = ", ".join(get_args(Kind))
+        return f"kind: unknown kind {first.get('input')!r}; expected one of {expected}"
     if first["type"] == "missing":
         return f"{where}: required field is missing"
     if first["type"] == "extra_forbidden":
@@ -126,7 +129,9 @@ def decode_document(raw: bytes, suffix: str, name: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
-        raise NoticeFormatError(f"{name}: malformed YAML{line}: {getattr(exc, 'problem', exc)}") from None
+        raise NoticeFormatError(
+            f"{name}: malformed YAML{line}: {getattr(exc, 'problem', exc)}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise NoticeFormatError(f"{name}: malformed TOML: {exc}") from None
 
@@ -136,7 +141,9 @@ def load_notice_file(path: Path) -> NoticeInput:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise NoticeFormatError(f"{path}: file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB")
+            raise NoticeFormatError(
+                f"{path}: file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise NoticeFormatError(f"{path}: no such file") from None

@@ -1,4 +1,4 @@
-"""The PII guard: resident ID numbers, mobile numbers and bank card numbers never go out by accident.
+"""The PII guard: resident ID, mobile and bank card numbers never go out by accident.
 
 Before anything is queued, every text of a notice (title, body, summary, table cells, string
 fields) is scanned. A find rejects the notice with its locations, or — when the notice says

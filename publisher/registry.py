@@ -54,7 +54,9 @@ def _expand(value: Any, base_url: str) -> Any:
     return value
 
 
-def build_options(name: str, raw: Mapping[str, Any], base_url: str) -> tuple[type[ChannelAdapter], AccountOptions]:
+def build_options(
+    name: str, raw: Mapping[str, Any], base_url: str
+) -> tuple[type[ChannelAdapter], AccountOptions]:
     kind = raw.get("type")
     types = adapter_types()
     if not isinstance(kind, str) or kind not in types:
@@ -135,7 +137,9 @@ class Channels:
         for name, raw in settings.accounts.items():
             cls, options = build_options(name, raw, base_url)
 
-            def context(http: httpx.AsyncClient, name: str = name) -> AccountContext:
+            def context(
+                http: httpx.AsyncClient, name: str = name, options: AccountOptions = options
+            ) -> AccountContext:
                 extra: dict[str, Any] = {}
                 if confirm_now is not None:
                     extra["confirm_now"] = functools.partial(confirm_now, name)

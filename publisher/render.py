@@ -105,7 +105,9 @@ class Renderer:
         try:
             return self.env.select_template(names)
         except jinja2.TemplatesNotFound:
-            raise TemplateError(f"no template for {channel}/{kind}: looked for {', '.join(names)}") from None
+            raise TemplateError(
+                f"no template for {channel}/{kind}: looked for {', '.join(names)}"
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template {exc.name}, line {exc.lineno}: {exc.message}") from None
 
@@ -125,10 +127,14 @@ class Renderer:
             try:
                 out[part] = template.render(context).strip()
             except jinja2.TemplateError as exc:
-                raise TemplateError(f"template {template.name}, line {_line(exc, template)}: {exc}") from None
+                raise TemplateError(
+                    f"template {template.name}, line {_line(exc, template)}: {exc}"
+                ) from None
         return Rendered(format=fmt, parts=out)
 
-    def notice_context(self, notice: Mapping[str, Any], account: Mapping[str, Any]) -> dict[str, Any]:
+    def notice_context(
+        self, notice: Mapping[str, Any], account: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """What every template sees: ``notice``, ``account``, ``kind_label`` and ``use_summary``."""
         return {
             "notice": notice,

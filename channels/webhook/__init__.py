@@ -119,15 +119,23 @@ class WebhookAdapter(ChannelAdapter):
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
         response = await request(
-            self.ctx.http, "POST", self.options.url, json=self._payload(post),
-            headers=self._headers(post.idempotency_key), timeout=self.options.timeout,
+            self.ctx.http,
+            "POST",
+            self.options.url,
+            json=self._payload(post),
+            headers=self._headers(post.idempotency_key),
+            timeout=self.options.timeout,
         )
         raise_for_server_trouble(response)
         data = _json(response)
         if response.status_code == 409:
             result = self._result(data)
-            raise Duplicate("receiver already has this key", remote_id=result.remote_id,
-                            url=result.url, code=409)
+            raise Duplicate(
+                "receiver already has this key",
+                remote_id=result.remote_id,
+                url=result.url,
+                code=409,
+            )
         if response.status_code in (401, 403):
             raise CredentialsInvalid(_reason(response, data), code=response.status_code)
         if response.status_code >= 400:
@@ -150,12 +158,16 @@ class WebhookAdapter(ChannelAdapter):
 
     async def check(self) -> None:
         response = await request(
-            self.ctx.http, "HEAD", self.options.url, headers=self._headers(),
+            self.ctx.http,
+            "HEAD",
+            self.options.url,
+            headers=self._headers(),
             timeout=self.options.timeout,
         )
         if response.status_code in (401, 403):
-            raise CredentialsInvalid(f"{self.options.url} refused our credentials "
-                                     f"(HTTP {response.status_code})")
+            raise CredentialsInvalid(
+                f"{self.options.url} refused our credentials (HTTP {response.status_code})"
+            )
         if response.status_code >= 500:
             raise TransientError(f"{self.options.url} answers HTTP {response.status_code}")
 
@@ -172,4 +184,3 @@ def _reason(response: httpx.Response, data: Any) -> str:
     if isinstance(data, dict):
         detail = data.get("error") or data.get("message") or data.get("detail")
     return f"HTTP {response.status_code}: {detail or response.text[:300] or response.reason_phrase}"
-

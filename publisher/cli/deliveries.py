@@ -33,7 +33,9 @@ async def _with_runtime(settings: Any, fn: Any) -> Any:
 def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
     """List deliveries, newest first."""
     settings = ctx.settings()
-    rows = ctx.run(_with_runtime(settings, lambda rt: rt.store.list_deliveries(status=status, limit=limit)))
+    rows = ctx.run(
+        _with_runtime(settings, lambda rt: rt.store.list_deliveries(status=status, limit=limit))
+    )
     data = [delivery_json(d) for d in rows]
     if as_json:
         emit(data)

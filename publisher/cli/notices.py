@@ -49,7 +49,10 @@ def _print_notice(data: dict[str, Any], as_json: bool) -> None:
             numbers = "，".join(
                 f"{k} {v}" for k, v in d["metrics"].items() if k not in ("as_of", "source")
             )
-            click.echo(f"      触达: {numbers} (截至 {d['metrics']['as_of']}，来源 {d['metrics']['source']})")
+            click.echo(
+                f"      触达: {numbers} "
+                f"(截至 {d['metrics']['as_of']}，来源 {d['metrics']['source']})"
+            )
     for e in data.get("events", []):
         move = f"{e['from'] or ''}->{e['to'] or ''}" if e["to"] else ""
         target = f" 投递#{e['delivery_id']}" if e["delivery_id"] else ""
@@ -115,7 +118,9 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--channel", "channels", multiple=True, help="Channel account (default: the notice's targets).")
+@click.option(
+    "--channel", "channels", multiple=True, help="Channel account (default: the notice's targets)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) -> None:
@@ -131,22 +136,31 @@ def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) 
     def build() -> list[dict[str, Any]]:
         clock = SystemClock()
         accounts = Channels(settings, clock, None)
-        intake = Intake(settings, None, accounts, Renderer(settings.templates_dir, settings.zone), clock)  # type: ignore[arg-type]
+        renderer = Renderer(settings.templates_dir, settings.zone)
+        intake = Intake(settings, None, accounts, renderer, clock)  # preview: no database
         checked = intake.guard_pii(notice_input)
         targets = [accounts.get(c) for c in channels] if channels else intake.targets(checked)
         out = []
         for account in targets:
             p = intake.preview(checked, account)
             lengths = {
-                limit.part: {"measured": limit.measure(p.rendered.parts.get(limit.part, "")),
-                             "limit": limit.max, "unit": limit.unit}
+                limit.part: {
+                    "measured": limit.measure(p.rendered.parts.get(limit.part, "")),
+                    "limit": limit.max,
+                    "unit": limit.unit,
+                }
                 for limit in account.capabilities.limits
             }
-            out.append({
-                "channel": p.account, "type": p.channel, "format": p.rendered.format.value,
-                "parts": dict(p.rendered.parts), "lengths": lengths,
-                "violations": [str(v) for v in p.violations],
-            })
+            out.append(
+                {
+                    "channel": p.account,
+                    "type": p.channel,
+                    "format": p.rendered.format.value,
+                    "parts": dict(p.rendered.parts),
+                    "lengths": lengths,
+                    "violations": [str(v) for v in p.violations],
+                }
+            )
         return out
 
     result = ctx.guard(build)

@@ -49,7 +49,11 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             raise
         app = create_app(settings, runtime=rt)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", lifespan="on",
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
             access_log=False,
         )
         sandbox = "，沙箱渠道已启用" if uses_sandbox(settings) else ""
@@ -64,8 +68,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
 
 @main.command()
-@click.option("--concurrency", type=click.IntRange(1, 10_000), default=None,
-              help="Deliveries in flight at once in this process.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 10_000),
+    default=None,
+    help="Deliveries in flight at once in this process.",
+)
 @pass_ctx
 def worker(ctx: Context, concurrency: int | None) -> None:
     """Run a worker alone (PostgreSQL deployments: any number, on any machines)."""
@@ -74,10 +82,12 @@ def worker(ctx: Context, concurrency: int | None) -> None:
 
     settings = ctx.settings()
     if settings.is_sqlite:
-        ctx.fail(ConfigError(
-            "SQLite deployments are one process: the worker runs inside `publisher serve`. "
-            "Set PUBLISHER_DATABASE_URL=postgresql://... to run separate workers."
-        ))
+        ctx.fail(
+            ConfigError(
+                "SQLite deployments are one process: the worker runs inside `publisher serve`. "
+                "Set PUBLISHER_DATABASE_URL=postgresql://... to run separate workers."
+            )
+        )
 
     async def go() -> None:
         rt = await Runtime.open(settings, with_worker=True, concurrency=concurrency)
@@ -87,7 +97,9 @@ def worker(ctx: Context, concurrency: int | None) -> None:
             loop.add_signal_handler(sig, rt.worker.stop)
         try:
             await prepare(rt.store)
-            click.echo(f"worker {rt.worker.id} 已启动 (并发 {rt.worker.config.concurrency})", err=True)
+            click.echo(
+                f"worker {rt.worker.id} 已启动 (并发 {rt.worker.config.concurrency})", err=True
+            )
             await run_worker(rt.store, rt.worker)
         finally:
             await rt.close()

@@ -1,11 +1,11 @@
 """What happens after a failed attempt, decided by the error's class.
 
-    Duplicate          -> posted (the channel already has it)
-    RateLimited        -> retry_wait for the channel's retry-after; the attempt does not count
-    TransientError     -> retry_wait with exponential backoff and full jitter, until max attempts
-    OutcomeUnknown     -> reconcile (lookup / re-post with key) after a backoff, or needs_review
-    AuthExpired        -> (the worker refreshed once already) retry_wait with backoff
-    PermanentError     -> failed at once, keeping the channel's own message
+Duplicate          -> posted (the channel already has it)
+RateLimited        -> retry_wait for the channel's retry-after; the attempt does not count
+TransientError     -> retry_wait with exponential backoff and full jitter, until max attempts
+OutcomeUnknown     -> reconcile (lookup / re-post with key) after a backoff, or needs_review
+AuthExpired        -> (the worker refreshed once already) retry_wait with backoff
+PermanentError     -> failed at once, keeping the channel's own message
 """
 
 from __future__ import annotations
@@ -61,16 +61,26 @@ class RetryPolicy:
         message = describe(exc)
         if isinstance(exc, Duplicate):
             return Outcome(
-                to_status=Status.POSTED, action="posted", remote_id=exc.remote_id, url=exc.url,
-                reason=f"channel already had this post ({message})", success=True,
+                to_status=Status.POSTED,
+                action="posted",
+                remote_id=exc.remote_id,
+                url=exc.url,
+                reason=f"channel already had this post ({message})",
+                success=True,
             )
         if isinstance(exc, PermanentError):
             return Outcome(
-                to_status=Status.FAILED, action="failed", reason=message, error=str(exc),
+                to_status=Status.FAILED,
+                action="failed",
+                reason=message,
+                error=str(exc),
             )
         if isinstance(exc, RateLimited):
             return Outcome(
-                to_status=Status.RETRY_WAIT, action="rate_limited", reason=message, error=str(exc),
+                to_status=Status.RETRY_WAIT,
+                action="rate_limited",
+                reason=message,
+                error=str(exc),
                 not_before=now + timedelta(seconds=max(0.0, exc.retry_after)),
                 refund_attempt=True,
             )
@@ -78,7 +88,9 @@ class RetryPolicy:
         if isinstance(exc, OutcomeUnknown):
             if idempotency is Idempotency.NONE or attempts >= max_attempts:
                 return Outcome(
-                    to_status=Status.NEEDS_REVIEW, action="needs_review", error=str(exc),
+                    to_status=Status.NEEDS_REVIEW,
+                    action="needs_review",
+                    error=str(exc),
                     reason=f"{message}; "
                     + (
                         "the channel cannot be asked whether it arrived"
@@ -89,17 +101,28 @@ class RetryPolicy:
                     failure=True,
                 )
             return Outcome(
-                to_status=Status.SENDING, action="unknown_outcome", reason=message,
-                error=str(exc), not_before=wait, failure=True,
+                to_status=Status.SENDING,
+                action="unknown_outcome",
+                reason=message,
+                error=str(exc),
+                not_before=wait,
+                failure=True,
             )
         if attempts >= max_attempts:
             return Outcome(
-                to_status=Status.FAILED, action="failed", error=str(exc), failure=True,
+                to_status=Status.FAILED,
+                action="failed",
+                error=str(exc),
+                failure=True,
                 reason=f"gave up after {attempts} attempts: {message}",
             )
         if isinstance(exc, AuthExpired):
             message = f"credentials refreshed but still rejected: {message}"
         return Outcome(
-            to_status=Status.RETRY_WAIT, action="retry", reason=message, error=str(exc),
-            not_before=wait, failure=True,
+            to_status=Status.RETRY_WAIT,
+            action="retry",
+            reason=message,
+            error=str(exc),
+            not_before=wait,
+            failure=True,
         )

@@ -4,7 +4,7 @@
        ^                 │                 │  └──> confirming ──> posted   (two-phase channels)
        │            lease expired          ├──> retry_wait ──(due)──> leased
        └─────────────────┘                 ├──> failed        (permanent, or attempts exhausted)
-                                           └──> needs_review  (outcome unknown, channel can't be asked)
+                                           └──> needs_review  (unknown outcome, can't ask)
     any non-final state ──> cancelled;  failed / needs_review ──retry──> pending
 
 A delivery found in ``sending`` with an expired lease is reconciled before anything else.

@@ -108,7 +108,10 @@ class Worker:
             if free > 0 and eligible:
                 try:
                     claimed, hint = await self.store.claim(
-                        self.id, eligible, free, self.config.lease_seconds,
+                        self.id,
+                        eligible,
+                        free,
+                        self.config.lease_seconds,
                         self.config.breaker_cooldown,
                     )
                 except Exception:
@@ -116,8 +119,8 @@ class Worker:
                     hint = self.config.poll_interval
                 for item in claimed:
                     self._start(item)
-            self._backlog = bool(claimed) or hint is not None or free <= 0 or (
-                len(eligible) < len(limits)
+            self._backlog = (
+                bool(claimed) or hint is not None or free <= 0 or (len(eligible) < len(limits))
             )
             timeout = await self._sleep_for(hint, busy=bool(claimed), asked=asked)
             if timeout > 0:
@@ -207,7 +210,9 @@ class Worker:
 
     async def _finish(self, item: Claimed, outcome: Outcome) -> None:
         done = await self.store.finish(
-            item.delivery, self.id, outcome,
+            item.delivery,
+            self.id,
+            outcome,
             (self.config.breaker_threshold, self.config.breaker_cooldown),
         )
         if not done:
@@ -241,7 +246,8 @@ class Worker:
         caps = account.capabilities
         if caps.idempotency is Idempotency.NONE:
             return Outcome(
-                to_status=Status.NEEDS_REVIEW, action="needs_review",
+                to_status=Status.NEEDS_REVIEW,
+                action="needs_review",
                 reason="a previous attempt may have reached the channel, which cannot be asked; "
                 "check the channel, then retry or cancel",
             )
@@ -250,7 +256,9 @@ class Worker:
                 found = await account.adapter.lookup(item.outgoing())
             except PermanentError as exc:
                 return Outcome(
-                    to_status=Status.NEEDS_REVIEW, action="needs_review", error=str(exc),
+                    to_status=Status.NEEDS_REVIEW,
+                    action="needs_review",
+                    error=str(exc),
                     reason=f"could not ask the channel whether an earlier attempt arrived "
                     f"({describe(exc)}); check the channel, then retry or cancel",
                 )
@@ -276,7 +284,9 @@ class Worker:
             return self._after_error(exc, account, item.delivery.attempts, item)
         except ChannelError as exc:
             return Outcome(
-                to_status=Status.CONFIRMING, action="confirm_retry", reason=describe(exc),
+                to_status=Status.CONFIRMING,
+                action="confirm_retry",
+                reason=describe(exc),
                 not_before=self.clock.now() + _seconds(self.policy.backoff.delay(1)),
             )
         return self._success(result, "posted", account.capabilities.idempotency)
@@ -284,14 +294,24 @@ class Worker:
     def _success(self, result: PublishResult, action: str, _idem: Idempotency) -> Outcome:
         if result.confirming:
             return Outcome(
-                to_status=Status.CONFIRMING, action="confirming", remote_id=result.remote_id,
-                url=result.url, detail=dict(result.detail) or None, note=result.note,
+                to_status=Status.CONFIRMING,
+                action="confirming",
+                remote_id=result.remote_id,
+                url=result.url,
+                detail=dict(result.detail) or None,
+                note=result.note,
                 not_before=self.clock.now() + _seconds(result.confirm_after),
-                reason="accepted; waiting for the channel to finish publishing", success=True,
+                reason="accepted; waiting for the channel to finish publishing",
+                success=True,
             )
         return Outcome(
-            to_status=Status.POSTED, action=action, remote_id=result.remote_id, url=result.url,
-            detail=dict(result.detail) or None, note=result.note, success=True,
+            to_status=Status.POSTED,
+            action=action,
+            remote_id=result.remote_id,
+            url=result.url,
+            detail=dict(result.detail) or None,
+            note=result.note,
+            success=True,
             reason=result.note or ("found on the channel" if action == "reconciled" else None),
         )
 

@@ -1,10 +1,10 @@
 """A JSON webhook receiver with switchable faults, for the demo, e2e tests and benchmarks.
 
-    POST /receive          honours Idempotency-Key: a repeated key answers with the first post
-    POST /receive-plain    ignores keys: every request is a new post (keys are still recorded)
-    GET  /lookup?key=K     200 with the post received under key K, or 404
-    GET  /posts            everything received, as JSON; DELETE /posts forgets it
-    PUT  /faults           {"latency_ms", "error_rate", "error_status", "hang_seconds"}
+POST /receive          honours Idempotency-Key: a repeated key answers with the first post
+POST /receive-plain    ignores keys: every request is a new post (keys are still recorded)
+GET  /lookup?key=K     200 with the post received under key K, or 404
+GET  /posts            everything received, as JSON; DELETE /posts forgets it
+PUT  /faults           {"latency_ms", "error_rate", "error_status", "hang_seconds"}
 """
 
 from __future__ import annotations

@@ -22,11 +22,15 @@ def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore
     try:
         url = make_url(database_url)
     except ArgumentError:
-        raise ConfigError(f"bad setting PUBLISHER_DATABASE_URL: cannot parse {database_url!r}") from None
+        raise ConfigError(
+            f"bad setting PUBLISHER_DATABASE_URL: cannot parse {database_url!r}"
+        ) from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
-            raise ConfigError("PUBLISHER_DATABASE_URL: SQLite needs a file, e.g. sqlite:///publisher.db")
+            raise ConfigError(
+                "PUBLISHER_DATABASE_URL: SQLite needs a file, e.g. sqlite:///publisher.db"
+            )
         path = Path(url.database).expanduser().resolve()
         if not path.parent.is_dir():
             raise ConfigError(f"PUBLISHER_DATABASE_URL: folder {path.parent} does not exist")
@@ -35,4 +39,6 @@ def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore
         sync_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PostgresStore(postgres_engine(sync_url, pool_size), clock, dsn, threads=pool_size)
-    raise ConfigError(f"PUBLISHER_DATABASE_URL: unsupported database {backend!r}; use sqlite or postgresql")
+    raise ConfigError(
+        f"PUBLISHER_DATABASE_URL: unsupported database {backend!r}; use sqlite or postgresql"
+    )

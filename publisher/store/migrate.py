@@ -25,6 +25,7 @@ def alembic_config(connection: Any = None) -> Config:
 
 async def upgrade(store: SqlStore) -> None:
     """Bring the schema to the newest revision. Safe to run from several processes at once."""
+
     def run(conn: Any) -> None:
         if store.dialect_name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(0x7075626C)))
@@ -34,7 +35,9 @@ async def upgrade(store: SqlStore) -> None:
         await store._tx(run)
     except (OSError, DBAPIError) as exc:
         orig = getattr(exc, "orig", None) or exc
-        raise DatabaseUnavailable(f"cannot migrate the database: {str(orig).strip()[:300]}") from None
+        raise DatabaseUnavailable(
+            f"cannot migrate the database: {str(orig).strip()[:300]}"
+        ) from None
 
 
 async def pending_revisions(store: SqlStore) -> list[str]:

@@ -26,7 +26,10 @@ log = logging.getLogger("publisher.store")
 
 def postgres_engine(url: str, pool_size: int = 10) -> Engine:
     return create_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True,
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
     )
 

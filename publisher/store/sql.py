@@ -74,8 +74,16 @@ T = TypeVar("T")
 INSERT_NOTICE = insert(notices).returning(notices.c.id)
 INSERT_DELIVERIES = insert(deliveries).returning(D.id, sort_by_parameter_order=True)
 INSERT_EVENT = insert(events)
-EVENT_COLUMNS = ("notice_id", "delivery_id", "at", "action", "from_status", "to_status", "actor",
-                 "reason")
+EVENT_COLUMNS = (
+    "notice_id",
+    "delivery_id",
+    "at",
+    "action",
+    "from_status",
+    "to_status",
+    "actor",
+    "reason",
+)
 
 
 def _event(
@@ -90,8 +98,14 @@ def _event(
 ) -> dict[str, Any]:
     """One event row, with every column present (so batches share one statement)."""
     return dict(
-        notice_id=notice_id, delivery_id=delivery_id, at=at, action=action,
-        from_status=from_status, to_status=to_status, actor=actor, reason=reason,
+        notice_id=notice_id,
+        delivery_id=delivery_id,
+        at=at,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
     )
 
 
@@ -144,7 +158,8 @@ class ClaimStatements:
         )
         fresh = D.status.not_in([Status.SENDING, Status.CONFIRMING])
         common: dict[str, Any] = dict(
-            lease_until=bindparam("lease"), worker_id=bindparam("worker"),
+            lease_until=bindparam("lease"),
+            worker_id=bindparam("worker"),
             updated_at=bindparam("now"),
         )
         take = update(deliveries).where(D.id.in_(bindparam("ids", expanding=True)))
@@ -312,25 +327,41 @@ class SqlStore:
             )
             if not new_deliveries:
                 return Submission(notice_id, True)
-            ids = conn.execute(
-                INSERT_DELIVERIES,
-                [
-                    dict(
-                        notice_id=notice_id, account=d.account, channel=d.channel,
-                        status=Status.PENDING, priority=d.priority, not_before=d.not_before,
-                        attempts=0, max_attempts=d.max_attempts,
-                        idempotency_key=d.idempotency_key, rendered=d.rendered,
-                        created_at=now, updated_at=now,
-                    )
-                    for d in new_deliveries
-                ],
-            ).scalars().all()
+            ids = (
+                conn.execute(
+                    INSERT_DELIVERIES,
+                    [
+                        dict(
+                            notice_id=notice_id,
+                            account=d.account,
+                            channel=d.channel,
+                            status=Status.PENDING,
+                            priority=d.priority,
+                            not_before=d.not_before,
+                            attempts=0,
+                            max_attempts=d.max_attempts,
+                            idempotency_key=d.idempotency_key,
+                            rendered=d.rendered,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                        for d in new_deliveries
+                    ],
+                )
+                .scalars()
+                .all()
+            )
             conn.execute(
                 INSERT_EVENT,
                 [
                     dict(
-                        notice_id=notice_id, delivery_id=did, at=now, action="queued",
-                        to_status=Status.PENDING, actor=actor, reason=_queued_reason(d, now),
+                        notice_id=notice_id,
+                        delivery_id=did,
+                        at=now,
+                        action="queued",
+                        to_status=Status.PENDING,
+                        actor=actor,
+                        reason=_queued_reason(d, now),
                     )
                     for did, d in zip(ids, new_deliveries, strict=True)
                 ],
@@ -344,8 +375,13 @@ class SqlStore:
                         by_account.setdefault(d.account, []).append(i)
                 for account, account_ids in by_account.items():
                     got, _ = self._claim_account(
-                        conn, claim.worker_id, account, claim.limits[account],
-                        len(account_ids), claim.lease_seconds, claim.breaker_cooldown,
+                        conn,
+                        claim.worker_id,
+                        account,
+                        claim.limits[account],
+                        len(account_ids),
+                        claim.lease_seconds,
+                        claim.breaker_cooldown,
                         only_ids=account_ids,
                     )
                     claimed.extend(got)
@@ -418,8 +454,10 @@ class SqlStore:
             query = query.where(D.status == status)
         if notice_id is not None:
             query = query.where(D.notice_id == notice_id)
+
         def _run(conn: Connection) -> Any:
             return [_delivery(r) for r in (conn.execute(query)).all()]
+
         return await self._read(_run)
 
     async def count_by_status(self) -> dict[str, int]:
@@ -440,6 +478,7 @@ class SqlStore:
 
         def _run(conn: Connection) -> Any:
             return conn.execute(query).scalar_one_or_none()
+
         return await self._read(_run)
 
     # -- claiming -------------------------------------------------------------------------
@@ -458,6 +497,7 @@ class SqlStore:
         concurrency), how many seconds until it may be worth asking again.
         """
         now = self.clock.now()
+
         def _run(conn: Connection) -> Any:
             return conn.execute(
                 select(D.account, func.max(D.priority).label("top"))
@@ -476,7 +516,12 @@ class SqlStore:
             if limit is None:
                 continue  # an account this worker does not serve (removed from config)
             got, wait = await self._tx(
-                self._claim_account, worker_id, account, limit, capacity - len(claimed), lease_seconds,
+                self._claim_account,
+                worker_id,
+                account,
+                limit,
+                capacity - len(claimed),
+                lease_seconds,
                 breaker_cooldown,
             )
             claimed.extend(got)
@@ -531,15 +576,21 @@ class SqlStore:
         # Where an unknown outcome can be reconciled exactly (lookup or remote key), the claim
         # itself is the committed ``sending`` mark; otherwise ``leased`` now, ``sending`` later.
         direct = limit.claim_as_sending
-        full = list(conn.execute(
-            q.take_sending if direct else q.take_leased,
-            {
-                "ids": list(previous), "lease": now + timedelta(seconds=lease_seconds),
-                "worker": worker_id, "now": now,
-            },
-        ))
+        full = list(
+            conn.execute(
+                q.take_sending if direct else q.take_leased,
+                {
+                    "ids": list(previous),
+                    "lease": now + timedelta(seconds=lease_seconds),
+                    "worker": worker_id,
+                    "now": now,
+                },
+            )
+        )
         full.sort(key=lambda r: (-r.priority, r.not_before, r.id))
-        publishes = sum(1 for st in previous.values() if st not in (Status.SENDING, Status.CONFIRMING))
+        publishes = sum(
+            1 for st in previous.values() if st not in (Status.SENDING, Status.CONFIRMING)
+        )
         if limit.rate is not None or state["breaker"] == "open":
             conn.execute(
                 update(channel_state)
@@ -565,12 +616,18 @@ class SqlStore:
                 Claimed(job=job, delivery=delivery, notice=views[delivery.notice_id], marked=marked)
             )
             if job is not Job.CONFIRM:
-                event_rows.append(_event(
-                    delivery.notice_id, delivery.id, now,
-                    "sending" if marked else "claimed" if job is Job.PUBLISH else "reconcile",
-                    before, delivery.status, worker_id,
-                    f"attempt {delivery.attempts}" if marked else _claim_reason(before),
-                ))
+                event_rows.append(
+                    _event(
+                        delivery.notice_id,
+                        delivery.id,
+                        now,
+                        "sending" if marked else "claimed" if job is Job.PUBLISH else "reconcile",
+                        before,
+                        delivery.status,
+                        worker_id,
+                        f"attempt {delivery.attempts}" if marked else _claim_reason(before),
+                    )
+                )
         if event_rows:
             conn.execute(INSERT_EVENT, event_rows)
         return claimed, wait
@@ -582,8 +639,12 @@ class SqlStore:
         if row is not None:
             return dict(row._mapping)
         values = dict(
-            account=account, recent=[], failures=0,
-            breaker="closed", open_until=None, last_error=None,
+            account=account,
+            recent=[],
+            failures=0,
+            breaker="closed",
+            open_until=None,
+            last_error=None,
         )
         conn.execute(insert(channel_state), values)
         return values
@@ -613,14 +674,22 @@ class SqlStore:
                 .values(status=Status.SENDING, attempts=D.attempts + 1, updated_at=now),
                 [{"b_id": d.id} for d, _ in mine],
             )
-            conn.execute(INSERT_EVENT, [
-                dict(
-                    notice_id=d.notice_id, delivery_id=d.id, at=now, action="sending",
-                    from_status=d.status, to_status=Status.SENDING, actor=w,
-                    reason=f"attempt {d.attempts + 1}",
-                )
-                for d, w in mine
-            ])
+            conn.execute(
+                INSERT_EVENT,
+                [
+                    dict(
+                        notice_id=d.notice_id,
+                        delivery_id=d.id,
+                        at=now,
+                        action="sending",
+                        from_status=d.status,
+                        to_status=Status.SENDING,
+                        actor=w,
+                        reason=f"attempt {d.attempts + 1}",
+                    )
+                    for d, w in mine
+                ],
+            )
         return [d.id in held for d, _ in items]
 
     def _held(
@@ -662,22 +731,27 @@ class SqlStore:
             values = _finish_values(outcome, now)
             values["b_id"] = delivery.id
             shapes.setdefault(tuple(sorted(values)), []).append(values)
-            event_rows.append(dict(
-                notice_id=delivery.notice_id, delivery_id=delivery.id, at=now,
-                action=outcome.action,
-                from_status=Status.CONFIRMING if delivery.status == Status.CONFIRMING
-                else Status.SENDING,
-                to_status=outcome.to_status, actor=worker_id, reason=outcome.reason,
-            ))
+            event_rows.append(
+                dict(
+                    notice_id=delivery.notice_id,
+                    delivery_id=delivery.id,
+                    at=now,
+                    action=outcome.action,
+                    from_status=Status.CONFIRMING
+                    if delivery.status == Status.CONFIRMING
+                    else Status.SENDING,
+                    to_status=outcome.to_status,
+                    actor=worker_id,
+                    reason=outcome.reason,
+                )
+            )
             if outcome.failure:
                 self._update_breaker(conn, delivery.account, outcome, now, *breaker)
             elif outcome.success:
                 succeeded.add(delivery.account)
             notify = notify or outcome.to_status in (Status.PENDING, Status.RETRY_WAIT)
         for keys, rows in shapes.items():
-            columns: dict[str, Any] = {
-                k: bindparam(k) for k in keys if k not in ("b_id", "refund")
-            }
+            columns: dict[str, Any] = {k: bindparam(k) for k in keys if k not in ("b_id", "refund")}
             if "refund" in keys:
                 columns["attempts"] = D.attempts - 1
                 for row in rows:
@@ -727,9 +801,7 @@ class SqlStore:
     ) -> None:
         table = channel_state.c
         row = (
-            conn.execute(
-                self._for_update(select(channel_state).where(table.account == account))
-            )
+            conn.execute(self._for_update(select(channel_state).where(table.account == account)))
         ).first()
         if row is None:
             return
@@ -748,7 +820,10 @@ class SqlStore:
         if trip:
             conn.execute(
                 insert(events).values(
-                    notice_id=0, at=now, action="breaker_open", actor="worker",
+                    notice_id=0,
+                    at=now,
+                    action="breaker_open",
+                    actor="worker",
                     reason=f"{account}: paused {cooldown:.0f} s after {failures} failures",
                 )
             )
@@ -756,20 +831,21 @@ class SqlStore:
     async def renew_leases(self, worker_id: str, lease_seconds: float) -> None:
         """Keep this worker's in-flight leases alive while it works on them."""
         now = self.clock.now()
+
         def _run(conn: Connection) -> Any:
             conn.execute(
                 update(deliveries)
                 .where(D.worker_id == worker_id, D.status.in_([*IN_FLIGHT, Status.CONFIRMING]))
                 .values(lease_until=now + timedelta(seconds=lease_seconds))
             )
-            conn.execute(
-                update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now)
-            )
+            conn.execute(update(workers).where(workers.c.id == worker_id).values(heartbeat_at=now))
+
         await self._tx(_run)
 
     async def expire_all_leases(self, reason: str) -> int:
         """Single-process deployments at start-up: every lease belongs to a dead process."""
         now = self.clock.now()
+
         def _run(conn: Connection) -> Any:
             result = conn.execute(
                 update(deliveries)
@@ -780,11 +856,15 @@ class SqlStore:
             if count:
                 conn.execute(
                     insert(events).values(
-                        notice_id=0, at=now, action="recovered", actor="worker",
+                        notice_id=0,
+                        at=now,
+                        action="recovered",
+                        actor="worker",
                         reason=f"{count} leases released: {reason}",
                     )
                 )
             return int(count)
+
         return await self._tx(_run)
 
     # -- people's actions -----------------------------------------------------------------
@@ -810,6 +890,7 @@ class SqlStore:
     ) -> DeliveryRecord:
         allowed = list(allowed)
         now = self.clock.now()
+
         def _run(conn: Connection) -> Any:
             row = (conn.execute(select(deliveries).where(D.id == delivery_id))).first()
             if row is None:
@@ -832,12 +913,19 @@ class SqlStore:
                 raise StateError(f"delivery {delivery_id} changed meanwhile; try again")
             conn.execute(
                 insert(events).values(
-                    notice_id=row.notice_id, delivery_id=delivery_id, at=now, action=action,
-                    from_status=before, to_status=to_status, actor=actor, reason=reason,
+                    notice_id=row.notice_id,
+                    delivery_id=delivery_id,
+                    at=now,
+                    action=action,
+                    from_status=before,
+                    to_status=to_status,
+                    actor=actor,
+                    reason=reason,
                 )
             )
             if to_status == Status.PENDING:
                 self._notify(conn)
+
         await self._tx(_run)
         return await self.get_delivery(delivery_id)
 
@@ -845,29 +933,32 @@ class SqlStore:
 
     async def register_worker(self, worker_id: str, host: str, pid: int) -> None:
         now = self.clock.now()
+
         def _run(conn: Connection) -> Any:
             conn.execute(
                 insert(workers).values(
                     id=worker_id, host=host, pid=pid, started_at=now, heartbeat_at=now
                 )
             )
+
         await self._tx(_run)
 
     async def unregister_worker(self, worker_id: str) -> None:
         def _run(conn: Connection) -> Any:
             conn.execute(delete(workers).where(workers.c.id == worker_id))
+
         await self._tx(_run)
 
     async def live_workers(self, within_seconds: float) -> int:
         since = self.clock.now() - timedelta(seconds=within_seconds)
+
         def _run(conn: Connection) -> Any:
             return int(
                 (
-                    conn.execute(
-                        select(func.count()).where(workers.c.heartbeat_at >= since)
-                    )
+                    conn.execute(select(func.count()).where(workers.c.heartbeat_at >= since))
                 ).scalar_one()
             )
+
         return await self._read(_run)
 
     async def get_credential(self, account: str, name: str) -> tuple[str, datetime | None] | None:
@@ -885,6 +976,7 @@ class SqlStore:
         self, account: str, name: str, value: str, expires_at: datetime | None
     ) -> None:
         now = self.clock.now()
+
         def _run(conn: Connection) -> Any:
             done = conn.execute(
                 update(credentials)
@@ -894,10 +986,14 @@ class SqlStore:
             if done.rowcount == 0:
                 conn.execute(
                     insert(credentials).values(
-                        account=account, name=name, value=value, expires_at=expires_at,
+                        account=account,
+                        name=name,
+                        value=value,
+                        expires_at=expires_at,
                         updated_at=now,
                     )
                 )
+
         await self._tx(_run)
 
 
@@ -996,9 +1092,15 @@ def _is_unreachable(exc: OperationalError) -> bool:
     text = str(exc.orig or exc).lower()
     return any(
         marker in text
-        for marker in ("connection refused", "could not connect", "unable to open database",
-                       "connection failed", "name or service not known", "timeout expired",
-                       "does not exist")
+        for marker in (
+            "connection refused",
+            "could not connect",
+            "unable to open database",
+            "connection failed",
+            "name or service not known",
+            "timeout expired",
+            "does not exist",
+        )
     )
 
 
