@@ -62,6 +62,12 @@ def start_scheduler(rt: Runtime) -> Scheduler:
     return scheduler
 
 
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """A worker that dies must say so at once (``/healthz`` turns 503 as well)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the worker stopped; nothing will be delivered", exc_info=task.exception())
+
+
 def uses_sandbox(settings: Settings) -> bool:
     return any(bool(raw.get("sandbox")) for raw in settings.accounts.values())
 
@@ -80,6 +86,7 @@ def create_app(
                 if runtime is None:
                     await prepare(rt.store)
                 task = asyncio.create_task(run_worker(rt.store, rt.worker), name="worker")
+                task.add_done_callback(_report_worker_end)
                 scheduler = start_scheduler(rt)
             yield
         finally:

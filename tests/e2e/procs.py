@@ -51,6 +51,9 @@ class Result:
     def json(self) -> Any:
         return json.loads(self.stdout)
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         return (
             f"$ publisher {' '.join(self.args)}  -> exit {self.returncode} in {self.seconds:.2f}s\n"

@@ -7,6 +7,7 @@ with HTTP 400 (a permanent failure). Bad-input tests run in their own empty dire
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,8 +70,11 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Site]:
     ws = Workspace(tmp_path_factory.mktemp("site"))
+    failed_before = request.session.testsfailed
     try:
         broken = ws.sandbox(name="broken-sink")
         broken.faults(error_rate=1, error_status=400)
@@ -79,11 +83,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ws.config(SITE_CONFIG.format(broken=broken.url))
         server = ws.serve(port)
         yield Site(ws, server, broken)
-    except BaseException:
-        print(ws.logs()[-20_000:])
-        raise
     finally:
         ws.close()
+        if request.session.testsfailed > failed_before:
+            sys.stderr.write(ws.logs()[-20_000:])
 
 
 def one_line(stderr: str) -> str:
