@@ -7,6 +7,7 @@ with HTTP 400 (a permanent failure). Bad-input tests run in their own empty dire
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -37,6 +38,20 @@ type = "webhook"
 url = "{broken}/receive"
 max_attempts = 3
 
+# A receiver that keeps each post but answers too late (a lost reply).
+[accounts.lossy_none]
+type = "webhook"
+url = "{lossy}/receive-plain"
+idempotency = "none"
+timeout = 1
+
+[accounts.lossy_lookup]
+type = "webhook"
+url = "{lossy}/receive-plain"
+idempotency = "lookup"
+lookup_url = "{lossy}/lookup?key={{key}}"
+timeout = 1
+
 [routes]
 general = ["webhook"]
 weather_warning = ["webhook"]
@@ -49,6 +64,7 @@ class Site:
     ws: Workspace
     server: Server
     broken: Sink
+    lossy: Sink
 
     def submit(self, name: str, notice: dict[str, Any] | str, *args: str) -> Any:
         self.ws.write(name, notice)
@@ -78,11 +94,13 @@ def site(
     try:
         broken = ws.sandbox(name="broken-sink")
         broken.faults(error_rate=1, error_status=400)
+        lossy = ws.sandbox(name="lossy-sink")
+        lossy.faults(hang_seconds=3, hang_rate=1)
         port = free_port()
         ws.env["PUBLISHER_PORT"] = str(port)  # the CLI and `doctor` agree with the server
-        ws.config(SITE_CONFIG.format(broken=broken.url))
+        ws.config(SITE_CONFIG.format(broken=broken.url, lossy=lossy.url))
         server = ws.serve(port)
-        yield Site(ws, server, broken)
+        yield Site(ws, server, broken, lossy)
     finally:
         ws.close()
         if request.session.testsfailed > failed_before:
@@ -171,6 +189,49 @@ def test_failed_delivery_exits_1_with_the_channels_message(site: Site) -> None:
     assert delivery["attempts"] == 1  # a 400 is permanent: no retries
     assert "HTTP 400" in delivery["error"]
     assert "沙箱注入的故障" in delivery["error"]  # the receiver's own words are kept
+
+
+def test_a_lost_reply_on_a_channel_that_cannot_be_asked_needs_review(site: Site) -> None:
+    notice = {**NOTICE, "title": "回执丢失-无法查询", "channels": ["lossy_none"]}
+    result = site.submit("lost-none.json", notice, "--wait", "30", "--json")
+
+    assert result.returncode == 1, result
+    [delivery] = result.json()["deliveries"]
+    assert delivery["status"] == "needs_review"
+    assert "no complete reply" in delivery["error"]
+    assert [p["payload"]["title"] for p in site.lossy.posts()].count("回执丢失-无法查询") == 1
+    shown = site.ws.cli("notice", "show", str(result.json()["id"]))
+    assert "needs_review" in shown.stdout and "check the channel" in shown.stdout
+
+
+def test_a_lost_reply_is_reconciled_by_lookup_not_posted_again(site: Site) -> None:
+    notice = {**NOTICE, "title": "回执丢失-可查询", "channels": ["lossy_lookup"]}
+    result = site.submit("lost-lookup.json", notice, "--wait", "30", "--json")
+
+    assert result.returncode == 0, result
+    [delivery] = result.json()["deliveries"]
+    assert delivery["status"] == "posted"
+    [post] = [p for p in site.lossy.posts() if p["payload"]["title"] == "回执丢失-可查询"]
+    assert delivery["remote_id"] == post["id"]  # learnt from the lookup
+    actions = [e["action"] for e in site.show(result.json()["id"])["events"]]
+    assert "reconciled" in actions
+
+
+def test_the_same_idempotency_key_gives_the_same_notice(site: Site) -> None:
+    notice = {**NOTICE, "title": "幂等测试", "idempotency_key": "bureau-2026-001"}
+    first = site.submit("key.json", notice, "--wait", "30", "--json")
+    again = site.submit("key.json", notice, "--wait", "30", "--json")
+
+    assert first.returncode == 0 and again.returncode == 0, (first, again)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["deliveries"] == first.json()["deliveries"]
+    with http() as client:
+        posts = client.get(f"{site.server.url}/_sandbox/webhook/posts").json()["posts"]
+    assert [p["payload"]["title"] for p in posts].count("幂等测试") == 1
+
+    changed = site.submit("key2.json", {**notice, "body": "另一份内容"}, "--json")
+    assert changed.returncode == 2, changed
+    assert "bureau-2026-001" in one_line(changed.stderr)
 
 
 def test_cli_submission_is_picked_up_within_one_second(site: Site) -> None:
@@ -454,7 +515,14 @@ def test_database_unreachable_is_one_clear_line(workspace: Workspace) -> None:
     workspace.env["PUBLISHER_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/x"
     workspace.write("n.json", NOTICE)
 
-    for args in (("notice", "submit", "n.json"), ("deliveries", "list"), ("notice", "show", "1")):
+    for args in (
+        ("notice", "submit", "n.json"),
+        ("deliveries", "list"),
+        ("notice", "show", "1"),
+        ("db", "upgrade"),
+        ("worker",),
+        ("serve", "--port", str(free_port())),
+    ):
         result = workspace.cli(*args)
         assert result.returncode not in (0, 2), result  # not the user's input at fault
         line = one_line(result.stderr)
@@ -464,3 +532,38 @@ def test_database_unreachable_is_one_clear_line(workspace: Workspace) -> None:
     assert debug.returncode == result.returncode, debug
     assert "Traceback" in debug.stderr
     assert "database unreachable" in debug.stderr.splitlines()[-1]
+
+
+def test_doctor_names_a_bad_channel_account(workspace: Workspace) -> None:
+    workspace.config('[accounts.tiktok]\ntype = "douyin"\n')
+    result = workspace.cli("doctor")
+    assert result.returncode != 0, result
+    problems = [ln for ln in result.stdout.splitlines() if ln.startswith("✗")]
+    assert len(problems) == 1, result
+    assert "tiktok" in problems[0] and "douyin" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PUBLISHER_LEASE_SECONDS": "0"}, "PUBLISHER_LEASE_SECONDS"),
+        ({"PUBLISHER_CONFIG": "nowhere.toml"}, "nowhere.toml"),
+        ({"PUBLISHER_DATABASE_URL": "sqlite:///no/such/folder/x.db"}, "/no/such/folder"),
+    ],
+)
+def test_serve_stops_at_a_bad_setting_with_one_line(
+    workspace: Workspace, env: dict[str, str], named: str
+) -> None:
+    result = workspace.cli("serve", "--port", str(free_port()), env=env, timeout=60)
+    assert result.returncode == 2, result
+    assert named in one_line(result.stderr)
+
+
+def test_serve_says_when_its_port_is_taken(workspace: Workspace) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = workspace.cli("serve", "--port", str(port), timeout=60)
+    assert result.returncode == 2, result
+    assert f"127.0.0.1:{port}" in one_line(result.stderr)
