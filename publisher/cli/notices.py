@@ -143,14 +143,16 @@ def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) 
         out = []
         for account in targets:
             p = intake.preview(checked, account)
-            lengths = {
-                limit.part: {
-                    "measured": limit.measure(p.rendered.parts.get(limit.part, "")),
-                    "limit": limit.max,
+            # every declared limit (a part may have two: WeChat's body in 字 and in 字节)
+            lengths = [
+                {
+                    "part": limit.part,
+                    "measured": _number(limit.measure(p.rendered.parts.get(limit.part, ""))),
+                    "limit": _number(limit.max),
                     "unit": limit.unit,
                 }
                 for limit in account.capabilities.limits
-            }
+            ]
             out.append(
                 {
                     "channel": p.account,
@@ -172,11 +174,16 @@ def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) 
             for part, text in item["parts"].items():
                 click.echo(f"--- {part} ---")
                 click.echo(text)
-            for part, m in item["lengths"].items():
-                click.echo(f"[{part}: {m['measured']:g} / {m['limit']:g} {m['unit']}]")
+            for m in item["lengths"]:
+                click.echo(f"[{m['part']}: {m['measured']} / {m['limit']} {m['unit']}]")
             for v in item["violations"]:
                 click.echo(f"!! {v}")
     raise SystemExit(EXIT_FAILED if any(i["violations"] for i in result) else EXIT_OK)
+
+
+def _number(value: float) -> int | float:
+    """A measure as people write it: 128, 1048575, 11.5 (never 1.04858e+06)."""
+    return int(value) if float(value).is_integer() else round(value, 1)
 
 
 def _os_user() -> str:
