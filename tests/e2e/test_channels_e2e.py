@@ -427,7 +427,14 @@ def test_weibo_status_fits_links_the_portal_copy_and_has_no_topic(site: Site, na
     (weibo,) = site.previews[name]
     assert weibo["channel"] == "weibo" and weibo["violations"] == []
     assert status == weibo["parts"]["body"] + " " + site.link(name)
-    assert weibo["lengths"]["body"]["measured"] == weibo_length(weibo["parts"]["body"])
+    assert weibo["lengths"] == [
+        {
+            "part": "body",
+            "measured": weibo_length(weibo["parts"]["body"]),
+            "limit": 128,
+            "unit": "字",
+        }
+    ]
 
 
 @pytest.mark.parametrize("name", TABLES)

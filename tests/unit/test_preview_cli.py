@@ -81,7 +81,8 @@ def test_length_is_weibo_s_measure_not_the_number_of_characters() -> None:
 
     body = data[0]["parts"]["body"]
     assert body.startswith("【PM2.5 monitoring】Air quality")
-    measured = data[0]["lengths"]["body"]["measured"]
+    (length,) = data[0]["lengths"]
+    measured = length["measured"]
     assert measured == weibo_length(body) == math.ceil(2 + (len(body) - 2) / 2)  # ASCII is ½
     assert measured < len(body)
 
@@ -96,9 +97,14 @@ def test_json_form() -> None:
             "type": "weibo",
             "format": "text",
             "parts": {"body": GENERAL_ON_WEIBO},
-            "lengths": {
-                "body": {"measured": weibo_length(GENERAL_ON_WEIBO), "limit": 128, "unit": "字"}
-            },
+            "lengths": [
+                {
+                    "part": "body",
+                    "measured": weibo_length(GENERAL_ON_WEIBO),
+                    "limit": 128,
+                    "unit": "字",
+                }
+            ],
             "violations": [],
         }
     ]
@@ -125,10 +131,9 @@ def test_too_long_in_json_form_exits_1_with_the_violation() -> None:
 
     assert result.exit_code == 1, result.output
     (item,) = json.loads(result.stdout)
-    assert item["lengths"]["body"]["measured"] > item["lengths"]["body"]["limit"] == 128
-    assert item["violations"] == [
-        f"weibo: body: {item['lengths']['body']['measured']:g} 字, the limit is 128 字"
-    ]
+    (length,) = item["lengths"]
+    assert length["part"] == "body" and length["measured"] > length["limit"] == 128
+    assert item["violations"] == [f"weibo: body: {length['measured']} 字, the limit is 128 字"]
 
 
 def test_too_long_with_a_summary_previews_the_summary_that_would_be_sent() -> None:
@@ -158,13 +163,30 @@ def test_wechat_title_over_32_names_the_channel_and_the_rule() -> None:
     assert "--- digest ---" in result.stdout and "--- body ---" in result.stdout
 
 
+def test_every_limit_of_a_part_is_shown_in_plain_numbers() -> None:
+    # WeChat limits the article body twice: under 20,000 字 and under 1 MB
+    result = preview(GENERAL, "--channel", "wechat")
+
+    assert result.exit_code == 0, result.output
+    measures = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    body = json.loads(preview(GENERAL, "--channel", "wechat", "--json").stdout)[0]["parts"]["body"]
+    assert measures == [
+        "[title: 21 / 32 字]",
+        f"[digest: {len(GENERAL['body'].splitlines()[1])} / 128 字]",  # not the salutation
+        f"[body: {len(body)} / 19999 字]",
+        f"[body: {len(body.encode())} / 1048575 字节]",
+    ]
+
+
 def test_without_channel_every_default_account_is_shown() -> None:
     result = preview(GENERAL, "--json")
 
     assert result.exit_code == 0, result.output
     shown = {item["channel"]: item for item in json.loads(result.stdout)}
     assert set(shown) == {"portal", "weibo", "wechat", "oa"}
-    assert shown["wechat"]["lengths"]["title"] == {"measured": 21, "limit": 32, "unit": "字"}
+    assert {"part": "title", "measured": 21, "limit": 32, "unit": "字"} in shown["wechat"][
+        "lengths"
+    ]
     assert shown["oa"]["type"] == "wecom_app" and shown["oa"]["format"] == "html"
 
 
