@@ -69,12 +69,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 SECTIONS = ("dispatch", "dispatch_http", "fanout", "burst", "postgres", "peer")
 
 
-def wait_quiet(limit_s: float) -> None:
-    cpus = os.cpu_count() or 1
+def wait_quiet(limit_s: float, below: float) -> None:
+    """Wait up to ``limit_s`` for the 1-minute load average to fall below ``below``."""
     deadline = time.monotonic() + limit_s
-    while os.getloadavg()[0] >= 0.5 * cpus and time.monotonic() < deadline:
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
         print(f"load {os.getloadavg()[0]:.2f}: waiting for a quieter machine ...", file=sys.stderr)
-        time.sleep(10)
+        time.sleep(5)
 
 
 def main() -> None:
@@ -93,7 +93,14 @@ def main() -> None:
         type=float,
         default=0,
         metavar="S",
-        help="first wait up to S seconds for the 1-minute load average to drop below 0.5 x CPUs",
+        help="before each section, wait up to S seconds for a quieter machine (--quiet-load)",
+    )
+    parser.add_argument(
+        "--quiet-load",
+        type=float,
+        default=0.5 * (os.cpu_count() or 1),
+        metavar="L",
+        help="the 1-minute load average --wait-quiet waits for (default: half the CPUs)",
     )
     parser.add_argument(
         "--profile",
@@ -103,8 +110,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.profile and not Path(PYSPY).exists():
         parser.error(f"--profile needs py-spy at {PYSPY} (.venv/bin/pip install py-spy)")
-    if args.wait_quiet:
-        wait_quiet(args.wait_quiet)
 
     preset = PRESETS["quick" if args.quick else "full"]
     wanted = set(args.only.split(",")) if args.only else set(SECTIONS)
@@ -137,9 +142,12 @@ def main() -> None:
         for section, step in steps:
             if section not in wanted:
                 continue
+            if args.wait_quiet:
+                wait_quiet(args.wait_quiet, args.quiet_load)
+            load = os.getloadavg()
             print(f"[{time.time() - started:6.1f}s] {section} ...", file=sys.stderr, flush=True)
             try:
-                results[section] = step()
+                results[section] = {**step(), "loadavg_at_start": load}
             except Exception as exc:
                 errors[section] = "".join(traceback.format_exception_only(exc)).strip()
         sink_stats = httpx.get(f"{sink}/stats", timeout=10).json()
