@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -509,6 +510,14 @@ def test_hostile_markup_never_reaches_a_page_or_an_article_unescaped(site: Site)
             "description"
         ],
     }
+    # feed readers render an item's description / content as HTML
+    for feed in ("rss.xml", "atom.xml"):
+        root = ElementTree.fromstring(site.page(f"/portal/{feed}"))
+        for n, element in enumerate(root.iter()):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag in ("description", "content", "summary") and element.text:
+                pages[f"{feed} {tag} {n}"] = element.text
+    assert sum("冬季取暖" in text for where, text in pages.items() if "xml" in where) == 2
     for where, html in pages.items():
         assert active_markup(html) == [], (where, active_markup(html))
     assert "冬季取暖请注意通风" in visible_text(pages["wechat content"])
