@@ -338,6 +338,18 @@ def test_cancel_a_scheduled_delivery(site: Site) -> None:
     assert "999999" in one_line(missing.stderr)
 
 
+def test_a_scheduled_notice_goes_out_at_its_time(site: Site) -> None:
+    at = datetime.now(UTC).astimezone() + timedelta(seconds=3)
+    notice = {**NOTICE, "title": "定时三秒", "publish_at": at.isoformat()}
+    result = site.submit("soon.json", notice, "--wait", "20", "--json")
+
+    assert result.returncode == 0, result
+    posted = datetime.fromisoformat(result.json()["deliveries"][0]["posted_at"])
+    late = (posted - at).total_seconds()
+    print(f"scheduled notice posted {late:.3f} s after its publish_at")
+    assert 0 <= late < 1.0
+
+
 def test_wait_times_out_on_a_scheduled_notice(site: Site) -> None:
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     result = site.submit(

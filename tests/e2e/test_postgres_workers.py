@@ -8,6 +8,7 @@ mid-send is reconciled by asking the receiver, never by blind re-posting.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import Counter
 from datetime import datetime
@@ -211,3 +212,26 @@ def test_a_worker_killed_midway_loses_nothing(workspace: Workspace, pg_url: str)
     )
     assert held > 0, "the kill landed while the worker held nothing; the test proved nothing"
     assert reconciled.get("reconcile", 0) >= 1
+
+
+def test_a_worker_stops_cleanly_on_sigterm(workspace: Workspace, pg_url: str) -> None:
+    sink = workspace.sandbox()
+    sink.faults(latency_ms=1500)
+    workspace.config(toml(accounts(sink)))
+    workspace.env["PUBLISHER_DATABASE_URL"] = pg_url
+    [worker] = start_workers(workspace, 1)
+    workspace.write(
+        "n.json", {"kind": "general", "title": "停机测试", "body": "正文", "channels": ["w1"]}
+    )
+    assert workspace.cli("notice", "submit", "n.json").returncode == 0
+    deadline = time.monotonic() + 10
+    while states(pg_url).get("sending", 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    worker.popen.send_signal(signal.SIGTERM)
+    code = worker.popen.wait(30)
+
+    assert code == 0, worker.log()
+    assert "Traceback" not in worker.log()
+    assert states(pg_url) == {"posted": 1}  # the delivery in flight was finished, not dropped
+    assert query(pg_url, "SELECT count(*) FROM workers") == [(0,)]  # and it signed off
