@@ -579,3 +579,46 @@ def test_serve_says_when_its_port_is_taken(workspace: Workspace) -> None:
         result = workspace.cli("serve", "--port", str(port), timeout=60)
     assert result.returncode == 2, result
     assert f"127.0.0.1:{port}" in one_line(result.stderr)
+
+
+def test_a_dead_and_a_hanging_channel_do_not_delay_a_healthy_one(workspace: Workspace) -> None:
+    hanging = workspace.sandbox(name="hanging-sink")
+    hanging.faults(latency_ms=20_000)
+    port = free_port()
+    workspace.env["PUBLISHER_PORT"] = str(port)
+    workspace.config(f"""
+[accounts.healthy]
+type = "webhook"
+url = "{{base_url}}/_sandbox/webhook/receive"
+sandbox = true
+
+[accounts.dead]
+type = "webhook"
+url = "http://127.0.0.1:{free_port()}/receive"
+
+[accounts.hanging]
+type = "webhook"
+url = "{hanging.url}/receive"
+timeout = 30
+""")
+    server = workspace.serve(port)
+    with http() as client:
+        ids = []
+        for n in range(20):
+            notice = {**NOTICE, "title": f"独立性{n}", "urgent": n % 2 == 0}
+            response = client.post(f"{server.url}/api/notices", json=notice)
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+        time.sleep(3)
+        notices = [client.get(f"{server.url}/api/notices/{i}").json() for i in ids]
+
+    lag = []
+    for data in notices:
+        by_channel = {d["channel"]: d for d in data["deliveries"]}
+        assert by_channel["healthy"]["status"] == "posted", data
+        assert by_channel["dead"]["status"] in ("retry_wait", "pending"), data
+        assert by_channel["hanging"]["status"] in ("sending", "pending"), data
+        posted = datetime.fromisoformat(by_channel["healthy"]["posted_at"])
+        lag.append((posted - datetime.fromisoformat(data["created_at"])).total_seconds())
+    print(f"healthy channel beside a dead and a hanging one: max lag {max(lag):.3f} s")
+    assert max(lag) < 1.5, lag
