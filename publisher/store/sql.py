@@ -506,28 +506,29 @@ class SqlStore:
                 .order_by(func.max(D.priority).desc())
             ).all()
 
-        accounts = await self._read(_run)
-        claimed: list[Claimed] = []
-        hint: float | None = None
-        for account, _top in accounts:
-            if capacity - len(claimed) <= 0:
-                break
-            limit = limits.get(account)
-            if limit is None:
-                continue  # an account this worker does not serve (removed from config)
-            got, wait = await self._tx(
-                self._claim_account,
-                worker_id,
-                account,
-                limit,
-                capacity - len(claimed),
-                lease_seconds,
-                breaker_cooldown,
+        # Shares of this worker's free capacity, most urgent account first; then every
+        # account is claimed at once (accounts are independent; PostgreSQL runs them in
+        # parallel on its DB threads, SQLite in turn on its one).
+        due = [(a, limits[a]) for a, _top in await self._read(_run) if a in limits]
+        each = max(1, capacity // len(due)) if due else 0  # a fair share of free slots
+        shares = [(a, limit, min(each, limit.max_concurrency)) for a, limit in due[:capacity]]
+        results = await asyncio.gather(
+            *(
+                self._tx(
+                    self._claim_account,
+                    worker_id,
+                    account,
+                    limit,
+                    share,
+                    lease_seconds,
+                    breaker_cooldown,
+                )
+                for account, limit, share in shares
             )
-            claimed.extend(got)
-            if wait is not None:
-                hint = wait if hint is None else min(hint, wait)
-        return claimed, hint
+        )
+        claimed = [item for got, _ in results for item in got]
+        waits = [wait for _, wait in results if wait is not None]
+        return claimed, min(waits) if waits else None
 
     def _claim_account(
         self,
