@@ -130,6 +130,15 @@ class PortalAdapter(ChannelAdapter):
         return f"{self.ctx.base_url.rstrip('/')}/portal/notices/{notice_id}"
 
     @classmethod
+    def example_options(cls) -> dict[str, Any]:
+        """A portal that also pushes to a CMS: the options that exercise its HTTP path."""
+        return {
+            "cms_url": "http://127.0.0.1:9/cms/articles",
+            "cms_lookup_url": "http://127.0.0.1:9/cms/articles/by-key/{key}",
+            "cms_auth_header": "Bearer example",
+        }
+
+    @classmethod
     def sandbox(cls) -> Any:
         from channels.portal.sandbox import CmsSandbox
 
