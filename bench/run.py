@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "count": 500,
             "fan": 4,
             "submitters": 8,
-            "max_concurrency": 16,
+            "max_concurrency": 8,  # the webhook default: httpx pools grow costlier with size
             "worker_concurrency": 64,
         },
         "postgres": {"workers": 2},
@@ -58,7 +58,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             "count": 100,
             "fan": 4,
             "submitters": 8,
-            "max_concurrency": 16,
+            "max_concurrency": 8,  # the webhook default: httpx pools grow costlier with size
             "worker_concurrency": 64,
         },
         "postgres": {"workers": 2},
