@@ -109,8 +109,9 @@ def _event(
     )
 
 
-def _claimable(now: datetime) -> Any:
-    """Rows a worker may take now: due work, expired leases, due confirmations."""
+def _claimable(now: Any) -> Any:
+    """Rows a worker may take at ``now`` (a datetime or a bound parameter): due work, expired
+    leases, due confirmations and reconciliations."""
     return or_(
         and_(D.status.in_([Status.PENDING, Status.RETRY_WAIT]), D.not_before <= now),
         and_(D.status == Status.LEASED, D.lease_until < now),
@@ -128,15 +129,7 @@ class ClaimStatements:
     def __init__(self, lock: Callable[..., Any]) -> None:
         now: Any = bindparam("now")
         account: Any = bindparam("account")
-        claimable = or_(
-            and_(D.status.in_([Status.PENDING, Status.RETRY_WAIT]), D.not_before <= now),
-            and_(D.status == Status.LEASED, D.lease_until < now),
-            and_(
-                D.status.in_([Status.SENDING, Status.CONFIRMING]),
-                D.not_before <= now,
-                or_(D.lease_until.is_(None), D.lease_until < now),
-            ),
-        )
+        claimable = _claimable(now)
         order = (D.priority.desc(), D.not_before, D.id)
         self.state = lock(select(channel_state).where(channel_state.c.account == account))
         self.in_flight = select(func.count()).where(
@@ -820,13 +813,17 @@ class SqlStore:
         )
         if trip:
             conn.execute(
-                insert(events).values(
-                    notice_id=0,
-                    at=now,
-                    action="breaker_open",
-                    actor="worker",
-                    reason=f"{account}: paused {cooldown:.0f} s after {failures} failures",
-                )
+                INSERT_EVENT,
+                _event(
+                    0,
+                    None,
+                    now,
+                    "breaker_open",
+                    None,
+                    None,
+                    "worker",
+                    f"{account}: paused {cooldown:.0f} s after {failures} failures",
+                ),
             )
 
     async def renew_leases(self, worker_id: str, lease_seconds: float) -> None:
@@ -856,13 +853,17 @@ class SqlStore:
             count = result.rowcount
             if count:
                 conn.execute(
-                    insert(events).values(
-                        notice_id=0,
-                        at=now,
-                        action="recovered",
-                        actor="worker",
-                        reason=f"{count} leases released: {reason}",
-                    )
+                    INSERT_EVENT,
+                    _event(
+                        0,
+                        None,
+                        now,
+                        "recovered",
+                        None,
+                        None,
+                        "worker",
+                        f"{count} leases released: {reason}",
+                    ),
                 )
             return int(count)
 
@@ -913,16 +914,8 @@ class SqlStore:
             if result.rowcount != 1:
                 raise StateError(f"delivery {delivery_id} changed meanwhile; try again")
             conn.execute(
-                insert(events).values(
-                    notice_id=row.notice_id,
-                    delivery_id=delivery_id,
-                    at=now,
-                    action=action,
-                    from_status=before,
-                    to_status=to_status,
-                    actor=actor,
-                    reason=reason,
-                )
+                INSERT_EVENT,
+                _event(row.notice_id, delivery_id, now, action, before, to_status, actor, reason),
             )
             if to_status == Status.PENDING:
                 self._notify(conn)
