@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from publisher.contract import Clock
+from publisher.contract import Clock, NoticeView
 from publisher.errors import (
     DatabaseUnavailable,
     IdempotencyConflict,
@@ -314,11 +314,11 @@ class SqlStore:
             notice_id = conn.execute(
                 INSERT_NOTICE, {**notice, "source": source, "created_by": actor, "created_at": now}
             ).scalar_one()
-            conn.execute(
-                INSERT_EVENT,
-                _event(notice_id, None, now, "submitted", None, None, actor, f"via {source}"),
-            )
+            event_rows = [
+                _event(notice_id, None, now, "submitted", None, None, actor, f"via {source}")
+            ]
             if not new_deliveries:
+                conn.execute(INSERT_EVENT, event_rows)
                 return Submission(notice_id, True)
             ids = (
                 conn.execute(
@@ -344,40 +344,52 @@ class SqlStore:
                 .scalars()
                 .all()
             )
-            conn.execute(
-                INSERT_EVENT,
-                [
-                    dict(
-                        notice_id=notice_id,
-                        delivery_id=did,
-                        at=now,
-                        action="queued",
-                        to_status=Status.PENDING,
-                        actor=actor,
-                        reason=_queued_reason(d, now),
-                    )
-                    for did, d in zip(ids, new_deliveries, strict=True)
-                ],
-            )
+            event_rows += [
+                _event(
+                    notice_id,
+                    did,
+                    now,
+                    "queued",
+                    None,
+                    Status.PENDING,
+                    actor,
+                    _queued_reason(d, now),
+                )
+                for did, d in zip(ids, new_deliveries, strict=True)
+            ]
             claimed: list[Claimed] = []
-            due = [i for i, d in zip(ids, new_deliveries, strict=True) if d.not_before <= now]
-            if claim is not None and due:
+            if claim is not None:
+                view = NoticeView(
+                    id=notice_id,
+                    kind=notice["kind"],
+                    title=notice["title"],
+                    body=notice["body"],
+                    summary=notice.get("summary"),
+                    table=notice.get("table_data"),
+                    fields=notice.get("fields") or {},
+                    urgent=bool(notice["urgent"]),
+                    publish_at=notice.get("publish_at"),
+                    created_at=now,
+                )
                 by_account: dict[str, list[int]] = {}
                 for i, d in zip(ids, new_deliveries, strict=True):
-                    if i in due and d.account in claim.limits:
+                    if d.not_before <= now and d.account in claim.limits:
                         by_account.setdefault(d.account, []).append(i)
-                for account, account_ids in by_account.items():
+                for account in sorted(by_account):  # one lock order for every claimer
                     got, _ = self._claim_account(
                         conn,
                         claim.worker_id,
                         account,
                         claim.limits[account],
-                        len(account_ids),
+                        len(by_account[account]),
                         claim.lease_seconds,
                         claim.breaker_cooldown,
-                        only_ids=account_ids,
+                        only_ids=by_account[account],
+                        view=view,
+                        events_out=event_rows,
                     )
                     claimed.extend(got)
+            conn.execute(INSERT_EVENT, event_rows)
             if len(claimed) < len(ids):
                 self._notify(conn)
             return Submission(notice_id, True, claimed)
@@ -533,7 +545,16 @@ class SqlStore:
         lease_seconds: float,
         breaker_cooldown: float,
         only_ids: Sequence[int] | None = None,
+        view: NoticeView | None = None,
+        events_out: list[dict[str, Any]] | None = None,
     ) -> tuple[list[Claimed], float | None]:
+        """Claim for one account under its limits, in the caller's transaction.
+
+        ``only_ids`` are deliveries this transaction has just inserted (the submit fast path):
+        pending and invisible to other workers until commit, so they need no row lock, and
+        ``view`` (their notice) and ``events_out`` (events written with the submit's own)
+        save the statements a claim otherwise needs.
+        """
         q = self._q
         self._lock_account(conn, account)
         now = self.clock.now()
@@ -560,13 +581,11 @@ class SqlStore:
             return [], wait
         if only_ids is None:
             rows = conn.execute(q.due, {"account": account, "now": now, "room": room}).all()
+            previous = {r.id: r.status for r in rows}
         else:
-            rows = conn.execute(
-                q.chosen, {"account": account, "ids": list(only_ids), "room": room}
-            ).all()
-        if not rows:
+            previous = {i: Status.PENDING.value for i in list(only_ids)[:room]}
+        if not previous:
             return [], wait
-        previous = {r.id: r.status for r in rows}
         # Where an unknown outcome can be reconciled exactly (lookup or remote key), the claim
         # itself is the committed ``sending`` mark; otherwise ``leased`` now, ``sending`` later.
         direct = limit.claim_as_sending
@@ -595,7 +614,10 @@ class SqlStore:
                 )
             )
         notice_ids = list({row.notice_id for row in full})
-        views = {n.id: _notice(n).view() for n in conn.execute(q.notices, {"ids": notice_ids})}
+        if view is not None and notice_ids == [view.id]:
+            views = {view.id: view}
+        else:
+            views = {n.id: _notice(n).view() for n in conn.execute(q.notices, {"ids": notice_ids})}
         claimed = []
         event_rows = []
         for row in full:
@@ -622,7 +644,9 @@ class SqlStore:
                         f"attempt {delivery.attempts}" if marked else _claim_reason(before),
                     )
                 )
-        if event_rows:
+        if events_out is not None:
+            events_out.extend(event_rows)
+        elif event_rows:
             conn.execute(INSERT_EVENT, event_rows)
         return claimed, wait
 
