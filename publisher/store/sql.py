@@ -142,13 +142,6 @@ class ClaimStatements:
             .limit(bindparam("room")),
             skip_locked=True,
         )
-        self.chosen = lock(
-            select(D.id, D.status)
-            .where(D.account == account, D.id.in_(bindparam("ids", expanding=True)))
-            .order_by(*order)
-            .limit(bindparam("room")),
-            skip_locked=True,
-        )
         fresh = D.status.not_in([Status.SENDING, Status.CONFIRMING])
         common: dict[str, Any] = dict(
             lease_until=bindparam("lease"),
