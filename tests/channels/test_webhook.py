@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,9 +12,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
-import uvicorn
-from fastapi import FastAPI
 from helpers import FakeTokens, context
+from sandbox_server import serve_router
 
 from channels.webhook import WebhookAdapter, WebhookOptions
 from publisher.clock import SystemClock
@@ -303,33 +300,9 @@ async def test_check(http: httpx.AsyncClient, status: int, error: type[Exception
 
 @contextlib.contextmanager
 def serve(sink: WebhookSink) -> Iterator[str]:
-    app = FastAPI()
-    app.include_router(sink.router, prefix="/_sandbox/webhook")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            threading.Event().wait(0.01)
-        yield f"http://127.0.0.1:{port}/_sandbox/webhook"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    """The sandbox on a real socket, at the path ``publisher serve`` mounts it."""
+    with serve_router(sink.router, "/_sandbox/webhook") as base:
+        yield f"{base}/_sandbox/webhook"
 
 
 async def test_against_the_sandbox_sink_over_loopback(http: httpx.AsyncClient) -> None:

@@ -11,9 +11,7 @@ import hashlib
 import json
 import logging
 import re
-import socket
 import struct
-import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
@@ -24,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
-import uvicorn
 from fastapi import APIRouter, FastAPI
+from sandbox_server import serve_router
 from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
 from channels.wechat import QUOTA_NOTE, WechatAdapter, WechatOptions
@@ -1096,33 +1094,9 @@ def test_no_callback_route_without_a_callback_token(http: httpx.AsyncClient) -> 
 
 @contextlib.contextmanager
 def serve(router: APIRouter) -> Iterator[str]:
-    app = FastAPI()
-    app.include_router(router, prefix="/_sandbox/wechat")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="off",
-            ws="none",
-            http="h11",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(300):
-            if server.started:
-                break
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/_sandbox/wechat"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
+    """The sandbox on a real socket, at the path ``publisher serve`` mounts it."""
+    with serve_router(router, "/_sandbox/wechat") as base:
+        yield f"{base}/_sandbox/wechat"
 
 
 def test_the_adapter_class_offers_its_sandbox() -> None:
