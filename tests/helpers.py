@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,8 +33,11 @@ from publisher.contract import (
     RateLimit,
 )
 from publisher.errors import OutcomeUnknown
+from publisher.queue.intake import Intake
 from publisher.registry import Account, Channels
-from publisher.store import SqlStore
+from publisher.render import Renderer
+from publisher.settings import Settings
+from publisher.store import SqlStore, open_store, upgrade
 from publisher.store.records import NewDelivery
 from publisher.store.sql import new_key
 
@@ -332,3 +335,20 @@ def statuses(records: Iterable[Any]) -> list[str]:
 
 def by_id(records: Iterable[Any]) -> Mapping[int, Any]:
     return {r.id: r for r in records}
+
+
+@contextlib.asynccontextmanager
+async def open_intake(
+    settings: Settings, clock: Clock, tokens: Any = None
+) -> AsyncIterator[Intake]:
+    """An Intake over a migrated store and the settings' accounts, with test-chosen tokens."""
+    store = open_store(settings.database_url, clock)
+    await upgrade(store)
+    channels = Channels(settings, clock, tokens=tokens)
+    try:
+        yield Intake(
+            settings, store, channels, Renderer(settings.templates_dir, settings.zone), clock
+        )
+    finally:
+        await channels.aclose()
+        await store.close()

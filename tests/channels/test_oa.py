@@ -26,7 +26,7 @@ import httpx
 import pytest
 import respx
 from fastapi import APIRouter
-from helpers import FakeTokens
+from helpers import FakeTokens, open_intake
 from pydantic import BaseModel, ValidationError
 from sandbox_server import serve_router
 
@@ -66,10 +66,7 @@ from publisher.errors import (
 )
 from publisher.notice import parse_notice
 from publisher.queue.intake import Intake
-from publisher.registry import Channels
-from publisher.render import Renderer
 from publisher.settings import REPO_ROOT, load_settings
-from publisher.store import open_store, upgrade
 
 PORTAL = "https://www.ajj.example.gov.cn"
 NOW = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
@@ -860,17 +857,8 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
         templates_dir=REPO_ROOT / "templates",
         accounts=ACCOUNTS,
     )
-    clock = Clock()
-    store = open_store(settings.database_url, clock)
-    await upgrade(store)
-    channels = Channels(settings, clock, tokens=FakeTokens())
-    try:
-        yield Intake(
-            settings, store, channels, Renderer(settings.templates_dir, settings.zone), clock
-        )
-    finally:
-        await channels.aclose()
-        await store.close()
+    async with open_intake(settings, Clock(), FakeTokens()) as intake:
+        yield intake
 
 
 def preview(intake: Intake, notice: dict[str, Any], account: str) -> Any:

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import respx
 from fastapi import APIRouter, FastAPI
+from helpers import open_intake
 from sandbox_server import serve_router
 from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
@@ -55,10 +56,8 @@ from publisher.errors import (
 )
 from publisher.notice import parse_notice
 from publisher.queue.intake import Intake
-from publisher.registry import Channels, build_options
-from publisher.render import Renderer
+from publisher.registry import build_options
 from publisher.settings import REPO_ROOT, load_settings
-from publisher.store import open_store, upgrade
 
 API = "https://api.weixin.qq.com"
 PORTAL = "https://www.ajj.example.gov.cn"
@@ -871,17 +870,8 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
             }
         },
     )
-    clock = Clock()
-    store = open_store(settings.database_url, clock)
-    await upgrade(store)
-    channels = Channels(settings, clock, tokens=MemoryTokens())
-    try:
-        yield Intake(
-            settings, store, channels, Renderer(settings.templates_dir, settings.zone), clock
-        )
-    finally:
-        await channels.aclose()
-        await store.close()
+    async with open_intake(settings, Clock(), MemoryTokens()) as intake:
+        yield intake
 
 
 WARNING = {

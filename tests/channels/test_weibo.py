@@ -15,6 +15,7 @@ import httpx
 import pytest
 import respx
 from fastapi import APIRouter
+from helpers import open_intake
 from sandbox_server import serve_router
 
 from channels.weibo import WeiboAdapter, WeiboOptions
@@ -44,10 +45,7 @@ from publisher.notice import parse_notice
 from publisher.queue.intake import Intake
 from publisher.queue.retry import Backoff, RetryPolicy
 from publisher.queue.states import Status
-from publisher.registry import Channels
-from publisher.render import Renderer
 from publisher.settings import REPO_ROOT, load_settings
-from publisher.store import open_store, upgrade
 
 API = "https://api.weibo.com"
 SHARE = f"{API}/2/statuses/share.json"
@@ -552,17 +550,8 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
         templates_dir=REPO_ROOT / "templates",
         accounts={"weibo": {"type": "weibo", "access_token": "t", "display_name": "滨江应急"}},
     )
-    clock = Clock()
-    store = open_store(settings.database_url, clock)
-    await upgrade(store)
-    channels = Channels(settings, clock, tokens=None)
-    try:
-        yield Intake(
-            settings, store, channels, Renderer(settings.templates_dir, settings.zone), clock
-        )
-    finally:
-        await channels.aclose()
-        await store.close()
+    async with open_intake(settings, Clock(), None) as intake:
+        yield intake
 
 
 async def rendered_body(intake: Intake, notice_id: int) -> str:
