@@ -125,17 +125,16 @@ def body_before_link(ctx: AccountContext, max_bytes: int, footer: str) -> Limit:
 
 
 def window_rate(per_window: int, window: float, *, burst: int) -> RateLimit:
-    """A RateLimit that never lets more than ``per_window`` posts through in any ``window``.
+    """A RateLimit of at most ``per_window`` posts in any ``window``, at most ``burst`` at once.
 
-    The core enforces a RateLimit as a token bucket that starts full: ``count`` posts at once,
-    then ``count / per_seconds`` a second. ``RateLimit(20, 60)`` would therefore allow 40 posts
-    in the first minute. A burst ``b`` plus a refill ``r`` stays within ``n`` per window ``w``
-    when ``b + r * w <= n``; this picks ``r = (n - b) / w``.
+    The core enforces a RateLimit as an exact sliding window (never more than ``count`` in any
+    ``per_seconds``). One window cannot also say "but not all at once", which Feishu's
+    5-a-second rule needs and which spreads robot posts out; so this declares ``burst`` posts
+    per ``window * burst / per_window`` seconds: never more than ``per_window`` in ``window``.
     """
-    if not 0 < burst < per_window:
-        raise ValueError("burst must be between 0 and per_window")
-    rate = (per_window - burst) / window
-    return RateLimit(burst, burst / rate)
+    if not 0 < burst <= per_window:
+        raise ValueError("burst must be between 1 and per_window")
+    return RateLimit(burst, window * burst / per_window)
 
 
 def to_json(payload: Mapping[str, Any]) -> bytes:
