@@ -181,6 +181,9 @@ class WechatSandbox:
                 "query": {k: v for k, v in request.query_params.items() if k != "access_token"},
             }
             self.received.append(record)
+            # Each account sees only its own drafts and articles, as on WeChat.
+            caller = self.tokens.get(request.query_params.get("access_token") or "")
+            record["appid"] = caller["appid"] if caller else None
             self._finish_jobs()
             hit = f.only is None or f.only in path
             problem = self._token_problem(request.query_params.get("access_token"))
@@ -329,6 +332,7 @@ class WechatSandbox:
             "consumed": False,
             "update_time": int(time.time()),
             "root": self._root(request, record["path"]),
+            "appid": record.get("appid"),
         }
         return {"media_id": media_id}
 
@@ -373,14 +377,18 @@ class WechatSandbox:
         body = await self._json(request, record)
         media_id = str(body.get("media_id")) if isinstance(body, dict) else ""
         draft = self.drafts.get(media_id)
-        if draft is None or draft["consumed"]:
+        if draft is None or draft["consumed"] or draft.get("appid") != record.get("appid"):
             return fail(40007)
         return {"news_item": self._draft_news(media_id, no_content=False)}
 
     async def draft_batchget(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
         body = await self._json(request, record)
         no_content = isinstance(body, dict) and body.get("no_content") == 1
-        waiting = [m for m, d in self.drafts.items() if not d["consumed"]]
+        waiting = [
+            m
+            for m, d in self.drafts.items()
+            if not d["consumed"] and d.get("appid") == record.get("appid")
+        ]
         waiting.sort(key=lambda m: (self.drafts[m]["update_time"], m), reverse=True)
         rows = [
             {
@@ -415,6 +423,7 @@ class WechatSandbox:
             "published_at": at,
             "notified": notified,
             "source": first,
+            "appid": draft.get("appid"),
         }
         return article_id
 
@@ -478,7 +487,11 @@ class WechatSandbox:
     ) -> dict[str, Any]:
         body = await self._json(request, record)
         no_content = isinstance(body, dict) and body.get("no_content") == 1
-        published = [a for a in self.articles.values() if not a["notified"]]
+        published = [
+            a
+            for a in self.articles.values()
+            if not a["notified"] and a.get("appid") == record.get("appid")
+        ]
         published.sort(key=lambda a: (a["published_at"], a["article_id"]), reverse=True)
         rows = [
             {
@@ -495,7 +508,7 @@ class WechatSandbox:
     ) -> dict[str, Any]:
         body = await self._json(request, record)
         article = self.articles.get(str(body.get("article_id")) if isinstance(body, dict) else "")
-        if article is None or article["notified"]:
+        if article is None or article["notified"] or article.get("appid") != record.get("appid"):
             return fail(53600)
         return {"news_item": [self._article_news(article, no_content=False)]}
 
