@@ -111,7 +111,6 @@ QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注
 DAY_SECONDS = 86_400.0
 
 
-
 class WechatOptions(AccountOptions):
     type: str = "wechat"
     appid: str = Field(min_length=1, max_length=64)

@@ -640,10 +640,7 @@ async def test_two_postgres_workers_drain_the_queue_exactly_once(
         await upgrade(one)
         for _ in range(40):
             await submit(one, ["portal", "weibo", "oa"])
-        limits = {
-            a: AccountLimits(max_concurrency=1000)
-            for a in ("portal", "weibo", "oa")
-        }
+        limits = {a: AccountLimits(max_concurrency=1000) for a in ("portal", "weibo", "oa")}
         counts: dict[int, int] = {}
 
         async def drain(s: SqlStore, name: str) -> None:

@@ -132,7 +132,7 @@ async def hang_up_after_reading(reader: asyncio.StreamReader, writer: asyncio.St
 
 async def cut_reply_short(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     await read_request(reader)
-    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\":")
+    writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"id":')
     await writer.drain()
     writer.close()
 
