@@ -72,7 +72,9 @@ T = TypeVar("T")
 
 # Statements built once: building them per call was most of a small transaction's cost.
 INSERT_NOTICE = insert(notices).returning(notices.c.id)
-INSERT_DELIVERIES = insert(deliveries).returning(D.id, sort_by_parameter_order=True)
+# Ids come back matched by account (one delivery per notice and account), not by order:
+# asking SQLAlchemy for parameter order made SQLite insert the rows one statement each.
+INSERT_DELIVERIES = insert(deliveries).returning(D.id, D.account)
 INSERT_EVENT = insert(events)
 EVENT_COLUMNS = (
     "notice_id",
@@ -158,6 +160,37 @@ class ClaimStatements:
             **common,
         ).returning(*deliveries.c)
         self.notices = select(notices).where(notices.c.id.in_(bindparam("ids", expanding=True)))
+        self.close_breakers = (
+            update(channel_state)
+            .where(
+                channel_state.c.account.in_(bindparam("accounts", expanding=True)),
+                or_(channel_state.c.failures != 0, channel_state.c.breaker != "closed"),
+            )
+            .values(failures=0, breaker="closed", open_until=None)
+        )
+        self.due_accounts = (
+            select(D.account, func.max(D.priority).label("top"))
+            .where(claimable)
+            .group_by(D.account)
+            .order_by(func.max(D.priority).desc())
+        )
+
+
+def _shares(
+    due: Sequence[tuple[str, AccountLimits]], capacity: int
+) -> list[tuple[str, AccountLimits, int]]:
+    """A fair share of a worker's free slots per account, most urgent account first."""
+    each = max(1, capacity // len(due)) if due else 0
+    return [(a, limit, min(each, limit.max_concurrency)) for a, limit in due[:capacity]]
+
+
+def _merge_claims(
+    results: Sequence[tuple[list[Claimed], float | None]],
+) -> tuple[list[Claimed], float | None]:
+    """All accounts' claims, and the soonest time an account that held work back frees up."""
+    claimed = [item for got, _ in results for item in got]
+    waits = [wait for _, wait in results if wait is not None]
+    return claimed, min(waits) if waits else None
 
 
 def _delivery(row: Row[Any]) -> DeliveryRecord:
@@ -215,6 +248,7 @@ class SqlStore:
     def __init__(self, engine: Engine, clock: Clock, threads: int = 1) -> None:
         self.engine = engine
         self.clock = clock
+        self.threads = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
         self._group = GroupCommit(self)
         self._q = ClaimStatements(self._for_update)
@@ -313,7 +347,9 @@ class SqlStore:
             if not new_deliveries:
                 conn.execute(INSERT_EVENT, event_rows)
                 return Submission(notice_id, True)
-            ids = (
+            if len({d.account for d in new_deliveries}) != len(new_deliveries):
+                raise ValueError("a notice has one delivery per channel account")
+            inserted = (
                 conn.execute(
                     INSERT_DELIVERIES,
                     [
@@ -334,9 +370,9 @@ class SqlStore:
                         for d in new_deliveries
                     ],
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
+            id_of = {row.account: row.id for row in inserted}
+            ids = [id_of[d.account] for d in new_deliveries]
             event_rows += [
                 _event(
                     notice_id,
@@ -495,38 +531,47 @@ class SqlStore:
         concurrency), how many seconds until it may be worth asking again.
         """
         now = self.clock.now()
-
-        def _run(conn: Connection) -> Any:
-            return conn.execute(
-                select(D.account, func.max(D.priority).label("top"))
-                .where(_claimable(now))
-                .group_by(D.account)
-                .order_by(func.max(D.priority).desc())
-            ).all()
-
-        # Shares of this worker's free capacity, most urgent account first; then every
-        # account is claimed at once (accounts are independent; PostgreSQL runs them in
-        # parallel on its DB threads, SQLite in turn on its one).
-        due = [(a, limits[a]) for a, _top in await self._read(_run) if a in limits]
-        each = max(1, capacity // len(due)) if due else 0  # a fair share of free slots
-        shares = [(a, limit, min(each, limit.max_concurrency)) for a, limit in due[:capacity]]
+        args = (worker_id, limits, capacity, lease_seconds, breaker_cooldown)
+        if self.threads == 1:
+            # One database thread (SQLite): the whole claim in one transaction; separate
+            # ones per account would only queue behind each other on that thread.
+            return await self._tx(self._claim_in_one, now, *args)
+        due = await self._read(self._due_accounts, now, limits)
+        # PostgreSQL: every account's claim at once, in parallel on the DB threads.
         results = await asyncio.gather(
             *(
-                self._tx(
-                    self._claim_account,
-                    worker_id,
-                    account,
-                    limit,
-                    share,
-                    lease_seconds,
-                    breaker_cooldown,
-                )
-                for account, limit, share in shares
+                self._tx(self._claim_account, worker_id, account, limit, share, *args[3:])
+                for account, limit, share in _shares(due, capacity)
             )
         )
-        claimed = [item for got, _ in results for item in got]
-        waits = [wait for _, wait in results if wait is not None]
-        return claimed, min(waits) if waits else None
+        return _merge_claims(results)
+
+    def _due_accounts(
+        self, conn: Connection, now: datetime, limits: Mapping[str, AccountLimits]
+    ) -> list[tuple[str, AccountLimits]]:
+        """Accounts with claimable work, most urgent first."""
+        rows = conn.execute(self._q.due_accounts, {"now": now}).all()
+        return [(a, limits[a]) for a, _top in rows if a in limits]
+
+    def _claim_in_one(
+        self,
+        conn: Connection,
+        now: datetime,
+        worker_id: str,
+        limits: Mapping[str, AccountLimits],
+        capacity: int,
+        lease_seconds: float,
+        breaker_cooldown: float,
+    ) -> tuple[list[Claimed], float | None]:
+        due = self._due_accounts(conn, now, limits)
+        return _merge_claims(
+            [
+                self._claim_account(
+                    conn, worker_id, account, limit, share, lease_seconds, breaker_cooldown
+                )
+                for account, limit, share in _shares(due, capacity)
+            ]
+        )
 
     def _claim_account(
         self,
@@ -768,15 +813,8 @@ class SqlStore:
                 for row in rows:
                     row.pop("refund")
             conn.execute(update(deliveries).where(D.id == bindparam("b_id")).values(columns), rows)
-        for account in succeeded:
-            conn.execute(
-                update(channel_state)
-                .where(
-                    channel_state.c.account == account,
-                    or_(channel_state.c.failures != 0, channel_state.c.breaker != "closed"),
-                )
-                .values(failures=0, breaker="closed", open_until=None)
-            )
+        if succeeded:
+            conn.execute(self._q.close_breakers, {"accounts": sorted(succeeded)})
         if event_rows:
             conn.execute(INSERT_EVENT, event_rows)
         if notify:
