@@ -17,7 +17,7 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.U
 
 
 async def request(
-    client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+    client: httpx.AsyncClient, method: str, url: str | httpx.URL, **kwargs: Any
 ) -> httpx.Response:
     try:
         return await client.request(method, url, **kwargs)
