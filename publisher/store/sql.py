@@ -69,6 +69,7 @@ from publisher.store.schema import channel_state, credentials, deliveries, event
 
 D = deliveries.c
 T = TypeVar("T")
+RECONCILING = (Status.SENDING, Status.CONFIRMING)  # claimed again to settle, not to publish
 
 # Statements built once: building them per call was most of a small transaction's cost.
 INSERT_NOTICE = insert(notices).returning(notices.c.id)
@@ -131,11 +132,25 @@ class ClaimStatements:
     def __init__(self, lock: Callable[..., Any]) -> None:
         now: Any = bindparam("now")
         account: Any = bindparam("account")
+        accounts: Any = bindparam("accounts", expanding=True)
         claimable = _claimable(now)
         order = (D.priority.desc(), D.not_before, D.id)
-        self.state = lock(select(channel_state).where(channel_state.c.account == account))
-        self.in_flight = select(func.count()).where(
-            D.account == account, D.status.in_(IN_FLIGHT), D.lease_until >= now
+        # Locking the accounts' state rows (in one order, so claimers never deadlock) is what
+        # makes concurrency and rate limits hold across workers.
+        self.states = lock(
+            select(channel_state)
+            .where(channel_state.c.account.in_(accounts))
+            .order_by(channel_state.c.account)
+        )
+        self.in_flight = (
+            select(D.account, func.count())
+            .where(D.account.in_(accounts), D.status.in_(IN_FLIGHT), D.lease_until >= now)
+            .group_by(D.account)
+        )
+        self.set_state = (
+            update(channel_state)
+            .where(channel_state.c.account == bindparam("b_account"))
+            .values(recent=bindparam("recent"), breaker=bindparam("breaker"))
         )
         self.due = lock(
             select(D.id, D.status)
@@ -174,23 +189,6 @@ class ClaimStatements:
             .group_by(D.account)
             .order_by(func.max(D.priority).desc())
         )
-
-
-def _shares(
-    due: Sequence[tuple[str, AccountLimits]], capacity: int
-) -> list[tuple[str, AccountLimits, int]]:
-    """A fair share of a worker's free slots per account, most urgent account first."""
-    each = max(1, capacity // len(due)) if due else 0
-    return [(a, limit, min(each, limit.max_concurrency)) for a, limit in due[:capacity]]
-
-
-def _merge_claims(
-    results: Sequence[tuple[list[Claimed], float | None]],
-) -> tuple[list[Claimed], float | None]:
-    """All accounts' claims, and the soonest time an account that held work back frees up."""
-    claimed = [item for got, _ in results for item in got]
-    waits = [wait for _, wait in results if wait is not None]
-    return claimed, min(waits) if waits else None
 
 
 def _delivery(row: Row[Any]) -> DeliveryRecord:
@@ -248,7 +246,6 @@ class SqlStore:
     def __init__(self, engine: Engine, clock: Clock, threads: int = 1) -> None:
         self.engine = engine
         self.clock = clock
-        self.threads = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
         self._group = GroupCommit(self)
         self._q = ClaimStatements(self._for_update)
@@ -303,7 +300,7 @@ class SqlStore:
             raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
 
     def _lock_account(self, conn: Connection, account: str) -> None:
-        """Serialise claims for one account across workers (no-op where writes are serial)."""
+        """Serialise creating an account's state row (no-op where writes are serial)."""
 
     def _notify(self, conn: Connection) -> None:
         """Tell other processes new work exists (PostgreSQL NOTIFY); in-process is the worker's."""
@@ -404,20 +401,15 @@ class SqlStore:
                 for i, d in zip(ids, new_deliveries, strict=True):
                     if d.not_before <= now and d.account in claim.limits:
                         by_account.setdefault(d.account, []).append(i)
-                for account in sorted(by_account):  # one lock order for every claimer
-                    got, _ = self._claim_account(
-                        conn,
-                        claim.worker_id,
-                        account,
-                        claim.limits[account],
-                        len(by_account[account]),
-                        claim.lease_seconds,
-                        claim.breaker_cooldown,
-                        only_ids=by_account[account],
-                        view=view,
-                        events_out=event_rows,
-                    )
-                    claimed.extend(got)
+                claimed, _ = self._claim_accounts(
+                    conn,
+                    claim.worker_id,
+                    [(a, claim.limits[a], len(got)) for a, got in by_account.items()],
+                    claim.lease_seconds,
+                    only_ids=by_account,
+                    view=view,
+                    events_out=event_rows,
+                )
             conn.execute(INSERT_EVENT, event_rows)
             if len(claimed) < len(ids):
                 self._notify(conn)
@@ -530,127 +522,104 @@ class SqlStore:
         Returns the claimed work and, when an account held work back (rate limit, breaker,
         concurrency), how many seconds until it may be worth asking again.
         """
-        now = self.clock.now()
-        args = (worker_id, limits, capacity, lease_seconds, breaker_cooldown)
-        if self.threads == 1:
-            # One database thread (SQLite): the whole claim in one transaction; separate
-            # ones per account would only queue behind each other on that thread.
-            return await self._tx(self._claim_in_one, now, *args)
-        due = await self._read(self._due_accounts, now, limits)
-        # PostgreSQL: every account's claim at once, in parallel on the DB threads.
-        results = await asyncio.gather(
-            *(
-                self._tx(self._claim_account, worker_id, account, limit, share, *args[3:])
-                for account, limit, share in _shares(due, capacity)
-            )
-        )
-        return _merge_claims(results)
 
-    def _due_accounts(
-        self, conn: Connection, now: datetime, limits: Mapping[str, AccountLimits]
-    ) -> list[tuple[str, AccountLimits]]:
-        """Accounts with claimable work, most urgent first."""
-        rows = conn.execute(self._q.due_accounts, {"now": now}).all()
-        return [(a, limits[a]) for a, _top in rows if a in limits]
+        def _run(conn: Connection) -> tuple[list[Claimed], float | None]:
+            rows = conn.execute(self._q.due_accounts, {"now": self.clock.now()}).all()
+            due = [(a, limits[a]) for a, _top in rows if a in limits]
+            each = max(1, capacity // len(due)) if due else 0  # a fair share of free slots
+            wants = [(a, limit, min(each, limit.max_concurrency)) for a, limit in due[:capacity]]
+            return self._claim_accounts(conn, worker_id, wants, lease_seconds)
 
-    def _claim_in_one(
-        self,
-        conn: Connection,
-        now: datetime,
-        worker_id: str,
-        limits: Mapping[str, AccountLimits],
-        capacity: int,
-        lease_seconds: float,
-        breaker_cooldown: float,
-    ) -> tuple[list[Claimed], float | None]:
-        due = self._due_accounts(conn, now, limits)
-        return _merge_claims(
-            [
-                self._claim_account(
-                    conn, worker_id, account, limit, share, lease_seconds, breaker_cooldown
-                )
-                for account, limit, share in _shares(due, capacity)
-            ]
-        )
+        # One transaction for every account: per-account transactions in parallel cost more
+        # round trips than they saved, even on PostgreSQL.
+        return await self._tx(_run)
 
-    def _claim_account(
+    def _claim_accounts(
         self,
         conn: Connection,
         worker_id: str,
-        account: str,
-        limit: AccountLimits,
-        want: int,
+        wants: Sequence[tuple[str, AccountLimits, int]],
         lease_seconds: float,
-        breaker_cooldown: float,
-        only_ids: Sequence[int] | None = None,
+        only_ids: Mapping[str, Sequence[int]] | None = None,
         view: NoticeView | None = None,
         events_out: list[dict[str, Any]] | None = None,
     ) -> tuple[list[Claimed], float | None]:
-        """Claim for one account under its limits, in the caller's transaction.
+        """Claim up to ``want`` deliveries per account under its limits, in the caller's
+        transaction; also the soonest time an account that held work back frees up.
 
         ``only_ids`` are deliveries this transaction has just inserted (the submit fast path):
         pending and invisible to other workers until commit, so they need no row lock, and
         ``view`` (their notice) and ``events_out`` (events written with the submit's own)
         save the statements a claim otherwise needs.
         """
+        if not wants:
+            return [], None
         q = self._q
-        self._lock_account(conn, account)
         now = self.clock.now()
-        state = self._channel_state(conn, account, limit, now)
-        in_flight = conn.execute(q.in_flight, {"account": account, "now": now}).scalar_one()
-        room = min(want, limit.max_concurrency - in_flight)
-        wait: float | None = None
-        if state["breaker"] in ("open", "half_open"):
-            if state["open_until"] and state["open_until"] > now and state["breaker"] == "open":
-                return [], (state["open_until"] - now).total_seconds()
-            if in_flight:
-                return [], None  # half-open: wait for the probe's outcome
-            room = min(room, 1)  # half-open: one probe
         stamp = now.timestamp()
-        recent: list[float] = []
-        if limit.rate is not None:
-            start = stamp - limit.rate.per_seconds
-            recent = sorted(t for t in state["recent"] or [] if t > start)
-            free = limit.rate.count - len(recent)
-            if free <= 0:
-                wait = recent[-limit.rate.count] + limit.rate.per_seconds - stamp
-            room = min(room, free)
-        if room <= 0:
-            return [], wait
-        if only_ids is None:
-            rows = conn.execute(q.due, {"account": account, "now": now, "room": room}).all()
-            previous = {r.id: r.status for r in rows}
-        else:
-            previous = {i: Status.PENDING.value for i in list(only_ids)[:room]}
+        names = sorted(account for account, _, _ in wants)
+        states = self._channel_states(conn, names)
+        counted = conn.execute(q.in_flight, {"accounts": names, "now": now})
+        in_flight: dict[str, int] = {row[0]: row[1] for row in counted}
+        limits = {account: limit for account, limit, _ in wants}
+        previous: dict[int, str] = {}
+        take: dict[bool, list[int]] = {True: [], False: []}  # claimed as sending / as leased
+        state_rows: list[dict[str, Any]] = []
+        waits: list[float] = []
+        for account, limit, want in wants:
+            state = states[account]
+            busy = in_flight.get(account, 0)
+            room = min(want, limit.max_concurrency - busy)
+            if state["breaker"] in ("open", "half_open"):
+                if state["breaker"] == "open" and state["open_until"] and state["open_until"] > now:
+                    waits.append((state["open_until"] - now).total_seconds())
+                    continue
+                if busy:
+                    continue  # half-open: wait for the probe's outcome
+                room = min(room, 1)  # half-open: one probe
+            recent: list[float] = []
+            if limit.rate is not None:
+                start = stamp - limit.rate.per_seconds
+                recent = sorted(t for t in state["recent"] or [] if t > start)
+                free = limit.rate.count - len(recent)
+                if free <= 0:
+                    waits.append(recent[-limit.rate.count] + limit.rate.per_seconds - stamp)
+                room = min(room, free)
+            if room <= 0:
+                continue
+            if only_ids is None:
+                params = {"account": account, "now": now, "room": room}
+                mine = {r.id: r.status for r in conn.execute(q.due, params)}
+            else:
+                mine = {i: Status.PENDING.value for i in list(only_ids[account])[:room]}
+            if not mine:
+                continue
+            previous.update(mine)
+            # Where an unknown outcome can be reconciled exactly (lookup or remote key), the
+            # claim itself is the committed ``sending`` mark; otherwise ``leased`` now and
+            # ``sending`` just before the call.
+            take[limit.claim_as_sending].extend(mine)
+            if limit.rate is not None or state["breaker"] == "open":
+                publishes = sum(1 for st in mine.values() if st not in RECONCILING)
+                state_rows.append(
+                    {
+                        "b_account": account,
+                        "recent": recent + [stamp] * publishes,
+                        "breaker": "half_open" if state["breaker"] == "open" else state["breaker"],
+                    }
+                )
+        wait = min(waits) if waits else None
         if not previous:
             return [], wait
-        # Where an unknown outcome can be reconciled exactly (lookup or remote key), the claim
-        # itself is the committed ``sending`` mark; otherwise ``leased`` now, ``sending`` later.
-        direct = limit.claim_as_sending
-        full = list(
-            conn.execute(
-                q.take_sending if direct else q.take_leased,
-                {
-                    "ids": list(previous),
-                    "lease": now + timedelta(seconds=lease_seconds),
-                    "worker": worker_id,
-                    "now": now,
-                },
-            )
-        )
+        lease = {"lease": now + timedelta(seconds=lease_seconds), "worker": worker_id, "now": now}
+        full: list[Row[Any]] = []
+        for as_sending, ids in take.items():
+            if ids:
+                statement = q.take_sending if as_sending else q.take_leased
+                full += conn.execute(statement, {"ids": ids, **lease}).all()
         full.sort(key=lambda r: (-r.priority, r.not_before, r.id))
-        publishes = sum(
-            1 for st in previous.values() if st not in (Status.SENDING, Status.CONFIRMING)
-        )
-        if limit.rate is not None or state["breaker"] == "open":
-            conn.execute(
-                update(channel_state)
-                .where(channel_state.c.account == account)
-                .values(
-                    recent=recent + [stamp] * publishes,
-                    breaker="half_open" if state["breaker"] == "open" else state["breaker"],
-                )
-            )
+        if state_rows:
+            conn.execute(q.set_state, state_rows)
         notice_ids = list({row.notice_id for row in full})
         if view is not None and notice_ids == [view.id]:
             views = {view.id: view}
@@ -665,7 +634,7 @@ class SqlStore:
                 Status.SENDING: Job.RECONCILE,
                 Status.CONFIRMING: Job.CONFIRM,
             }.get(Status(before), Job.PUBLISH)
-            marked = job is Job.PUBLISH and direct
+            marked = job is Job.PUBLISH and limits[delivery.account].claim_as_sending
             claimed.append(
                 Claimed(job=job, delivery=delivery, notice=views[delivery.notice_id], marked=marked)
             )
@@ -688,22 +657,33 @@ class SqlStore:
             conn.execute(INSERT_EVENT, event_rows)
         return claimed, wait
 
-    def _channel_state(
-        self, conn: Connection, account: str, limit: AccountLimits, now: datetime
-    ) -> Mapping[str, Any]:
-        row = conn.execute(self._q.state, {"account": account}).first()
-        if row is not None:
-            return dict(row._mapping)
-        values = dict(
-            account=account,
-            recent=[],
-            failures=0,
-            breaker="closed",
-            open_until=None,
-            last_error=None,
-        )
-        conn.execute(insert(channel_state), values)
-        return values
+    def _channel_states(self, conn: Connection, accounts: Sequence[str]) -> dict[str, Any]:
+        """The accounts' state rows, locked for this transaction; created on first use."""
+        rows = {
+            r.account: dict(r._mapping)
+            for r in conn.execute(self._q.states, {"accounts": accounts})
+        }
+        for account in accounts:
+            if account in rows:
+                continue
+            # First claim ever for this account: no row to lock yet, so two claimers could
+            # both create it. The account lock orders them; the second finds the first's row.
+            self._lock_account(conn, account)
+            again = conn.execute(self._q.states, {"accounts": [account]}).first()
+            if again is not None:
+                rows[account] = dict(again._mapping)
+                continue
+            values = dict(
+                account=account,
+                recent=[],
+                failures=0,
+                breaker="closed",
+                open_until=None,
+                last_error=None,
+            )
+            conn.execute(insert(channel_state), values)
+            rows[account] = values
+        return rows
 
     # -- sending --------------------------------------------------------------------------
 

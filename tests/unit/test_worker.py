@@ -549,4 +549,6 @@ async def test_a_lookup_that_says_ask_later_is_asked_again_when_it_said(
     assert d.status == Status.POSTED and adapter.posts == 1 and len(adapter.lookups) == 2
     waited = [e for e in notice.events if e.action == "unknown_outcome"]
     asked_again = [e for e in notice.events if e.action == "reconcile"]
-    assert (asked_again[-1].at - waited[-1].at).total_seconds() >= 0.3
+    # 0.3 s from when the channel answered; the "waited" event is stamped a moment later,
+    # when its group commit runs, hence the few milliseconds of slack.
+    assert (asked_again[-1].at - waited[-1].at).total_seconds() >= 0.3 - 0.02
