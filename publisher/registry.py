@@ -30,7 +30,7 @@ from publisher.contract import (
 from publisher.errors import ConfigError, UnknownChannelError
 from publisher.settings import Settings
 from publisher.store.records import AccountLimits
-from publisher.transport import AiohttpTransport
+from publisher.transport import AiohttpTransport, ChannelClient
 
 ENTRY_POINT_GROUP = "publisher.channels"
 
@@ -120,7 +120,7 @@ def default_client_factory(timeout: float = 20.0) -> ClientFactory:
     """
 
     def build(max_connections: int) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+        return ChannelClient(
             transport=AiohttpTransport(max_connections=max_connections, tls=shared_tls()),
             timeout=timeout,
             follow_redirects=False,

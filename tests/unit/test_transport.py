@@ -188,3 +188,22 @@ async def test_the_pool_never_opens_more_connections_than_the_account_may_use() 
         replies = await asyncio.gather(*(http.post(url, json={"n": n}) for n in range(8)))
     assert [r.status_code for r in replies] == [200] * 8
     assert most == 2
+
+
+async def test_a_reply_s_cookies_are_never_sent_with_the_next_post() -> None:
+    seen: list[dict[str, str]] = []
+
+    async def sets_cookies(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                _, headers, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            seen.append(dict(headers))
+            writer.write(reply("200 OK", b"{}", "Set-Cookie: session=abc; Path=/"))
+            await writer.drain()
+
+    async with raw_server(sets_cookies) as url, client() as http:
+        for _ in range(3):
+            await http.post(url, json={})
+    assert len(seen) == 3 and not any("cookie" in headers for headers in seen)
