@@ -44,6 +44,10 @@ class WorkerConfig:
     lease_seconds: float = 30.0
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
+    # Under load, claims at most this often: work that arrives meanwhile (each PostgreSQL
+    # NOTIFY wakes every worker) is taken by the next claim together, not one claim each.
+    # A wake after a quiet spell still claims at once.
+    claim_gap: float = 0.02
 
 
 class Worker:
@@ -98,7 +102,13 @@ class Worker:
 
     async def _loop(self) -> None:
         limits = self._limits
+        loop = asyncio.get_running_loop()
+        last_claim = -1e9
         while not self._stopping:
+            since = loop.time() - last_claim
+            if since < self.config.claim_gap:
+                await asyncio.sleep(self.config.claim_gap - since)
+            last_claim = loop.time()
             self._wake.clear()
             asked = self.clock.now()
             free = self.config.concurrency - len(self._tasks)
