@@ -45,7 +45,9 @@ class PostgresStore(SqlStore):
         conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(account))))
 
     def _notify(self, conn: Connection) -> None:
-        conn.execute(text(f"NOTIFY {CHANNEL}"))
+        if not conn.info.get("notified"):  # once per transaction is enough
+            conn.execute(text(f"NOTIFY {CHANNEL}"))
+            conn.info["notified"] = True
 
     def _for_update(self, query: Any, *, skip_locked: bool = False) -> Any:
         return query.with_for_update(skip_locked=skip_locked)

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Row,
@@ -242,6 +242,9 @@ class SqlStore:
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
     dialect_name = "sql"
+    # Concurrent submits share one transaction where transactions run one at a time anyway
+    # (SQLite); where they run in parallel (PostgreSQL) grouping them only queued them.
+    group_submits = False
 
     def __init__(self, engine: Engine, clock: Clock, threads: int = 1) -> None:
         self.engine = engine
@@ -285,6 +288,7 @@ class SqlStore:
             self._held_connections.append(conn)
         try:
             conn.info["write"] = write
+            conn.info["notified"] = False
             with conn.begin():
                 return fn(conn, *args)
         except OperationalError as exc:
@@ -416,7 +420,12 @@ class SqlStore:
             return Submission(notice_id, True, claimed)
 
         try:
-            return await self._tx(_run)
+            if not self.group_submits:
+                return await self._tx(_run)
+            try:
+                return cast(Submission, await self._group.run(self._submit_many, _run))
+            except _GroupFailed:
+                return await self._tx(_run)  # on its own, for its own result or error
         except IntegrityError:
             # Another submit with the same key won the race: answer with its notice.
             if key is None:
@@ -425,6 +434,19 @@ class SqlStore:
             if existing is None:
                 raise
             return Submission(existing, False)
+
+    @staticmethod
+    def _submit_many(
+        conn: Connection, runs: Sequence[Callable[[Connection], Submission]]
+    ) -> list[Submission]:
+        """Concurrent submits in one transaction (one commit, one NOTIFY); when any of them
+        fails, all are rolled back and each runs again on its own."""
+        if len(runs) == 1:
+            return [runs[0](conn)]
+        try:
+            return [run(conn) for run in runs]
+        except Exception as exc:
+            raise _GroupFailed from exc
 
     def _by_key(self, conn: Connection, key: str, fingerprint: str) -> int | None:
         row = (
@@ -1024,6 +1046,10 @@ class SqlStore:
                 )
 
         await self._tx(_run)
+
+
+class _GroupFailed(Exception):
+    """A group-committed submit failed; the others in its group were rolled back with it."""
 
 
 class GroupCommit:

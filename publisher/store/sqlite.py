@@ -50,6 +50,7 @@ def sqlite_engine(path: Path) -> Engine:
 
 class SQLiteStore(SqlStore):
     dialect_name = "sqlite"
+    group_submits = True
 
     def __init__(self, engine: Engine, clock: Clock, path: Path) -> None:
         super().__init__(engine, clock, threads=1)
