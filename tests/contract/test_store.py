@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from helpers import delivery, notice_row, submit, submitted
@@ -19,7 +20,7 @@ from publisher.contract import RateLimit
 from publisher.errors import IdempotencyConflict, NotFoundError, StateError
 from publisher.queue.states import Status
 from publisher.store import SqlStore, open_store, upgrade
-from publisher.store.records import AccountLimits, Claimed, Job, Outcome
+from publisher.store.records import AccountLimits, Claimed, Job, Outcome, Submission
 from publisher.store.schema import deliveries, events, notices
 
 OPEN = AccountLimits(max_concurrency=50)
@@ -182,6 +183,42 @@ async def test_racing_submits_under_one_key_make_one_notice(
     assert len({notice_id for notice_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     assert count(database_url, deliveries) == 1
+
+
+async def test_a_bad_submit_among_concurrent_ones_fails_alone(
+    store: SqlStore, database_url: str
+) -> None:
+    """SQLite commits concurrent submits together: one refused notice must not take the
+    others down with it, nor leave half of itself behind."""
+    now = store.clock.now()
+    await store.submit(
+        notice=notice_row(idempotency_key="used", fingerprint="abc"),
+        new_deliveries=[delivery("portal", now)],
+        source="api",
+        actor="t",
+    )
+
+    def row(i: int) -> dict[str, Any]:
+        if i == 3:  # a used key with other content: refused
+            return notice_row("另一条通知", idempotency_key="used", fingerprint="xyz")
+        return notice_row(f"通知{i}", idempotency_key=f"k{i}", fingerprint=f"f{i}")
+
+    results = await asyncio.gather(
+        *(
+            store.submit(
+                notice=row(i),
+                new_deliveries=[delivery("portal", now), delivery("weibo", now)],
+                source="api",
+                actor="t",
+            )
+            for i in range(8)
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(results[3], IdempotencyConflict)
+    assert all(isinstance(r, Submission) and r.created for i, r in enumerate(results) if i != 3)
+    assert count(database_url, notices) == 8  # the first one and seven of these
+    assert count(database_url, deliveries) == 1 + 7 * 2
 
 
 # -- claim ----------------------------------------------------------------------------------
