@@ -213,6 +213,13 @@ def figures(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool 
             get("postgres", "workers_cpu_ms_per_delivery"),
         ),
         (
+            "  PostgreSQL submitter / server (at least)",
+            _pair(
+                get("postgres", "submitter_cpu_ms_per_delivery"),
+                get("postgres", "server_cpu_ms_per_delivery"),
+            ),
+        ),
+        (
             "CPU per delivery: Apprise notify() loop",
             get("peer", "notify_0ms", "cpu_ms_per_delivery"),
         ),
@@ -226,8 +233,12 @@ def print_table(
 ) -> None:
     width = max(len(r[0]) for r in rows) + 2
     for label, value, text, met in rows:
-        shown = "-" if value is None else f"{value:,.2f}"
+        shown = "-" if value is None else value if isinstance(value, str) else f"{value:,.2f}"
         mark = {True: "ok", False: "MISS", None: ""}[met]
         print(f"{label:<{width}}{shown:>10}  {text:<40}{mark}")
     for section, error in errors.items():
         print(f"\n{section}: FAILED\n  {error}")
+
+
+def _pair(a: Any, b: Any) -> str | None:
+    return None if a is None or b is None else f"{a} / {b}"

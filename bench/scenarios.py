@@ -534,6 +534,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_backends(database_url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving our database (same machine)."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+def backends_cpu(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(pid)
+    return total
+
+
 async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
     """Submit from this process; ``publisher worker`` subprocesses (started by run.py) send."""
     sink, count, fan = params["sink"], params["count"], params["fan"]
@@ -550,6 +570,10 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(0.1)
         async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
             pids = params["worker_pids"]
+            # Warm the submitter's connection pool so its backends exist when counted.
+            await asyncio.gather(*(rt.store.ping() for _ in range(params["submitters"])))
+            backends = server_backends(params["database_url"])
+            server_cpu = backends_cpu(backends)
             cpu, workers_cpu = time.process_time(), [cpu_seconds(pid) for pid in pids]
             first, last_submit, _ids = await submit_burst(rt, count, names, params["submitters"])
             await wait_posted(rt.store, count * fan, 300)
@@ -557,6 +581,7 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
             workers_cpu = [
                 cpu_seconds(pid) - was for pid, was in zip(pids, workers_cpu, strict=True)
             ]
+            server_cpu = backends_cpu(backends) - server_cpu
             out = await burst_figures(
                 rt.store,
                 client=client,
@@ -571,6 +596,9 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
     n = out["deliveries"]
     out["workers_cpu_ms_per_delivery"] = round(sum(workers_cpu) * 1000 / n, 3)
     out["submitter_cpu_ms_per_delivery"] = round(cpu * 1000 / n, 3)
+    # Backends that existed when the burst began (every pool was warm): a lower bound.
+    out["server_cpu_ms_per_delivery"] = round(server_cpu * 1000 / n, 3)
+    out["server_backends"] = len(backends)
     out["submitter_peak_rss_mb"] = peak_rss_mb()
     return out
 
