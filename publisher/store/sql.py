@@ -70,6 +70,7 @@ from publisher.store.schema import channel_state, credentials, deliveries, event
 D = deliveries.c
 T = TypeVar("T")
 RECONCILING = (Status.SENDING, Status.CONFIRMING)  # claimed again to settle, not to publish
+FULL_RETRY_SECONDS = 0.05
 
 # Statements built once: building them per call was most of a small transaction's cost.
 INSERT_NOTICE = insert(notices).returning(notices.c.id)
@@ -621,6 +622,10 @@ class SqlStore:
                     waits.append(recent[-limit.rate.count] + limit.rate.per_seconds - stamp)
                 room = min(room, free)
             if room <= 0:
+                if busy >= limit.max_concurrency:
+                    # Every slot is taken, maybe by other workers, whose finishes wake
+                    # nobody here: look again shortly rather than at the next poll.
+                    waits.append(FULL_RETRY_SECONDS)
                 continue
             if only_ids is None:
                 params = {"account": account, "now": now, "room": room}
