@@ -161,6 +161,13 @@ def figures(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool 
         True,
     )
     row(
+        "  the same 2,000 queued first: 2 workers drain",
+        get("postgres", "drain", "deliveries_per_s"),
+        None,
+        "deliveries/s",
+        True,
+    )
+    row(
         "Apprise notify() loop, sink at once",
         get("peer", "notify_0ms", "deliveries_per_s"),
         None,

@@ -48,7 +48,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             # Per account and per worker: the sink takes any number of connections, so the
             # burst is limited by our CPU, not by slots (webhook default: 8 per account).
             "max_concurrency": 64,
-            "worker_concurrency": 256,
+            "worker_concurrency": 128,
         },
         "postgres": {"workers": 2},
         "peer": {"count_0ms": 500, "count_50ms": 500, "gather": True},
@@ -63,7 +63,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             # Per account and per worker: the sink takes any number of connections, so the
             # burst is limited by our CPU, not by slots (webhook default: 8 per account).
             "max_concurrency": 64,
-            "worker_concurrency": 256,
+            "worker_concurrency": 128,
         },
         "postgres": {"workers": 2},
         "peer": {"count_0ms": 100, "count_50ms": 40, "gather": False},

@@ -603,12 +603,75 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def prefill_postgres(params: dict[str, Any]) -> dict[str, Any]:
+    """Queue ``count`` notices x ``fan`` accounts with no worker running (for ``drain``)."""
+    names = [f"{params['tag']}{i}" for i in range(params["fan"])]
+    sink = params["sink"]
+    settings = make_settings(params, {n: f"{sink}/d0/{n}" for n in names})
+    rt = await Runtime.open(settings, with_worker=False, migrate=False)
+    try:
+        first, last, ids = await submit_burst(rt, params["count"], names, params["submitters"])
+    finally:
+        await rt.close()
+    return {"first_notice": min(ids), "notices": len(ids), "submit_phase_s": round(last - first, 3)}
+
+
+async def drain_postgres(params: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the queue ``prefill`` filled to drain; time it from the workers' first claim."""
+    import psycopg
+
+    expected = params["count"] * params["fan"]
+    pids = params["worker_pids"]
+    was = [cpu_seconds(pid) for pid in pids]
+    query = (
+        "SELECT count(*) FILTER (WHERE d.status = 'posted'), max(d.posted_at),"
+        " (SELECT min(e.at) FROM events e JOIN deliveries x ON x.id = e.delivery_id"
+        "  WHERE e.action = 'sending' AND x.notice_id >= %(first)s)"
+        " FROM deliveries d WHERE d.notice_id >= %(first)s"
+    )
+    deadline = time.monotonic() + 300
+    with psycopg.connect(params["database_url"], autocommit=True) as conn:
+        while True:
+            row = conn.execute(query, {"first": params["first_notice"]}).fetchone()
+            assert row is not None
+            posted, last, first = row
+            if posted >= expected:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {posted} of {expected} posted in 300 s")
+            await asyncio.sleep(0.05)
+        # Where a delivery's time goes: claimed ('sending' committed) -> posted committed,
+        # and how many claims (distinct claim transactions) the workers made.
+        spans = conn.execute(
+            "SELECT extract(epoch FROM d.posted_at - e.at) * 1000, e.at, e.actor"
+            " FROM deliveries d JOIN events e ON e.delivery_id = d.id AND e.action = 'sending'"
+            " WHERE d.notice_id >= %(first)s",
+            {"first": params["first_notice"]},
+        ).fetchall()
+    workers_cpu = sum(cpu_seconds(pid) - w for pid, w in zip(pids, was, strict=True))
+    elapsed = (last - first).total_seconds()
+    held = sorted(float(ms) for ms, _, _ in spans)
+    return {
+        "claimed_to_posted_ms": {
+            "p50": round(percentile(held, 50), 1),
+            "p99": round(percentile(held, 99), 1),
+        },
+        "claims": len({(at, actor) for _, at, actor in spans}),
+        "deliveries": posted,
+        "elapsed_s": round(elapsed, 3),
+        "deliveries_per_s": round(posted / elapsed, 1),
+        "workers_cpu_ms_per_delivery": round(workers_cpu * 1000 / posted, 3),
+    }
+
+
 SCENARIOS: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]] = {
     "dispatch_inproc": dispatch_inproc,
     "dispatch_http": dispatch_http,
     "fanout": fanout,
     "burst_sqlite": burst_sqlite,
     "burst_postgres": burst_postgres,
+    "prefill_postgres": prefill_postgres,
+    "drain_postgres": drain_postgres,
 }
 
 

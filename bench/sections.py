@@ -113,17 +113,7 @@ def section_postgres(sink: str, work: Path, p: dict[str, Any], admin_url: str) -
         )
         if upgrade.returncode != 0:
             raise RuntimeError(f"publisher db upgrade failed: {upgrade.stderr.strip()[-500:]}")
-        for i in range(p["postgres"]["workers"]):
-            with (work / f"pg-worker-{i}.log").open("wb") as log:  # the child keeps its copy
-                workers.append(
-                    subprocess.Popen(
-                        [PUBLISHER, "worker", "--concurrency", str(b["worker_concurrency"])],
-                        cwd=work,
-                        stdout=log,
-                        stderr=log,
-                        env=env,
-                    )
-                )
+        workers = start_workers(p["postgres"]["workers"], b["worker_concurrency"], work, env)
         params = {
             **b,
             "sink": sink,
@@ -137,6 +127,22 @@ def section_postgres(sink: str, work: Path, p: dict[str, Any], admin_url: str) -
         bad = [w.returncode for w in workers if w.poll() is not None]
         if bad:
             raise RuntimeError(f"a worker process ended early (exit {bad})")
+        # The same 2,000 deliveries queued first, with the workers stopped: how fast the two
+        # workers alone drain them, without the submitter sharing the CPUs.
+        for w in workers:
+            stop(w)
+        filled = run_scenario("prefill_postgres", params, work)
+        workers = start_workers(p["postgres"]["workers"], b["worker_concurrency"], work, env)
+        drained = run_scenario(
+            "drain_postgres",
+            {
+                **params,
+                "first_notice": filled["first_notice"],
+                "worker_pids": [w.pid for w in workers],
+            },
+            work,
+        )
+        result["drain"] = {"prefill_s": filled["submit_phase_s"], **drained}
     finally:
         for w in workers:
             stop(w)
@@ -147,6 +153,24 @@ def section_postgres(sink: str, work: Path, p: dict[str, Any], admin_url: str) -
         "server_version": server_version[0] if server_version else None,
         **result,
     }
+
+
+def start_workers(
+    count: int, concurrency: int, work: Path, env: dict[str, str]
+) -> list[subprocess.Popen[bytes]]:
+    workers = []
+    for i in range(count):
+        with (work / f"pg-worker-{i}.log").open("ab") as log:  # the child keeps its copy
+            workers.append(
+                subprocess.Popen(
+                    [PUBLISHER, "worker", "--concurrency", str(concurrency)],
+                    cwd=work,
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                )
+            )
+    return workers
 
 
 def apprise_python() -> Path:
