@@ -43,7 +43,7 @@ from publisher.contract import Clock
 from publisher.queue.states import Status
 from publisher.store.records import NewDelivery
 from publisher.store.schema import UTCDateTime, deliveries, events, notices
-from publisher.store.sql import SqlStore, queued_reason
+from publisher.store.sql import EVENT_COLUMNS, SqlStore, queued_reason
 
 CHANNEL = "publisher_work"
 log = logging.getLogger("publisher.store")
@@ -191,16 +191,7 @@ def _fan_out_statement() -> Select[Any]:
     logged = (
         insert(events)
         .from_select(
-            [
-                "notice_id",
-                "delivery_id",
-                "at",
-                "action",
-                "from_status",
-                "to_status",
-                "actor",
-                "reason",
-            ],
+            list(EVENT_COLUMNS),
             union_all(
                 select(
                     notice.c.id,
