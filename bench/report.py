@@ -28,6 +28,7 @@ def versions() -> dict[str, str | None]:
         "publisher",
         "httpx",
         "httpcore",
+        "aiohttp",
         "sqlalchemy",
         "psycopg",
         "psycopg-binary",
