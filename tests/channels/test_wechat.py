@@ -157,6 +157,21 @@ def body_of(call: Any) -> Any:
     return json.loads(call.request.content)
 
 
+def rotate_tokens(wx: respx.MockRouter) -> None:
+    """The token route hands out T1, then T2 (after a refresh)."""
+    wx["token"].side_effect = [
+        httpx.Response(200, json={"access_token": t, "expires_in": 7200}) for t in ("T1", "T2")
+    ]
+
+
+def expired_then(reply: dict[str, Any], errmsg: str = "access_token expired") -> list[Any]:
+    """A route's answers: WeChat's 42001 (token expired) once, then ``reply``."""
+    return [
+        httpx.Response(200, json={"errcode": 42001, "errmsg": errmsg}),
+        httpx.Response(200, json=reply),
+    ]
+
+
 def token_of(call: Any) -> str:
     return str(call.request.url.params["access_token"])
 
@@ -469,15 +484,9 @@ async def test_confirm_names_a_failed_publish(
 async def test_confirm_refreshes_a_rejected_token_itself(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    wx["token"].side_effect = [
-        httpx.Response(200, json={"access_token": "T1", "expires_in": 7200}),
-        httpx.Response(200, json={"access_token": "T2", "expires_in": 7200}),
-    ]
+    rotate_tokens(wx)
     get = wx.post("/cgi-bin/freepublish/get").mock(
-        side_effect=[
-            httpx.Response(200, json={"errcode": 42001, "errmsg": "access_token expired"}),
-            httpx.Response(200, json={"publish_id": "1", "publish_status": 1}),
-        ]
+        side_effect=expired_then({"publish_id": "1", "publish_status": 1})
     )
     ref = PostRef(7, "1", None, "k", None, {"mode": "freepublish", "publish_id": "1"})
     result = await make_adapter(http).confirm(ref)
@@ -629,14 +638,8 @@ async def publish_like_the_worker(adapter: WechatAdapter, post: OutgoingPost) ->
 async def test_token_expiring_mid_publish_is_refreshed_and_the_retry_succeeds(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    wx["token"].side_effect = [
-        httpx.Response(200, json={"access_token": "T1", "expires_in": 7200}),
-        httpx.Response(200, json={"access_token": "T2", "expires_in": 7200}),
-    ]
-    wx["draft"].side_effect = [
-        httpx.Response(200, json={"errcode": 42001, "errmsg": "access_token expired rid: x"}),
-        httpx.Response(200, json={"media_id": "DRAFT_MID"}),
-    ]
+    rotate_tokens(wx)
+    wx["draft"].side_effect = expired_then({"media_id": "DRAFT_MID"}, "access_token expired rid: x")
     result = await publish_like_the_worker(make_adapter(http), outgoing())
     assert result.remote_id == "2247503051" and result.confirming
     assert [token_of(c) for c in wx["draft"].calls] == ["T1", "T2"]
@@ -1432,15 +1435,9 @@ async def test_a_marker_we_cannot_read_is_never_taken_for_nothing_sent(
 async def test_lookup_refreshes_a_rejected_token_itself(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    wx["token"].side_effect = [
-        httpx.Response(200, json={"access_token": "T1", "expires_in": 7200}),
-        httpx.Response(200, json={"access_token": "T2", "expires_in": 7200}),
-    ]
+    rotate_tokens(wx)
     published = wx.post("/cgi-bin/freepublish/batchget").mock(
-        side_effect=[
-            httpx.Response(200, json={"errcode": 42001, "errmsg": "access_token expired"}),
-            httpx.Response(200, json=listing([published_item(OURS)])),
-        ]
+        side_effect=expired_then(listing([published_item(OURS)]))
     )
     result = await make_adapter(http).lookup(outgoing())
     assert result is not None and result.remote_id == "AID_7"
