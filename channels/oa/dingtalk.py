@@ -28,8 +28,8 @@ Message (option ``msgtype``):
     them); ``at_all_urgent`` @-mentions everyone for urgent notices (warnings).
 
 Limits: 20 messages a minute per robot; beyond that DingTalk throttles the robot for 10
-minutes [S51]. The core's token bucket starts full, so the account declares a rate that keeps
-any minute ≤18 (burst 3, then 15/min).
+minutes [S51]. The account declares 3 posts per 10 s (``window_rate``), so no minute ever
+holds more than 18.
 
 Idempotency: NONE — no key, no way to ask; an unknown outcome goes to a person.
 

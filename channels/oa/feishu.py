@@ -28,8 +28,8 @@ Limits [S52]: the whole request body ≤20 KB. The body part is measured the way
 (UTF-8 bytes of its JSON), against 20 KB minus the room the rest of the request can take
 (title up to 256 bytes — our choice, cut if longer — link, signature). A longer body is cut
 (TRUNCATE): the link to the full text is never cut. Rate: 100 a minute *and* 5 a second per
-bot; the core's token bucket starts full, so the account declares burst 3 then 1.5/s, which
-keeps any second ≤5 and any minute ≤93. Avoid :00 and :30, when Feishu throttles (11232).
+bot; the account declares 3 posts per ~1.9 s (``window_rate``), which keeps any second ≤5
+and any minute ≤93. Avoid :00 and :30, when Feishu throttles (11232).
 
 Idempotency: NONE — no key, no way to ask; an unknown outcome goes to a person.
 

@@ -19,8 +19,8 @@ Message (option ``msgtype``):
     cut (TRUNCATE: the reader always has the link, and a robot note is an alert, not the
     record).
 
-Limits: each robot ≤20 messages a minute [S32][S33]. The core's token bucket starts full,
-so the account declares a rate that keeps any minute ≤18 (burst 3, then 15/min).
+Limits: each robot ≤20 messages a minute [S32][S33]. The account declares 3 posts per 10 s
+(``window_rate``), so no minute ever holds more than 18.
 
 Idempotency: NONE. The robot API takes no key and cannot be asked what it received, so an
 unknown outcome goes to a person (needs_review) rather than risk a double post in the group.
