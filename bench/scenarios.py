@@ -554,14 +554,19 @@ def backends_cpu(pids: list[int]) -> float:
     return total
 
 
+async def submitter_runtime(params: dict[str, Any]) -> tuple[Runtime, list[str]]:
+    """A runtime that only submits (the workers are ``publisher worker`` processes), and the
+    account names, as the workers' config file has them."""
+    names = [f"{params['tag']}{i}" for i in range(params["fan"])]
+    settings = make_settings(params, {n: f"{params['sink']}/d0/{n}" for n in names})
+    return await Runtime.open(settings, with_worker=False, migrate=False), names
+
+
 async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
     """Submit from this process; ``publisher worker`` subprocesses (started by run.py) send."""
     sink, count, fan = params["sink"], params["count"], params["fan"]
-    tag = params["tag"]
-    names = [f"{tag}{i}" for i in range(fan)]
-    prefix = f"/d0/{tag}"
-    settings = make_settings(params, {n: f"{sink}/d0/{n}" for n in names})
-    rt = await Runtime.open(settings, with_worker=False, migrate=False)
+    prefix = f"/d0/{params['tag']}"
+    rt, names = await submitter_runtime(params)
     try:
         deadline = time.monotonic() + 30
         while await rt.store.live_workers(30) < params["workers"]:
@@ -605,10 +610,7 @@ async def burst_postgres(params: dict[str, Any]) -> dict[str, Any]:
 
 async def prefill_postgres(params: dict[str, Any]) -> dict[str, Any]:
     """Queue ``count`` notices x ``fan`` accounts with no worker running (for ``drain``)."""
-    names = [f"{params['tag']}{i}" for i in range(params["fan"])]
-    sink = params["sink"]
-    settings = make_settings(params, {n: f"{sink}/d0/{n}" for n in names})
-    rt = await Runtime.open(settings, with_worker=False, migrate=False)
+    rt, names = await submitter_runtime(params)
     try:
         first, last, ids = await submit_burst(rt, params["count"], names, params["submitters"])
     finally:
