@@ -23,7 +23,7 @@ import httpx
 import pytest
 import respx
 from fastapi import APIRouter, FastAPI
-from helpers import open_intake
+from helpers import FakeTokens, open_intake
 from sandbox_server import serve_router
 from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
@@ -75,19 +75,6 @@ class Clock:
         return self.current
 
 
-class MemoryTokens:
-    """The database's credentials table, in memory: shared by every adapter handed it."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], tuple[str, datetime | None]] = {}
-
-    async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None:
-        return self.values.get((account, name))
-
-    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
-        self.values[(account, name)] = (value, expires_at)
-
-
 class Confirmations:
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -99,7 +86,7 @@ class Confirmations:
 
 def make_adapter(
     http: httpx.AsyncClient,
-    tokens: MemoryTokens | None = None,
+    tokens: FakeTokens | None = None,
     clock: Any = None,
     confirm_now: Confirmations | None = None,
     **options: Any,
@@ -110,7 +97,7 @@ def make_adapter(
         options=WechatOptions.model_validate(raw),
         http=http,
         clock=clock or Clock(),
-        tokens=tokens if tokens is not None else MemoryTokens(),
+        tokens=tokens if tokens is not None else FakeTokens(),
         log=logging.getLogger("test.wechat"),
         base_url=PORTAL,
         confirm_now=confirm_now or Confirmations(),
@@ -290,7 +277,7 @@ async def test_publish_uploads_cover_drafts_and_submits(
 async def test_cover_and_token_are_fetched_once_for_every_worker(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    tokens = MemoryTokens()  # the database both workers share
+    tokens = FakeTokens()  # the database both workers share
     first, second = make_adapter(http, tokens), make_adapter(http, tokens)
     await first.publish(outgoing(key="a"))
     await second.publish(outgoing(key="b"))
@@ -303,7 +290,7 @@ async def test_a_token_expiring_within_five_minutes_is_fetched_again(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     clock = Clock()
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     adapter = make_adapter(http, tokens, clock)
     await adapter.publish(outgoing(key="a"))
     clock.current = NOW + timedelta(seconds=7200 - 301)
@@ -376,7 +363,7 @@ async def test_a_cover_deleted_from_the_library_is_uploaded_again(
         httpx.Response(200, json={"errcode": 40007, "errmsg": "invalid media_id"}),
         httpx.Response(200, json={"media_id": "DRAFT_MID"}),
     ]
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     await tokens.put(
         "wx",
         "cover:general",
@@ -618,7 +605,7 @@ async def test_check_names_wrong_credentials(
 async def test_check_passes_and_stores_the_token(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     await make_adapter(http, tokens).check()
     assert tokens.values[("wx", "access_token")][0] == "T1"
 
@@ -690,7 +677,7 @@ async def test_a_warning_is_mass_sent_to_followers_with_our_key(
             httpx.Response(200, json={"msg_id": 34182, "msg_status": "SEND_SUCCESS"}),
         ]
     )
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     adapter = make_adapter(http, tokens)
     started = await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
     assert body_of(wx["sendall"].calls.last) == {
@@ -725,7 +712,7 @@ async def test_when_todays_mass_send_is_used_the_warning_is_published_without_pu
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     wx["sendall"].respond(json={"errcode": 45028, "errmsg": "has no masssend quota"})
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     adapter = make_adapter(http, tokens)
     first = await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS, key="a"))
     assert first.note == QUOTA_NOTE == "今日群发次数已用完，本条已发布但未推送给关注者"
@@ -873,7 +860,7 @@ async def intake(tmp_path: Path) -> AsyncIterator[Intake]:
             }
         },
     )
-    async with open_intake(settings, Clock(), MemoryTokens()) as intake:
+    async with open_intake(settings, Clock(), FakeTokens()) as intake:
         yield intake
 
 
@@ -999,8 +986,8 @@ PUBLISH_FINISHED = """<xml><ToUserName><![CDATA[gh_4d00ed8d6399]]></ToUserName>
 
 
 @pytest.fixture
-async def callback() -> AsyncIterator[tuple[httpx.AsyncClient, Confirmations, MemoryTokens]]:
-    confirmations, tokens = Confirmations(), MemoryTokens()
+async def callback() -> AsyncIterator[tuple[httpx.AsyncClient, Confirmations, FakeTokens]]:
+    confirmations, tokens = Confirmations(), FakeTokens()
     async with httpx.AsyncClient() as unused:
         adapter = make_adapter(
             unused,
@@ -1017,7 +1004,7 @@ async def callback() -> AsyncIterator[tuple[httpx.AsyncClient, Confirmations, Me
 
 
 async def test_callback_url_check_echoes_only_when_signed(
-    callback: tuple[httpx.AsyncClient, Confirmations, MemoryTokens],
+    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
 ) -> None:
     client, _, _ = callback
     good = await client.get("/callbacks/wechat/wx", params={**signed(), "echostr": "e42"})
@@ -1029,7 +1016,7 @@ async def test_callback_url_check_echoes_only_when_signed(
 
 
 async def test_an_encrypted_publish_finished_push_confirms_the_delivery_now(
-    callback: tuple[httpx.AsyncClient, Confirmations, MemoryTokens],
+    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
 ) -> None:
     client, confirmations, _ = callback
     crypto = WeChatCrypto(CALLBACK_TOKEN, AES_KEY, APPID)
@@ -1060,7 +1047,7 @@ async def test_an_encrypted_publish_finished_push_confirms_the_delivery_now(
 
 
 async def test_a_plain_mass_send_finished_push_keeps_the_article_url(
-    callback: tuple[httpx.AsyncClient, Confirmations, MemoryTokens],
+    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
 ) -> None:
     client, confirmations, tokens = callback
     xml = """<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]>
@@ -1316,7 +1303,7 @@ LOOKUP_CASES: dict[str, tuple[Any, ...]] = {
 }
 
 
-async def put_marker(tokens: MemoryTokens, media_id: str, seconds_ago: float) -> None:
+async def put_marker(tokens: FakeTokens, media_id: str, seconds_ago: float) -> None:
     at = NOW - timedelta(seconds=seconds_ago)
     value = json.dumps({"media_id": media_id, "at": at.isoformat(), "note": None})
     await tokens.put("wx", "submit:key-0001", value, None)
@@ -1332,7 +1319,7 @@ async def test_lookup_settles_each_case_and_never_publishes_twice(
     )
     draft_list = wx.post("/cgi-bin/draft/batchget").respond(json=drafts or listing([]))
     draft_get = wx.post("/cgi-bin/draft/get").respond(json=draft or DRAFT_GONE)
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     if marker is not None:
         await put_marker(tokens, *marker)
     adapter = make_adapter(http, tokens, reconcile_wait_seconds=600)
@@ -1373,7 +1360,7 @@ async def test_a_long_wait_is_explained_to_the_person_who_checks(
 ) -> None:
     wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
     wx.post("/cgi-bin/draft/get").respond(json=DRAFT_GONE)
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     await put_marker(tokens, "DRAFT_OLD", 3600)
     with pytest.raises(PermanentError) as caught:
         await make_adapter(http, tokens).lookup(outgoing())
@@ -1426,7 +1413,7 @@ async def test_a_marker_we_cannot_read_is_never_taken_for_nothing_sent(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     wx.post("/cgi-bin/freepublish/batchget").respond(json=listing([]))
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     await tokens.put("wx", "submit:key-0001", "{not json", None)
     with pytest.raises(PermanentError, match="submit:key-0001"):
         await make_adapter(http, tokens).lookup(outgoing())
@@ -1491,7 +1478,7 @@ async def test_a_warning_found_as_a_draft_is_mass_sent_under_its_key(
 async def test_the_marker_is_committed_before_submit_and_put_back_when_wechat_refuses(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
-    tokens = MemoryTokens()
+    tokens = FakeTokens()
     seen: list[Any] = []
 
     def submit(request: httpx.Request) -> httpx.Response:
