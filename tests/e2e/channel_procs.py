@@ -12,13 +12,9 @@ Every post is tied to the notice it carries through the link to the portal copy
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-
-import httpx
 
 from .procs import http
 
@@ -232,48 +228,3 @@ def visible_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return re.sub(r"\s+", " ", "".join(parser.parts))
-
-
-# -- submitting through the HTTP API while the server is being killed ----------------------------
-
-
-class Submitter(threading.Thread):
-    """POSTs each notice to /api/notices, re-sending it (same idempotency key) until the server
-    answers: a crash between receiving and answering must neither lose nor double it."""
-
-    def __init__(self, base_url: str, notices: list[dict[str, Any]], deadline: float) -> None:
-        super().__init__(name="channel-submitter", daemon=True)
-        self.base_url = base_url
-        self.notices = notices
-        self.deadline = deadline
-        self.ids: dict[str, int] = {}  # idempotency key -> notice id
-        self.resent = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with httpx.Client(timeout=5.0, trust_env=False) as client:
-                for notice in self.notices:
-                    self.ids[notice["idempotency_key"]] = self._submit(client, notice)
-        except BaseException as exc:
-            self.error = exc
-
-    def _submit(self, client: httpx.Client, notice: dict[str, Any]) -> int:
-        tries = 0
-        while time.monotonic() < self.deadline:
-            tries += 1
-            self.resent += tries > 1
-            try:
-                response = client.post(f"{self.base_url}/api/notices", json=notice)
-            except httpx.TransportError:
-                time.sleep(0.05)
-                continue
-            if response.status_code in (200, 201):
-                return int(response.json()["id"])
-            if response.status_code >= 500:
-                time.sleep(0.05)
-                continue
-            raise AssertionError(
-                f"{notice['idempotency_key']}: HTTP {response.status_code}: {response.text}"
-            )
-        raise TimeoutError(f"{notice['idempotency_key']} not accepted before the deadline")

@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -276,3 +277,50 @@ class Workspace:
         for table in ("notices", "deliveries", "events"):
             out[table] = self.query(f"SELECT count(*) FROM {table}")[0][0] if table in tables else 0
         return out
+
+
+# -- submitting through the HTTP API while the server is being killed ----------------------------
+
+
+class Submitter(threading.Thread):
+    """POSTs each notice to /api/notices, re-sending it (same idempotency key) until the server
+    answers: a crash between receiving and answering must neither lose nor double it."""
+
+    def __init__(self, base_url: str, notices: list[dict[str, Any]], deadline: float) -> None:
+        super().__init__(name="channel-submitter", daemon=True)
+        self.base_url = base_url
+        self.notices = notices
+        self.deadline = deadline
+        self.ids: dict[str, int] = {}  # idempotency key -> notice id
+        self.resent = 0  # notices POSTed more than once
+        self.replayed = 0  # ... of which the server already had (answered 200, not 201)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with httpx.Client(timeout=5.0, trust_env=False) as client:
+                for notice in self.notices:
+                    self.ids[notice["idempotency_key"]] = self._submit(client, notice)
+        except BaseException as exc:
+            self.error = exc
+
+    def _submit(self, client: httpx.Client, notice: dict[str, Any]) -> int:
+        tries = 0
+        while time.monotonic() < self.deadline:
+            tries += 1
+            self.resent += tries > 1
+            try:
+                response = client.post(f"{self.base_url}/api/notices", json=notice)
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            if response.status_code in (200, 201):
+                self.replayed += response.status_code == 200
+                return int(response.json()["id"])
+            if response.status_code >= 500:
+                time.sleep(0.05)
+                continue
+            raise AssertionError(
+                f"{notice['idempotency_key']}: HTTP {response.status_code}: {response.text}"
+            )
+        raise TimeoutError(f"{notice['idempotency_key']} not accepted before the deadline")

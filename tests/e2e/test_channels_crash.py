@@ -37,8 +37,8 @@ from publisher.contract import Capabilities, Idempotency
 from publisher.registry import Channels
 from publisher.settings import Settings
 
-from .channel_procs import Sandboxes, Submitter
-from .procs import Server, Workspace, free_port, http
+from .channel_procs import Sandboxes
+from .procs import Server, Submitter, Workspace, free_port, http
 
 pytestmark = pytest.mark.slow
 

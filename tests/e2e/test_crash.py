@@ -16,15 +16,13 @@ is the remote id we recorded:
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import Counter
 from typing import Any
 
-import httpx
 import pytest
 
-from .procs import Server, Workspace, free_port, http
+from .procs import Server, Submitter, Workspace, free_port, http
 
 pytestmark = pytest.mark.slow
 
@@ -50,50 +48,16 @@ max_concurrency = 4
     return "".join(blocks) + f"\n[routes]\ngeneral = [{routes}]\n"
 
 
-class Submitter(threading.Thread):
-    """Submits every notice through the API, re-sending each until the server answers."""
-
-    def __init__(self, base_url: str, count: int, deadline: float) -> None:
-        super().__init__(name="submitter", daemon=True)
-        self.base_url = base_url
-        self.count = count
-        self.deadline = deadline
-        self.ids: dict[int, int] = {}
-        self.replayed = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with httpx.Client(timeout=5.0, trust_env=False) as client:
-                for n in range(self.count):
-                    self.ids[n] = self._submit(client, n)
-        except BaseException as exc:
-            self.error = exc
-
-    def _submit(self, client: httpx.Client, n: int) -> int:
-        notice = {
+def crash_notices(count: int) -> list[dict[str, Any]]:
+    return [
+        {
             "kind": "general",
             "title": f"安全生产检查通报 第{n}号",
             "body": f"各单位：第{n}号通报内容。请认真落实。",
             "idempotency_key": f"crash-notice-{n}",
         }
-        attempts = 0
-        while time.monotonic() < self.deadline:
-            attempts += 1
-            try:
-                response = client.post(f"{self.base_url}/api/notices", json=notice)
-            except httpx.TransportError:
-                time.sleep(0.05)
-                continue
-            if response.status_code in (200, 201):
-                if response.status_code == 200 or attempts > 1:
-                    self.replayed += response.status_code == 200
-                return int(response.json()["id"])
-            if response.status_code >= 500:
-                time.sleep(0.05)
-                continue
-            raise AssertionError(f"notice {n}: HTTP {response.status_code}: {response.text}")
-        raise TimeoutError(f"notice {n} not accepted before the deadline")
+        for n in range(count)
+    ]
 
 
 @pytest.mark.parametrize("mode", ["lookup", "remote_key"])
@@ -110,7 +74,7 @@ def test_kill_9_during_delivery_loses_nothing_and_posts_nothing_twice(
     workspace.env["PUBLISHER_PORT"] = str(port)
     server = workspace.serve(port, name="serve-0")
 
-    submitter = Submitter(server.url, NOTICES, deadline=time.monotonic() + 150)
+    submitter = Submitter(server.url, crash_notices(NOTICES), deadline=time.monotonic() + 150)
     submitter.start()
     kills: list[dict[str, Any]] = []
     for k in range(KILLS):
