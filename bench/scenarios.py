@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from content import BODY, title
 
 from publisher.notice import NoticeInput, parse_notice
 from publisher.queue.service import prepare, run_worker
@@ -41,14 +42,6 @@ except ImportError:  # pragma: no cover - the project depends on it where it can
     uvloop = None  # type: ignore[assignment]
 
 LOOP_NAME = f"uvloop {metadata.version('uvloop')}" if uvloop is not None else "asyncio"
-
-BODY = (
-    "为进一步做好本市防汛防台工作，保障人民群众生命财产安全，现将有关事项通知如下：\n\n"
-    "一、各区、各部门要严格落实防汛责任制，加强值班值守，确保信息畅通。\n\n"
-    "二、加强对地下空间、低洼地带、危旧房屋和在建工地的巡查，发现隐患立即处置。\n\n"
-    "三、市民朋友请关注气象部门发布的最新预警信息，减少不必要的外出。\n\n"
-    "特此通知。"
-)
 
 
 # -- small helpers ------------------------------------------------------------------------
@@ -103,24 +96,12 @@ def make_settings(params: dict[str, Any], accounts: dict[str, str]) -> Settings:
     )
 
 
-def notice(i: int, channels: list[str]) -> NoticeInput:
-    return parse_notice(
-        {
-            "kind": "general",
-            "title": f"关于做好汛期安全防范工作的通知(第{i}号)",
-            "body": BODY,
-            "channels": channels,
-        }
-    )
-
-
 def notice_json(i: int, channels: list[str]) -> dict[str, Any]:
-    return {
-        "kind": "general",
-        "title": f"关于做好汛期安全防范工作的通知(第{i}号)",
-        "body": BODY,
-        "channels": channels,
-    }
+    return {"kind": "general", "title": title(i), "body": BODY, "channels": channels}
+
+
+def notice(i: int, channels: list[str]) -> NoticeInput:
+    return parse_notice(notice_json(i, channels))
 
 
 @contextlib.asynccontextmanager
