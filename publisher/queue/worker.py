@@ -118,11 +118,7 @@ class Worker:
             if free > 0 and eligible:
                 try:
                     claimed, hint = await self.store.claim(
-                        self.id,
-                        eligible,
-                        free,
-                        self.config.lease_seconds,
-                        self.config.breaker_cooldown,
+                        self.id, eligible, free, self.config.lease_seconds
                     )
                 except Exception:
                     log.exception("claiming failed; trying again shortly")
@@ -149,9 +145,7 @@ class Worker:
         limits = {a: lim for a, lim in self._limits.items() if self._has_room(a, lim)}
         if not limits:
             return None
-        return ClaimRequest(
-            self.id, limits, self.config.lease_seconds, self.config.breaker_cooldown
-        )
+        return ClaimRequest(self.id, limits, self.config.lease_seconds)
 
     def adopt(self, claimed: Sequence[Claimed]) -> None:
         """Start deliveries claimed on this worker's behalf (at submit)."""

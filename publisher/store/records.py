@@ -167,7 +167,6 @@ class ClaimRequest:
     worker_id: str
     limits: Mapping[str, AccountLimits]
     lease_seconds: float
-    breaker_cooldown: float
 
 
 @dataclass(frozen=True)

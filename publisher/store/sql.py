@@ -551,7 +551,6 @@ class SqlStore:
         limits: Mapping[str, AccountLimits],
         capacity: int,
         lease_seconds: float,
-        breaker_cooldown: float,
     ) -> tuple[list[Claimed], float | None]:
         """Lease up to ``capacity`` due deliveries across accounts, urgent first.
 

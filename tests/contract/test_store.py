@@ -35,7 +35,7 @@ async def claim(
     capacity: int = 50,
     worker: str = "w1",
 ) -> tuple[list[Claimed], float | None]:
-    return await store.claim(worker, limits, capacity, LEASE, COOLDOWN)
+    return await store.claim(worker, limits, capacity, LEASE)
 
 
 def posted(remote_id: str = "r1") -> Outcome:
@@ -641,7 +641,7 @@ async def test_concurrent_claimers_never_share_a_delivery(
     for _ in range(20):
         rounds = await asyncio.gather(
             *(
-                s.claim(w, limits, 7, LEASE, COOLDOWN)
+                s.claim(w, limits, 7, LEASE)
                 for s, w in (
                     (store, "w1"),
                     (second_store, "w2"),
@@ -663,7 +663,7 @@ async def test_concurrency_limit_holds_across_workers(
     limits = {"weibo": AccountLimits(max_concurrency=3)}
     rounds = await asyncio.gather(
         *(
-            s.claim(w, limits, 10, LEASE, COOLDOWN)
+            s.claim(w, limits, 10, LEASE)
             for s, w in ((store, "w1"), (second_store, "w2"), (store, "w3"), (second_store, "w4"))
         )
     )
@@ -685,7 +685,7 @@ async def test_two_postgres_workers_drain_the_queue_exactly_once(
 
         async def drain(s: SqlStore, name: str) -> None:
             while True:
-                got, _ = await s.claim(name, limits, 5, LEASE, COOLDOWN)
+                got, _ = await s.claim(name, limits, 5, LEASE)
                 if not got:
                     return
                 for c in got:

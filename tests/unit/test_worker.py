@@ -362,7 +362,7 @@ async def test_a_crash_while_sending_is_never_reposted_blindly(make_env: MakeEnv
     )
     notice_id = await env.submit(["weibo", "oa"])
     limits = env.channels.limits()
-    got, _ = await env.store.claim("dead-worker", limits, 10, 10.0, 30.0)
+    got, _ = await env.store.claim("dead-worker", limits, 10, 10.0)
     for item in got:
         if not item.marked:
             assert await env.store.mark_sending(item.delivery, "dead-worker")
