@@ -42,7 +42,6 @@ CSS_PATH = Path(__file__).with_name("static") / "portal.css"
 WARNING = "weather_warning"
 FRONT_PAGE_ITEMS = 6
 SEEN_MAX = 100_000
-XML = "application/xml; charset=utf-8"
 STATE_WORDS = {
     "withdrawn": "已撤回",
     "lifted": "已解除",

@@ -78,7 +78,7 @@ def _codes() -> dict[int, Code]:
         20019: Code("repeated content (identical)", Duplicate),
         20020: Code("contains advertising", PermanentError),
         20021: Code("contains illegal content", PermanentError),
-        20032: Code("posted, the server is slow", OutcomeUnknown),
+        POSTED_BUT_SLOW: Code("posted, the server is slow", OutcomeUnknown),
         20101: Code("the weibo does not exist", PermanentError),
         20111: Code("repeated weibo text", Duplicate),
         21301: Code("auth failed", CredentialsInvalid),
