@@ -84,8 +84,10 @@ class Account:
     def type_name(self) -> str:
         return self.adapter.type_name
 
-    @property
+    @functools.cached_property
     def capabilities(self) -> Capabilities:
+        """Read once: an adapter's capabilities follow from its options, which never change
+        (the intake and the worker ask for them several times per delivery)."""
         return self.adapter.capabilities
 
     @property
