@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +37,7 @@ LONG_BODY = (
 SUMMARY = "市安委会部署冬季安全生产大检查，12月31日前报送检查情况。"
 
 
-@pytest.fixture(autouse=True)
-def workdir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No PUBLISHER_* from the caller's shell, no .env or database from the caller's directory."""
-    for name in list(os.environ):
-        if name.upper().startswith("PUBLISHER_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("clean_env")  # every test in an empty directory
 
 
 def preview(notice: dict[str, Any], *args: str) -> Result:
@@ -213,8 +205,8 @@ def test_a_bad_notice_file_is_an_input_error() -> None:
     assert "body: required field is missing" in result.stderr
 
 
-def test_preview_writes_nothing(workdir: Path) -> None:
+def test_preview_writes_nothing(clean_env: Path) -> None:
     preview(GENERAL)
     preview({**GENERAL, "body": LONG_BODY}, "--channel", "weibo")
 
-    assert sorted(p.name for p in workdir.iterdir()) == ["notice.json"]  # no database
+    assert sorted(p.name for p in clean_env.iterdir()) == ["notice.json"]  # no database

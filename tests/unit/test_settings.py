@@ -4,7 +4,6 @@ secrets that never print (not in settings, options, logs, or templates)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,7 @@ from publisher.settings import Settings, load_settings
 SECRET = "Bearer tOpSeCrEt-8d1f"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No PUBLISHER_* from the caller's shell, no .env from the caller's directory."""
-    for name in list(os.environ):
-        if name.upper().startswith("PUBLISHER_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("clean_env")  # every test in an empty directory
 
 
 def test_defaults_just_work() -> None:
