@@ -162,6 +162,7 @@ class FakeAdapter(ChannelAdapter):
         self.calls: list[OutgoingPost] = []
         self.held: dict[str, list[PublishResult]] = {}
         self.lookups: list[str] = []
+        self.looked_at: list[float] = []
         self.lookup_script: list[BaseException | None] = []
         self.confirm_script: list[BaseException | bool] = []  # True: finished, False: not yet
         self.confirms: list[str | None] = []
@@ -250,6 +251,7 @@ class FakeAdapter(ChannelAdapter):
 
     async def lookup(self, post: OutgoingPost) -> PublishResult | None:
         self.lookups.append(post.idempotency_key)
+        self.looked_at.append(asyncio.get_running_loop().time())
         step = self.lookup_script.pop(0) if self.lookup_script else None
         if step is not None:
             raise step

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
@@ -267,19 +266,49 @@ class Worker:
                     f"({describe(exc)}); check the channel, then retry or cancel",
                 )
             except ChannelError as exc:
-                # Still unknown whether it arrived: ask again later. Publishing now (or from
-                # retry_wait, which claims as a fresh publish) could post it twice.
-                unknown = OutcomeUnknown(f"lookup failed: {describe(exc)}")
-                outcome = self._after_error(unknown, account, item.delivery.attempts, item)
-                if isinstance(exc, RateLimited) and outcome.to_status == Status.SENDING:
-                    # The channel says when it can tell: no failure, no breaker, no hurry.
-                    later = self.clock.now() + _seconds(exc.retry_after)
-                    outcome = dataclasses.replace(outcome, not_before=later, failure=False)
-                return outcome
+                return self._lookup_failed(exc, item)
             if found is not None:
                 return self._success(found, "reconciled", caps.idempotency)
         # Not on the channel (lookup said so), or the channel honours our key: send again.
         return await self._publish(account, item)
+
+    def _lookup_failed(self, exc: ChannelError, item: Claimed) -> Outcome:
+        """The channel could not say whether an earlier attempt arrived: ask again later.
+
+        Publishing now (or from retry_wait, which claims as a fresh publish) could post it
+        twice. Each failed lookup waits longer than the one before; after the account's max
+        attempts the delivery goes to review rather than asking forever.
+        """
+        now = self.clock.now()
+        if isinstance(exc, RateLimited):
+            # The channel says when it can tell: no failure, no breaker, not counted.
+            return Outcome(
+                to_status=Status.SENDING,
+                action="unknown_outcome",
+                reason=f"lookup failed: {describe(exc)}",
+                not_before=now + _seconds(exc.retry_after),
+            )
+        failed = item.delivery.lookups + 1
+        if failed >= item.delivery.max_attempts:
+            return Outcome(
+                to_status=Status.NEEDS_REVIEW,
+                action="needs_review",
+                error=str(exc),
+                reason=f"could not ask the channel whether an earlier attempt arrived "
+                f"({failed} lookups failed, the last with {describe(exc)}); "
+                "check the channel, then retry or cancel",
+                failure=True,
+                lookup_failed=True,
+            )
+        return Outcome(
+            to_status=Status.SENDING,
+            action="unknown_outcome",
+            reason=f"lookup failed: {describe(exc)}",
+            error=str(exc),
+            not_before=now + _seconds(self.policy.backoff.delay(failed)),
+            failure=True,
+            lookup_failed=True,
+        )
 
     async def _confirm(self, account: Account, item: Claimed) -> Outcome | None:
         try:

@@ -62,6 +62,7 @@ class DeliveryRecord:
     posted_at: datetime | None
     lease_until: datetime | None = None
     worker_id: str | None = None
+    lookups: int = 0  # failed lookups while reconciling an unknown outcome
 
     def as_ref(self) -> PostRef:
         return PostRef(
@@ -158,6 +159,7 @@ class Outcome:
     failure: bool = False  # counts towards the account's circuit breaker
     success: bool = False  # closes the account's circuit breaker
     refund_attempt: bool = False  # rate limited: the attempt does not count
+    lookup_failed: bool = False  # reconciling: the channel could not be asked; count it
 
 
 @dataclass(frozen=True)

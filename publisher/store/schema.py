@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -88,6 +89,8 @@ deliveries = Table(
     Column("not_before", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("max_attempts", Integer, nullable=False),
+    # Failed lookups while reconciling an unknown outcome (reset by a manual retry).
+    Column("lookups", Integer, nullable=False, default=0, server_default=text("0")),
     Column("idempotency_key", String(100), nullable=False, unique=True),
     Column("lease_until", UTCDateTime),
     Column("worker_id", String(100)),

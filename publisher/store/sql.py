@@ -216,6 +216,7 @@ def _delivery(row: Row[Any]) -> DeliveryRecord:
         posted_at=m["posted_at"],
         lease_until=m["lease_until"],
         worker_id=m["worker_id"],
+        lookups=m["lookups"],
     )
 
 
@@ -826,11 +827,15 @@ class SqlStore:
                 succeeded.add(delivery.account)
             notify = notify or outcome.to_status in (Status.PENDING, Status.RETRY_WAIT)
         for keys, rows in shapes.items():
-            columns: dict[str, Any] = {k: bindparam(k) for k in keys if k not in ("b_id", "refund")}
+            flags = ("b_id", "refund", "lookup_failed")
+            columns: dict[str, Any] = {k: bindparam(k) for k in keys if k not in flags}
             if "refund" in keys:
                 columns["attempts"] = D.attempts - 1
-                for row in rows:
-                    row.pop("refund")
+            if "lookup_failed" in keys:
+                columns["lookups"] = D.lookups + 1
+            for row in rows:
+                row.pop("refund", None)
+                row.pop("lookup_failed", None)
             conn.execute(update(deliveries).where(D.id == bindparam("b_id")).values(columns), rows)
         if succeeded:
             conn.execute(self._q.close_breakers, {"accounts": sorted(succeeded)})
@@ -981,7 +986,7 @@ class SqlStore:
                 status=to_status, updated_at=now, lease_until=None, worker_id=None
             )
             if to_status == Status.PENDING:
-                values.update(not_before=now, attempts=0, error=None)
+                values.update(not_before=now, attempts=0, lookups=0, error=None)
             result = conn.execute(
                 update(deliveries).where(D.id == delivery_id, D.status == before).values(**values)
             )
@@ -1127,7 +1132,11 @@ def new_key() -> str:
 
 
 def _finish_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
-    """The column values recording how an attempt ended (``refund``: give the attempt back)."""
+    """The column values recording how an attempt ended.
+
+    Two flags become column arithmetic in ``_finish_many``: ``refund`` gives the attempt back,
+    ``lookup_failed`` counts one more failed lookup.
+    """
     values: dict[str, Any] = dict(
         status=outcome.to_status, updated_at=now, lease_until=None, worker_id=None
     )
@@ -1143,6 +1152,8 @@ def _finish_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
         values["posted_at"] = now
     if outcome.refund_attempt:
         values["refund"] = True
+    if outcome.lookup_failed:
+        values["lookup_failed"] = True
     return values
 
 

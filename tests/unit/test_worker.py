@@ -332,6 +332,34 @@ async def test_lookup_that_fails_is_asked_again_not_skipped(make_env: MakeEnv) -
     assert len(adapter.lookups) == 2
 
 
+async def test_a_channel_that_cannot_be_asked_goes_to_review_not_asked_forever(
+    make_env: MakeEnv,
+) -> None:
+    env = await make_env(
+        {"oa": {"idempotency": Idempotency.LOOKUP, "max_attempts": 3}},
+        backoff=Backoff(base=0.1, cap=10, rng=UpperBound()),
+    )
+    adapter = env.adapter("oa")
+    adapter.script = [Lost()]
+    adapter.lookup_script = [TransientError("HTTP 503 on lookup")] * 3
+    notice = await env.settled(await env.submit(["oa"]))
+    d = notice.deliveries[0]
+    assert (d.status, d.lookups) == (Status.NEEDS_REVIEW, 3)
+    assert adapter.posts == 1 and len(adapter.calls) == 1  # never a blind second post
+    assert len(adapter.lookups) == 3
+    assert notice.events[-1].reason == (
+        "could not ask the channel whether an earlier attempt arrived (3 lookups failed, "
+        "the last with TransientError: HTTP 503 on lookup); check the channel, then retry or cancel"
+    )
+    t = adapter.looked_at
+    assert t[1] - t[0] >= 0.1 - 0.01  # base * 2**0
+    assert t[2] - t[1] >= 0.2 - 0.01  # base * 2**1: each failed lookup waits longer
+    # The officer checked the channel, found nothing and retried: sent again, count reset.
+    await env.store.retry(d.id, "duty officer")
+    again = (await env.settled(d.notice_id)).deliveries[0]
+    assert (again.status, again.lookups, adapter.posts) == (Status.POSTED, 0, 2)
+
+
 async def test_unknown_outcome_with_remote_key_reposts_under_the_same_key(
     make_env: MakeEnv,
 ) -> None:
