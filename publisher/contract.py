@@ -15,10 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol
+from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 class Format(enum.StrEnum):
@@ -213,6 +214,18 @@ class AccountContext:
     # the core then confirms the delivery with this remote_id now instead of at its next poll.
     # Returns False if no delivery of this account waits under that remote_id.
     confirm_now: Callable[[str], Awaitable[bool]] = _no_confirm
+
+
+def _http_url(value: str) -> str:
+    # The value is not echoed: a receiver's URL may carry a token in its query.
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+"""An http(s) URL with a host, kept as the string it was written as (``{key}`` may follow)."""
 
 
 class AccountOptions(BaseModel):

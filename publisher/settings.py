@@ -2,25 +2,27 @@
 
 Precedence (highest first): keyword arguments, environment (``PUBLISHER_*``, nested with
 ``__``, e.g. ``PUBLISHER_ACCOUNTS__OA__SECRET``), ``.env``, the file named by
-``PUBLISHER_CONFIG`` (TOML or YAML), built-in defaults. Secrets are ``SecretStr`` inside the
+``PUBLISHER_CONFIG`` (TOML, YAML or JSON), built-in defaults. Secrets are ``SecretStr`` inside the
 channel accounts' options, so they never print. A bad setting raises :class:`ConfigError`
 with one line naming it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
-    YamlConfigSettingsSource,
 )
 
 from publisher.errors import ConfigError
@@ -146,13 +148,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
         config = os.environ.get("PUBLISHER_CONFIG")
         if config:
-            path = Path(config)
-            if not path.is_file():
-                raise ConfigError(f"PUBLISHER_CONFIG: no such file: {path}")
-            if path.suffix in (".yaml", ".yml"):
-                sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
-            else:
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            sources.append(InitSettingsSource(settings_cls, read_config_file(Path(config))))
         return tuple(sources)
 
     @property
@@ -176,6 +172,56 @@ class Settings(BaseSettings):
     def accounts_for(self, kind: str) -> list[str]:
         """The default targets of a notice kind: its route, else every account."""
         return list(self.routes.get(kind) or self.accounts)
+
+
+CONFIG_TYPES = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML, YAML or JSON file; any problem is one line naming the file."""
+    kind = CONFIG_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise ConfigError(
+            f"PUBLISHER_CONFIG: {path}: unknown file type {path.suffix!r} "
+            "(use .toml, .yaml or .json)"
+        )
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"PUBLISHER_CONFIG: no such file: {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"PUBLISHER_CONFIG: cannot read {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"PUBLISHER_CONFIG: {path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        if kind == "TOML":
+            data: Any = tomllib.loads(text)
+        elif kind == "JSON":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"PUBLISHER_CONFIG: {path}: not valid {kind}: {_parse_problem(exc)}"
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"PUBLISHER_CONFIG: {path}: expected settings (name = value) at the top, "
+            f"found a {type(data).__name__}"
+        )
+    return data
+
+
+def _parse_problem(exc: Exception) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        return f"{exc.problem} (line {exc.problem_mark.line + 1})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (line {exc.lineno})"
+    return " ".join(str(exc).split())
 
 
 def load_settings(**overrides: Any) -> Settings:

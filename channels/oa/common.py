@@ -31,6 +31,7 @@ from publisher.contract import (
     Capabilities,
     ChannelAdapter,
     Format,
+    HttpUrl,
     Idempotency,
     Limit,
     NoticeView,
@@ -67,7 +68,7 @@ class OaOptions(AccountOptions):
     never reaches the real platform by accident.
     """
 
-    api_base: str | None = None
+    api_base: HttpUrl | None = None
     timeout: float = Field(default=10.0, gt=0)
     max_concurrency: int = Field(default=2, ge=1)
 

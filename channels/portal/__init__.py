@@ -60,6 +60,7 @@ from publisher.contract import (
     Capabilities,
     ChannelAdapter,
     Format,
+    HttpUrl,
     Idempotency,
     MetricSample,
     OutgoingPost,
@@ -83,17 +84,17 @@ class PortalOptions(AccountOptions):
     # Where fetch_metrics asks for counts; default {base_url}/portal/stats.json. Point it at
     # the server's own address (http://127.0.0.1:8000/...) when base_url is a public name
     # the server cannot reach from inside.
-    stats_url: str | None = None
+    stats_url: HttpUrl | None = None
     page_size: int = Field(default=20, ge=5, le=100)
     feed_size: int = Field(default=50, ge=1, le=500)
     max_concurrency: int = Field(default=8, ge=1)
-    cms_url: str | None = None
+    cms_url: HttpUrl | None = None
     cms_method: Literal["POST", "PUT"] = "POST"
     cms_auth_header: SecretStr | None = None  # sent as Authorization
     cms_body_template: str | None = None  # Jinja2 string giving JSON (see cms.py)
     cms_id_path: str = "id"
     cms_url_path: str | None = "url"
-    cms_lookup_url: str | None = None  # GET, {key} = our idempotency key; 404 = not there
+    cms_lookup_url: HttpUrl | None = None  # GET, {key} = our idempotency key; 404 = not there
     cms_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("cms_body_template")

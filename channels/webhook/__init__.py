@@ -30,6 +30,7 @@ from publisher.contract import (
     Capabilities,
     ChannelAdapter,
     Format,
+    HttpUrl,
     Idempotency,
     Limit,
     OutgoingPost,
@@ -42,10 +43,10 @@ from publisher.http import dig, raise_for_server_trouble, request
 
 class WebhookOptions(AccountOptions):
     type: str = "webhook"
-    url: str
+    url: HttpUrl
     auth_header: SecretStr | None = None  # sent as Authorization
     idempotency: Idempotency = Idempotency.REMOTE_KEY
-    lookup_url: str | None = None  # e.g. https://oa.example/api/posts?key={key}
+    lookup_url: HttpUrl | None = None  # e.g. https://oa.example/api/posts?key={key}
     id_path: str = "id"
     url_path: str | None = "url"
     format: Format = Format.MARKDOWN

@@ -87,6 +87,7 @@ from publisher.contract import (
     Capabilities,
     ChannelAdapter,
     Format,
+    HttpUrl,
     Idempotency,
     Limit,
     MetricSample,
@@ -115,7 +116,7 @@ class WechatOptions(AccountOptions):
     type: str = "wechat"
     appid: str = Field(min_length=1, max_length=64)
     secret: SecretStr
-    api_base: str = REAL_API
+    api_base: HttpUrl = REAL_API
     author: str = Field(default="", max_length=16)
     callback_token: SecretStr | None = None  # 服务器配置 Token: enables /callbacks/wechat/<name>
     encoding_aes_key: SecretStr | None = None  # 43 characters; safe-mode pushes

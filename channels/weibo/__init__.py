@@ -65,6 +65,7 @@ from publisher.contract import (
     Capabilities,
     ChannelAdapter,
     Format,
+    HttpUrl,
     Idempotency,
     Limit,
     MetricSample,
@@ -99,12 +100,12 @@ class WeiboOptions(AccountOptions):
     access_token: SecretStr
     rip: str = "127.0.0.1"  # "real IP of the operating user", required by share [S40]
     # default https://api.weibo.com; a sandbox account: {base_url}/_sandbox/weibo
-    api_base: str | None = None
-    portal_base: str | None = None  # where the portal copy lives; default: this server
-    web_base: str | None = None  # for post URLs; default https://weibo.com
+    api_base: HttpUrl | None = None
+    portal_base: HttpUrl | None = None  # where the portal copy lives; default: this server
+    web_base: HttpUrl | None = None  # for post URLs; default https://weibo.com
     link_weight: float = Field(default=DEFAULT_LINK_WEIGHT, gt=0, le=70)
     commercial_api: bool = False  # read counts through c.api.weibo.com (needs a contract)
-    commercial_api_base: str | None = None  # default https://c.api.weibo.com
+    commercial_api_base: HttpUrl | None = None  # default https://c.api.weibo.com
     app_key: str | None = None  # if set, check() verifies the token belongs to this app
     max_attempts: int = Field(default=8, ge=1)
     timeout: float = Field(default=15.0, gt=0)

@@ -98,7 +98,7 @@ def emit(data: Any) -> None:
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (TOML or YAML); same as PUBLISHER_CONFIG.",
+    help="Settings file (TOML, YAML or JSON); same as PUBLISHER_CONFIG.",
 )
 @click.version_option("0.1.0", prog_name="publisher")
 @click.pass_context

@@ -571,6 +571,15 @@ def test_serve_stops_at_a_bad_setting_with_one_line(
     assert named in one_line(result.stderr)
 
 
+def test_serve_names_the_line_of_a_broken_config_file(workspace: Workspace) -> None:
+    workspace.config("accounts:\n  oa:\n    type: webhook\n    url: [\n", name="publisher.yaml")
+    result = workspace.cli("serve", "--port", str(free_port()), timeout=60)
+    assert result.returncode == 2, result
+    said = one_line(result.stderr)
+    assert "publisher.yaml: not valid YAML" in said and "(line 5)" in said, said
+    assert "Traceback" not in result.stderr
+
+
 def test_serve_says_when_its_port_is_taken(workspace: Workspace) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -100,18 +100,52 @@ def test_a_secret_from_the_environment_joins_its_account_from_the_file(
     assert s.accounts["oa"]["auth_header"] == SECRET
 
 
-def test_config_file_problems_are_one_line(
+def test_a_json_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:
+    config = clean_env / "publisher.json"
+    config.write_text('{"port": 8500, "timezone": "UTC"}', encoding="utf-8")
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(config))
+    assert (load_settings().port, load_settings().timezone) == (8500, "UTC")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("missing.toml", None, "PUBLISHER_CONFIG: no such file: "),
+        ("broken.toml", b"port = 8000\nhost = \n", "broken.toml: not valid TOML: "),
+        ("broken.yaml", b"port: 8000\naccounts: [\n", "broken.yaml: not valid YAML: "),
+        ("broken.json", b'{"port": 8000,\n}', "broken.json: not valid JSON: "),
+        ("latin1.toml", 'timezone = "Asia/Shanghai" # 上海'.encode("gb18030"), "not UTF-8"),
+        ("list.yaml", b"- port: 8000\n", "expected settings (name = value) at the top"),
+        ("publisher.ini", b"[x]\n", "unknown file type '.ini' (use .toml, .yaml or .json)"),
+    ],
+)
+def test_config_file_problems_are_one_line_naming_the_file(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path, name: str, content: bytes | None, says: str
+) -> None:
+    path = clean_env / name
+    if content is not None:
+        path.write_bytes(content)
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(path))
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert says in message and "\n" not in message
+    assert str(path) in message
+
+
+def test_a_config_file_parse_error_names_its_line(
     monkeypatch: pytest.MonkeyPatch, clean_env: Path
 ) -> None:
-    monkeypatch.setenv("PUBLISHER_CONFIG", str(clean_env / "missing.toml"))
-    with pytest.raises(ConfigError, match="PUBLISHER_CONFIG: no such file"):
-        load_settings()
-    broken = clean_env / "broken.toml"
-    broken.write_text("port = \n", encoding="utf-8")
-    monkeypatch.setenv("PUBLISHER_CONFIG", str(broken))
-    with pytest.raises(ConfigError, match="cannot read settings") as refused:
-        load_settings()
-    assert "\n" not in str(refused.value)
+    for name, text, line in [
+        ("a.toml", 'port = 8000\ntimezone = "UTC"\nhost = \n', "line 3"),
+        ("a.yaml", "port: 8000\n\naccounts: [\n", "line 4"),
+        ("a.json", '{"port": 8000,\n\n "x": }', "line 3"),
+    ]:
+        path = clean_env / name
+        path.write_text(text, encoding="utf-8")
+        monkeypatch.setenv("PUBLISHER_CONFIG", str(path))
+        with pytest.raises(ConfigError, match=line):
+            load_settings()
 
 
 @pytest.mark.parametrize(
@@ -123,6 +157,16 @@ def test_config_file_problems_are_one_line(
             {"oa": {"type": "webhook", "url": "http://x", "max_attempts": 0}},
             {},
             "channel account 'oa': max_attempts: ",
+        ),
+        (
+            {"oa": {"type": "webhook", "url": "ftp://oa.example/in"}},
+            {},
+            "channel account 'oa': url: Value error, must be an http:// or https:// URL",
+        ),
+        (
+            {"oa": {"type": "webhook", "url": "http://x", "lookup_url": "oa.example/{key}"}},
+            {},
+            "channel account 'oa': lookup_url: Value error, must be an http:// or https:// URL",
         ),
         (
             {"oa": {"type": "webhook", "url": "http://x", "colour": "red"}},
