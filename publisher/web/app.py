@@ -139,6 +139,13 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        if first.get("type") == "json_invalid":
+            # loc is ("body", offset): say so plainly, not "body.1", which reads as a field.
+            problem = (first.get("ctx") or {}).get("error", "invalid JSON")
+            loc = first.get("loc", ())
+            at = f" (at character {loc[-1]})" if len(loc) > 1 else ""
+            message = f"malformed JSON in the request body: {problem}{at}"
+            return JSONResponse({"error": message}, status_code=422)
         where = ".".join(str(p) for p in first.get("loc", ()))
         return JSONResponse({"error": f"{where}: {first['msg']}"}, status_code=422)
 

@@ -7,6 +7,7 @@ with HTTP 400 (a permanent failure). Bad-input tests run in their own empty dire
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import time
@@ -510,6 +511,41 @@ def test_bad_input_exits_2_and_writes_nothing(
     listed = workspace.cli("deliveries", "list", "--json")
     assert listed.returncode == 0, listed
     assert listed.json() == []
+
+
+API_BAD_INPUTS = [
+    (b'{"kind": "general", "title": "t",', 422, "malformed JSON in the request body"),
+    (b"[1, 2]", 422, "mapping"),
+    ({**NOTICE, "kind": "rumour"}, 422, "unknown kind 'rumour'"),
+    ({**NOTICE, "channels": ["douyin"]}, 422, "douyin"),
+    ({"kind": "general", "body": "正文"}, 422, "title"),
+    ({**NOTICE, "body": LONG_BODY, "channels": ["short"]}, 422, "short"),
+    ({**NOTICE, "publish_at": "2030-01-01T09:00:00"}, 422, "publish_at"),
+    ({**NOTICE, "urgent": "perhaps"}, 422, "urgent"),
+    ({**NOTICE, "colour": "red"}, 422, "colour"),
+    ({**NOTICE, "body": "联系人身份证号 110101199003074514"}, 422, "身份证"),
+]
+
+
+def test_the_api_refuses_bad_input_with_4xx_and_writes_nothing(workspace: Workspace) -> None:
+    workspace.config(LIMITED_CONFIG)
+    server = workspace.serve()
+    with http() as client:
+        for notice, status, needle in API_BAD_INPUTS:
+            raw = notice if isinstance(notice, bytes) else json.dumps(notice).encode()
+            response = client.post(
+                f"{server.url}/api/notices",
+                content=raw,
+                headers={"Content-Type": "application/json"},
+            )
+            assert response.status_code == status, (notice, response.text)
+            error = response.json()["error"]
+            assert needle in error and "\n" not in error, (notice, error)
+        violations = client.post(
+            f"{server.url}/api/notices", json={**NOTICE, "body": LONG_BODY, "channels": ["short"]}
+        ).json()["violations"]
+        assert [v["channel"] for v in violations] == ["short"]
+    assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
 
 
 def test_body_over_limit_names_the_channel_and_the_measure(workspace: Workspace) -> None:
