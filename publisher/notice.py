@@ -28,6 +28,8 @@ Kind = Literal[
 ]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 32  # a table is 4 levels deep (notice, table, rows, row)
+MAX_VALUES = 1_000_000  # a 100,000-row, 10-column table fits
 
 
 class Table(BaseModel):
@@ -103,9 +105,33 @@ def describe_validation_error(exc: ValidationError) -> str:
     return f"{where}: {message}"
 
 
+def check_shape(data: Any) -> None:
+    """Refuse a document nested too deeply or holding too many values, before anything else
+    walks it: YAML aliases can make a file of a few hundred bytes stand for billions."""
+    stack = [(data, 1)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise NoticeFormatError(
+                f"more than {MAX_VALUES:,} values (YAML aliases repeating a large part?)"
+            )
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            raise NoticeFormatError(f"nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in children)
+
+
 def parse_notice(data: Any) -> NoticeInput:
     if not isinstance(data, dict):
         raise NoticeFormatError("a notice must be a mapping of fields (kind, title, body, ...)")
+    check_shape(data)
     try:
         return NoticeInput.model_validate(data)
     except ValidationError as exc:
@@ -134,6 +160,8 @@ def decode_document(raw: bytes, suffix: str, name: str) -> Any:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise NoticeFormatError(f"{name}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise NoticeFormatError(f"{name}: nested too deeply to read") from None
 
 
 def load_notice_file(path: Path) -> NoticeInput:

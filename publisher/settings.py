@@ -25,7 +25,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from publisher.errors import ConfigError
+from publisher.errors import ConfigError, NoticeFormatError
+from publisher.notice import check_shape
 
 NOTICE_KINDS = (
     "weather_warning",
@@ -202,6 +203,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
             data = json.loads(text)
         else:
             data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"PUBLISHER_CONFIG: {path}: nested too deeply to read") from None
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(
             f"PUBLISHER_CONFIG: {path}: not valid {kind}: {_parse_problem(exc)}"
@@ -213,6 +216,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"PUBLISHER_CONFIG: {path}: expected settings (name = value) at the top, "
             f"found a {type(data).__name__}"
         )
+    try:
+        check_shape(data)
+    except NoticeFormatError as exc:
+        raise ConfigError(f"PUBLISHER_CONFIG: {path}: {exc}") from None
     return data
 
 

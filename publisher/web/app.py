@@ -8,9 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.errors import (
     InputError,
@@ -136,9 +138,19 @@ def create_app(
             status = 503
         return JSONResponse(body, status_code=status)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # The API answers {"error": ...} like its other refusals (FastAPI would say "detail"),
+        # e.g. for a body it could not parse at all; other routes keep FastAPI's own answer.
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+            )
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
         if first.get("type") == "json_invalid":
             # loc is ("body", offset): say so plainly, not "body.1", which reads as a field.
             problem = (first.get("ctx") or {}).get("error", "invalid JSON")

@@ -157,7 +157,39 @@ BAD: list[tuple[str, str | bytes, str]] = [
     ("a.json", '{"kind": "general", "title": "t", "body": "b", "urgent": "maybe"}', "urgent: "),
     ("a.yaml", "- kind: general\n", "a notice must be a mapping of fields"),
     ("a.yaml", "", "a notice must be a mapping of fields"),
+    # Hostile shapes: refused at once, before anything walks them.
+    (
+        "a.json",
+        '{"kind": "general", "fields": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        "nested too deeply",
+    ),
+    (
+        "a.toml",
+        'kind = "general"\n[fields]\nx = ' + "[" * 5000 + "]" * 5000 + "\n",
+        "nested too deeply",
+    ),
+    (
+        "a.yaml",
+        "kind: general\nfields: {x: " + "[" * 5000 + "]" * 5000 + "}\n",
+        "nested too deeply",
+    ),
+    (
+        "a.json",
+        '{"kind": "general", "fields": {"x": ' + "[" * 40 + "]" * 40 + "}}",
+        "nested more than 32 levels deep",
+    ),
 ]
+
+
+def alias_bomb() -> str:
+    """Nine levels of nine aliases: about 400 bytes that stand for 387 million strings."""
+    lines = ['  l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 9):
+        lines.append(f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]")
+    return "kind: general\ntitle: t\nbody: b\nfields:\n" + "\n".join(lines) + "\n"
+
+
+BAD.append(("bomb.yaml", alias_bomb(), "more than 1,000,000 values (YAML aliases"))
 
 
 @pytest.mark.parametrize(("name", "content", "says"), BAD)

@@ -117,6 +117,8 @@ def test_a_json_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) ->
         ("latin1.toml", 'timezone = "Asia/Shanghai" # 上海'.encode("gb18030"), "not UTF-8"),
         ("list.yaml", b"- port: 8000\n", "expected settings (name = value) at the top"),
         ("publisher.ini", b"[x]\n", "unknown file type '.ini' (use .toml, .yaml or .json)"),
+        ("deep.json", b'{"routes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        ("deep.yaml", b"routes: " + b"[" * 40 + b"]" * 40 + b"\n", "nested more than 32 levels"),
     ],
 )
 def test_config_file_problems_are_one_line_naming_the_file(
