@@ -285,13 +285,13 @@ class SqlStore:
         )
 
     def _sync_tx(self, write: bool, fn: Callable[..., T], *args: Any) -> T:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            # Each DB thread keeps its connection: a pool checkout per transaction cost a
-            # quarter of a small transaction's time.
-            conn = self._local.conn = self.engine.connect()
-            self._held_connections.append(conn)
         try:
+            conn = getattr(self._local, "conn", None)
+            if conn is None or conn.closed:
+                # Each DB thread keeps its connection: a pool checkout per transaction cost a
+                # quarter of a small transaction's time.
+                conn = self._local.conn = self.engine.connect()
+                self._held_connections.append(conn)
             conn.info["write"] = write
             conn.info["notified"] = False
             with conn.begin():
