@@ -8,6 +8,7 @@ field, and nothing is written.
 from __future__ import annotations
 
 import json
+import sys
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -164,8 +165,18 @@ def decode_document(raw: bytes, suffix: str, name: str) -> Any:
         raise NoticeFormatError(f"{name}: nested too deeply to read") from None
 
 
-def load_notice_file(path: Path) -> NoticeInput:
-    """Read a notice from a JSON, YAML or TOML file (by extension; JSON otherwise)."""
+def load_notice_file(path: Path, fmt: str | None = None) -> NoticeInput:
+    """Read a notice from a JSON, YAML or TOML file (``fmt``, else by extension; else JSON).
+
+    The path ``-`` is standard input.
+    """
+    if str(path) == "-":
+        raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise NoticeFormatError(
+                f"standard input: larger than {MAX_FILE_BYTES // 1024 // 1024} MB"
+            )
+        return _parse_document(raw, f".{fmt or 'json'}", "standard input")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -179,11 +190,15 @@ def load_notice_file(path: Path) -> NoticeInput:
         raise NoticeFormatError(f"{path}: is a directory, not a notice file") from None
     except PermissionError:
         raise NoticeFormatError(f"{path}: permission denied") from None
-    data = decode_document(raw, path.suffix.lower(), str(path))
+    return _parse_document(raw, f".{fmt}" if fmt else path.suffix.lower(), str(path))
+
+
+def _parse_document(raw: bytes, suffix: str, name: str) -> NoticeInput:
+    data = decode_document(raw, suffix, name)
     try:
         return parse_notice(data)
     except NoticeFormatError as exc:
-        raise NoticeFormatError(f"{path}: {exc}") from None
+        raise NoticeFormatError(f"{name}: {exc}") from None
 
 
 def notice_fingerprint(notice: NoticeInput) -> str:

@@ -60,15 +60,32 @@ def _print_notice(data: dict[str, Any], as_json: bool) -> None:
         click.echo(f"  {e['at']}{target} {e['action']} {move} by {e['actor']}{reason}")
 
 
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml", "toml"]),
+    default=None,
+    help="How FILE is written (default: by its extension; JSON for - and others).",
+)
+
+
 @notice.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--wait", "wait", type=float, default=None, help="Wait up to SECONDS for delivery.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--actor", default=None, help="Who submits (default: the OS user).")
+@FORMAT
 @pass_ctx
-def submit(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str | None) -> None:
-    """Submit the notice in FILE (JSON, YAML or TOML)."""
-    notice_input = ctx.guard(lambda: load_notice_file(file))
+def submit(
+    ctx: Context,
+    file: Path,
+    wait: float | None,
+    as_json: bool,
+    actor: str | None,
+    fmt: str | None,
+) -> None:
+    """Submit the notice in FILE (JSON, YAML or TOML; - reads standard input)."""
+    notice_input = ctx.guard(lambda: load_notice_file(file, fmt))
     settings = ctx.settings()
     who = actor or _os_user()
 
@@ -122,15 +139,18 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
     "--channel", "channels", multiple=True, help="Channel account (default: the notice's targets)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@FORMAT
 @pass_ctx
-def preview(ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool) -> None:
-    """Print exactly what each channel would receive, with measured lengths."""
+def preview(
+    ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool, fmt: str | None
+) -> None:
+    """Print exactly what each channel would receive, with measured lengths (- : stdin)."""
     from publisher.clock import SystemClock
     from publisher.queue.intake import Intake
     from publisher.registry import Channels
     from publisher.render import Renderer
 
-    notice_input = ctx.guard(lambda: load_notice_file(file))
+    notice_input = ctx.guard(lambda: load_notice_file(file, fmt))
     settings = ctx.settings()
 
     def build() -> list[dict[str, Any]]:

@@ -207,14 +207,19 @@ class Workspace:
     # -- commands ---------------------------------------------------------------------------
 
     def cli(
-        self, *args: str, timeout: float = 90.0, env: Mapping[str, str] | None = None
+        self,
+        *args: str,
+        timeout: float = 90.0,
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
     ) -> Result:
         started = time.monotonic()
         done = subprocess.run(
             [PUBLISHER, *args],
             cwd=self.dir,
             env={**self.env, **(env or {})},
-            stdin=subprocess.DEVNULL,
+            input=stdin,
+            stdin=subprocess.DEVNULL if stdin is None else None,
             capture_output=True,
             check=False,
             text=True,

@@ -179,6 +179,20 @@ def test_yaml_and_toml_files_are_posted(site: Site, name: str, content: str, tit
     assert delivery["status"] == "posted"
 
 
+def test_a_notice_from_standard_input(site: Site) -> None:
+    text = "kind: general\ntitle: 管道提交的通知\nbody: 从标准输入读入。\n"
+    result = site.ws.cli(
+        "notice", "submit", "-", "--format", "yaml", "--wait", "30", "--json", stdin=text
+    )
+    assert result.returncode == 0, result
+    assert result.json()["title"] == "管道提交的通知"
+    assert result.json()["deliveries"][0]["status"] == "posted"
+
+    bad = site.ws.cli("notice", "submit", "-", stdin=text)  # JSON unless told otherwise
+    assert bad.returncode == 2, bad
+    assert one_line(bad.stderr).startswith("publisher: error: standard input: malformed JSON")
+
+
 def test_failed_delivery_exits_1_with_the_channels_message(site: Site) -> None:
     result = site.submit(
         "broken.json", {**NOTICE, "channels": ["broken"]}, "--wait", "30", "--json"
