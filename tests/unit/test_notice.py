@@ -93,6 +93,11 @@ def test_a_byte_order_mark_is_fine(tmp_path: Path) -> None:
     assert load_notice_file(path).title == "市气象台发布暴雨橙色预警信号"
 
 
+def nested(depth: int) -> str:
+    """A list inside a list ``depth`` times over."""
+    return "[" * depth + "]" * depth
+
+
 BAD: list[tuple[str, str | bytes, str]] = [
     # (file name, content, what the one line must say)
     ("a.json", '{"kind": "general", "title": }', "malformed JSON at line 1"),
@@ -160,24 +165,12 @@ BAD: list[tuple[str, str | bytes, str]] = [
     # Hostile shapes: refused at once, before anything walks them.
     (
         "a.json",
-        '{"kind": "general", "fields": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}",
+        '{"kind": "general", "fields": {"x": ' + nested(100_000) + "}}",
         "nested too deeply",
     ),
-    (
-        "a.toml",
-        'kind = "general"\n[fields]\nx = ' + "[" * 5000 + "]" * 5000 + "\n",
-        "nested too deeply",
-    ),
-    (
-        "a.yaml",
-        "kind: general\nfields: {x: " + "[" * 5000 + "]" * 5000 + "}\n",
-        "nested too deeply",
-    ),
-    (
-        "a.json",
-        '{"kind": "general", "fields": {"x": ' + "[" * 40 + "]" * 40 + "}}",
-        "nested more than 32 levels deep",
-    ),
+    ("a.toml", 'kind = "general"\n[fields]\nx = ' + nested(5000) + "\n", "nested too deeply"),
+    ("a.yaml", "kind: general\nfields: {x: " + nested(5000) + "}\n", "nested too deeply"),
+    ("a.json", '{"kind": "general", "fields": {"x": ' + nested(40) + "}}", "more than 32 levels"),
 ]
 
 
