@@ -9,6 +9,7 @@ with one line naming it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -91,6 +92,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     base_url: str = ""  # public address of this server; default http://host:port
+    # Required on /api/* as "Authorization: Bearer <token>" when set; `serve` refuses to listen
+    # beyond loopback without one, since the API publishes to the bureau's public channels.
+    api_token: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     templates_dir: Path = REPO_ROOT / "templates"
     debug: bool = False
@@ -151,6 +155,26 @@ class Settings(BaseSettings):
         if config:
             sources.append(InitSettingsSource(settings_cls, read_config_file(Path(config))))
         return tuple(sources)
+
+    @field_validator("api_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "use at least 16 characters, e.g. from "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe())'"
+            )
+        return value
+
+    @property
+    def listens_beyond_loopback(self) -> bool:
+        host = self.host.strip("[]")
+        if host == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return True  # a host name: it may resolve to anything
 
     @property
     def is_sqlite(self) -> bool:

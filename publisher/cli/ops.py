@@ -24,6 +24,14 @@ def _check_port(host: str, port: int) -> None:
             raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def _check_exposure(settings: Any) -> None:
+    if settings.listens_beyond_loopback and settings.api_token is None:
+        raise ConfigError(
+            f"listening on {settings.host} needs PUBLISHER_API_TOKEN: without it anyone who "
+            "can reach this address could publish through the API"
+        )
+
+
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8000).")
@@ -38,6 +46,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = ctx.settings(**overrides)
+    ctx.guard(lambda: _check_exposure(settings))
     ctx.guard(lambda: _check_port(settings.host, settings.port))
 
     async def go() -> None:

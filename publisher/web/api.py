@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from publisher.metrics.samples import latest as latest_metrics
@@ -12,7 +13,23 @@ from publisher.notice import parse_notice
 from publisher.runtime import Runtime
 from publisher.views import delivery_json, notice_json
 
-router = APIRouter(prefix="/api", tags=["api"])
+
+def require_token(request: Request) -> None:
+    """With ``api_token`` set, every API call carries it: ``Authorization: Bearer <token>``."""
+    token = request.app.state.settings.api_token
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong API token (Authorization: Bearer <PUBLISHER_API_TOKEN>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_token)])
 
 
 def runtime(request: Request) -> Runtime:

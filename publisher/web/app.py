@@ -101,6 +101,7 @@ def create_app(
             await rt.close()
 
     app = FastAPI(title="publisher", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
     app.include_router(api.router)
     _include_account_routes(app, settings, runtime)
 

@@ -639,6 +639,33 @@ def test_serve_names_the_line_of_a_broken_config_file(workspace: Workspace) -> N
     assert "Traceback" not in result.stderr
 
 
+def test_serve_beyond_loopback_needs_an_api_token(workspace: Workspace) -> None:
+    result = workspace.cli("serve", "--host", "0.0.0.0", "--port", str(free_port()), timeout=60)
+    assert result.returncode == 2, result
+    assert "listening on 0.0.0.0 needs PUBLISHER_API_TOKEN" in one_line(result.stderr)
+
+
+def test_with_an_api_token_the_api_wants_it_and_pages_do_not(workspace: Workspace) -> None:
+    token = "tok-" + "x" * 28
+    workspace.env["PUBLISHER_API_TOKEN"] = token
+    server = workspace.serve()
+    with http() as client:
+        bare = client.post(f"{server.url}/api/notices", json=NOTICE)
+        wrong = client.get(
+            f"{server.url}/api/deliveries", headers={"Authorization": "Bearer not-the-token"}
+        )
+        right = client.post(
+            f"{server.url}/api/notices", json=NOTICE, headers={"Authorization": f"Bearer {token}"}
+        )
+        health = client.get(f"{server.url}/healthz")
+    assert (bare.status_code, wrong.status_code) == (401, 401), (bare.text, wrong.text)
+    assert "API token" in bare.json()["error"] and token not in bare.text
+    assert bare.headers["WWW-Authenticate"] == "Bearer"
+    assert right.status_code == 201, right.text
+    assert health.status_code == 200
+    assert workspace.counts()["notices"] == 1  # only the one that carried the token
+
+
 def test_serve_says_when_its_port_is_taken(workspace: Workspace) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

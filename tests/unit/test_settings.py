@@ -46,6 +46,7 @@ def test_defaults_just_work() -> None:
         ("PUBLISHER_LOG_LEVEL", "LOUD", "bad setting PUBLISHER_LOG_LEVEL: "),
         ("PUBLISHER_ROUTES", '{"earthquake": ["webhook"]}', "bad setting PUBLISHER_ROUTES: "),
         ("PUBLISHER_DEBUG", "perhaps", "bad setting PUBLISHER_DEBUG: "),
+        ("PUBLISHER_API_TOKEN", "short-secret", "bad setting PUBLISHER_API_TOKEN: "),
     ],
 )
 def test_a_bad_environment_value_is_one_line_naming_it(
@@ -56,6 +57,19 @@ def test_a_bad_environment_value_is_one_line_naming_it(
         load_settings()
     message = str(refused.value)
     assert message.startswith(says) and "\n" not in message
+
+
+def test_a_too_short_api_token_is_refused_without_showing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PUBLISHER_API_TOKEN", "hunter2-secret")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert "at least 16 characters" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+    monkeypatch.setenv("PUBLISHER_API_TOKEN", "hunter2-secret-long-enough")
+    settings = load_settings()
+    assert "hunter2" not in repr(settings) + str(settings.model_dump())
 
 
 def test_the_bad_value_named_says_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
