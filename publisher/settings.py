@@ -2,9 +2,9 @@
 
 Precedence (highest first): keyword arguments, environment (``PUBLISHER_*``, nested with
 ``__``, e.g. ``PUBLISHER_ACCOUNTS__OA__SECRET``), ``.env``, the file named by
-``PUBLISHER_CONFIG`` (TOML, YAML or JSON), built-in defaults. Secrets are ``SecretStr`` inside the
-channel accounts' options, so they never print. A bad setting raises :class:`ConfigError`
-with one line naming it.
+``PUBLISHER_CONFIG`` (TOML, YAML or JSON), built-in defaults. Secrets (the API token, and
+inside the channel accounts' options) are ``SecretStr``, so they never print. A bad setting
+raises :class:`ConfigError` with one line naming it.
 """
 
 from __future__ import annotations
