@@ -23,11 +23,13 @@ from publisher.errors import (
     StoreError,
 )
 from publisher.metrics.collector import collect_once
+from publisher.notice import MAX_FILE_BYTES
 from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
 from publisher.web import api
+from publisher.web.limits import BodyLimit
 
 log = logging.getLogger("publisher.web")
 
@@ -101,6 +103,7 @@ def create_app(
             await rt.close()
 
     app = FastAPI(title="publisher", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES)
     app.state.settings = settings
     app.include_router(api.router)
     _include_account_routes(app, settings, runtime)

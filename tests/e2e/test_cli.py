@@ -568,6 +568,20 @@ def test_the_api_refuses_bad_input_with_4xx_and_writes_nothing(workspace: Worksp
             f"{server.url}/api/notices", json={**NOTICE, "body": LONG_BODY, "channels": ["short"]}
         ).json()["violations"]
         assert [v["channel"] for v in violations] == ["short"]
+        # Over 10 MB: refused before it is read whole, declared (Content-Length) or chunked.
+        huge = b'{"kind": "general", "title": "t", "body": "' + b"x" * 11 * 2**20 + b'"}'
+
+        def chunks() -> Iterator[bytes]:
+            yield from (huge[i : i + 2**20] for i in range(0, len(huge), 2**20))
+
+        for content in (huge, chunks()):
+            too_big = client.post(
+                f"{server.url}/api/notices",
+                content=content,
+                headers={"Content-Type": "application/json"},
+            )
+            assert too_big.status_code == 413, too_big.text
+            assert too_big.json()["error"] == "request body larger than 10 MB"
     assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
 
 
