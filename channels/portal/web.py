@@ -188,11 +188,10 @@ class PortalSite:
         )
 
     async def notice(self, request: Request, notice_id: str) -> Response:
-        if not notice_id.isdigit():
+        row = _row_id(notice_id)
+        if row is None:
             return self._not_found(request)
-        found: queries.PortalNotice | None = await self._read(
-            request, queries.live_notice, int(notice_id)
-        )
+        found: queries.PortalNotice | None = await self._read(request, queries.live_notice, row)
         if found is None:
             return self._not_found(request)
         if request.method == "GET":
@@ -259,8 +258,9 @@ class PortalSite:
 
     async def notice_cap(self, request: Request, notice_id: str) -> Response:
         found = None
-        if notice_id.isdigit():
-            found = await self._read(request, queries.live_notice, int(notice_id))
+        row = _row_id(notice_id)
+        if row is not None:
+            found = await self._read(request, queries.live_notice, row)
         if found is None or found.kind != WARNING:
             return Response("not found\n", status_code=404, media_type="text/plain")
         now = self._runtime(request).clock.now()
@@ -351,3 +351,11 @@ def _attachments(value: Any) -> list[dict[str, str | None]]:
         elif isinstance(entry, str):
             out.append({"name": entry.rsplit("/", 1)[-1] or entry, "url": safe_url(entry)})
     return out
+
+
+def _row_id(text: str) -> int | None:
+    """The notice id a path names, or None: ASCII digits within a 64-bit row id."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value < 2**63 else None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import parse_notice
+from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.views import delivery_json, notice_json
 
@@ -31,6 +32,9 @@ def require_token(request: Request) -> None:
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_token)])
 
+# Database ids are 64-bit: a larger number names nothing (and would overflow the query).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
 
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
@@ -48,7 +52,7 @@ async def submit_notice(request: Request, body: Any = Body(...)) -> JSONResponse
 
 
 @router.get("/notices/{notice_id}")
-async def show_notice(request: Request, notice_id: int) -> dict[str, Any]:
+async def show_notice(request: Request, notice_id: RowId) -> dict[str, Any]:
     store = runtime(request).store
     record = await store.get_notice(notice_id)
     reach = await latest_metrics(store, [d.id for d in record.deliveries])
@@ -57,14 +61,16 @@ async def show_notice(request: Request, notice_id: int) -> dict[str, Any]:
 
 @router.get("/deliveries")
 async def list_deliveries(
-    request: Request, status: str | None = None, limit: int = 100
+    request: Request,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    rows = await runtime(request).store.list_deliveries(status=status, limit=min(limit, 1000))
+    rows = await runtime(request).store.list_deliveries(status=status, limit=limit)
     return [delivery_json(d) for d in rows]
 
 
 @router.post("/deliveries/{delivery_id}/retry")
-async def retry_delivery(request: Request, delivery_id: int) -> dict[str, Any]:
+async def retry_delivery(request: Request, delivery_id: RowId) -> dict[str, Any]:
     rt = runtime(request)
     record = await rt.store.retry(delivery_id, actor="api")
     if rt.worker is not None:
@@ -73,6 +79,6 @@ async def retry_delivery(request: Request, delivery_id: int) -> dict[str, Any]:
 
 
 @router.post("/deliveries/{delivery_id}/cancel")
-async def cancel_delivery(request: Request, delivery_id: int) -> dict[str, Any]:
+async def cancel_delivery(request: Request, delivery_id: RowId) -> dict[str, Any]:
     record = await runtime(request).store.cancel(delivery_id, actor="api")
     return delivery_json(record)

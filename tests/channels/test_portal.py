@@ -429,6 +429,9 @@ def test_a_notice_not_yet_posted_answers_404(portal: Portal) -> None:
     assert "尚未发布" in response.text
     assert portal.page("/portal/notices/999999").status_code == 404
     assert portal.page("/portal/notices/abc").status_code == 404
+    for odd in ("99999999999999999999", "0", "²", "1e3"):  # too big, none, not ASCII digits
+        assert portal.page(f"/portal/notices/{odd}").status_code == 404, odd
+        assert portal.page(f"/portal/notices/{odd}/cap.xml").status_code == 404, odd
     assert f'/portal/notices/{notice_id}"' not in portal.page("/portal/category/general").text
     assert f"/portal/notices/{notice_id}<" not in portal.page("/portal/rss.xml").text
 

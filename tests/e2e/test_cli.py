@@ -582,6 +582,15 @@ def test_the_api_refuses_bad_input_with_4xx_and_writes_nothing(workspace: Worksp
             )
             assert too_big.status_code == 413, too_big.text
             assert too_big.json()["error"] == "request body larger than 10 MB"
+        # Ids and query values out of range are refused, not passed to the database.
+        for path, needle in [
+            ("/api/notices/99999999999999999999", "notice_id"),
+            ("/api/notices/0", "notice_id"),
+            ("/api/deliveries?limit=-5", "limit"),
+            ("/api/deliveries?status=lost", "'needs_review'"),
+        ]:
+            odd = client.get(f"{server.url}{path}")
+            assert odd.status_code == 422 and needle in odd.json()["error"], (path, odd.text)
     assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
 
 
