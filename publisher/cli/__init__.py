@@ -29,6 +29,9 @@ T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_TIMEOUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
+# Database ids are 64-bit: a larger number names nothing (and would overflow the query).
+ROW_ID = click.IntRange(1, 2**63 - 1)
+
 
 class Context:
     def __init__(self, debug: bool) -> None:

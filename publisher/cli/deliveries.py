@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from publisher.cli import Context, emit, main, pass_ctx
+from publisher.cli import ROW_ID, Context, emit, main, pass_ctx
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.views import delivery_json
@@ -50,7 +50,7 @@ def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
 
 
 @deliveries.command("retry")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ROW_ID)
 @pass_ctx
 def retry(ctx: Context, delivery_id: int) -> None:
     """Send a failed, cancelled or needs-review delivery again."""
@@ -60,7 +60,7 @@ def retry(ctx: Context, delivery_id: int) -> None:
 
 
 @deliveries.command("cancel")
-@click.argument("delivery_id", type=int)
+@click.argument("delivery_id", type=ROW_ID)
 @pass_ctx
 def cancel(ctx: Context, delivery_id: int) -> None:
     """Cancel a delivery that has not been posted."""

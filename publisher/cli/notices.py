@@ -9,7 +9,16 @@ from typing import Any
 
 import click
 
-from publisher.cli import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, Context, emit, main, pass_ctx
+from publisher.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    ROW_ID,
+    Context,
+    emit,
+    main,
+    pass_ctx,
+)
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
@@ -114,7 +123,7 @@ def submit(
 
 
 @notice.command("show")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def show(ctx: Context, notice_id: int, as_json: bool) -> None:

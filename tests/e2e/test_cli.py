@@ -594,6 +594,23 @@ def test_the_api_refuses_bad_input_with_4xx_and_writes_nothing(workspace: Worksp
     assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("notice", "show", "99999999999999999999"),
+        ("deliveries", "retry", "99999999999999999999"),
+        ("deliveries", "cancel", "0"),
+    ],
+)
+def test_ids_out_of_range_exit_2_without_a_traceback(
+    workspace: Workspace, args: tuple[str, ...]
+) -> None:
+    result = workspace.cli(*args)
+    assert result.returncode == 2, result
+    assert "is not in the range 1<=x<=9223372036854775807" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_body_over_limit_names_the_channel_and_the_measure(workspace: Workspace) -> None:
     workspace.config(LIMITED_CONFIG)
     workspace.write("n.json", {**NOTICE, "body": LONG_BODY, "channels": ["webhook", "short"]})
