@@ -107,26 +107,37 @@ def describe_validation_error(exc: ValidationError) -> str:
 
 
 def check_shape(data: Any) -> None:
-    """Refuse a document nested too deeply or holding too many values, before anything else
-    walks it: YAML aliases can make a file of a few hundred bytes stand for billions."""
-    stack = [(data, 1)]
+    """Refuse what no channel can take, before anything else walks the document.
+
+    At most ``MAX_DEPTH`` levels and ``MAX_VALUES`` values, counted as they expand (YAML
+    aliases can make a file of a few hundred bytes stand for billions), and no NUL character
+    in any text (PostgreSQL cannot store one). Other control characters are let through:
+    text pasted from Word carries vertical tabs (its line breaks); each channel's output
+    drops or converts them.
+    """
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
     seen = 0
     while stack:
-        value, depth = stack.pop()
+        value, path = stack.pop()
         seen += 1
         if seen > MAX_VALUES:
             raise NoticeFormatError(
                 f"more than {MAX_VALUES:,} values (YAML aliases repeating a large part?)"
             )
+        if isinstance(value, str):
+            if "\x00" in value:
+                where = ".".join(path) or "notice"
+                raise NoticeFormatError(f"{where}: contains a NUL character (U+0000)")
+            continue
         if isinstance(value, dict):
-            children: Any = value.values()
+            children: Any = [(v, (*path, str(k))) for k, v in value.items()]
         elif isinstance(value, list):
-            children = value
+            children = [(v, (*path, str(i + 1))) for i, v in enumerate(value)]
         else:
             continue
-        if depth >= MAX_DEPTH:
+        if len(path) + 1 >= MAX_DEPTH:
             raise NoticeFormatError(f"nested more than {MAX_DEPTH} levels deep")
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend(children)
 
 
 def parse_notice(data: Any) -> NoticeInput:

@@ -162,6 +162,18 @@ BAD: list[tuple[str, str | bytes, str]] = [
     ("a.json", '{"kind": "general", "title": "t", "body": "b", "urgent": "maybe"}', "urgent: "),
     ("a.yaml", "- kind: general\n", "a notice must be a mapping of fields"),
     ("a.yaml", "", "a notice must be a mapping of fields"),
+    # NUL, which PostgreSQL cannot store, anywhere in the text; it is named where it is.
+    (
+        "a.json",
+        '{"kind": "general", "title": "暴雨\\u0000预警", "body": "b"}',
+        "title: contains a NUL character (U+0000)",
+    ),
+    (
+        "a.json",
+        '{"kind": "penalty_disclosure", "title": "t", "body": "第一段\\u000b第二段", '
+        '"table": {"columns": ["文号"], "rows": [["1"], ["2\\u0000"]]}}',
+        "table.rows.2.1: contains a NUL character (U+0000)",
+    ),
     # Hostile shapes: refused at once, before anything walks them.
     (
         "a.json",
