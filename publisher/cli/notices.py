@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,12 @@ def _print_notice(data: dict[str, Any], as_json: bool) -> None:
         click.echo(f"  {e['at']}{target} {e['action']} {move} by {e['actor']}{reason}")
 
 
+def _a_number(value: float | None) -> float | None:
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("is not a number")
+    return value
+
+
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -80,7 +87,14 @@ FORMAT = click.option(
 
 @notice.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--wait", "wait", type=float, default=None, help="Wait up to SECONDS for delivery.")
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(0, 86_400),
+    callback=lambda _ctx, _param, value: _a_number(value),
+    default=None,
+    help="Wait up to SECONDS (at most a day) for delivery.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--actor", default=None, help="Who submits (default: the OS user).")
 @FORMAT

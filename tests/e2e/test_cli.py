@@ -611,6 +611,17 @@ def test_ids_out_of_range_exit_2_without_a_traceback(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("wait", ["-1", "nan", "inf"])
+def test_a_wait_that_is_no_duration_exits_2_and_writes_nothing(
+    workspace: Workspace, wait: str
+) -> None:
+    workspace.write("n.json", NOTICE)
+    result = workspace.cli("notice", "submit", "n.json", "--wait", wait)
+    assert result.returncode == 2, result
+    assert "Invalid value for '--wait'" in result.stderr
+    assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
+
+
 def test_body_over_limit_names_the_channel_and_the_measure(workspace: Workspace) -> None:
     workspace.config(LIMITED_CONFIG)
     workspace.write("n.json", {**NOTICE, "body": LONG_BODY, "channels": ["webhook", "short"]})
