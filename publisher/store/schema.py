@@ -95,7 +95,7 @@ deliveries = Table(
     Column("lease_until", UTCDateTime),
     Column("worker_id", String(100)),
     Column("rendered", JSON, nullable=False),
-    Column("remote_id", String(200)),
+    Column("remote_id", Text),
     Column("url", Text),
     Column("detail", JSON),
     Column("error", Text),

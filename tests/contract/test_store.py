@@ -297,6 +297,16 @@ async def test_claim_honours_each_accounts_concurrency(store: SqlStore) -> None:
     assert len(more) == 1
 
 
+async def test_a_long_remote_id_is_kept_whole(store: SqlStore) -> None:
+    notice_id = await submit(store, ["oa"])
+    (item,), _ = await claim(store, {"oa": OPEN})
+    assert await store.mark_sending(item.delivery, "w1")
+    remote_id = "msg-" + "7" * 500  # whatever a receiver's id_path points at
+    assert await store.finish(item.delivery, "w1", posted(remote_id), BREAKER)
+    (d,) = (await store.get_notice(notice_id)).deliveries
+    assert (d.status, d.remote_id) == (Status.POSTED, remote_id)
+
+
 async def test_rate_limit_is_an_exact_sliding_window(store: SqlStore) -> None:
     for _ in range(8):
         await submit(store, ["weibo"])

@@ -1,4 +1,4 @@
-"""count failed lookups per delivery
+"""count failed lookups per delivery; remote ids of any length
 
 Revision ID: 0005
 Revises: 0004
@@ -8,6 +8,9 @@ A delivery whose outcome is unknown is reconciled by asking the channel (lookup)
 channel cannot answer, it is asked again later; ``lookups`` counts those failures, so the wait
 grows with each one and, after the account's max attempts, the delivery goes to review
 instead of asking forever.
+
+``remote_id`` is whatever the channel (or a webhook receiver's ``id_path``) answers; at 200
+characters at most, a longer one failed the outcome's commit on PostgreSQL, after the post.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("lookups", sa.Integer(), nullable=False, server_default=sa.text("0"))
         )
+        batch_op.alter_column("remote_id", existing_type=sa.String(length=200), type_=sa.Text())
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.alter_column("remote_id", existing_type=sa.Text(), type_=sa.String(length=200))
         batch_op.drop_column("lookups")
