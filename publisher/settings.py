@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,8 @@ NOTICE_KINDS = (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Names appear in URLs, environment variables (PUBLISHER_ACCOUNTS__<NAME>__...) and columns.
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SANDBOX_URL = "{base_url}/_sandbox"
 
 
@@ -131,6 +134,16 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _account_names(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name in value:
+            if not ACCOUNT_NAME.fullmatch(name):
+                raise ValueError(
+                    f"account name {name[:80]!r}: use 1 to 64 letters, digits, '_' or '-'"
+                )
         return value
 
     @field_validator("routes")

@@ -76,6 +76,12 @@ def _a_number(value: float | None) -> float | None:
     return value
 
 
+def _an_actor(value: str | None) -> str | None:
+    if value is not None and not 1 <= len(value.strip()) <= 100:
+        raise click.BadParameter("give 1 to 100 characters")
+    return value.strip() if value is not None else None
+
+
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -96,7 +102,12 @@ FORMAT = click.option(
     help="Wait up to SECONDS (at most a day) for delivery.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--actor", default=None, help="Who submits (default: the OS user).")
+@click.option(
+    "--actor",
+    default=None,
+    callback=lambda _ctx, _param, value: _an_actor(value),
+    help="Who submits, up to 100 characters (default: the OS user).",
+)
 @FORMAT
 @pass_ctx
 def submit(
@@ -233,6 +244,6 @@ def _os_user() -> str:
     import getpass
 
     try:
-        return f"cli:{getpass.getuser()}"
+        return f"cli:{getpass.getuser()}"[:100]
     except Exception:
         return "cli"

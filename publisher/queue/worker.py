@@ -63,7 +63,8 @@ class Worker:
         self.clock = clock
         self.policy = policy
         self.config = config
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # At most 80 characters whatever the host's name (ids are stored in 100).
+        self.id = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight: Counter[str] = Counter()
@@ -80,7 +81,7 @@ class Worker:
 
     async def run(self) -> None:
         """Run until cancelled or ``stop()``; in-flight deliveries finish before returning."""
-        await self.store.register_worker(self.id, socket.gethostname(), os.getpid())
+        await self.store.register_worker(self.id, socket.gethostname()[:200], os.getpid())
         heartbeat = asyncio.create_task(self._heartbeat(), name="lease-heartbeat")
         self.running = True
         try:

@@ -611,14 +611,17 @@ def test_ids_out_of_range_exit_2_without_a_traceback(
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("wait", ["-1", "nan", "inf"])
-def test_a_wait_that_is_no_duration_exits_2_and_writes_nothing(
-    workspace: Workspace, wait: str
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--wait", "-1"), ("--wait", "nan"), ("--wait", "inf"), ("--actor", "x" * 101)],
+)
+def test_an_option_out_of_range_exits_2_and_writes_nothing(
+    workspace: Workspace, option: str, value: str
 ) -> None:
     workspace.write("n.json", NOTICE)
-    result = workspace.cli("notice", "submit", "n.json", "--wait", wait)
+    result = workspace.cli("notice", "submit", "n.json", option, value)
     assert result.returncode == 2, result
-    assert "Invalid value for '--wait'" in result.stderr
+    assert f"Invalid value for '{option}'" in result.stderr
     assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
 
 

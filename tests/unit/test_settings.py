@@ -164,6 +164,15 @@ def test_a_config_file_parse_error_names_its_line(
             load_settings()
 
 
+@pytest.mark.parametrize("name", ["办公 OA", "oa/../x", "", "a" * 65])
+def test_account_names_are_plain_and_short(name: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(accounts={name: {"type": "webhook", "url": "http://x"}})
+    message = str(refused.value)
+    assert message.startswith("bad setting PUBLISHER_ACCOUNTS: ") and "\n" not in message
+    assert "use 1 to 64 letters, digits, '_' or '-'" in message
+
+
 @pytest.mark.parametrize(
     ("accounts", "routes", "says"),
     [
