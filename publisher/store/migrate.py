@@ -7,10 +7,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from publisher.errors import DatabaseUnavailable
+from publisher.errors import DatabaseUnavailable, StoreError
 from publisher.store.sql import SqlStore
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -29,6 +31,7 @@ async def upgrade(store: SqlStore) -> None:
     def run(conn: Any) -> None:
         if store.dialect_name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(0x7075626C)))
+        _refuse_unknown(_current(conn))
         command.upgrade(alembic_config(conn), "head")
 
     try:
@@ -40,13 +43,32 @@ async def upgrade(store: SqlStore) -> None:
         ) from None
 
 
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def _current(conn: Any) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(conn).get_current_heads())
+
+
+def _refuse_unknown(current: tuple[str, ...]) -> None:
+    """A schema written by a newer release (after a rollback, say) is not touched."""
+    script = _script()
+    known = {rev.revision for rev in script.walk_revisions()}
+    unknown = [rev for rev in current if rev not in known]
+    if unknown:
+        raise StoreError(
+            f"the database's schema is at revision {', '.join(unknown)}, newer than this "
+            f"release knows (latest {', '.join(script.get_heads())}): run the release that "
+            "wrote it, or restore a backup taken before it"
+        )
+
+
 async def pending_revisions(store: SqlStore) -> list[str]:
     """Revisions not yet applied (empty when the schema is current)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(alembic_config())
-    current = await store._read(lambda conn: MigrationContext.configure(conn).get_current_heads())
+    script = _script()
+    current = await store._read(_current)
+    _refuse_unknown(current)
     heads = set(script.get_heads())
     if set(current) == heads:
         return []

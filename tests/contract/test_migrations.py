@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
+from publisher.errors import StoreError
 from publisher.store import open_store, upgrade
+from publisher.store.migrate import pending_revisions
 from publisher.store.schema import metadata
 from publisher.store.sql import SqlStore
 
@@ -31,5 +34,26 @@ async def test_migrated_schema_matches_the_tables_in_code(fresh_url: str, clock:
             return compare_metadata(context, metadata)
 
         assert await store._read(diff) == []
+    finally:
+        await store.close()
+
+
+async def test_a_schema_from_a_newer_release_is_left_alone(fresh_url: str, clock: Any) -> None:
+    store: SqlStore = open_store(fresh_url, clock)
+    try:
+        await upgrade(store)
+        await store._tx(
+            lambda conn: conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        )
+        for attempt in (upgrade(store), pending_revisions(store)):
+            with pytest.raises(StoreError) as refused:
+                await attempt
+            assert str(refused.value).startswith(
+                "the database's schema is at revision 0099, newer than this release knows"
+            )
+        version = await store._read(
+            lambda conn: conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        )
+        assert version == "0099"  # untouched
     finally:
         await store.close()
