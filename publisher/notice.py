@@ -70,8 +70,14 @@ class NoticeInput(BaseModel):
     @field_validator("publish_at")
     @classmethod
     def _offset_required(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
             raise ValueError("needs a UTC offset, e.g. 2026-12-01T09:00:00+08:00")
+        # Far outside any schedule, and near datetime's own limits, where the queue's
+        # arithmetic (backoffs, leases) would overflow.
+        if not 2000 <= value.year <= 2100:
+            raise ValueError("must fall between the years 2000 and 2100")
         return value
 
     @field_validator("channels")

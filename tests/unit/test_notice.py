@@ -140,6 +140,16 @@ BAD: list[tuple[str, str | bytes, str]] = [
     ),
     (
         "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "publish_at": "0001-01-01T00:00:00+14:00"}',
+        "publish_at: must fall between the years 2000 and 2100",
+    ),
+    (
+        "a.json",
+        '{"kind": "general", "title": "t", "body": "b", "publish_at": "9999-12-31T23:59:59-12:00"}',
+        "publish_at: must fall between the years 2000 and 2100",
+    ),
+    (
+        "a.json",
         '{"kind": "penalty_disclosure", "title": "t", "body": "b", '
         '"table": {"columns": ["文号", "当事人"], "rows": [["1", "甲"], ["2", "乙", "多余"]]}}',
         "table: row 2 has 3 cells, the table has 2 columns",
