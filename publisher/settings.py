@@ -277,5 +277,9 @@ def load_settings(**overrides: Any) -> Settings:
         name = ".".join(str(p) for p in first["loc"]) or "settings"
         env_name = "PUBLISHER_" + name.upper().replace(".", "__")
         raise ConfigError(f"bad setting {env_name}: {first['msg']}") from None
+    except UnicodeDecodeError as exc:  # PUBLISHER_CONFIG is checked first: this is .env
+        raise ConfigError(
+            f"cannot read settings: .env: not UTF-8 text (byte {exc.start})"
+        ) from None
     except (OSError, ValueError) as exc:  # an unreadable or malformed config file
         raise ConfigError(f"cannot read settings: {exc}") from None

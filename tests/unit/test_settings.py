@@ -114,6 +114,13 @@ def test_a_secret_from_the_environment_joins_its_account_from_the_file(
     assert s.accounts["oa"]["auth_header"] == SECRET
 
 
+def test_a_dotenv_that_is_not_utf8_is_named(clean_env: Path) -> None:
+    (clean_env / ".env").write_bytes("PUBLISHER_TIMEZONE=Asia/Shanghai # 上海\n".encode("gbk"))
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value).startswith("cannot read settings: .env: not UTF-8 text (byte ")
+
+
 def test_a_json_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:
     config = clean_env / "publisher.json"
     config.write_text('{"port": 8500, "timezone": "UTC"}', encoding="utf-8")
