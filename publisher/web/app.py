@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher.errors import (
@@ -102,7 +103,14 @@ def create_app(
                     await asyncio.wait_for(task, timeout=settings.lease_seconds)
             await rt.close()
 
-    app = FastAPI(title="publisher", version="0.1.0", lifespan=lifespan)
+    # The API docs (/docs, /redoc) with their scripts served from the package, not a CDN:
+    # government intranets are offline.
+    app = FastAPIOffline(
+        title="publisher",
+        version="0.1.0",
+        lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
     app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES)
     app.state.settings = settings
     app.include_router(api.router)

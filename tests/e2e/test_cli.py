@@ -8,6 +8,7 @@ with HTTP 400 (a permanent failure). Bad-input tests run in their own empty dire
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 import time
@@ -375,6 +376,20 @@ def test_wait_times_out_on_a_scheduled_notice(site: Site) -> None:
 
 
 # -- operations ----------------------------------------------------------------------------------
+
+
+def test_the_api_docs_load_nothing_from_outside(site: Site) -> None:
+    """Government intranets are offline: /docs and /redoc bring their own scripts."""
+    with http() as client:
+        for page in ("/docs", "/redoc"):
+            html = client.get(f"{site.server.url}{page}").text
+            assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+            assert assets, html
+            for asset in assets:
+                assert asset.startswith("/"), (page, asset)
+                assert client.get(f"{site.server.url}{asset}").status_code == 200, asset
+            assert "://" not in html.replace("http://www.w3.org", ""), html
+        assert '"validatorUrl": null' in client.get(f"{site.server.url}/docs").text
 
 
 def test_healthz(site: Site) -> None:
