@@ -125,16 +125,26 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(ctx: Context) -> None:
     """Create or migrate the database schema to the newest version."""
-    from publisher.runtime import Runtime
+    from publisher.clock import SystemClock
+    from publisher.store import open_store, upgrade
 
     settings = ctx.settings()
 
-    async def go() -> None:
-        rt = await Runtime.open(settings, migrate=True)
-        await rt.close()
+    async def go() -> list[str]:
+        store = open_store(settings.database_url, SystemClock())
+        try:
+            await store.ping()
+            return await upgrade(store)
+        finally:
+            await store.close()
 
-    ctx.run(go())
-    click.echo(f"数据库已是最新版本: {_safe_url(settings.database_url)}")
+    applied = ctx.run(go())
+    where = _safe_url(settings.database_url)
+    if applied:
+        done = ", ".join(applied)
+        click.echo(f"数据库已迁移到最新版本: {where} (执行了 {len(applied)} 个迁移: {done})")
+    else:
+        click.echo(f"数据库已是最新版本，无需迁移: {where}")
 
 
 @main.command()

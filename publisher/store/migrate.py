@@ -25,17 +25,24 @@ def alembic_config(connection: Any = None) -> Config:
     return config
 
 
-async def upgrade(store: SqlStore) -> None:
-    """Bring the schema to the newest revision. Safe to run from several processes at once."""
+async def upgrade(store: SqlStore) -> list[str]:
+    """Bring the schema to the newest revision; return the revisions this call applied.
 
-    def run(conn: Any) -> None:
+    Safe to run from several processes at once: on PostgreSQL they take turns, and a later
+    one finds nothing left to apply.
+    """
+
+    def run(conn: Any) -> list[str]:
         if store.dialect_name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(0x7075626C)))
-        _refuse_unknown(_current(conn))
+        current = _current(conn)
+        _refuse_unknown(current)
+        pending = _pending(current)
         command.upgrade(alembic_config(conn), "head")
+        return pending
 
     try:
-        await store._tx(run)
+        return await store._tx(run)
     except (OSError, DBAPIError) as exc:
         orig = getattr(exc, "orig", None) or exc
         raise DatabaseUnavailable(
@@ -66,10 +73,15 @@ def _refuse_unknown(current: tuple[str, ...]) -> None:
 
 async def pending_revisions(store: SqlStore) -> list[str]:
     """Revisions not yet applied (empty when the schema is current)."""
-    script = _script()
     current = await store._read(_current)
     _refuse_unknown(current)
-    heads = set(script.get_heads())
-    if set(current) == heads:
+    return _pending(current)
+
+
+def _pending(current: tuple[str, ...]) -> list[str]:
+    """The revisions above ``current``, oldest first (the history is one straight line)."""
+    script = _script()
+    if set(current) == set(script.get_heads()):
         return []
-    return [rev.revision for rev in script.walk_revisions() if rev.revision not in current]
+    lower = current[0] if current else "base"
+    return [rev.revision for rev in script.iterate_revisions("heads", lower)][::-1]

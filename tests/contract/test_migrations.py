@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from publisher.errors import StoreError
 from publisher.store import open_store, upgrade
-from publisher.store.migrate import pending_revisions
+from publisher.store.migrate import alembic_config, pending_revisions
 from publisher.store.schema import metadata
 from publisher.store.sql import SqlStore
 
@@ -55,5 +57,20 @@ async def test_a_schema_from_a_newer_release_is_left_alone(fresh_url: str, clock
             lambda conn: conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         )
         assert version == "0099"  # untouched
+    finally:
+        await store.close()
+
+
+async def test_upgrade_says_which_revisions_it_applied(fresh_url: str, clock: Any) -> None:
+    store: SqlStore = open_store(fresh_url, clock)
+    try:
+        await store._tx(lambda conn: command.upgrade(alembic_config(conn), "0003"))
+        script = ScriptDirectory.from_config(alembic_config())
+        later = sorted(r.revision for r in script.walk_revisions() if r.revision > "0003")
+        assert later[:2] == ["0004", "0005"]  # oldest first, not the ones already applied
+        assert await pending_revisions(store) == later
+        assert await upgrade(store) == later
+        assert await pending_revisions(store) == []
+        assert await upgrade(store) == []
     finally:
         await store.close()

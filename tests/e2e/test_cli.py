@@ -429,10 +429,12 @@ def test_worker_on_sqlite_is_refused(site: Site) -> None:
 def test_db_upgrade_creates_and_is_repeatable(workspace: Workspace) -> None:
     first = workspace.cli("db", "upgrade")
     assert first.returncode == 0, first
+    assert "数据库已迁移到最新版本" in first.stdout and "0001, " in first.stdout, first
     assert workspace.db_path.exists()
     assert workspace.counts() == {"notices": 0, "deliveries": 0, "events": 0}
     second = workspace.cli("db", "upgrade")
     assert second.returncode == 0, second
+    assert "数据库已是最新版本，无需迁移" in second.stdout, second
 
 
 def test_wait_times_out_when_no_server_runs(workspace: Workspace) -> None:
