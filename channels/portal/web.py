@@ -37,6 +37,7 @@ from channels.portal.views import (
     visitor_hash,
 )
 from publisher.render import KIND_LABELS
+from publisher.store.schema import MAX_ROW_ID
 
 CSS_PATH = Path(__file__).with_name("static") / "portal.css"
 WARNING = "weather_warning"
@@ -358,4 +359,4 @@ def _row_id(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()):
         return None
     value = int(text)
-    return value if 1 <= value < 2**63 else None
+    return value if 1 <= value <= MAX_ROW_ID else None

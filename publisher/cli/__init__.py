@@ -24,13 +24,13 @@ from publisher.errors import (
     StateError,
     StoreError,
 )
+from publisher.store.schema import MAX_ROW_ID
 
 T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_TIMEOUT, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 
-# Database ids are 64-bit: a larger number names nothing (and would overflow the query).
-ROW_ID = click.IntRange(1, 2**63 - 1)
+ROW_ID = click.IntRange(1, MAX_ROW_ID)
 
 
 class Context:

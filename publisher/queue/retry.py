@@ -4,6 +4,8 @@ Duplicate          -> posted (the channel already has it)
 RateLimited        -> retry_wait for the channel's retry-after; the attempt does not count
 TransientError     -> retry_wait with exponential backoff and full jitter, until max attempts
 OutcomeUnknown     -> reconcile (lookup / re-post with key) after a backoff, or needs_review
+(a failed lookup while reconciling: ask again after a backoff, or needs_review; see
+``after_lookup_error``)
 AuthExpired        -> (the worker refreshed once already) retry_wait with backoff
 PermanentError     -> failed at once, keeping the channel's own message
 """
@@ -125,4 +127,41 @@ class RetryPolicy:
             error=str(exc),
             not_before=wait,
             failure=True,
+        )
+
+    def after_lookup_error(
+        self, exc: ChannelError, *, lookups: int, max_attempts: int, now: datetime
+    ) -> Outcome:
+        """The channel could not say whether an earlier attempt arrived (``lookups`` failed
+        before this one). Each failed lookup waits longer than the one before; after
+        ``max_attempts`` of them the delivery goes to review rather than asking forever.
+        """
+        if isinstance(exc, RateLimited):
+            # The channel says when it can tell: no failure, no breaker, not counted.
+            return Outcome(
+                to_status=Status.SENDING,
+                action="unknown_outcome",
+                reason=f"lookup failed: {describe(exc)}",
+                not_before=now + timedelta(seconds=exc.retry_after),
+            )
+        failed = lookups + 1
+        if failed >= max_attempts:
+            return Outcome(
+                to_status=Status.NEEDS_REVIEW,
+                action="needs_review",
+                error=str(exc),
+                reason=f"could not ask the channel whether an earlier attempt arrived "
+                f"({failed} lookups failed, the last with {describe(exc)}); "
+                "check the channel, then retry or cancel",
+                failure=True,
+                lookup_failed=True,
+            )
+        return Outcome(
+            to_status=Status.SENDING,
+            action="unknown_outcome",
+            reason=f"lookup failed: {describe(exc)}",
+            error=str(exc),
+            not_before=now + timedelta(seconds=self.backoff.delay(failed)),
+            failure=True,
+            lookup_failed=True,
         )

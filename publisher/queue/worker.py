@@ -25,7 +25,6 @@ from publisher.errors import (
     ChannelError,
     OutcomeUnknown,
     PermanentError,
-    RateLimited,
 )
 from publisher.queue.retry import RetryPolicy, describe
 from publisher.queue.states import Status
@@ -267,49 +266,18 @@ class Worker:
                     f"({describe(exc)}); check the channel, then retry or cancel",
                 )
             except ChannelError as exc:
-                return self._lookup_failed(exc, item)
+                # Still unknown whether it arrived: ask again later. Publishing now (or from
+                # retry_wait, which claims as a fresh publish) could post it twice.
+                return self.policy.after_lookup_error(
+                    exc,
+                    lookups=item.delivery.lookups,
+                    max_attempts=item.delivery.max_attempts,
+                    now=self.clock.now(),
+                )
             if found is not None:
                 return self._success(found, "reconciled", caps.idempotency)
         # Not on the channel (lookup said so), or the channel honours our key: send again.
         return await self._publish(account, item)
-
-    def _lookup_failed(self, exc: ChannelError, item: Claimed) -> Outcome:
-        """The channel could not say whether an earlier attempt arrived: ask again later.
-
-        Publishing now (or from retry_wait, which claims as a fresh publish) could post it
-        twice. Each failed lookup waits longer than the one before; after the account's max
-        attempts the delivery goes to review rather than asking forever.
-        """
-        now = self.clock.now()
-        if isinstance(exc, RateLimited):
-            # The channel says when it can tell: no failure, no breaker, not counted.
-            return Outcome(
-                to_status=Status.SENDING,
-                action="unknown_outcome",
-                reason=f"lookup failed: {describe(exc)}",
-                not_before=now + _seconds(exc.retry_after),
-            )
-        failed = item.delivery.lookups + 1
-        if failed >= item.delivery.max_attempts:
-            return Outcome(
-                to_status=Status.NEEDS_REVIEW,
-                action="needs_review",
-                error=str(exc),
-                reason=f"could not ask the channel whether an earlier attempt arrived "
-                f"({failed} lookups failed, the last with {describe(exc)}); "
-                "check the channel, then retry or cancel",
-                failure=True,
-                lookup_failed=True,
-            )
-        return Outcome(
-            to_status=Status.SENDING,
-            action="unknown_outcome",
-            reason=f"lookup failed: {describe(exc)}",
-            error=str(exc),
-            not_before=now + _seconds(self.policy.backoff.delay(failed)),
-            failure=True,
-            lookup_failed=True,
-        )
 
     async def _confirm(self, account: Account, item: Claimed) -> Outcome | None:
         try:

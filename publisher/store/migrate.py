@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,9 @@ async def upgrade(store: SqlStore) -> list[str]:
         ) from None
 
 
+@functools.cache
 def _script() -> ScriptDirectory:
+    """The migration scripts, read once per process (they do not change while it runs)."""
     return ScriptDirectory.from_config(alembic_config())
 
 

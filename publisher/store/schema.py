@@ -57,6 +57,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements INTEGER
+MAX_ROW_ID = 2**63 - 1  # ids are 64-bit: a larger number names no row (and overflows a query)
 
 notices = Table(
     "notices",

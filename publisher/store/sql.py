@@ -344,6 +344,8 @@ class SqlStore:
                 existing = self._by_key(conn, key, notice["fingerprint"])
                 if existing is not None:
                     return Submission(existing, False)
+            if len({d.account for d in new_deliveries}) != len(new_deliveries):
+                raise ValueError("a notice has one delivery per channel account")
             if claim is None and new_deliveries and self.fan_out_in_one_statement:
                 row = {**notice, "source": source, "created_by": actor, "created_at": now}
                 return Submission(self._fan_out(conn, row, new_deliveries, now), True)
@@ -356,8 +358,6 @@ class SqlStore:
             if not new_deliveries:
                 conn.execute(INSERT_EVENT, event_rows)
                 return Submission(notice_id, True)
-            if len({d.account for d in new_deliveries}) != len(new_deliveries):
-                raise ValueError("a notice has one delivery per channel account")
             inserted = (
                 conn.execute(
                     INSERT_DELIVERIES,

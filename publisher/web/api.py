@@ -12,6 +12,7 @@ from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import parse_notice
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
+from publisher.store.schema import MAX_ROW_ID
 from publisher.views import delivery_json, notice_json
 
 
@@ -32,8 +33,7 @@ def require_token(request: Request) -> None:
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_token)])
 
-# Database ids are 64-bit: a larger number names nothing (and would overflow the query).
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def runtime(request: Request) -> Runtime:
