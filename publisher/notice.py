@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from publisher.documents import FORMATS, DocumentError, check_shape, decode
 from publisher.errors import NoticeFormatError
 
 Kind = Literal[
@@ -29,10 +28,6 @@ Kind = Literal[
 ]
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 32  # a table is 4 levels deep (notice, table, rows, row)
-# The largest table the model allows (100,000 rows of 50 cells) fits; YAML aliases are
-# stopped here, a few seconds of walking at worst.
-MAX_VALUES = 6_000_000
 
 
 class Table(BaseModel):
@@ -114,44 +109,13 @@ def describe_validation_error(exc: ValidationError) -> str:
     return f"{where}: {message}"
 
 
-def check_shape(data: Any) -> None:
-    """Refuse what no channel can take, before anything else walks the document.
-
-    At most ``MAX_DEPTH`` levels and ``MAX_VALUES`` values, counted as they expand (YAML
-    aliases can make a file of a few hundred bytes stand for billions), and no NUL character
-    in any text (PostgreSQL cannot store one). Other control characters are let through:
-    text pasted from Word carries vertical tabs (its line breaks); each channel's output
-    drops or converts them.
-    """
-    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
-    seen = 0
-    while stack:
-        value, path = stack.pop()
-        seen += 1
-        if seen > MAX_VALUES:
-            raise NoticeFormatError(
-                f"more than {MAX_VALUES:,} values (YAML aliases repeating a large part?)"
-            )
-        if isinstance(value, str):
-            if "\x00" in value:
-                where = ".".join(path) or "notice"
-                raise NoticeFormatError(f"{where}: contains a NUL character (U+0000)")
-            continue
-        if isinstance(value, dict):
-            children: Any = [(v, (*path, str(k))) for k, v in value.items()]
-        elif isinstance(value, list):
-            children = [(v, (*path, str(i + 1))) for i, v in enumerate(value)]
-        else:
-            continue
-        if len(path) + 1 >= MAX_DEPTH:
-            raise NoticeFormatError(f"nested more than {MAX_DEPTH} levels deep")
-        stack.extend(children)
-
-
 def parse_notice(data: Any) -> NoticeInput:
     if not isinstance(data, dict):
         raise NoticeFormatError("a notice must be a mapping of fields (kind, title, body, ...)")
-    check_shape(data)
+    try:
+        check_shape(data)
+    except DocumentError as exc:
+        raise NoticeFormatError(str(exc)) from None
     try:
         return NoticeInput.model_validate(data)
     except ValidationError as exc:
@@ -159,29 +123,15 @@ def parse_notice(data: Any) -> NoticeInput:
 
 
 def decode_document(raw: bytes, suffix: str, name: str) -> Any:
-    """Decode a JSON, YAML or TOML document (chosen by suffix) from UTF-8 bytes."""
+    """Decode a JSON, YAML or TOML document (chosen by suffix; JSON otherwise)."""
+    fmt = FORMATS.get(suffix, "JSON")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise NoticeFormatError(f"{name}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        if suffix in (".yaml", ".yml"):
-            return yaml.safe_load(text)
-        if suffix == ".toml":
-            return tomllib.loads(text)
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise NoticeFormatError(f"{name}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark else ""
-        raise NoticeFormatError(
-            f"{name}: malformed YAML{line}: {getattr(exc, 'problem', exc)}"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise NoticeFormatError(f"{name}: malformed TOML: {exc}") from None
-    except RecursionError:
-        raise NoticeFormatError(f"{name}: nested too deeply to read") from None
+        return decode(raw, fmt)
+    except DocumentError as exc:
+        if not exc.syntax:
+            raise NoticeFormatError(f"{name}: {exc}") from None
+        at = f" at line {exc.line}" if exc.line is not None else ""
+        raise NoticeFormatError(f"{name}: malformed {fmt}{at}: {exc.problem}") from None
 
 
 def load_notice_file(path: Path, fmt: str | None = None) -> NoticeInput:

@@ -10,15 +10,12 @@ raises :class:`ConfigError` with one line naming it.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -27,8 +24,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from publisher.errors import ConfigError, NoticeFormatError
-from publisher.notice import check_shape
+from publisher.documents import FORMATS, DocumentError, check_shape, decode
+from publisher.errors import ConfigError
 
 NOTICE_KINDS = (
     "weather_warning",
@@ -212,13 +209,10 @@ class Settings(BaseSettings):
         return list(self.routes.get(kind) or self.accounts)
 
 
-CONFIG_TYPES = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
-
-
 def read_config_file(path: Path) -> dict[str, Any]:
     """The settings in a TOML, YAML or JSON file; any problem is one line naming the file."""
-    kind = CONFIG_TYPES.get(path.suffix.lower())
-    if kind is None:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
         raise ConfigError(
             f"PUBLISHER_CONFIG: {path}: unknown file type {path.suffix!r} "
             "(use .toml, .yaml or .json)"
@@ -230,42 +224,21 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"PUBLISHER_CONFIG: cannot read {path}: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"PUBLISHER_CONFIG: {path}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        if kind == "TOML":
-            data: Any = tomllib.loads(text)
-        elif kind == "JSON":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except RecursionError:
-        raise ConfigError(f"PUBLISHER_CONFIG: {path}: nested too deeply to read") from None
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(
-            f"PUBLISHER_CONFIG: {path}: not valid {kind}: {_parse_problem(exc)}"
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"PUBLISHER_CONFIG: {path}: expected settings (name = value) at the top, "
-            f"found a {type(data).__name__}"
-        )
-    try:
+        data = decode(raw, fmt)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise DocumentError(
+                f"expected settings (name = value) at the top, found a {type(data).__name__}"
+            )
         check_shape(data)
-    except NoticeFormatError as exc:
-        raise ConfigError(f"PUBLISHER_CONFIG: {path}: {exc}") from None
+    except DocumentError as exc:
+        problem = str(exc)
+        if exc.syntax:
+            at = f" (line {exc.line})" if exc.line is not None else ""
+            problem = f"not valid {fmt}: {exc.problem}{at}"
+        raise ConfigError(f"PUBLISHER_CONFIG: {path}: {problem}") from None
     return data
-
-
-def _parse_problem(exc: Exception) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        return f"{exc.problem} (line {exc.problem_mark.line + 1})"
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} (line {exc.lineno})"
-    return " ".join(str(exc).split())
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,90 @@
+"""Reading the documents people hand us (notice files, the settings file): JSON, YAML or
+TOML from UTF-8 bytes, with one set of limits on their shape.
+
+Each caller words the error its own way (a notice file's ``malformed JSON at line 3``, the
+settings file's ``not valid JSON: ... (line 3)``); what went wrong, and where, is found here.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+import yaml
+
+FORMATS = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML", ".toml": "TOML"}
+MAX_DEPTH = 32  # a table is 4 levels deep (notice, table, rows, row)
+# The largest table a notice may carry (100,000 rows of 50 cells) fits; YAML aliases are
+# stopped here, a few seconds of walking at worst.
+MAX_VALUES = 6_000_000
+
+
+class DocumentError(ValueError):
+    """Why a document cannot be used. ``syntax``: the parser refused it, at ``line`` where
+    the parser says."""
+
+    def __init__(self, problem: str, *, syntax: bool = False, line: int | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.syntax = syntax
+        self.line = line
+
+
+def decode(raw: bytes, fmt: str) -> Any:
+    """Parse UTF-8 bytes (a byte order mark is fine) as ``fmt``: JSON, YAML or TOML."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        if fmt == "YAML":
+            return yaml.safe_load(text)
+        if fmt == "TOML":
+            return tomllib.loads(text)
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(exc.msg, syntax=True, line=exc.lineno) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        line = mark.line + 1 if mark is not None else None
+        raise DocumentError(problem, syntax=True, line=line) from None
+    except tomllib.TOMLDecodeError as exc:  # its message carries the line already
+        raise DocumentError(" ".join(str(exc).split()), syntax=True) from None
+    except RecursionError:
+        raise DocumentError("nested too deeply to read") from None
+
+
+def check_shape(data: Any) -> None:
+    """Refuse what no channel can take, before anything else walks the document.
+
+    At most ``MAX_DEPTH`` levels and ``MAX_VALUES`` values, counted as they expand (YAML
+    aliases can make a file of a few hundred bytes stand for billions), and no NUL character
+    in any text (PostgreSQL cannot store one). Other control characters are let through:
+    text pasted from Word carries vertical tabs (its line breaks); each channel's output
+    drops or converts them.
+    """
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    seen = 0
+    while stack:
+        value, path = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise DocumentError(
+                f"more than {MAX_VALUES:,} values (YAML aliases repeating a large part?)"
+            )
+        if isinstance(value, str):
+            if "\x00" in value:
+                where = ".".join(path) or "notice"
+                raise DocumentError(f"{where}: contains a NUL character (U+0000)")
+            continue
+        if isinstance(value, dict):
+            children: Any = [(v, (*path, str(k))) for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [(v, (*path, str(i + 1))) for i, v in enumerate(value)]
+        else:
+            continue
+        if len(path) + 1 >= MAX_DEPTH:
+            raise DocumentError(f"nested more than {MAX_DEPTH} levels deep")
+        stack.extend(children)
