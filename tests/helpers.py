@@ -111,8 +111,6 @@ async def submit(
 async def submitted(call: Awaitable[Any]) -> tuple[int, bool]:
     """``(notice_id, created)`` from ``SqlStore.submit`` (a Submission record)."""
     result = await call
-    if isinstance(result, tuple):
-        return int(result[0]), bool(result[1])
     return int(result.notice_id), bool(result.created)
 
 

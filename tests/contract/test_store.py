@@ -7,7 +7,7 @@ test moves by hand, so leases, schedules, rate limits and the breaker are exact.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +36,19 @@ async def claim(
     worker: str = "w1",
 ) -> tuple[list[Claimed], float | None]:
     return await store.claim(worker, limits, capacity, LEASE)
+
+
+def submit_row(
+    store: SqlStore, row: dict[str, Any], accounts: Sequence[str] = ("portal",)
+) -> Awaitable[Submission]:
+    """``store.submit`` of a notice row as given, one delivery per account."""
+    now = store.clock.now()
+    return store.submit(
+        notice=row,
+        new_deliveries=[delivery(a, now) for a in accounts],
+        source="test",
+        actor="tester",
+    )
 
 
 def posted(remote_id: str = "r1") -> Outcome:
@@ -114,12 +127,7 @@ async def test_submit_failing_mid_fan_out_writes_nothing(
     assert written == [0, 0, 0]
     # The notice key was not used up: the same notice goes in once the fan-out is valid.
     notice_id, created = await submitted(
-        store.submit(
-            notice=notice_row(idempotency_key="notice-1", fingerprint="a"),
-            new_deliveries=[delivery("portal", now)],
-            source="test",
-            actor="tester",
-        )
+        submit_row(store, notice_row(idempotency_key="notice-1", fingerprint="a"))
     )
     assert created
     assert len((await store.get_notice(notice_id)).deliveries) == 1
@@ -128,18 +136,9 @@ async def test_submit_failing_mid_fan_out_writes_nothing(
 async def test_same_idempotency_key_returns_the_same_notice(
     store: SqlStore, database_url: str
 ) -> None:
-    now = store.clock.now()
     row = notice_row(idempotency_key="cap-2026-001", fingerprint="abc")
-    first, created = await submitted(
-        store.submit(
-            notice=row, new_deliveries=[delivery("portal", now)], source="cli", actor="tester"
-        )
-    )
-    again, created_again = await submitted(
-        store.submit(
-            notice=row, new_deliveries=[delivery("portal", now)], source="cli", actor="tester"
-        )
-    )
+    first, created = await submitted(submit_row(store, row))
+    again, created_again = await submitted(submit_row(store, row))
     assert created and not created_again
     assert again == first
     assert count(database_url, deliveries) == 1  # no second fan-out
@@ -148,19 +147,10 @@ async def test_same_idempotency_key_returns_the_same_notice(
 async def test_other_content_under_a_used_key_is_refused(
     store: SqlStore, database_url: str
 ) -> None:
-    now = store.clock.now()
-    await store.submit(
-        notice=notice_row(idempotency_key="cap-2026-001", fingerprint="abc"),
-        new_deliveries=[delivery("portal", now)],
-        source="cli",
-        actor="tester",
-    )
+    await submit_row(store, notice_row(idempotency_key="cap-2026-001", fingerprint="abc"))
     with pytest.raises(IdempotencyConflict, match="cap-2026-001"):
-        await store.submit(
-            notice=notice_row("另一条通知", idempotency_key="cap-2026-001", fingerprint="xyz"),
-            new_deliveries=[delivery("portal", now)],
-            source="cli",
-            actor="tester",
+        await submit_row(
+            store, notice_row("另一条通知", idempotency_key="cap-2026-001", fingerprint="xyz")
         )
     assert count(database_url, notices) == 1
 
@@ -168,17 +158,9 @@ async def test_other_content_under_a_used_key_is_refused(
 async def test_racing_submits_under_one_key_make_one_notice(
     store: SqlStore, second_store: SqlStore, database_url: str
 ) -> None:
-    now = store.clock.now()
     row = notice_row(idempotency_key="race", fingerprint="abc")
     results = await asyncio.gather(
-        *(
-            submitted(
-                s.submit(
-                    notice=row, new_deliveries=[delivery("portal", now)], source="api", actor="t"
-                )
-            )
-            for s in (store, second_store, store, second_store)
-        )
+        *(submitted(submit_row(s, row)) for s in (store, second_store, store, second_store))
     )
     assert len({notice_id for notice_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
@@ -190,13 +172,7 @@ async def test_a_bad_submit_among_concurrent_ones_fails_alone(
 ) -> None:
     """SQLite commits concurrent submits together: one refused notice must not take the
     others down with it, nor leave half of itself behind."""
-    now = store.clock.now()
-    await store.submit(
-        notice=notice_row(idempotency_key="used", fingerprint="abc"),
-        new_deliveries=[delivery("portal", now)],
-        source="api",
-        actor="t",
-    )
+    await submit_row(store, notice_row(idempotency_key="used", fingerprint="abc"))
 
     def row(i: int) -> dict[str, Any]:
         if i == 3:  # a used key with other content: refused
@@ -204,15 +180,7 @@ async def test_a_bad_submit_among_concurrent_ones_fails_alone(
         return notice_row(f"通知{i}", idempotency_key=f"k{i}", fingerprint=f"f{i}")
 
     results = await asyncio.gather(
-        *(
-            store.submit(
-                notice=row(i),
-                new_deliveries=[delivery("portal", now), delivery("weibo", now)],
-                source="api",
-                actor="t",
-            )
-            for i in range(8)
-        ),
+        *(submit_row(store, row(i), ("portal", "weibo")) for i in range(8)),
         return_exceptions=True,
     )
     assert isinstance(results[3], IdempotencyConflict)
