@@ -5,6 +5,9 @@ POST /receive-plain    ignores keys: every request is a new post (keys are still
 GET  /lookup?key=K     200 with the post received under key K, or 404
 GET  /posts            everything received, as JSON; DELETE /posts forgets it
 PUT  /faults           {"latency_ms", "error_rate", "error_status", "hang_seconds"}
+
+``latency_ms`` is network time, spent half before the post is stored and half after, as on a
+real round trip: a sender that dies mid-request may or may not have reached the receiver.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.requests import ClientDisconnect
 
 
 class Faults(BaseModel):
@@ -50,19 +54,30 @@ class WebhookSink:
     async def head(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    async def _accept(self, request: Request, honour_key: bool) -> JSONResponse:
+    async def _accept(self, request: Request, honour_key: bool) -> Response:
         f = self.faults
         if f.latency_ms:
-            await asyncio.sleep(f.latency_ms / 1000)
+            await asyncio.sleep(f.latency_ms / 2000)
         if f.error_rate and self.rng.random() < f.error_rate:
             return JSONResponse({"error": "沙箱注入的故障"}, status_code=f.error_status)
         try:
             payload = await request.json()
         except ValueError:
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        except ClientDisconnect:  # the sender died before its request arrived: nothing stored
+            return Response(status_code=499)
         key = request.headers.get("idempotency-key")
         if honour_key and key and key in self.by_key:
-            return JSONResponse(self.by_key[key], headers={"Idempotent-Replayed": "true"})
+            reply = JSONResponse(self.by_key[key], headers={"Idempotent-Replayed": "true"})
+        else:
+            reply = JSONResponse(self._store(request, key, payload), status_code=201)
+            if f.hang_seconds and self.rng.random() < (f.hang_rate or 1.0):
+                await asyncio.sleep(f.hang_seconds)
+        if f.latency_ms:
+            await asyncio.sleep(f.latency_ms / 2000)
+        return reply
+
+    def _store(self, request: Request, key: str | None, payload: Any) -> dict[str, Any]:
         number = len(self.posts) + 1
         post = {
             "id": f"wh-{number}",
@@ -74,14 +89,12 @@ class WebhookSink:
         self.posts.append(post)
         if key and key not in self.by_key:
             self.by_key[key] = post
-        if f.hang_seconds and self.rng.random() < (f.hang_rate or 1.0):
-            await asyncio.sleep(f.hang_seconds)
-        return JSONResponse(post, status_code=201)
+        return post
 
-    async def receive(self, request: Request) -> JSONResponse:
+    async def receive(self, request: Request) -> Response:
         return await self._accept(request, honour_key=True)
 
-    async def receive_plain(self, request: Request) -> JSONResponse:
+    async def receive_plain(self, request: Request) -> Response:
         return await self._accept(request, honour_key=False)
 
     async def lookup(self, key: str) -> JSONResponse:
