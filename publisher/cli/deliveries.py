@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from publisher import labels
 from publisher.cli import ROW_ID, Context, emit, main, pass_ctx
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
@@ -44,8 +45,9 @@ def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
         click.echo("没有投递记录")
     for d in data:
         click.echo(
-            f"#{d['id']:<6} 通知#{d['notice_id']:<6} {d['channel']:<12} {d['status']:<12} "
-            f"尝试{d['attempts']}次 {d['url'] or d['error'] or ''}".rstrip()
+            f"#{d['id']:<6} 通知#{d['notice_id']:<6} {d['channel']:<12} "
+            f"{labels.status(d['status']):<16} 尝试{d['attempts']}次 "
+            f"{d['url'] or d['error'] or ''}".rstrip()
         )
 
 
@@ -56,7 +58,7 @@ def retry(ctx: Context, delivery_id: int) -> None:
     """Send a failed, cancelled or needs-review delivery again."""
     settings = ctx.settings()
     d = ctx.run(_with_runtime(settings, lambda rt: rt.store.retry(delivery_id, actor="cli")))
-    click.echo(f"投递 #{d.id} 已重新排队 ({d.status})")
+    click.echo(f"投递 #{d.id} 已重新排队: {labels.status(d.status)}")
 
 
 @deliveries.command("cancel")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 import click
 
+from publisher import labels
 from publisher.cli import (
     EXIT_FAILED,
     EXIT_OK,
@@ -41,15 +43,23 @@ def _exit_code(data: dict[str, Any]) -> int:
     return EXIT_OK
 
 
-def _print_notice(data: dict[str, Any], as_json: bool) -> None:
+def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
     if as_json:
         emit(data)
         return
     click.echo(f"通知 #{data['id']}  [{data['kind']}]  {data['title']}")
-    click.echo(f"状态: {data['status']}  创建: {data['created_at']}  来源: {data['source']}")
+    click.echo(
+        f"状态: {labels.status(data['status'])}  创建: {labels.when(data['created_at'], zone)}"
+        f"  来源: {data['source']}"
+    )
+    if data["publish_at"]:
+        click.echo(f"定时发布: {labels.when(data['publish_at'], zone)}")
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
-        line = f"  - #{d['id']} {d['channel']}: {d['status']} (尝试 {d['attempts']} 次) {where}"
+        line = (
+            f"  - #{d['id']} {d['channel']}: {labels.status(d['status'])}"
+            f" (尝试 {d['attempts']} 次) {where}"
+        )
         click.echo(line.rstrip())
         if d["error"] and d["status"] != Status.POSTED:
             click.echo(f"      原因: {d['error']}")
@@ -61,13 +71,16 @@ def _print_notice(data: dict[str, Any], as_json: bool) -> None:
             )
             click.echo(
                 f"      触达: {numbers} "
-                f"(截至 {d['metrics']['as_of']}，来源 {d['metrics']['source']})"
+                f"(截至 {labels.when(d['metrics']['as_of'], zone)}，来源 {d['metrics']['source']})"
             )
     for e in data.get("events", []):
-        move = f"{e['from'] or ''}->{e['to'] or ''}" if e["to"] else ""
+        move = f" {labels.status(e['from'])}→{labels.status(e['to'])}" if e["to"] else ""
         target = f" 投递#{e['delivery_id']}" if e["delivery_id"] else ""
         reason = f" ({e['reason']})" if e["reason"] else ""
-        click.echo(f"  {e['at']}{target} {e['action']} {move} by {e['actor']}{reason}")
+        click.echo(
+            f"  {labels.when(e['at'], zone)}{target} {labels.action(e['action'])}{move}"
+            f" 操作者 {e['actor']}{reason}"
+        )
 
 
 def _a_number(value: float | None) -> float | None:
@@ -140,7 +153,7 @@ def submit(
             await rt.close()
 
     data, final = ctx.run(go())
-    _print_notice(data, as_json)
+    _print_notice(data, as_json, settings.zone)
     if wait is not None and not final:
         click.echo(f"publisher: timed out after {wait:g} s waiting for delivery", err=True)
         raise SystemExit(EXIT_TIMEOUT)
@@ -164,7 +177,7 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
         finally:
             await rt.close()
 
-    _print_notice(ctx.run(go()), as_json)
+    _print_notice(ctx.run(go()), as_json, settings.zone)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -278,8 +279,11 @@ def test_notice_show_and_deliveries_list(site: Site) -> None:
     text = site.ws.cli("notice", "show", str(notice_id))
     assert text.returncode == 0, text
     assert "查看测试" in text.stdout
-    assert "posted" in text.stdout
-    assert "submitted" in text.stdout  # the event history is shown too
+    assert "已发布(posted)" in text.stdout
+    assert "提交 操作者" in text.stdout  # the event history is shown too
+    created = datetime.fromisoformat(submitted.json()["created_at"])
+    local = created.astimezone(ZoneInfo("Asia/Shanghai"))  # the bureau's clock, not UTC
+    assert f"创建: {local:%Y-%m-%d %H:%M:%S}" in text.stdout
 
     data = site.show(notice_id)
     assert data["id"] == notice_id
@@ -298,6 +302,7 @@ def test_notice_show_and_deliveries_list(site: Site) -> None:
     human = site.ws.cli("deliveries", "list", "--status", "posted")
     assert human.returncode == 0, human
     assert f"#{delivery_id}" in human.stdout
+    assert "已发布(posted)" in human.stdout
 
 
 def test_retry_a_failed_delivery_after_the_receiver_recovers(site: Site) -> None:
