@@ -921,7 +921,7 @@ async def test_a_title_over_32_characters_is_refused_at_submit_naming_wechat(
         await intake.submit(notice, source="test", actor="duty")
     (violation,) = caught.value.violations
     assert (violation.account, violation.part, violation.limit) == ("wx", "title", 32)
-    assert "wx: title: 36 字, the limit is 32 字" in str(caught.value)
+    assert "wx: title: 36 字，超过上限 32 字" in str(caught.value)
 
 
 async def test_a_table_too_long_for_an_article_is_refused_at_submit(intake: Intake) -> None:

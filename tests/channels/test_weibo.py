@@ -604,7 +604,7 @@ async def test_a_long_warning_without_summary_is_refused_naming_weibo(intake: In
         await intake.submit(parse_notice({**WARNING, "body": LONG_BODY}), source="t", actor="d")
     (violation,) = caught.value.violations
     assert (violation.account, violation.part, violation.limit) == ("weibo", "body", 128)
-    assert "the limit is 128 字" in str(caught.value)
+    assert "超过上限 128 字" in str(caught.value)
 
 
 async def test_an_approval_list_is_one_line_never_a_table(intake: Intake) -> None:
