@@ -227,6 +227,7 @@ def _sqlite_missing(url: str) -> bool:
 
 async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> None:
     from publisher.errors import TransientError
+    from publisher.http import NOT_CONNECTED
 
     for account in channels:
         label = f"渠道 {account.name} ({account.type_name})"
@@ -234,7 +235,8 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
             await account.adapter.check()
             click.echo(f"✓ {label}: 正常")
         except TransientError as exc:
-            if settings.accounts.get(account.name, {}).get("sandbox") and "connect" in str(exc):
+            sandbox = settings.accounts.get(account.name, {}).get("sandbox")
+            if sandbox and NOT_CONNECTED in str(exc):
                 # The embedded sandbox is served by `publisher serve` itself: not running yet.
                 click.echo(f"- {label}: 沙箱接收端由 publisher serve 提供，当前未运行，跳过检查")
             else:

@@ -496,7 +496,7 @@ async def test_replies_without_a_result_code(
 
 def test_wecom_app_options_need_recipients_and_respect_wecom_caps() -> None:
     base = {"corpid": "ww", "corpsecret": "s", "agentid": 1}
-    with pytest.raises(ValidationError, match="recipients"):
+    with pytest.raises(ValidationError, match="请指定接收人"):
         WecomAppOptions.model_validate({**base, "touser": ""})
     with pytest.raises(ValidationError, match="1000"):
         WecomAppOptions.model_validate({**base, "touser": [f"u{n}" for n in range(1001)]})

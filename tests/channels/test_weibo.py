@@ -302,7 +302,7 @@ async def test_every_classified_error_code(
         assert isinstance(caught.value, RateLimited)
         assert caught.value.retry_after == case.retry_after
     if case.error is CredentialsInvalid:
-        assert "authorise the app again" in str(caught.value)
+        assert "请重新授权应用" in str(caught.value)
     if case.error is Duplicate:
         assert isinstance(caught.value, Duplicate)
         assert caught.value.remote_id is None
@@ -510,9 +510,9 @@ async def test_check_warns_a_week_before_the_token_expires(
         ),
         (
             httpx.Response(200, json={"uid": 1, "appkey": "999", "expire_in": 86400 * 30}),
-            "belongs to app '999'",
+            "属于应用 '999'",
         ),
-        (httpx.Response(200, json={"uid": 1, "appkey": "123456", "expire_in": 0}), "expired"),
+        (httpx.Response(200, json={"uid": 1, "appkey": "123456", "expire_in": 0}), "已过期"),
     ],
 )
 async def test_check_refuses_a_dead_or_foreign_token(

@@ -214,7 +214,7 @@ def test_a_lost_reply_on_a_channel_that_cannot_be_asked_needs_review(site: Site)
     assert result.returncode == 1, result
     [delivery] = result.json()["deliveries"]
     assert delivery["status"] == "needs_review"
-    assert "no complete reply" in delivery["error"]
+    assert "没有收到完整的回复" in delivery["error"]
     assert [p["payload"]["title"] for p in site.lossy.posts()].count("回执丢失-无法查询") == 1
     shown = site.ws.cli("notice", "show", str(result.json()["id"]))
     assert "needs_review" in shown.stdout and "check the channel" in shown.stdout
