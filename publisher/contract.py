@@ -220,7 +220,7 @@ def _http_url(value: str) -> str:
     # The value is not echoed: a receiver's URL may carry a token in its query.
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// URL with a host")
+        raise ValueError("应为带主机名的 http:// 或 https:// 网址")
     return value
 
 

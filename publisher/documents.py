@@ -1,13 +1,15 @@
 """Reading the documents people hand us (notice files, the settings file): JSON, YAML or
 TOML from UTF-8 bytes, with one set of limits on their shape.
 
-Each caller words the error its own way (a notice file's ``malformed JSON at line 3``, the
-settings file's ``not valid JSON: ... (line 3)``); what went wrong, and where, is found here.
+Each caller words the error its own way (a notice file's ``JSON 格式错误，第 3 行``, the
+settings file's ``不是有效的 JSON: ... (第 3 行)``); what went wrong, and where, is found here.
+The parsers' own descriptions of a syntax error are passed on as they wrote them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from typing import Any
 
@@ -18,6 +20,7 @@ MAX_DEPTH = 32  # a table is 4 levels deep (notice, table, rows, row)
 # The largest table a notice may carry (100,000 rows of 50 cells) fits; YAML aliases are
 # stopped here, a few seconds of walking at worst.
 MAX_VALUES = 6_000_000
+_TOML_WHERE = re.compile(r" \(at line (\d+), column \d+\)$")
 
 
 class DocumentError(ValueError):
@@ -36,7 +39,7 @@ def decode(raw: bytes, fmt: str) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"not UTF-8 text (byte {exc.start})") from None
+        raise DocumentError(f"不是 UTF-8 文本 (第 {exc.start} 字节)") from None
     try:
         if fmt == "YAML":
             return yaml.safe_load(text)
@@ -50,10 +53,16 @@ def decode(raw: bytes, fmt: str) -> Any:
         problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
         line = mark.line + 1 if mark is not None else None
         raise DocumentError(problem, syntax=True, line=line) from None
-    except tomllib.TOMLDecodeError as exc:  # its message carries the line already
-        raise DocumentError(" ".join(str(exc).split()), syntax=True) from None
+    except (
+        tomllib.TOMLDecodeError
+    ) as exc:  # the line is only in its message: "... (at line 3, ...)"
+        problem = " ".join(str(exc).split())
+        found = _TOML_WHERE.search(problem)
+        line = int(found.group(1)) if found else None
+        problem = _TOML_WHERE.sub("", problem) if found else problem
+        raise DocumentError(problem, syntax=True, line=line) from None
     except RecursionError:
-        raise DocumentError("nested too deeply to read") from None
+        raise DocumentError("嵌套层数过多，无法读取") from None
 
 
 def check_shape(data: Any) -> None:
@@ -71,13 +80,11 @@ def check_shape(data: Any) -> None:
         value, path = stack.pop()
         seen += 1
         if seen > MAX_VALUES:
-            raise DocumentError(
-                f"more than {MAX_VALUES:,} values (YAML aliases repeating a large part?)"
-            )
+            raise DocumentError(f"超过 {MAX_VALUES:,} 个值 (是否有 YAML 别名重复引用了大段内容？)")
         if isinstance(value, str):
             if "\x00" in value:
                 where = ".".join(path) or "notice"
-                raise DocumentError(f"{where}: contains a NUL character (U+0000)")
+                raise DocumentError(f"{where}: 含有 NUL 字符 (U+0000)")
             continue
         if isinstance(value, dict):
             children: Any = [(v, (*path, str(k))) for k, v in value.items()]
@@ -86,5 +93,5 @@ def check_shape(data: Any) -> None:
         else:
             continue
         if len(path) + 1 >= MAX_DEPTH:
-            raise DocumentError(f"nested more than {MAX_DEPTH} levels deep")
+            raise DocumentError(f"嵌套超过 {MAX_DEPTH} 层")
         stack.extend(children)

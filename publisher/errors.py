@@ -66,7 +66,7 @@ class LimitViolationError(InputError):
 
     def __init__(self, violations: Sequence[Violation]) -> None:
         self.violations = list(violations)
-        super().__init__("; ".join(str(v) for v in self.violations))
+        super().__init__("；".join(str(v) for v in self.violations))
 
 
 class PersonalDataFound(InputError):
@@ -75,7 +75,7 @@ class PersonalDataFound(InputError):
     def __init__(self, locations: Sequence[str]) -> None:
         self.locations = list(locations)
         super().__init__(
-            "personal data found (set pii: mask to publish it masked): " + "; ".join(self.locations)
+            "发现个人信息 (如需打码后发布，请设置 pii: mask): " + "；".join(self.locations)
         )
 
 

@@ -13,6 +13,9 @@ import httpx
 
 from publisher.errors import OutcomeUnknown, RateLimited, TransientError
 
+# How a delivery's error starts when the request never left (``doctor`` looks for it).
+NOT_CONNECTED = "无法连接"
+
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
@@ -22,9 +25,9 @@ async def request(
     try:
         return await client.request(method, url, **kwargs)
     except NOT_SENT as exc:
-        raise TransientError(f"could not connect: {type(exc).__name__}: {exc}") from None
+        raise TransientError(f"{NOT_CONNECTED}: {type(exc).__name__}: {exc}") from None
     except httpx.TransportError as exc:
-        raise OutcomeUnknown(f"no complete reply: {type(exc).__name__}: {exc}") from None
+        raise OutcomeUnknown(f"没有收到完整的回复: {type(exc).__name__}: {exc}") from None
 
 
 def retry_after(response: httpx.Response, default: float = 60.0) -> float:
@@ -39,13 +42,13 @@ def raise_for_server_trouble(response: httpx.Response) -> None:
     """429 and 5xx: the channel is busy or broken, try later."""
     if response.status_code == 429:
         raise RateLimited(
-            f"HTTP 429 from {response.request.url.host}",
+            f"{response.request.url.host} 返回 HTTP 429 (请求过于频繁)",
             retry_after=retry_after(response),
             code=429,
         )
     if response.status_code >= 500 or response.status_code in (408, 425):
         raise TransientError(
-            f"HTTP {response.status_code} from {response.request.url.host}: {response.text[:200]}",
+            f"{response.request.url.host} 返回 HTTP {response.status_code}: {response.text[:200]}",
             code=response.status_code,
         )
 

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from publisher import problems
 from publisher.documents import FORMATS, DocumentError, check_shape, decode
 from publisher.errors import NoticeFormatError
 
@@ -41,9 +42,7 @@ class Table(BaseModel):
         width = len(self.columns)
         for number, row in enumerate(self.rows, start=1):
             if len(row) != width:
-                raise ValueError(
-                    f"row {number} has {len(row)} cells, the table has {width} columns"
-                )
+                raise ValueError(f"第 {number} 行有 {len(row)} 个单元格，表格有 {width} 列")
         return self
 
 
@@ -70,11 +69,11 @@ class NoticeInput(BaseModel):
         if value is None:
             return None
         if value.utcoffset() is None:
-            raise ValueError("needs a UTC offset, e.g. 2026-12-01T09:00:00+08:00")
+            raise ValueError("必须带时区偏移，例如 2026-12-01T09:00:00+08:00")
         # Far outside any schedule, and near datetime's own limits, where the queue's
         # arithmetic (backoffs, leases) would overflow.
         if not 2000 <= value.year <= 2100:
-            raise ValueError("must fall between the years 2000 and 2100")
+            raise ValueError("必须在 2000 年到 2100 年之间")
         return value
 
     @field_validator("channels")
@@ -82,9 +81,9 @@ class NoticeInput(BaseModel):
     def _channels_unique(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
             if not value:
-                raise ValueError("must name at least one channel account")
+                raise ValueError("至少要指定一个渠道账号")
             if len(set(value)) != len(value):
-                raise ValueError("names a channel account twice")
+                raise ValueError("同一个渠道账号出现了两次")
         return value
 
     @property
@@ -97,21 +96,16 @@ class NoticeInput(BaseModel):
 def describe_validation_error(exc: ValidationError) -> str:
     """One line: the first problem, naming the field."""
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "notice"
-    message = str(first["msg"]).removeprefix("Value error, ")
+    where = problems.location(first, "notice")
     if first["type"] == "literal_error" and where == "kind":
-        expected = ", ".join(get_args(Kind))
-        return f"kind: unknown kind {first.get('input')!r}; expected one of {expected}"
-    if first["type"] == "missing":
-        return f"{where}: required field is missing"
-    if first["type"] == "extra_forbidden":
-        return f"{where}: unknown field"
-    return f"{where}: {message}"
+        expected = "、".join(get_args(Kind))
+        return f"kind: 未知的通知类型 {first.get('input')!r}，可选 {expected}"
+    return f"{where}: {problems.describe(first)}"
 
 
 def parse_notice(data: Any) -> NoticeInput:
     if not isinstance(data, dict):
-        raise NoticeFormatError("a notice must be a mapping of fields (kind, title, body, ...)")
+        raise NoticeFormatError("通知应为字段的键值映射 (kind、title、body 等)")
     try:
         check_shape(data)
     except DocumentError as exc:
@@ -130,8 +124,8 @@ def decode_document(raw: bytes, suffix: str, name: str) -> Any:
     except DocumentError as exc:
         if not exc.syntax:
             raise NoticeFormatError(f"{name}: {exc}") from None
-        at = f" at line {exc.line}" if exc.line is not None else ""
-        raise NoticeFormatError(f"{name}: malformed {fmt}{at}: {exc.problem}") from None
+        at = f"，第 {exc.line} 行" if exc.line is not None else ""
+        raise NoticeFormatError(f"{name}: {fmt} 格式错误{at}: {exc.problem}") from None
 
 
 def load_notice_file(path: Path, fmt: str | None = None) -> NoticeInput:
@@ -142,23 +136,19 @@ def load_notice_file(path: Path, fmt: str | None = None) -> NoticeInput:
     if str(path) == "-":
         raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
-            raise NoticeFormatError(
-                f"standard input: larger than {MAX_FILE_BYTES // 1024 // 1024} MB"
-            )
-        return _parse_document(raw, f".{fmt or 'json'}", "standard input")
+            raise NoticeFormatError(f"标准输入: 超过 {MAX_FILE_BYTES // 1024 // 1024} MB")
+        return _parse_document(raw, f".{fmt or 'json'}", "标准输入")
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise NoticeFormatError(
-                f"{path}: file is larger than {MAX_FILE_BYTES // 1024 // 1024} MB"
-            )
+            raise NoticeFormatError(f"{path}: 文件超过 {MAX_FILE_BYTES // 1024 // 1024} MB")
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise NoticeFormatError(f"{path}: no such file") from None
+        raise NoticeFormatError(f"{path}: 文件不存在") from None
     except IsADirectoryError:
-        raise NoticeFormatError(f"{path}: is a directory, not a notice file") from None
+        raise NoticeFormatError(f"{path}: 是目录，不是通知文件") from None
     except PermissionError:
-        raise NoticeFormatError(f"{path}: permission denied") from None
+        raise NoticeFormatError(f"{path}: 没有读取权限") from None
     return _parse_document(raw, f".{fmt}" if fmt else path.suffix.lower(), str(path))
 
 

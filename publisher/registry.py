@@ -19,6 +19,7 @@ import certifi
 import httpx
 from pydantic import ValidationError
 
+from publisher import problems
 from publisher.contract import (
     AccountContext,
     AccountOptions,
@@ -42,7 +43,7 @@ def adapter_types() -> Mapping[str, type[ChannelAdapter]]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         cls = ep.load()
         if not (isinstance(cls, type) and issubclass(cls, ChannelAdapter)):
-            raise ConfigError(f"entry point {ep.name!r} is not a ChannelAdapter subclass")
+            raise ConfigError(f"入口点 {ep.name!r} 不是 ChannelAdapter 的子类")
         found[ep.name] = cls
     return found
 
@@ -63,15 +64,15 @@ def build_options(
     kind = raw.get("type")
     types = adapter_types()
     if not isinstance(kind, str) or kind not in types:
-        known = ", ".join(sorted(types)) or "none installed"
-        raise ConfigError(f"channel account {name!r}: unknown type {kind!r} (known: {known})")
+        known = "、".join(sorted(types)) or "未安装任何渠道"
+        raise ConfigError(f"渠道账号 {name!r}: 未知的类型 {kind!r} (可用: {known})")
     cls = types[kind]
     try:
         options = cls.Options.model_validate(_expand(dict(raw), base_url))
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"channel account {name!r}: {field}: {first['msg']}") from None
+        field = problems.location(first, "options")
+        raise ConfigError(f"渠道账号 {name!r}: {field}: {problems.describe(first)}") from None
     return cls, options
 
 
@@ -174,7 +175,7 @@ class Channels:
         for kind, targets in settings.routes.items():
             for target in targets:
                 if target not in self._accounts:
-                    raise ConfigError(f"routes.{kind}: no channel account named {target!r}")
+                    raise ConfigError(f"routes.{kind}: 没有名为 {target!r} 的渠道账号")
 
     async def aclose(self) -> None:
         for client in self._clients:
@@ -190,10 +191,8 @@ class Channels:
         try:
             return self._accounts[name]
         except KeyError:
-            known = ", ".join(self._accounts) or "none"
-            raise UnknownChannelError(
-                f"unknown channel account {name!r}; configured: {known}"
-            ) from None
+            known = "、".join(self._accounts) or "无"
+            raise UnknownChannelError(f"未知的渠道账号 {name!r}，已配置: {known}") from None
 
     def limits(self) -> dict[str, AccountLimits]:
         return {a.name: a.limits for a in self}

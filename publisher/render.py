@@ -106,10 +106,10 @@ class Renderer:
             return self.env.select_template(names)
         except jinja2.TemplatesNotFound:
             raise TemplateError(
-                f"no template for {channel}/{kind}: looked for {', '.join(names)}"
+                f"没有 {channel}/{kind} 的模板，已查找 {'、'.join(names)}"
             ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"template {exc.name}, line {exc.lineno}: {exc.message}") from None
+            raise TemplateError(f"模板 {exc.name} 第 {exc.lineno} 行: {exc.message}") from None
 
     def render(
         self,
@@ -128,7 +128,7 @@ class Renderer:
                 out[part] = template.render(context).strip()
             except jinja2.TemplateError as exc:
                 raise TemplateError(
-                    f"template {template.name}, line {_line(exc, template)}: {exc}"
+                    f"模板 {template.name} 第 {_line(exc, template)} 行: {exc}"
                 ) from None
         return Rendered(format=fmt, parts=out)
 

@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from publisher import problems
 from publisher.documents import FORMATS, DocumentError, check_shape, decode
 from publisher.errors import ConfigError
 
@@ -121,7 +122,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql", "postgres:")):
-            raise ValueError("use sqlite:///path/file.db or postgresql://user@host/db")
+            raise ValueError("应为 sqlite:///path/file.db 或 postgresql://user@host/db")
         return value
 
     @field_validator("timezone")
@@ -130,7 +131,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(f"未知的时区 {value!r}") from exc
         return value
 
     @field_validator("accounts")
@@ -138,9 +139,7 @@ class Settings(BaseSettings):
     def _account_names(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for name in value:
             if not ACCOUNT_NAME.fullmatch(name):
-                raise ValueError(
-                    f"account name {name[:80]!r}: use 1 to 64 letters, digits, '_' or '-'"
-                )
+                raise ValueError(f"账号名 {name[:80]!r}: 应为 1 到 64 个字母、数字、'_' 或 '-'")
         return value
 
     @field_validator("routes")
@@ -148,7 +147,7 @@ class Settings(BaseSettings):
     def _known_kinds(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for kind in value:
             if kind not in NOTICE_KINDS:
-                raise ValueError(f"unknown notice kind {kind!r}")
+                raise ValueError(f"未知的通知类型 {kind!r}")
         return value
 
     @classmethod
@@ -171,8 +170,8 @@ class Settings(BaseSettings):
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError(
-                "use at least 16 characters, e.g. from "
-                "python3 -c 'import secrets; print(secrets.token_urlsafe())'"
+                "至少 16 个字符，可用 "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe())' 生成"
             )
         return value
 
@@ -214,29 +213,26 @@ def read_config_file(path: Path) -> dict[str, Any]:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(
-            f"PUBLISHER_CONFIG: {path}: unknown file type {path.suffix!r} "
-            "(use .toml, .yaml or .json)"
+            f"PUBLISHER_CONFIG: {path}: 未知的文件类型 {path.suffix!r} (应为 .toml、.yaml 或 .json)"
         )
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"PUBLISHER_CONFIG: no such file: {path}") from None
+        raise ConfigError(f"PUBLISHER_CONFIG: 文件不存在: {path}") from None
     except OSError as exc:
-        raise ConfigError(f"PUBLISHER_CONFIG: cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"PUBLISHER_CONFIG: 无法读取 {path}: {exc.strerror}") from None
     try:
         data = decode(raw, fmt)
         if data is None:
             return {}
         if not isinstance(data, dict):
-            raise DocumentError(
-                f"expected settings (name = value) at the top, found a {type(data).__name__}"
-            )
+            raise DocumentError(f"顶层应为设置项 (名称 = 值)，实际是 {type(data).__name__}")
         check_shape(data)
     except DocumentError as exc:
         problem = str(exc)
         if exc.syntax:
-            at = f" (line {exc.line})" if exc.line is not None else ""
-            problem = f"not valid {fmt}: {exc.problem}{at}"
+            at = f" (第 {exc.line} 行)" if exc.line is not None else ""
+            problem = f"不是有效的 {fmt}: {exc.problem}{at}"
         raise ConfigError(f"PUBLISHER_CONFIG: {path}: {problem}") from None
     return data
 
@@ -247,12 +243,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        name = problems.location(first, "settings")
         env_name = "PUBLISHER_" + name.upper().replace(".", "__")
-        raise ConfigError(f"bad setting {env_name}: {first['msg']}") from None
+        raise ConfigError(f"设置 {env_name} 无效: {problems.describe(first)}") from None
     except UnicodeDecodeError as exc:  # PUBLISHER_CONFIG is checked first: this is .env
-        raise ConfigError(
-            f"cannot read settings: .env: not UTF-8 text (byte {exc.start})"
-        ) from None
+        raise ConfigError(f"无法读取设置: .env: 不是 UTF-8 文本 (第 {exc.start} 字节)") from None
     except (OSError, ValueError) as exc:  # an unreadable or malformed config file
-        raise ConfigError(f"cannot read settings: {exc}") from None
+        raise ConfigError(f"无法读取设置: {exc}") from None

@@ -36,8 +36,7 @@ def violations(account: str, rendered: Rendered, caps: Capabilities) -> list[Vio
                 Violation(
                     account=account,
                     part=limit.part,
-                    rule=f"{_fmt(measured)} {limit.unit}, "
-                    f"the limit is {_fmt(limit.max)} {limit.unit}",
+                    rule=f"{_fmt(measured)} {limit.unit}，超过上限 {_fmt(limit.max)} {limit.unit}",
                     measured=measured,
                     limit=limit.max,
                 )

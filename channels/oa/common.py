@@ -184,12 +184,10 @@ def read_reply(
     raise_for_server_trouble(response)
     text = response.text[:300]
     if response.is_success:
-        raise OutcomeUnknown(
-            f"{where} answered HTTP {response.status_code} without a result code: {text}"
-        )
+        raise OutcomeUnknown(f"{where} 返回 HTTP {response.status_code}，但没有结果码: {text}")
     if response.status_code in (401, 403):
         raise CredentialsInvalid(
-            f"{where} refused: HTTP {response.status_code}: {text}", code=response.status_code
+            f"{where} 拒绝: HTTP {response.status_code}: {text}", code=response.status_code
         )
     raise PermanentError(f"{where}: HTTP {response.status_code}: {text}", code=response.status_code)
 
@@ -200,7 +198,7 @@ def raise_for_code(channel: str, code: int, message: str, table: Mapping[int, Co
     The message keeps the channel's own words, so the user sees why the platform refused.
     """
     rule = table.get(code)
-    text = f"{channel} {code}: {message or '(no message)'}"
+    text = f"{channel} {code}: {message or '(无说明)'}"
     if rule is None:
         raise PermanentError(text, code=code)
     text += f"（{rule.meaning}）"

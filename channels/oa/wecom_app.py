@@ -158,13 +158,13 @@ class WecomAppOptions(OaOptions):
     @model_validator(mode="after")
     def _recipients(self) -> WecomAppOptions:
         if not (self.touser or self.toparty or self.totag):
-            raise ValueError("name recipients: touser, toparty or totag")
+            raise ValueError("请指定接收人: touser、toparty 或 totag")
         if len(self.touser.split("|")) > MAX_USERS:
-            raise ValueError(f"touser: at most {MAX_USERS} members per message")
+            raise ValueError(f"touser: 每条消息最多 {MAX_USERS} 人")
         for name in ("toparty", "totag"):
             value = getattr(self, name)
             if value and len(value.split("|")) > MAX_PARTIES_OR_TAGS:
-                raise ValueError(f"{name}: at most {MAX_PARTIES_OR_TAGS} per message")
+                raise ValueError(f"{name}: 每条消息最多 {MAX_PARTIES_OR_TAGS} 个")
         return self
 
 

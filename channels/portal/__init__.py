@@ -239,7 +239,7 @@ class PortalAdapter(ChannelAdapter):
             )
             raise_for_server_trouble(response)
             if response.status_code >= 400:
-                raise TransientError(f"portal stats: HTTP {response.status_code}")
+                raise TransientError(f"门户网站统计: HTTP {response.status_code}")
             reads = (cms.response_json(response) or {}).get("reads", {})
             observed = self.ctx.clock.now()
             for notice_id in batch:
@@ -263,11 +263,9 @@ class PortalAdapter(ChannelAdapter):
             self.ctx.http, "HEAD", o.cms_url, headers=self._headers(), timeout=o.cms_timeout
         )
         if response.status_code in (401, 403):
-            raise CredentialsInvalid(
-                f"{o.cms_url} refused our credentials (HTTP {response.status_code})"
-            )
+            raise CredentialsInvalid(f"{o.cms_url} 拒绝了凭据 (HTTP {response.status_code})")
         if response.status_code >= 500:
-            raise TransientError(f"{o.cms_url} answers HTTP {response.status_code}")
+            raise TransientError(f"{o.cms_url} 返回 HTTP {response.status_code}")
 
 
 def _text(value: Any) -> str | None:

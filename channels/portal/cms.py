@@ -38,7 +38,7 @@ def compile_body_template(source: str) -> jinja2.Template:
     try:
         return _ENV.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise ValueError(f"cms_body_template line {exc.lineno}: {exc.message}") from None
+        raise ValueError(f"cms_body_template 第 {exc.lineno} 行: {exc.message}") from None
 
 
 def body(template: str | None, values: Mapping[str, Any]) -> Any:
@@ -63,8 +63,7 @@ def body(template: str | None, values: Mapping[str, Any]) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise PermanentError(
-            f"cms_body_template does not give JSON (line {exc.lineno}: {exc.msg}); "
-            "use |tojson for values"
+            f"cms_body_template 生成的不是 JSON (第 {exc.lineno} 行: {exc.msg})；取值请用 |tojson"
         ) from None
 
 
@@ -80,7 +79,7 @@ def reason(response: httpx.Response, data: Any) -> str:
     if isinstance(data, dict):
         detail = data.get("error") or data.get("message") or data.get("msg") or data.get("detail")
     text = detail or response.text[:300] or response.reason_phrase
-    return f"CMS answered HTTP {response.status_code}: {text}"
+    return f"CMS 返回 HTTP {response.status_code}: {text}"
 
 
 def outcome(response: httpx.Response, id_path: str, url_path: str | None) -> dict[str, Any]:

@@ -138,7 +138,7 @@ class WebhookAdapter(ChannelAdapter):
         if response.status_code == 409:
             result = self._result(data)
             raise Duplicate(
-                "receiver already has this key",
+                "接收端已有这个幂等键的记录",
                 remote_id=result.remote_id,
                 url=result.url,
                 code=409,
@@ -160,7 +160,7 @@ class WebhookAdapter(ChannelAdapter):
             return None
         raise_for_server_trouble(response)
         if response.status_code >= 400:
-            raise TransientError(f"lookup failed: {_reason(response, _json(response))}")
+            raise TransientError(f"查询失败: {_reason(response, _json(response))}")
         return self._result(_json(response))
 
     async def check(self) -> None:
@@ -172,11 +172,9 @@ class WebhookAdapter(ChannelAdapter):
             timeout=self.options.timeout,
         )
         if response.status_code in (401, 403):
-            raise CredentialsInvalid(
-                f"{self.options.url} refused our credentials (HTTP {response.status_code})"
-            )
+            raise CredentialsInvalid(f"{self.options.url} 拒绝了凭据 (HTTP {response.status_code})")
         if response.status_code >= 500:
-            raise TransientError(f"{self.options.url} answers HTTP {response.status_code}")
+            raise TransientError(f"{self.options.url} 返回 HTTP {response.status_code}")
 
 
 def _json(response: httpx.Response) -> Any:

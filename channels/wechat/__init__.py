@@ -148,7 +148,7 @@ class WechatOptions(AccountOptions):
         except ValueError:
             valid = False
         if not valid:
-            raise ValueError("EncodingAESKey must be the 43 characters shown on the WeChat site")
+            raise ValueError("EncodingAESKey 应为微信公众平台上显示的 43 个字符")
         return value
 
     @field_validator("covers")
@@ -156,7 +156,7 @@ class WechatOptions(AccountOptions):
     def _cover_kinds(cls, value: dict[str, Path]) -> dict[str, Path]:
         for kind in value:
             if kind != "_default" and kind not in NOTICE_KINDS:
-                raise ValueError(f"unknown notice kind {kind!r}")
+                raise ValueError(f"未知的通知类型 {kind!r}")
         return value
 
     @field_validator("mass_send_kinds")
@@ -164,17 +164,16 @@ class WechatOptions(AccountOptions):
     def _mass_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for kind in value:
             if kind not in NOTICE_KINDS:
-                raise ValueError(f"unknown notice kind {kind!r}")
+                raise ValueError(f"未知的通知类型 {kind!r}")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> WechatOptions:
         if self.encoding_aes_key is not None and self.callback_token is None:
-            raise ValueError("encoding_aes_key needs callback_token as well")
+            raise ValueError("设置 encoding_aes_key 时也要设置 callback_token")
         if self.sandbox and self.api_base.rstrip("/") == REAL_API:
             raise ValueError(
-                "a sandbox account must not use the real WeChat API; "
-                'set api_base = "{base_url}/_sandbox/wechat"'
+                '沙箱账号不能使用真实的微信接口；请设置 api_base = "{base_url}/_sandbox/wechat"'
             )
         return self
 
@@ -275,7 +274,7 @@ class WechatAdapter(ChannelAdapter):
             raise
         publish_id = reply.get("publish_id")
         if publish_id in (None, ""):
-            raise OutcomeUnknown("freepublish/submit answered ok without a publish_id")
+            raise OutcomeUnknown("freepublish/submit 返回成功，但没有 publish_id")
         detail.update(
             mode="freepublish", publish_id=publish_id, msg_data_id=reply.get("msg_data_id")
         )
@@ -301,7 +300,7 @@ class WechatAdapter(ChannelAdapter):
                 continue
             media_id = reply.get("media_id")
             if not media_id:
-                raise TransientError("draft/add answered ok without a media_id")
+                raise TransientError("draft/add 返回成功，但没有 media_id")
             return str(media_id)
         raise AssertionError("unreachable")
 
@@ -333,7 +332,7 @@ class WechatAdapter(ChannelAdapter):
                 f"微信发布失败：{PUBLISH_STATUS[status]}（publish_status={status}{which}）",
                 code=f"publish_status={status}",
             )
-        raise TransientError(f"freepublish/get answered an unknown publish_status: {data}")
+        raise TransientError(f"freepublish/get 返回了未知的 publish_status: {data}")
 
     async def _confirm_mass(self, ref: PostRef, polls: int) -> PublishResult:
         msg_id = ref.detail.get("msg_id", ref.remote_id)
@@ -354,7 +353,7 @@ class WechatAdapter(ChannelAdapter):
             )
         if status in MASS_STATUS:
             raise PermanentError(f"微信{MASS_STATUS[status]}（msg_status={status}）", code=status)
-        raise TransientError(f"mass/get answered an unknown msg_status: {data}")
+        raise TransientError(f"mass/get 返回了未知的 msg_status: {data}")
 
     @staticmethod
     def _again(ref: PostRef, detail: dict[str, Any], polls: int) -> PublishResult:

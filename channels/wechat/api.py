@@ -32,17 +32,14 @@ def encode_json(payload: Mapping[str, Any]) -> bytes:
 def decode_reply(response: httpx.Response, *, unsafe: bool) -> dict[str, Any]:
     """The JSON object WeChat answered, or the right error when there is none."""
     if response.status_code >= 500 and unsafe:
-        raise OutcomeUnknown(
-            f"HTTP {response.status_code} from WeChat after the request was sent; "
-            "it may have been carried out"
-        )
+        raise OutcomeUnknown(f"请求发出后微信返回 HTTP {response.status_code}；请求可能已被执行")
     raise_for_server_trouble(response)
     try:
         data = response.json()
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        text = f"unreadable reply from WeChat (HTTP {response.status_code}): {response.text[:200]}"
+        text = f"无法读取微信的回复 (HTTP {response.status_code}): {response.text[:200]}"
         raise OutcomeUnknown(text) if unsafe else TransientError(text)
     return data
 

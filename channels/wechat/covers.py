@@ -121,7 +121,7 @@ class Covers:
         )
         media_id = reply.get("media_id")
         if not media_id:
-            raise TransientError("add_material reply carries no media_id")
+            raise TransientError("add_material 的回复中没有 media_id")
         value = json.dumps({"media_id": media_id, "digest": digest, "url": reply.get("url")})
         await self.ctx.tokens.put(self.ctx.account, name, value, None)
         return str(media_id)

@@ -62,7 +62,7 @@ class InlineImages:
         )
         url = reply.get("url")
         if not isinstance(url, str) or not url:
-            raise TransientError("uploadimg reply carries no url")
+            raise TransientError("uploadimg 的回复中没有 url")
         await self.ctx.tokens.put(self.ctx.account, name, url, None)
         return url
 

@@ -92,7 +92,7 @@ class MassSend:
         await self._save(today, book)
         msg_id = reply.get("msg_id")
         if msg_id in (None, ""):
-            raise OutcomeUnknown("mass/sendall answered ok without a msg_id")
+            raise OutcomeUnknown("mass/sendall 返回成功，但没有 msg_id")
         detail.update(
             mode="masssend", msg_id=msg_id, msg_data_id=reply.get("msg_data_id"), clientmsgid=key
         )

@@ -198,7 +198,7 @@ class Reconciler:
             items = data.get("item")
             if not isinstance(items, list):
                 # An empty answer would read as "not there": only a well-formed one may.
-                raise TransientError(f"{path} answered without an item list: {str(data)[:200]}")
+                raise TransientError(f"{path} 的回复中没有 item 列表: {str(data)[:200]}")
             for item in items:
                 if isinstance(item, dict):
                     yield item
@@ -279,5 +279,5 @@ class Reconciler:
             raise
         news = self._news({"content": data})
         if news is None:
-            raise TransientError(f"draft/get answered without news_item: {str(data)[:200]}")
+            raise TransientError(f"draft/get 的回复中没有 news_item: {str(data)[:200]}")
         return news

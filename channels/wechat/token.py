@@ -92,7 +92,7 @@ class StableToken:
         raise_for_errcode(data, now, fetching_token=True)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
-            raise TransientError("stable_token reply carries no access_token")
+            raise TransientError("stable_token 的回复中没有 access_token")
         expires_in = int(data.get("expires_in") or 7200)
         await self.ctx.tokens.put(
             self.ctx.account, TOKEN_NAME, token, now + timedelta(seconds=expires_in)

@@ -199,8 +199,8 @@ class WeiboAdapter(ChannelAdapter):
         found = topics(status)
         if found:
             raise PermanentError(
-                f"the status contains a Weibo topic {found[0]!r}; statuses/share refuses "
-                "#话题# (write '＃' in the template)"
+                f"内容含有微博话题 {found[0]!r}；statuses/share 不接受 #话题# "
+                "(请在模板中写全角 '＃')"
             )
         response = await request(
             self.ctx.http,
@@ -212,8 +212,8 @@ class WeiboAdapter(ChannelAdapter):
         data = _reply(response)
         if not isinstance(data, dict) or not (data.get("idstr") or data.get("id")):
             raise OutcomeUnknown(
-                f"Weibo answered HTTP {response.status_code} without a status id; the post "
-                f"may exist: {response.text[:200]}"
+                f"微博返回 HTTP {response.status_code} 但没有微博 id；这条微博可能已发出: "
+                f"{response.text[:200]}"
             )
         remote_id = str(data.get("idstr") or data["id"])
         user = data.get("user")
@@ -261,9 +261,7 @@ class WeiboAdapter(ChannelAdapter):
             )
             rows = _reply(response)
             if not isinstance(rows, list):
-                raise TransientError(
-                    f"Weibo count answered something else than a list: {response.text[:200]}"
-                )
+                raise TransientError(f"微博计数接口返回的不是列表: {response.text[:200]}")
             observed = self.ctx.clock.now()
             for row in rows:
                 if not isinstance(row, dict):
@@ -289,18 +287,17 @@ class WeiboAdapter(ChannelAdapter):
         )
         info = _reply(response)
         if not isinstance(info, dict):
-            raise TransientError(f"get_token_info answered {response.text[:200]}")
+            raise TransientError(f"get_token_info 返回异常: {response.text[:200]}")
         app_key = self.options.app_key
         if app_key and str(info.get("appkey")) != app_key:
             raise CredentialsInvalid(
-                f"the access token belongs to app {info.get('appkey')!r}, not {app_key!r}. "
-                + REAUTHORISE
+                f"access token 属于应用 {info.get('appkey')!r}，不是 {app_key!r}。" + REAUTHORISE
             )
         expire_in = str(info.get("expire_in", ""))
         if expire_in.lstrip("-").isdigit():
             left = timedelta(seconds=int(expire_in))
             if left <= timedelta(0):
-                raise CredentialsInvalid(f"the access token has expired. {REAUTHORISE}")
+                raise CredentialsInvalid(f"access token 已过期。{REAUTHORISE}")
             if left < EXPIRY_WARNING:
                 until = self.ctx.clock.now() + left
                 self.ctx.log.warning(
@@ -330,12 +327,12 @@ def _reply(response: httpx.Response) -> Any:
     raise_for_server_trouble(response)
     if response.status_code in (401, 403):
         raise CredentialsInvalid(
-            f"Weibo answered HTTP {response.status_code}: {response.text[:200]}. {REAUTHORISE}",
+            f"微博返回 HTTP {response.status_code}: {response.text[:200]}。{REAUTHORISE}",
             code=response.status_code,
         )
     if response.status_code >= 400:
         raise PermanentError(
-            f"Weibo answered HTTP {response.status_code}: {response.text[:300]}",
+            f"微博返回 HTTP {response.status_code}: {response.text[:300]}",
             code=response.status_code,
         )
     return data

@@ -53,41 +53,41 @@ class Code:
 
 def _codes() -> dict[int, Code]:
     table = {
-        10001: Code("system error", TransientError),
-        10002: Code("service unavailable", TransientError),
-        10003: Code("remote service error", TransientError),
-        10006: Code("source (appkey) missing", CredentialsInvalid),
-        10008: Code("param error", PermanentError),
-        10014: Code("insufficient app permissions", PermanentError),
-        10016: Code("missing required parameter", PermanentError),
-        10017: Code("parameter value invalid", PermanentError),
-        10018: Code("request body length over limit", PermanentError),
-        10020: Code("api not found", PermanentError),
-        10021: Code("HTTP method not supported", PermanentError),
-        10022: Code("IP requests out of rate limit", RateLimited),
-        10023: Code("user requests out of rate limit", RateLimited),
-        10024: Code("user requests for this API out of rate limit", RateLimited),
-        20003: Code("user does not exist", PermanentError),
-        20008: Code("content is null", PermanentError),
-        20012: Code("text too long (over 140)", PermanentError),
-        20013: Code("text too long (over 300)", PermanentError),
-        20015: Code("account, IP or app is illegal", PermanentError),
-        20016: Code("posting too frequently", RateLimited),
-        20017: Code("repeated content (similar)", Duplicate),
-        20018: Code("contains an illegal website", PermanentError),
-        20019: Code("repeated content (identical)", Duplicate),
-        20020: Code("contains advertising", PermanentError),
-        20021: Code("contains illegal content", PermanentError),
-        POSTED_BUT_SLOW: Code("posted, the server is slow", OutcomeUnknown),
-        20101: Code("the weibo does not exist", PermanentError),
-        20111: Code("repeated weibo text", Duplicate),
-        21301: Code("auth failed", CredentialsInvalid),
-        21315: Code("token expired", CredentialsInvalid),
-        21316: Code("token revoked", CredentialsInvalid),
-        21317: Code("token rejected", CredentialsInvalid),
-        21321: Code("unaudited app over its user limit", PermanentError),
-        21327: Code("expired_token", CredentialsInvalid),
-        21332: Code("invalid_access_token", CredentialsInvalid),
+        10001: Code("系统错误", TransientError),
+        10002: Code("服务不可用", TransientError),
+        10003: Code("远程服务错误", TransientError),
+        10006: Code("缺少 source (appkey)", CredentialsInvalid),
+        10008: Code("参数错误", PermanentError),
+        10014: Code("应用权限不足", PermanentError),
+        10016: Code("缺少必选参数", PermanentError),
+        10017: Code("参数值非法", PermanentError),
+        10018: Code("请求长度超过限制", PermanentError),
+        10020: Code("接口不存在", PermanentError),
+        10021: Code("不支持的 HTTP 方法", PermanentError),
+        10022: Code("IP 请求频次超过上限", RateLimited),
+        10023: Code("用户请求频次超过上限", RateLimited),
+        10024: Code("用户请求该接口的频次超过上限", RateLimited),
+        20003: Code("用户不存在", PermanentError),
+        20008: Code("内容为空", PermanentError),
+        20012: Code("文字太长 (超过 140 字)", PermanentError),
+        20013: Code("文字太长 (超过 300 字)", PermanentError),
+        20015: Code("账号、IP 或应用非法", PermanentError),
+        20016: Code("发布过于频繁", RateLimited),
+        20017: Code("内容重复 (相似)", Duplicate),
+        20018: Code("包含非法网址", PermanentError),
+        20019: Code("内容重复 (相同)", Duplicate),
+        20020: Code("包含广告信息", PermanentError),
+        20021: Code("包含非法内容", PermanentError),
+        POSTED_BUT_SLOW: Code("已发布，服务器响应慢", OutcomeUnknown),
+        20101: Code("微博不存在", PermanentError),
+        20111: Code("微博文字重复", Duplicate),
+        21301: Code("认证失败", CredentialsInvalid),
+        21315: Code("令牌已过期", CredentialsInvalid),
+        21316: Code("令牌已被撤销", CredentialsInvalid),
+        21317: Code("令牌不被接受", CredentialsInvalid),
+        21321: Code("未审核应用的用户数超过上限", PermanentError),
+        21327: Code("expired_token (令牌已过期)", CredentialsInvalid),
+        21332: Code("invalid_access_token (令牌无效)", CredentialsInvalid),
     }
     assert all(table[c].error is CredentialsInvalid for c in TOKEN_INVALID_CODES)
     assert all(table[c].error is Duplicate for c in DUPLICATE_CODES)
@@ -98,8 +98,8 @@ def _codes() -> dict[int, Code]:
 ERROR_CODES: Mapping[int, Code] = MappingProxyType(_codes())
 
 REAUTHORISE = (
-    "Weibo gives server apps no refresh token: authorise the app again "
-    "(oauth2/authorize, then oauth2/access_token) and set the account's access_token"
+    "微博不给服务端应用 refresh token：请重新授权应用 "
+    "(oauth2/authorize，再 oauth2/access_token)，并设置该账号的 access_token"
 )
 
 
@@ -108,36 +108,32 @@ def weibo_error(raw_code: object, text: str) -> ChannelError:
     try:
         code = int(str(raw_code).strip())
     except ValueError:
-        return PermanentError(f"Weibo refused: {text or raw_code} (error code {raw_code!r})")
+        return PermanentError(f"微博拒绝: {text or raw_code} (错误码 {raw_code!r})")
     known = ERROR_CODES.get(code)
-    said = text or "(no reason given)"
+    said = text or "(未说明原因)"
     if known is None:
-        return PermanentError(f"Weibo refused with unknown error {code}: {said}", code=code)
+        return PermanentError(f"微博拒绝，未知错误码 {code}: {said}", code=code)
     what = f"{code} {known.meaning}: {said}"
     if known.error is Duplicate:
         return Duplicate(
-            f"Weibo already has this status ({what}); it carries this notice's own portal "
-            "link, so an earlier attempt posted it. Its post id is not recorded: looking "
-            "posts up (statuses/user_timeline) is outside the API this adapter uses",
+            f"微博已有这条内容 ({what})；它带有本通知自己的门户链接，说明之前的某次尝试已发出。"
+            "未记录其微博 id：查询微博 (statuses/user_timeline) 不在本适配器使用的接口范围内",
             code=code,
         )
     if known.error is RateLimited:
         wait = RATE_LIMIT_WAIT[code]
         return RateLimited(
-            f"Weibo rate limit ({what}); trying again in {wait / 60:.0f} min",
+            f"微博频次限制 ({what})；{wait / 60:.0f} 分钟后重试",
             retry_after=wait,
             code=code,
         )
     if known.error is CredentialsInvalid:
-        return CredentialsInvalid(
-            f"Weibo refused the access token ({what}). {REAUTHORISE}", code=code
-        )
+        return CredentialsInvalid(f"微博拒绝了 access token ({what})。{REAUTHORISE}", code=code)
     if known.error is OutcomeUnknown:
         return OutcomeUnknown(
-            f"Weibo accepted the status but has not finished publishing it ({what}); "
-            "look at the account before retrying",
+            f"微博已接收但尚未发布完成 ({what})；重试前请先查看账号",
             code=code,
         )
     if known.error is TransientError:
-        return TransientError(f"Weibo is having trouble ({what})", code=code)
-    return PermanentError(f"Weibo refused: {said} ({code} {known.meaning})", code=code)
+        return TransientError(f"微博暂时出错 ({what})", code=code)
+    return PermanentError(f"微博拒绝: {said} ({code} {known.meaning})", code=code)

@@ -62,7 +62,7 @@ class Context:
                 raise
             # A database problem the store did not classify: one line, traceback with --debug.
             orig = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
-            wrapped = StoreError(f"database error: {orig[0][:300]}")
+            wrapped = StoreError(f"数据库出错: {orig[0][:300]}")
             wrapped.__cause__ = exc
             self.fail(wrapped)
 
@@ -76,7 +76,7 @@ class Context:
             code = EXIT_INPUT
         elif isinstance(exc, StoreError):
             code = EXIT_UNAVAILABLE
-        click.echo(f"publisher: error: {exc}", err=True)
+        click.echo(f"publisher: 错误: {exc}", err=True)
         raise SystemExit(code)
 
 

@@ -85,13 +85,13 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
 
 def _a_number(value: float | None) -> float | None:
     if value is not None and math.isnan(value):
-        raise click.BadParameter("is not a number")
+        raise click.BadParameter("不是数字")
     return value
 
 
 def _an_actor(value: str | None) -> str | None:
     if value is not None and not 1 <= len(value.strip()) <= 100:
-        raise click.BadParameter("give 1 to 100 characters")
+        raise click.BadParameter("应为 1 到 100 个字符")
     return value.strip() if value is not None else None
 
 
@@ -155,7 +155,7 @@ def submit(
     data, final = ctx.run(go())
     _print_notice(data, as_json, settings.zone)
     if wait is not None and not final:
-        click.echo(f"publisher: timed out after {wait:g} s waiting for delivery", err=True)
+        click.echo(f"publisher: 等待投递超时 (已等 {wait:g} 秒)", err=True)
         raise SystemExit(EXIT_TIMEOUT)
     raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
 

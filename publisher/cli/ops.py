@@ -21,14 +21,14 @@ def _check_port(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise ConfigError(f"无法监听 {host}:{port}: {exc.strerror}") from None
 
 
 def _check_exposure(settings: Any) -> None:
     if settings.listens_beyond_loopback and settings.api_token is None:
         raise ConfigError(
-            f"listening on {settings.host} needs PUBLISHER_API_TOKEN: without it anyone who "
-            "can reach this address could publish through the API"
+            f"监听 {settings.host} 需要设置 PUBLISHER_API_TOKEN：否则任何能访问这个地址的人"
+            "都能通过 API 发布"
         )
 
 
@@ -93,8 +93,8 @@ def worker(ctx: Context, concurrency: int | None) -> None:
     if settings.is_sqlite:
         ctx.fail(
             ConfigError(
-                "SQLite deployments are one process: the worker runs inside `publisher serve`. "
-                "Set PUBLISHER_DATABASE_URL=postgresql://... to run separate workers."
+                "SQLite 部署只有一个进程：worker 在 `publisher serve` 内运行。"
+                "要单独运行 worker，请设置 PUBLISHER_DATABASE_URL=postgresql://..."
             )
         )
 
@@ -227,6 +227,7 @@ def _sqlite_missing(url: str) -> bool:
 
 async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> None:
     from publisher.errors import TransientError
+    from publisher.http import NOT_CONNECTED
 
     for account in channels:
         label = f"渠道 {account.name} ({account.type_name})"
@@ -234,7 +235,8 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
             await account.adapter.check()
             click.echo(f"✓ {label}: 正常")
         except TransientError as exc:
-            if settings.accounts.get(account.name, {}).get("sandbox") and "connect" in str(exc):
+            sandbox = settings.accounts.get(account.name, {}).get("sandbox")
+            if sandbox and NOT_CONNECTED in str(exc):
                 # The embedded sandbox is served by `publisher serve` itself: not running yet.
                 click.echo(f"- {label}: 沙箱接收端由 publisher serve 提供，当前未运行，跳过检查")
             else:
@@ -242,7 +244,7 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
         except ChannelError as exc:
             problems.append(f"{label}: {exc}")
         except Exception as exc:
-            problems.append(f"{label}: {type(exc).__name__}: {exc}")
+            problems.append(f"{label}: 检查出错: {type(exc).__name__}: {exc}")
 
 
 @main.command()
@@ -267,4 +269,4 @@ def _safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
-        return "(unparseable)"
+        return "(无法解析)"

@@ -241,7 +241,7 @@ class Worker:
         except Exception as exc:
             log.exception("delivery %s: adapter raised an unexpected error", item.delivery.id)
             return self._after_error(
-                OutcomeUnknown(f"unexpected {type(exc).__name__}: {exc}"), account, attempts, item
+                OutcomeUnknown(f"意外错误 {type(exc).__name__}: {exc}"), account, attempts, item
             )
         return self._success(result, "posted", caps.idempotency)
 

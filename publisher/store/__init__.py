@@ -22,23 +22,21 @@ def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore
     try:
         url = make_url(database_url)
     except ArgumentError:
-        raise ConfigError(
-            f"bad setting PUBLISHER_DATABASE_URL: cannot parse {database_url!r}"
-        ) from None
+        raise ConfigError(f"设置 PUBLISHER_DATABASE_URL 无效: 无法解析 {database_url!r}") from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise ConfigError(
-                "PUBLISHER_DATABASE_URL: SQLite needs a file, e.g. sqlite:///publisher.db"
+                "PUBLISHER_DATABASE_URL: SQLite 需要一个文件，例如 sqlite:///publisher.db"
             )
         path = Path(url.database).expanduser().resolve()
         if not path.parent.is_dir():
-            raise ConfigError(f"PUBLISHER_DATABASE_URL: folder {path.parent} does not exist")
+            raise ConfigError(f"PUBLISHER_DATABASE_URL: 文件夹 {path.parent} 不存在")
         return SQLiteStore(sqlite_engine(path), clock, path)
     if backend in ("postgresql", "postgres"):
         sync_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         return PostgresStore(postgres_engine(sync_url, pool_size), clock, dsn, threads=pool_size)
     raise ConfigError(
-        f"PUBLISHER_DATABASE_URL: unsupported database {backend!r}; use sqlite or postgresql"
+        f"PUBLISHER_DATABASE_URL: 不支持的数据库 {backend!r}，请使用 sqlite 或 postgresql"
     )

@@ -46,9 +46,7 @@ async def upgrade(store: SqlStore) -> list[str]:
         return await store._tx(run)
     except (OSError, DBAPIError) as exc:
         orig = getattr(exc, "orig", None) or exc
-        raise DatabaseUnavailable(
-            f"cannot migrate the database: {str(orig).strip()[:300]}"
-        ) from None
+        raise DatabaseUnavailable(f"无法迁移数据库: {str(orig).strip()[:300]}") from None
 
 
 @functools.cache
@@ -68,9 +66,9 @@ def _refuse_unknown(current: tuple[str, ...]) -> None:
     unknown = [rev for rev in current if rev not in known]
     if unknown:
         raise StoreError(
-            f"the database's schema is at revision {', '.join(unknown)}, newer than this "
-            f"release knows (latest {', '.join(script.get_heads())}): run the release that "
-            "wrote it, or restore a backup taken before it"
+            f"数据库结构版本为 {', '.join(unknown)}，比当前版本所知的更新 "
+            f"(最新为 {', '.join(script.get_heads())})：请运行写入它的那个版本，"
+            "或恢复在那之前的备份"
         )
 
 

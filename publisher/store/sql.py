@@ -298,7 +298,7 @@ class SqlStore:
                 return fn(conn, *args)
         except OperationalError as exc:
             if _is_unreachable(exc):
-                raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
+                raise DatabaseUnavailable(f"无法连接数据库: {_short(exc)}") from None
             raise
 
     async def ping(self) -> None:
@@ -306,7 +306,7 @@ class SqlStore:
         try:
             await self._read(lambda conn: conn.execute(select(literal(1))).scalar_one())
         except (OSError, DBAPIError) as exc:
-            raise DatabaseUnavailable(f"database unreachable: {_short(exc)}") from None
+            raise DatabaseUnavailable(f"无法连接数据库: {_short(exc)}") from None
 
     def _lock_account(self, conn: Connection, account: str) -> None:
         """Serialise creating an account's state row (no-op where writes are serial)."""
@@ -473,7 +473,7 @@ class SqlStore:
             return None
         if row.fingerprint != fingerprint:
             raise IdempotencyConflict(
-                f"idempotency_key {key!r} was already used by notice {row.id} with other content"
+                f"idempotency_key {key!r} 已被通知 #{row.id} 用过，且内容不同"
             )
         return int(row.id)
 
@@ -483,7 +483,7 @@ class SqlStore:
         def _run(conn: Connection) -> Any:
             row = (conn.execute(select(notices).where(notices.c.id == notice_id))).first()
             if row is None:
-                raise NotFoundError(f"no notice with id {notice_id}")
+                raise NotFoundError(f"没有 id 为 {notice_id} 的通知")
             ds = (
                 conn.execute(select(deliveries).where(D.notice_id == notice_id).order_by(D.id))
             ).all()
@@ -506,7 +506,7 @@ class SqlStore:
 
         row = await self._read(_run)
         if row is None:
-            raise NotFoundError(f"no delivery with id {delivery_id}")
+            raise NotFoundError(f"没有 id 为 {delivery_id} 的投递")
         return _delivery(row)
 
     async def list_deliveries(
@@ -975,12 +975,13 @@ class SqlStore:
         def _run(conn: Connection) -> Any:
             row = (conn.execute(select(deliveries).where(D.id == delivery_id))).first()
             if row is None:
-                raise NotFoundError(f"no delivery with id {delivery_id}")
+                raise NotFoundError(f"没有 id 为 {delivery_id} 的投递")
             before = row.status
             if before not in allowed:
+                verb = {"retry": "重试", "cancelled": "取消"}.get(action, action)
                 raise StateError(
-                    f"delivery {delivery_id} is {before}; only {', '.join(sorted(allowed))} "
-                    f"deliveries can be {action if action != 'retry' else 'retried'}"
+                    f"投递 #{delivery_id} 当前状态为 {before}，"
+                    f"只有 {'、'.join(sorted(allowed))} 状态的投递可以{verb}"
                 )
             values: dict[str, Any] = dict(
                 status=to_status, updated_at=now, lease_until=None, worker_id=None
@@ -991,7 +992,7 @@ class SqlStore:
                 update(deliveries).where(D.id == delivery_id, D.status == before).values(**values)
             )
             if result.rowcount != 1:
-                raise StateError(f"delivery {delivery_id} changed meanwhile; try again")
+                raise StateError(f"投递 #{delivery_id} 刚刚被改动过，请重试")
             conn.execute(
                 INSERT_EVENT,
                 _event(row.notice_id, delivery_id, now, action, before, to_status, actor, reason),

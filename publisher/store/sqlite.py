@@ -66,9 +66,9 @@ class SQLiteStore(SqlStore):
         except BlockingIOError:
             handle.close()
             raise ConfigError(
-                f"another publisher process already runs the queue on {self.path}; SQLite "
-                "deployments are one process (publisher serve). Use PostgreSQL "
-                "(PUBLISHER_DATABASE_URL=postgresql://...) for several workers."
+                f"已有另一个 publisher 进程在 {self.path} 上运行队列；SQLite 部署只有一个进程 "
+                "(publisher serve)。需要多个 worker 时请使用 PostgreSQL "
+                "(PUBLISHER_DATABASE_URL=postgresql://...)。"
             ) from None
         handle.seek(0)
         handle.truncate()

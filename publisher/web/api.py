@@ -26,7 +26,7 @@ def require_token(request: Request) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
         raise HTTPException(
             status_code=401,
-            detail="missing or wrong API token (Authorization: Bearer <PUBLISHER_API_TOKEN>)",
+            detail="缺少 API 令牌或令牌错误 (Authorization: Bearer <PUBLISHER_API_TOKEN>)",
             headers={"WWW-Authenticate": "Bearer"},
         )
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from publisher import problems
 from publisher.errors import (
     InputError,
     LimitViolationError,
@@ -162,16 +163,16 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {"msg": "invalid request"}
+        first: dict[str, Any] = exc.errors()[0] if exc.errors() else {"msg": "请求无效"}
         if first.get("type") == "json_invalid":
             # loc is ("body", offset): say so plainly, not "body.1", which reads as a field.
             problem = (first.get("ctx") or {}).get("error", "invalid JSON")
             loc = first.get("loc", ())
-            at = f" (at character {loc[-1]})" if len(loc) > 1 else ""
-            message = f"malformed JSON in the request body: {problem}{at}"
+            at = f" (第 {loc[-1]} 个字符处)" if len(loc) > 1 else ""
+            message = f"请求体不是有效的 JSON: {problem}{at}"
             return JSONResponse({"error": message}, status_code=422)
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse({"error": f"{where}: {first['msg']}"}, status_code=422)
+        where = problems.location(first, "request")
+        return JSONResponse({"error": f"{where}: {problems.describe(first)}"}, status_code=422)
 
     if uses_sandbox(settings):
         from publisher.sandbox import sandbox_app

@@ -50,7 +50,7 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         mb = self.limit // 1024 // 1024
-        body = json.dumps({"error": f"request body larger than {mb} MB"}).encode()
+        body = json.dumps({"error": f"请求体超过 {mb} MB"}, ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -496,7 +496,7 @@ async def test_replies_without_a_result_code(
 
 def test_wecom_app_options_need_recipients_and_respect_wecom_caps() -> None:
     base = {"corpid": "ww", "corpsecret": "s", "agentid": 1}
-    with pytest.raises(ValidationError, match="recipients"):
+    with pytest.raises(ValidationError, match="请指定接收人"):
         WecomAppOptions.model_validate({**base, "touser": ""})
     with pytest.raises(ValidationError, match="1000"):
         WecomAppOptions.model_validate({**base, "touser": [f"u{n}" for n in range(1001)]})
@@ -954,7 +954,7 @@ async def test_a_card_description_that_cannot_fit_is_refused_naming_the_rule(
         await intake.submit(notice, source="test", actor="duty")
     (violation,) = caught.value.violations
     assert (violation.account, violation.part, violation.limit) == ("wecom_app", "body", 512)
-    assert "the limit is 512 字节" in str(caught.value)
+    assert "超过上限 512 字节" in str(caught.value)
 
 
 # -- the sandboxes over real HTTP on 127.0.0.1 -------------------------------------------

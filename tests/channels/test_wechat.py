@@ -921,7 +921,7 @@ async def test_a_title_over_32_characters_is_refused_at_submit_naming_wechat(
         await intake.submit(notice, source="test", actor="duty")
     (violation,) = caught.value.violations
     assert (violation.account, violation.part, violation.limit) == ("wx", "title", 32)
-    assert "wx: title: 36 字, the limit is 32 字" in str(caught.value)
+    assert "wx: title: 36 字，超过上限 32 字" in str(caught.value)
 
 
 async def test_a_table_too_long_for_an_article_is_refused_at_submit(intake: Intake) -> None:
@@ -942,11 +942,11 @@ async def test_a_table_too_long_for_an_article_is_refused_at_submit(intake: Inta
 @pytest.mark.parametrize(
     ("options", "problem"),
     [
-        ({"encoding_aes_key": "short"}, "43 characters"),
-        ({"encoding_aes_key": "!" * 43, "callback_token": "t"}, "43 characters"),
-        ({"encoding_aes_key": AES_KEY}, "needs callback_token"),
+        ({"encoding_aes_key": "short"}, "43 个字符"),
+        ({"encoding_aes_key": "!" * 43, "callback_token": "t"}, "43 个字符"),
+        ({"encoding_aes_key": AES_KEY}, "也要设置 callback_token"),
         ({"author": "滨江市应急管理局安全生产监督管理处办公室"}, "author"),
-        ({"covers": {"weather": "/etc/hostname"}}, "unknown notice kind"),
+        ({"covers": {"weather": "/etc/hostname"}}, "未知的通知类型"),
         ({"covers": {"general": "/no/such/cover.png"}}, "covers.general"),
     ],
 )

@@ -302,7 +302,7 @@ async def test_every_classified_error_code(
         assert isinstance(caught.value, RateLimited)
         assert caught.value.retry_after == case.retry_after
     if case.error is CredentialsInvalid:
-        assert "authorise the app again" in str(caught.value)
+        assert "请重新授权应用" in str(caught.value)
     if case.error is Duplicate:
         assert isinstance(caught.value, Duplicate)
         assert caught.value.remote_id is None
@@ -510,9 +510,9 @@ async def test_check_warns_a_week_before_the_token_expires(
         ),
         (
             httpx.Response(200, json={"uid": 1, "appkey": "999", "expire_in": 86400 * 30}),
-            "belongs to app '999'",
+            "属于应用 '999'",
         ),
-        (httpx.Response(200, json={"uid": 1, "appkey": "123456", "expire_in": 0}), "expired"),
+        (httpx.Response(200, json={"uid": 1, "appkey": "123456", "expire_in": 0}), "已过期"),
     ],
 )
 async def test_check_refuses_a_dead_or_foreign_token(
@@ -604,7 +604,7 @@ async def test_a_long_warning_without_summary_is_refused_naming_weibo(intake: In
         await intake.submit(parse_notice({**WARNING, "body": LONG_BODY}), source="t", actor="d")
     (violation,) = caught.value.violations
     assert (violation.account, violation.part, violation.limit) == ("weibo", "body", 128)
-    assert "the limit is 128 字" in str(caught.value)
+    assert "超过上限 128 字" in str(caught.value)
 
 
 async def test_an_approval_list_is_one_line_never_a_table(intake: Intake) -> None:

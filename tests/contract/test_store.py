@@ -549,21 +549,22 @@ async def test_transitions_not_allowed_say_why(store: SqlStore) -> None:
     with pytest.raises(StateError) as refused:
         await store.retry(d.id, "editor")
     assert str(refused.value) == (
-        f"delivery {d.id} is pending; only cancelled, failed, needs_review deliveries can be "
-        "retried"
+        f"投递 #{d.id} 当前状态为 pending，只有 cancelled、failed、needs_review 状态的投递可以重试"
     )
     (item,), _ = await claim(store, {"portal": OPEN})
     assert await store.mark_sending(item.delivery, "w1")
-    with pytest.raises(StateError, match=f"delivery {d.id} is sending; only .* can be cancelled"):
+    with pytest.raises(
+        StateError, match=f"投递 #{d.id} 当前状态为 sending，只有 .* 状态的投递可以取消"
+    ):
         await store.cancel(d.id, "editor")  # it may be on the channel already
     assert await store.finish(item.delivery, "w1", posted(), BREAKER)
-    with pytest.raises(StateError, match=f"delivery {d.id} is posted"):
+    with pytest.raises(StateError, match=f"投递 #{d.id} 当前状态为 posted"):
         await store.cancel(d.id, "editor")
-    with pytest.raises(StateError, match=f"delivery {d.id} is posted"):
+    with pytest.raises(StateError, match=f"投递 #{d.id} 当前状态为 posted"):
         await store.retry(d.id, "editor")
-    with pytest.raises(NotFoundError, match="no delivery with id 999999"):
+    with pytest.raises(NotFoundError, match="没有 id 为 999999 的投递"):
         await store.retry(999999, "editor")
-    with pytest.raises(NotFoundError, match="no notice with id 999999"):
+    with pytest.raises(NotFoundError, match="没有 id 为 999999 的通知"):
         await store.get_notice(999999)
 
 

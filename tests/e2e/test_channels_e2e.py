@@ -537,7 +537,7 @@ def test_hostile_markup_never_reaches_a_page_or_an_article_unescaped(site: Site)
                 "title": "关于进一步加强全市危险化学品企业冬季安全生产"
                 "和节假日期间值班值守工作的紧急通知！",
             },
-            "wechat: title: 40 字, the limit is 32 字",
+            "wechat: title: 40 字，超过上限 32 字",
             id="title-too-long-for-wechat",
         ),
         pytest.param(
@@ -563,7 +563,7 @@ def test_content_breaking_a_channel_rule_is_rejected_and_nothing_written(
 
     assert result.returncode == 2, result
     assert needle in result.stderr, result
-    assert "limit is" in result.stderr and "Traceback" not in result.stderr
+    assert "超过上限" in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
     assert site.ws.counts() == before
     after = {c: site.sandboxes.get(c)["count"] for c in ("weibo", "wechat", "wecom_app")}

@@ -192,7 +192,7 @@ def test_a_notice_from_standard_input(site: Site) -> None:
 
     bad = site.ws.cli("notice", "submit", "-", stdin=text)  # JSON unless told otherwise
     assert bad.returncode == 2, bad
-    assert one_line(bad.stderr).startswith("publisher: error: standard input: malformed JSON")
+    assert one_line(bad.stderr).startswith("publisher: 错误: 标准输入: JSON 格式错误")
 
 
 def test_failed_delivery_exits_1_with_the_channels_message(site: Site) -> None:
@@ -215,7 +215,7 @@ def test_a_lost_reply_on_a_channel_that_cannot_be_asked_needs_review(site: Site)
     assert result.returncode == 1, result
     [delivery] = result.json()["deliveries"]
     assert delivery["status"] == "needs_review"
-    assert "no complete reply" in delivery["error"]
+    assert "没有收到完整的回复" in delivery["error"]
     assert [p["payload"]["title"] for p in site.lossy.posts()].count("回执丢失-无法查询") == 1
     shown = site.ws.cli("notice", "show", str(result.json()["id"]))
     assert "needs_review" in shown.stdout and "check the channel" in shown.stdout
@@ -331,7 +331,7 @@ def test_retry_a_failed_delivery_after_the_receiver_recovers(site: Site) -> None
 
     again = site.ws.cli("deliveries", "retry", str(delivery_id))  # posted: nothing to retry
     assert again.returncode == 2, again
-    assert "posted" in one_line(again.stderr)
+    assert "当前状态为 posted" in one_line(again.stderr)
 
 
 def test_cancel_a_scheduled_delivery(site: Site) -> None:
@@ -353,10 +353,10 @@ def test_cancel_a_scheduled_delivery(site: Site) -> None:
 
     twice = site.ws.cli("deliveries", "cancel", str(delivery_id))
     assert twice.returncode == 2, twice
-    assert "cancelled" in one_line(twice.stderr)
+    assert "当前状态为 cancelled" in one_line(twice.stderr)
     missing = site.ws.cli("deliveries", "cancel", "999999")
     assert missing.returncode == 2, missing
-    assert "999999" in one_line(missing.stderr)
+    assert "没有 id 为 999999 的投递" in one_line(missing.stderr)
 
 
 def test_a_scheduled_notice_goes_out_at_its_time(site: Site) -> None:
@@ -377,7 +377,7 @@ def test_wait_times_out_on_a_scheduled_notice(site: Site) -> None:
         "wait.json", {**NOTICE, "title": "等待超时", "publish_at": later}, "--wait", "1", "--json"
     )
     assert result.returncode == 3, result
-    assert "timed out" in result.stderr
+    assert "等待投递超时" in result.stderr
 
 
 # -- operations ----------------------------------------------------------------------------------
@@ -414,8 +414,8 @@ def test_doctor_passes_on_a_running_site(site: Site) -> None:
 def test_a_second_server_on_the_same_sqlite_file_is_refused(site: Site) -> None:
     result = site.ws.cli("serve", "--port", str(free_port()), timeout=60)
     assert result.returncode != 0, result
-    line = [ln for ln in result.stderr.splitlines() if "error" in ln]
-    assert line and "another publisher process" in line[0], result
+    line = [ln for ln in result.stderr.splitlines() if "错误" in ln]
+    assert line and "已有另一个 publisher 进程" in line[0], result
     assert "Traceback" not in result.stderr
     with http() as client:  # and the first one is unharmed
         assert client.get(f"{site.server.url}/healthz").status_code == 200
@@ -446,7 +446,7 @@ def test_wait_times_out_when_no_server_runs(workspace: Workspace) -> None:
     workspace.write("n.json", NOTICE)
     result = workspace.cli("notice", "submit", "n.json", "--wait", "1", "--json")
     assert result.returncode == 3, result
-    assert "timed out" in result.stderr
+    assert "等待投递超时" in result.stderr
     assert result.json()["deliveries"][0]["status"] == "pending"
     assert workspace.counts()["notices"] == 1  # it is stored: a server started later sends it
 
@@ -506,10 +506,10 @@ body_max = 40
 LONG_BODY = "请各单位高度重视安全生产工作。" * 10
 
 BAD_INPUTS = [
-    ("malformed-json", "n.json", '{"kind": "general", "title": "t",', "malformed JSON"),
-    ("malformed-yaml", "n.yaml", "kind: general\ntitle: [unclosed\n", "malformed YAML"),
-    ("malformed-toml", "n.toml", 'kind = "general"\ntitle = \n', "malformed TOML"),
-    ("unknown-kind", "n.json", {**NOTICE, "kind": "rumour"}, "unknown kind 'rumour'"),
+    ("malformed-json", "n.json", '{"kind": "general", "title": "t",', "JSON 格式错误"),
+    ("malformed-yaml", "n.yaml", "kind: general\ntitle: [unclosed\n", "YAML 格式错误"),
+    ("malformed-toml", "n.toml", 'kind = "general"\ntitle = \n', "TOML 格式错误，第 2 行"),
+    ("unknown-kind", "n.json", {**NOTICE, "kind": "rumour"}, "未知的通知类型 'rumour'"),
     ("unknown-channel", "n.json", {**NOTICE, "channels": ["douyin"]}, "douyin"),
     ("missing-title", "n.json", {"kind": "general", "body": "正文"}, "title"),
     ("missing-body", "n.json", {"kind": "general", "title": "标题"}, "body"),
@@ -521,8 +521,8 @@ BAD_INPUTS = [
         "UTF-8",
     ),
     ("naive-publish-at", "n.json", {**NOTICE, "publish_at": "2030-01-01T09:00:00"}, "publish_at"),
-    ("not-a-mapping", "n.yaml", "- just\n- a list\n", "mapping"),
-    ("no-such-file", "missing.json", None, "no such file"),
+    ("not-a-mapping", "n.yaml", "- just\n- a list\n", "键值映射"),
+    ("no-such-file", "missing.json", None, "missing.json: 文件不存在"),
 ]
 
 
@@ -550,9 +550,9 @@ def test_bad_input_exits_2_and_writes_nothing(
 
 
 API_BAD_INPUTS = [
-    (b'{"kind": "general", "title": "t",', 422, "malformed JSON in the request body"),
-    (b"[1, 2]", 422, "mapping"),
-    ({**NOTICE, "kind": "rumour"}, 422, "unknown kind 'rumour'"),
+    (b'{"kind": "general", "title": "t",', 422, "请求体不是有效的 JSON"),
+    (b"[1, 2]", 422, "键值映射"),
+    ({**NOTICE, "kind": "rumour"}, 422, "未知的通知类型 'rumour'"),
     ({**NOTICE, "channels": ["douyin"]}, 422, "douyin"),
     ({"kind": "general", "body": "正文"}, 422, "title"),
     ({**NOTICE, "body": LONG_BODY, "channels": ["short"]}, 422, "short"),
@@ -567,7 +567,7 @@ API_BAD_INPUTS = [
         + b"]" * 40
         + b"}}",
         422,
-        "nested more than 32 levels deep",
+        "嵌套超过 32 层",
     ),
 ]
 
@@ -603,7 +603,7 @@ def test_the_api_refuses_bad_input_with_4xx_and_writes_nothing(workspace: Worksp
                 headers={"Content-Type": "application/json"},
             )
             assert too_big.status_code == 413, too_big.text
-            assert too_big.json()["error"] == "request body larger than 10 MB"
+            assert too_big.json()["error"] == "请求体超过 10 MB"
         # Ids and query values out of range are refused, not passed to the database.
         for path, needle in [
             ("/api/notices/99999999999999999999", "notice_id"),
@@ -653,7 +653,7 @@ def test_body_over_limit_names_the_channel_and_the_measure(workspace: Workspace)
     result = workspace.cli("notice", "submit", "n.json")
     assert result.returncode == 2, result
     line = one_line(result.stderr)
-    assert "short: body:" in line and "the limit is 40" in line
+    assert "short: body:" in line and "超过上限 40" in line
     assert "webhook:" not in line  # the channel that fits is not blamed
     assert workspace.counts()["notices"] == 0
 
@@ -673,12 +673,12 @@ def test_database_unreachable_is_one_clear_line(workspace: Workspace) -> None:
         result = workspace.cli(*args)
         assert result.returncode not in (0, 2), result  # not the user's input at fault
         line = one_line(result.stderr)
-        assert "database" in line and "127.0.0.1" in line, line
+        assert "数据库" in line and "127.0.0.1" in line, line
 
     debug = workspace.cli("--debug", "notice", "submit", "n.json")
     assert debug.returncode == result.returncode, debug
     assert "Traceback" in debug.stderr
-    assert "database unreachable" in debug.stderr.splitlines()[-1]
+    assert "无法连接数据库" in debug.stderr.splitlines()[-1]
 
 
 def test_doctor_names_a_bad_channel_account(workspace: Workspace) -> None:
@@ -711,14 +711,14 @@ def test_serve_names_the_line_of_a_broken_config_file(workspace: Workspace) -> N
     result = workspace.cli("serve", "--port", str(free_port()), timeout=60)
     assert result.returncode == 2, result
     said = one_line(result.stderr)
-    assert "publisher.yaml: not valid YAML" in said and "(line 5)" in said, said
+    assert "publisher.yaml: 不是有效的 YAML" in said and "(第 5 行)" in said, said
     assert "Traceback" not in result.stderr
 
 
 def test_serve_beyond_loopback_needs_an_api_token(workspace: Workspace) -> None:
     result = workspace.cli("serve", "--host", "0.0.0.0", "--port", str(free_port()), timeout=60)
     assert result.returncode == 2, result
-    assert "listening on 0.0.0.0 needs PUBLISHER_API_TOKEN" in one_line(result.stderr)
+    assert "监听 0.0.0.0 需要设置 PUBLISHER_API_TOKEN" in one_line(result.stderr)
 
 
 def test_with_an_api_token_the_api_wants_it_and_pages_do_not(workspace: Workspace) -> None:
@@ -735,7 +735,7 @@ def test_with_an_api_token_the_api_wants_it_and_pages_do_not(workspace: Workspac
         )
         health = client.get(f"{server.url}/healthz")
     assert (bare.status_code, wrong.status_code) == (401, 401), (bare.text, wrong.text)
-    assert "API token" in bare.json()["error"] and token not in bare.text
+    assert "API 令牌" in bare.json()["error"] and token not in bare.text
     assert bare.headers["WWW-Authenticate"] == "Bearer"
     assert right.status_code == 201, right.text
     assert health.status_code == 200

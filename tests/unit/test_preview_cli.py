@@ -114,7 +114,7 @@ def test_too_long_shows_the_violation_and_exits_1() -> None:
     assert lines[2] == status  # still shows what would be sent, so the editor can cut it
     assert lines[3:] == [
         f"[body: {measured:g} / 128 字]",
-        f"!! weibo: body: {measured:g} 字, the limit is 128 字",
+        f"!! weibo: body: {measured:g} 字，超过上限 128 字",
     ]
 
 
@@ -125,7 +125,7 @@ def test_too_long_in_json_form_exits_1_with_the_violation() -> None:
     (item,) = json.loads(result.stdout)
     (length,) = item["lengths"]
     assert length["part"] == "body" and length["measured"] > length["limit"] == 128
-    assert item["violations"] == [f"weibo: body: {length['measured']} 字, the limit is 128 字"]
+    assert item["violations"] == [f"weibo: body: {length['measured']} 字，超过上限 128 字"]
 
 
 def test_too_long_with_a_summary_previews_the_summary_that_would_be_sent() -> None:
@@ -151,7 +151,7 @@ def test_wechat_title_over_32_names_the_channel_and_the_rule() -> None:
 
     assert result.exit_code == 1, result.output
     assert "[title: 40 / 32 字]" in result.stdout
-    assert "!! wechat: title: 40 字, the limit is 32 字" in result.stdout
+    assert "!! wechat: title: 40 字，超过上限 32 字" in result.stdout
     assert "--- digest ---" in result.stdout and "--- body ---" in result.stdout
 
 
@@ -193,7 +193,7 @@ def test_unknown_channel_is_an_input_error() -> None:
     result = preview(GENERAL, "--channel", "twitter")
 
     assert result.exit_code == 2
-    assert "unknown channel account 'twitter'" in result.stderr
+    assert "未知的渠道账号 'twitter'" in result.stderr
     assert "weibo" in result.stderr  # says which accounts there are
     assert result.stdout == ""
 
@@ -202,7 +202,7 @@ def test_a_bad_notice_file_is_an_input_error() -> None:
     result = preview({"kind": "general", "title": "无正文"}, "--channel", "weibo")
 
     assert result.exit_code == 2
-    assert "body: required field is missing" in result.stderr
+    assert "body: 缺少必填字段" in result.stderr
 
 
 def test_preview_writes_nothing(clean_env: Path) -> None:

@@ -93,8 +93,8 @@ def test_a_missing_template_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as refused:
         render(r, "oa", "general", fmt=Format.HTML)
     assert str(refused.value) == (
-        "no template for oa/general: looked for oa/general/body.html, oa/_default/body.html, "
-        "_default/general/body.html, _default/_default/body.html"
+        "没有 oa/general 的模板，已查找 oa/general/body.html、oa/_default/body.html、"
+        "_default/general/body.html、_default/_default/body.html"
     )
 
 
@@ -110,7 +110,7 @@ def test_an_undefined_name_is_an_error_naming_template_and_line(tmp_path: Path) 
     with pytest.raises(TemplateError) as refused:
         render(r, "oa", "weather_warning", fields={"color": "橙色"})
     message = str(refused.value)
-    assert message.startswith("template oa/weather_warning/body.txt, line 3: ")
+    assert message.startswith("模板 oa/weather_warning/body.txt 第 3 行: ")
     assert "signal" in message and "\n" not in message
 
 
@@ -122,7 +122,7 @@ def test_a_syntax_error_names_template_and_line(tmp_path: Path) -> None:
             "_default/_default/body.txt": "第一行\n{% if notice.urgent %}\n紧急\n",
         },
     )
-    with pytest.raises(TemplateError, match=r"^template _default/_default/body\.txt, line \d+: "):
+    with pytest.raises(TemplateError, match=r"^模板 _default/_default/body\.txt 第 \d+ 行: "):
         render(r)
 
 

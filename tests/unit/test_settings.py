@@ -37,16 +37,24 @@ def test_defaults_just_work() -> None:
 @pytest.mark.parametrize(
     ("env", "value", "says"),
     [
-        ("PUBLISHER_PORT", "eighty", "bad setting PUBLISHER_PORT: "),
-        ("PUBLISHER_PORT", "70000", "bad setting PUBLISHER_PORT: "),
-        ("PUBLISHER_TIMEZONE", "Mars/Olympus", "bad setting PUBLISHER_TIMEZONE: "),
-        ("PUBLISHER_DATABASE_URL", "mysql://root@db/pub", "bad setting PUBLISHER_DATABASE_URL: "),
-        ("PUBLISHER_CONCURRENCY", "0", "bad setting PUBLISHER_CONCURRENCY: "),
-        ("PUBLISHER_LEASE_SECONDS", "0.1", "bad setting PUBLISHER_LEASE_SECONDS: "),
-        ("PUBLISHER_LOG_LEVEL", "LOUD", "bad setting PUBLISHER_LOG_LEVEL: "),
-        ("PUBLISHER_ROUTES", '{"earthquake": ["webhook"]}', "bad setting PUBLISHER_ROUTES: "),
-        ("PUBLISHER_DEBUG", "perhaps", "bad setting PUBLISHER_DEBUG: "),
-        ("PUBLISHER_API_TOKEN", "short-secret", "bad setting PUBLISHER_API_TOKEN: "),
+        ("PUBLISHER_PORT", "eighty", "设置 PUBLISHER_PORT 无效: 应为整数"),
+        ("PUBLISHER_PORT", "70000", "设置 PUBLISHER_PORT 无效: 应不大于 65535"),
+        ("PUBLISHER_TIMEZONE", "Mars/Olympus", "设置 PUBLISHER_TIMEZONE 无效: 未知的时区"),
+        ("PUBLISHER_DATABASE_URL", "mysql://root@db/pub", "设置 PUBLISHER_DATABASE_URL 无效: "),
+        ("PUBLISHER_CONCURRENCY", "0", "设置 PUBLISHER_CONCURRENCY 无效: 应不小于 1"),
+        ("PUBLISHER_LEASE_SECONDS", "0.1", "设置 PUBLISHER_LEASE_SECONDS 无效: 应大于 0.5"),
+        (
+            "PUBLISHER_LOG_LEVEL",
+            "LOUD",
+            "设置 PUBLISHER_LOG_LEVEL 无效: 应为 'DEBUG'、'INFO'、'WARNING'、'ERROR' 之一",
+        ),
+        (
+            "PUBLISHER_ROUTES",
+            '{"earthquake": ["webhook"]}',
+            "设置 PUBLISHER_ROUTES 无效: 未知的通知类型",
+        ),
+        ("PUBLISHER_DEBUG", "perhaps", "设置 PUBLISHER_DEBUG 无效: 应为布尔值"),
+        ("PUBLISHER_API_TOKEN", "short-secret", "设置 PUBLISHER_API_TOKEN 无效: "),
     ],
 )
 def test_a_bad_environment_value_is_one_line_naming_it(
@@ -65,7 +73,7 @@ def test_a_too_short_api_token_is_refused_without_showing_it(
     monkeypatch.setenv("PUBLISHER_API_TOKEN", "hunter2-secret")
     with pytest.raises(ConfigError) as refused:
         load_settings()
-    assert "at least 16 characters" in str(refused.value)
+    assert "至少 16 个字符" in str(refused.value)
     assert "hunter2" not in str(refused.value)
     monkeypatch.setenv("PUBLISHER_API_TOKEN", "hunter2-secret-long-enough")
     settings = load_settings()
@@ -74,9 +82,9 @@ def test_a_too_short_api_token_is_refused_without_showing_it(
 
 def test_the_bad_value_named_says_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBLISHER_TIMEZONE", "Mars/Olympus")
-    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+    with pytest.raises(ConfigError, match="未知的时区 'Mars/Olympus'"):
         load_settings()
-    with pytest.raises(ConfigError, match=r"use sqlite:///path/file\.db or postgresql://"):
+    with pytest.raises(ConfigError, match=r"应为 sqlite:///path/file\.db 或 postgresql://"):
         load_settings(database_url="mysql://x")
 
 
@@ -118,7 +126,7 @@ def test_a_dotenv_that_is_not_utf8_is_named(clean_env: Path) -> None:
     (clean_env / ".env").write_bytes("PUBLISHER_TIMEZONE=Asia/Shanghai # 上海\n".encode("gbk"))
     with pytest.raises(ConfigError) as refused:
         load_settings()
-    assert str(refused.value).startswith("cannot read settings: .env: not UTF-8 text (byte ")
+    assert str(refused.value).startswith("无法读取设置: .env: 不是 UTF-8 文本 (第 ")
 
 
 def test_a_json_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:
@@ -131,15 +139,15 @@ def test_a_json_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) ->
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [
-        ("missing.toml", None, "PUBLISHER_CONFIG: no such file: "),
-        ("broken.toml", b"port = 8000\nhost = \n", "broken.toml: not valid TOML: "),
-        ("broken.yaml", b"port: 8000\naccounts: [\n", "broken.yaml: not valid YAML: "),
-        ("broken.json", b'{"port": 8000,\n}', "broken.json: not valid JSON: "),
-        ("latin1.toml", 'timezone = "Asia/Shanghai" # 上海'.encode("gb18030"), "not UTF-8"),
-        ("list.yaml", b"- port: 8000\n", "expected settings (name = value) at the top"),
-        ("publisher.ini", b"[x]\n", "unknown file type '.ini' (use .toml, .yaml or .json)"),
-        ("deep.json", b'{"routes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
-        ("deep.yaml", b"routes: " + b"[" * 40 + b"]" * 40 + b"\n", "nested more than 32 levels"),
+        ("missing.toml", None, "PUBLISHER_CONFIG: 文件不存在: "),
+        ("broken.toml", b"port = 8000\nhost = \n", "broken.toml: 不是有效的 TOML: "),
+        ("broken.yaml", b"port: 8000\naccounts: [\n", "broken.yaml: 不是有效的 YAML: "),
+        ("broken.json", b'{"port": 8000,\n}', "broken.json: 不是有效的 JSON: "),
+        ("latin1.toml", 'timezone = "Asia/Shanghai" # 上海'.encode("gb18030"), "不是 UTF-8 文本"),
+        ("list.yaml", b"- port: 8000\n", "顶层应为设置项 (名称 = 值)"),
+        ("publisher.ini", b"[x]\n", "未知的文件类型 '.ini' (应为 .toml、.yaml 或 .json)"),
+        ("deep.json", b'{"routes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "嵌套层数过多"),
+        ("deep.yaml", b"routes: " + b"[" * 40 + b"]" * 40 + b"\n", "嵌套超过 32 层"),
     ],
 )
 def test_config_file_problems_are_one_line_naming_the_file(
@@ -160,9 +168,9 @@ def test_a_config_file_parse_error_names_its_line(
     monkeypatch: pytest.MonkeyPatch, clean_env: Path
 ) -> None:
     for name, text, line in [
-        ("a.toml", 'port = 8000\ntimezone = "UTC"\nhost = \n', "line 3"),
-        ("a.yaml", "port: 8000\n\naccounts: [\n", "line 4"),
-        ("a.json", '{"port": 8000,\n\n "x": }', "line 3"),
+        ("a.toml", 'port = 8000\ntimezone = "UTC"\nhost = \n', "第 3 行"),
+        ("a.yaml", "port: 8000\n\naccounts: [\n", "第 4 行"),
+        ("a.json", '{"port": 8000,\n\n "x": }', "第 3 行"),
     ]:
         path = clean_env / name
         path.write_text(text, encoding="utf-8")
@@ -176,39 +184,39 @@ def test_account_names_are_plain_and_short(name: str) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings(accounts={name: {"type": "webhook", "url": "http://x"}})
     message = str(refused.value)
-    assert message.startswith("bad setting PUBLISHER_ACCOUNTS: ") and "\n" not in message
-    assert "use 1 to 64 letters, digits, '_' or '-'" in message
+    assert message.startswith("设置 PUBLISHER_ACCOUNTS 无效: ") and "\n" not in message
+    assert "应为 1 到 64 个字母、数字、'_' 或 '-'" in message
 
 
 @pytest.mark.parametrize(
     ("accounts", "routes", "says"),
     [
-        ({"oa": {"type": "fax"}}, {}, "channel account 'oa': unknown type 'fax' (known: "),
-        ({"oa": {"type": "webhook"}}, {}, "channel account 'oa': url: Field required"),
+        ({"oa": {"type": "fax"}}, {}, "渠道账号 'oa': 未知的类型 'fax' (可用: "),
+        ({"oa": {"type": "webhook"}}, {}, "渠道账号 'oa': url: 缺少必填字段"),
         (
             {"oa": {"type": "webhook", "url": "http://x", "max_attempts": 0}},
             {},
-            "channel account 'oa': max_attempts: ",
+            "渠道账号 'oa': max_attempts: 应不小于 1",
         ),
         (
             {"oa": {"type": "webhook", "url": "ftp://oa.example/in"}},
             {},
-            "channel account 'oa': url: Value error, must be an http:// or https:// URL",
+            "渠道账号 'oa': url: 应为带主机名的 http:// 或 https:// 网址",
         ),
         (
             {"oa": {"type": "webhook", "url": "http://x", "lookup_url": "oa.example/{key}"}},
             {},
-            "channel account 'oa': lookup_url: Value error, must be an http:// or https:// URL",
+            "渠道账号 'oa': lookup_url: 应为带主机名的 http:// 或 https:// 网址",
         ),
         (
             {"oa": {"type": "webhook", "url": "http://x", "colour": "red"}},
             {},
-            "channel account 'oa': colour: Extra inputs are not permitted",
+            "渠道账号 'oa': colour: 未知字段",
         ),
         (
             {"oa": {"type": "webhook", "url": "http://x"}},
             {"general": ["weibo"]},
-            "routes.general: no channel account named 'weibo'",
+            "routes.general: 没有名为 'weibo' 的渠道账号",
         ),
     ],
 )

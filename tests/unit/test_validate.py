@@ -44,11 +44,11 @@ def test_every_broken_limit_is_listed_with_its_numbers() -> None:
     c = caps(Limit("title", 10), Limit("body", 20), Limit("summary", 5))
     found = violations("weibo", rendered("标" * 12, "字" * 25), c)
     assert found == [
-        Violation("weibo", "title", "12 字, the limit is 10 字", 12, 10),
-        Violation("weibo", "body", "25 字, the limit is 20 字", 25, 20),
+        Violation("weibo", "title", "12 字，超过上限 10 字", 12, 10),
+        Violation("weibo", "body", "25 字，超过上限 20 字", 25, 20),
     ]
     assert str(LimitViolationError(found)) == (
-        "weibo: title: 12 字, the limit is 10 字; weibo: body: 25 字, the limit is 20 字"
+        "weibo: title: 12 字，超过上限 10 字；weibo: body: 25 字，超过上限 20 字"
     )
 
 
@@ -56,10 +56,10 @@ def test_limits_use_the_channels_own_measure() -> None:
     c = caps(Limit("body", 12, measure=count_utf8_bytes, unit="字节"))
     assert violations("oa", rendered("t", "安全生产"), c) == []  # 12 bytes
     (v,) = violations("oa", rendered("t", "安全生产!"), c)
-    assert v.rule == "13 字节, the limit is 12 字节"
+    assert v.rule == "13 字节，超过上限 12 字节"
     half = Limit("body", 2.5, measure=lambda s: len(s) / 2)
     (w,) = violations("weibo", rendered("t", "abcdef"), caps(half))
-    assert w.rule == "3 字, the limit is 2.5 字"
+    assert w.rule == "3 字，超过上限 2.5 字"
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ async def test_a_notice_that_cannot_fit_is_rejected_per_channel_before_queueing(
             await intake.submit(notice, source="cli", actor="editor")
         by_account = {(v.account, v.part) for v in refused.value.violations}
         assert by_account == {("sms", "title"), ("sms", "body"), ("robot", "body")}
-        assert "sms: title: 16 字, the limit is 10 字" in str(refused.value)
+        assert "sms: title: 16 字，超过上限 10 字" in str(refused.value)
         assert await store.list_deliveries() == []
         with pytest.raises(NotFoundError):
             await store.get_notice(1)
