@@ -34,12 +34,16 @@ class DocumentError(ValueError):
         self.line = line
 
 
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"不是 UTF-8 文本（字节偏移 {exc.start}，可能是 GBK 等编码，请另存为 UTF-8）"
+
+
 def decode(raw: bytes, fmt: str) -> Any:
     """Parse UTF-8 bytes (a byte order mark is fine) as ``fmt``: JSON, YAML or TOML."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"不是 UTF-8 文本 (第 {exc.start} 字节)") from None
+        raise DocumentError(not_utf8(exc)) from None
     try:
         if fmt == "YAML":
             return yaml.safe_load(text)

@@ -114,6 +114,8 @@ class ChannelError(PublisherError):
     words, kept so a user sees why the platform refused.
     """
 
+    label = "渠道错误"  # what a person reads in a delivery's history
+
     def __init__(self, message: str, *, code: str | int | None = None) -> None:
         self.code = code
         super().__init__(message)
@@ -122,9 +124,13 @@ class ChannelError(PublisherError):
 class TransientError(ChannelError):
     """Temporary trouble: retry later with backoff."""
 
+    label = "暂时性错误"
+
 
 class RateLimited(TransientError):
     """The channel asked us to slow down."""
+
+    label = "渠道限流"
 
     def __init__(
         self, message: str, *, retry_after: float = 60.0, code: str | int | None = None
@@ -136,21 +142,31 @@ class RateLimited(TransientError):
 class OutcomeUnknown(ChannelError):
     """The request may or may not have reached the channel (timeout after sending, lost reply)."""
 
+    label = "结果未知"
+
 
 class AuthExpired(ChannelError):
     """The access token expired or was invalidated: refresh once and retry."""
+
+    label = "凭据过期"
 
 
 class PermanentError(ChannelError):
     """The channel refused for good; retrying cannot help."""
 
+    label = "永久性错误"
+
 
 class CredentialsInvalid(PermanentError):
     """The account's credentials are wrong or revoked."""
 
+    label = "凭据无效"
+
 
 class Duplicate(ChannelError):
     """The channel already holds this post; the delivery counts as posted."""
+
+    label = "重复发布"
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ from pydantic_settings import (
 )
 
 from publisher import problems
-from publisher.documents import FORMATS, DocumentError, check_shape, decode
+from publisher.documents import FORMATS, DocumentError, check_shape, decode, not_utf8
 from publisher.errors import ConfigError
 
 NOTICE_KINDS = (
@@ -247,6 +247,6 @@ def load_settings(**overrides: Any) -> Settings:
         env_name = "PUBLISHER_" + name.upper().replace(".", "__")
         raise ConfigError(f"设置 {env_name} 无效: {problems.describe(first)}") from None
     except UnicodeDecodeError as exc:  # PUBLISHER_CONFIG is checked first: this is .env
-        raise ConfigError(f"无法读取设置: .env: 不是 UTF-8 文本 (第 {exc.start} 字节)") from None
+        raise ConfigError(f"无法读取设置: .env: {not_utf8(exc)}") from None
     except (OSError, ValueError) as exc:  # an unreadable or malformed config file
         raise ConfigError(f"无法读取设置: {exc}") from None

@@ -42,9 +42,13 @@ class Backoff:
         return self.rng.uniform(0, ceiling)
 
 
+NOT_ASKED = "无法向渠道查询之前的尝试是否已送达"
+REVIEW_HINT = "；请到渠道上核实，然后重试或取消"
+
+
 def describe(exc: ChannelError) -> str:
     code = f" [{exc.code}]" if exc.code is not None else ""
-    return f"{type(exc).__name__}{code}: {exc}"
+    return f"{exc.label}{code}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class RetryPolicy:
                 action="posted",
                 remote_id=exc.remote_id,
                 url=exc.url,
-                reason=f"channel already had this post ({message})",
+                reason=f"渠道上已有这条发布（{message}）",
                 success=True,
             )
         if isinstance(exc, PermanentError):
@@ -93,13 +97,13 @@ class RetryPolicy:
                     to_status=Status.NEEDS_REVIEW,
                     action="needs_review",
                     error=str(exc),
-                    reason=f"{message}; "
+                    reason=f"{message}；"
                     + (
-                        "the channel cannot be asked whether it arrived"
+                        "该渠道无法查询是否已送达"
                         if idempotency is Idempotency.NONE
-                        else f"still unknown after {attempts} attempts"
+                        else f"尝试 {attempts} 次后仍不确定是否送达"
                     )
-                    + ": check the channel, then retry or cancel",
+                    + REVIEW_HINT,
                     failure=True,
                 )
             return Outcome(
@@ -116,10 +120,10 @@ class RetryPolicy:
                 action="failed",
                 error=str(exc),
                 failure=True,
-                reason=f"gave up after {attempts} attempts: {message}",
+                reason=f"尝试 {attempts} 次后放弃：{message}",
             )
         if isinstance(exc, AuthExpired):
-            message = f"credentials refreshed but still rejected: {message}"
+            message = f"凭据已刷新，仍被拒绝：{message}"
         return Outcome(
             to_status=Status.RETRY_WAIT,
             action="retry",
@@ -141,7 +145,7 @@ class RetryPolicy:
             return Outcome(
                 to_status=Status.SENDING,
                 action="unknown_outcome",
-                reason=f"lookup failed: {describe(exc)}",
+                reason=f"查询失败：{describe(exc)}",
                 not_before=now + timedelta(seconds=exc.retry_after),
             )
         failed = lookups + 1
@@ -150,16 +154,15 @@ class RetryPolicy:
                 to_status=Status.NEEDS_REVIEW,
                 action="needs_review",
                 error=str(exc),
-                reason=f"could not ask the channel whether an earlier attempt arrived "
-                f"({failed} lookups failed, the last with {describe(exc)}); "
-                "check the channel, then retry or cancel",
+                reason=f"{NOT_ASKED}（{failed} 次查询失败，最后一次：{describe(exc)}）"
+                + REVIEW_HINT,
                 failure=True,
                 lookup_failed=True,
             )
         return Outcome(
             to_status=Status.SENDING,
             action="unknown_outcome",
-            reason=f"lookup failed: {describe(exc)}",
+            reason=f"查询失败：{describe(exc)}",
             error=str(exc),
             not_before=now + timedelta(seconds=self.backoff.delay(failed)),
             failure=True,

@@ -16,7 +16,7 @@ async def prepare(store: SqlStore) -> None:
     """Before a worker starts: SQLite takes sole ownership and releases a dead process's leases."""
     if isinstance(store, SQLiteStore):
         store.acquire_process_lock()
-        released = await store.expire_all_leases("the previous process ended")
+        released = await store.expire_all_leases("上一个进程已结束")
         if released:
             log.warning("released %d leases left by a previous process; reconciling them", released)
 

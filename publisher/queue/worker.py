@@ -26,7 +26,7 @@ from publisher.errors import (
     OutcomeUnknown,
     PermanentError,
 )
-from publisher.queue.retry import RetryPolicy, describe
+from publisher.queue.retry import NOT_ASKED, REVIEW_HINT, RetryPolicy, describe
 from publisher.queue.states import Status
 from publisher.registry import Account, Channels
 from publisher.store.records import AccountLimits, Claimed, ClaimRequest, Job, Outcome
@@ -251,8 +251,7 @@ class Worker:
             return Outcome(
                 to_status=Status.NEEDS_REVIEW,
                 action="needs_review",
-                reason="a previous attempt may have reached the channel, which cannot be asked; "
-                "check the channel, then retry or cancel",
+                reason="之前的尝试可能已送达，而该渠道无法查询" + REVIEW_HINT,
             )
         if caps.idempotency is Idempotency.LOOKUP:
             try:
@@ -262,8 +261,7 @@ class Worker:
                     to_status=Status.NEEDS_REVIEW,
                     action="needs_review",
                     error=str(exc),
-                    reason=f"could not ask the channel whether an earlier attempt arrived "
-                    f"({describe(exc)}); check the channel, then retry or cancel",
+                    reason=f"{NOT_ASKED}（{describe(exc)}）" + REVIEW_HINT,
                 )
             except ChannelError as exc:
                 # Still unknown whether it arrived: ask again later. Publishing now (or from
@@ -303,7 +301,7 @@ class Worker:
                 detail=dict(result.detail) or None,
                 note=result.note,
                 not_before=self.clock.now() + _seconds(result.confirm_after),
-                reason="accepted; waiting for the channel to finish publishing",
+                reason="渠道已受理，等待其完成发布",
                 success=True,
             )
         return Outcome(
@@ -314,7 +312,7 @@ class Worker:
             detail=dict(result.detail) or None,
             note=result.note,
             success=True,
-            reason=result.note or ("found on the channel" if action == "reconciled" else None),
+            reason=result.note or ("在渠道上找到了之前的发布" if action == "reconciled" else None),
         )
 
     def _after_error(

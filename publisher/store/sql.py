@@ -353,7 +353,7 @@ class SqlStore:
                 INSERT_NOTICE, {**notice, "source": source, "created_by": actor, "created_at": now}
             ).scalar_one()
             event_rows = [
-                _event(notice_id, None, now, "submitted", None, None, actor, f"via {source}")
+                _event(notice_id, None, now, "submitted", None, None, actor, f"来源 {source}")
             ]
             if not new_deliveries:
                 conn.execute(INSERT_EVENT, event_rows)
@@ -688,7 +688,7 @@ class SqlStore:
                         before,
                         delivery.status,
                         worker_id,
-                        f"attempt {delivery.attempts}" if marked else _claim_reason(before),
+                        f"第 {delivery.attempts} 次尝试" if marked else _claim_reason(before),
                     )
                 )
         if events_out is not None:
@@ -761,7 +761,7 @@ class SqlStore:
                         from_status=d.status,
                         to_status=Status.SENDING,
                         actor=w,
-                        reason=f"attempt {d.attempts + 1}",
+                        reason=f"第 {d.attempts + 1} 次尝试",
                     )
                     for d, w in mine
                 ],
@@ -901,7 +901,7 @@ class SqlStore:
                     None,
                     None,
                     "worker",
-                    f"{account}: paused {cooldown:.0f} s after {failures} failures",
+                    f"{account}: 连续失败 {failures} 次，暂停 {cooldown:.0f} 秒",
                 ),
             )
 
@@ -941,7 +941,7 @@ class SqlStore:
                         None,
                         None,
                         "worker",
-                        f"{count} leases released: {reason}",
+                        f"释放了 {count} 个租约：{reason}",
                     ),
                 )
             return int(count)
@@ -952,12 +952,12 @@ class SqlStore:
 
     async def retry(self, delivery_id: int, actor: str) -> DeliveryRecord:
         return await self._manual(
-            delivery_id, actor, RETRYABLE, Status.PENDING, "retry", "retry requested"
+            delivery_id, actor, RETRYABLE, Status.PENDING, "retry", "人工要求重试"
         )
 
     async def cancel(self, delivery_id: int, actor: str) -> DeliveryRecord:
         return await self._manual(
-            delivery_id, actor, CANCELLABLE, Status.CANCELLED, "cancelled", "cancelled by user"
+            delivery_id, actor, CANCELLABLE, Status.CANCELLED, "cancelled", "人工取消"
         )
 
     async def _manual(
@@ -1160,16 +1160,16 @@ def _finish_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
 
 def queued_reason(d: NewDelivery, now: datetime) -> str:
     if d.not_before > now:
-        return f"scheduled for {d.not_before.isoformat()}"
-    return "urgent" if d.priority > 0 else "queued"
+        return f"定时发布: {d.not_before.isoformat()}"
+    return "紧急" if d.priority > 0 else "排队"
 
 
 def _claim_reason(before: str) -> str:
     if before == Status.LEASED:
-        return "previous lease expired; not yet sent"
+        return "上次领取已过期，尚未发送"
     if before == Status.SENDING:
-        return "previous attempt's outcome unknown; reconciling before any re-post"
-    return "claimed"
+        return "上次尝试结果未知，先核对再决定是否重发"
+    return "已领取"
 
 
 def _is_unreachable(exc: OperationalError) -> bool:

@@ -382,7 +382,7 @@ async def test_expired_lease_before_sending_is_claimed_again_as_a_publish(
     assert not await store.mark_sending(first.delivery, "w1")  # w1 lost it: must not send
     assert await store.mark_sending(second.delivery, "w2")
     reasons = [e.reason for e in (await store.get_notice(notice_id)).events]
-    assert "previous lease expired; not yet sent" in reasons
+    assert "上次领取已过期，尚未发送" in reasons
 
 
 async def test_expired_lease_while_sending_is_claimed_for_reconciling(store: SqlStore) -> None:
@@ -579,7 +579,7 @@ async def test_every_transition_appends_an_event(store: SqlStore) -> None:
     gave_up = Outcome(
         to_status=Status.FAILED,
         action="failed",
-        reason="gave up after 2 attempts: HTTP 503",
+        reason="尝试 2 次后放弃：HTTP 503",
         error="HTTP 503",
         failure=True,
     )

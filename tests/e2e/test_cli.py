@@ -218,7 +218,7 @@ def test_a_lost_reply_on_a_channel_that_cannot_be_asked_needs_review(site: Site)
     assert "没有收到完整的回复" in delivery["error"]
     assert [p["payload"]["title"] for p in site.lossy.posts()].count("回执丢失-无法查询") == 1
     shown = site.ws.cli("notice", "show", str(result.json()["id"]))
-    assert "needs_review" in shown.stdout and "check the channel" in shown.stdout
+    assert "待人工核查(needs_review)" in shown.stdout and "请到渠道上核实" in shown.stdout
 
 
 def test_a_lost_reply_is_reconciled_by_lookup_not_posted_again(site: Site) -> None:

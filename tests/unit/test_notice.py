@@ -117,7 +117,11 @@ BAD: list[tuple[str, str | bytes, str]] = [
         '{"kind": "general", "titel": "t", "title": "t", "body": "b"}',
         "titel: 未知字段",
     ),
-    ("a.json", "暴雨预警".encode("gbk") + b"{}", "不是 UTF-8 文本 (第 0 字节)"),
+    (
+        "a.json",
+        "暴雨预警".encode("gbk") + b"{}",
+        "不是 UTF-8 文本（字节偏移 0，可能是 GBK 等编码，请另存为 UTF-8）",
+    ),
     (
         "a.json",
         '{"kind": "general", "title": "t", "body": "b", "publish_at": "2026-12-01T09:00:00"}',

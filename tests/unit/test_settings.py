@@ -126,7 +126,7 @@ def test_a_dotenv_that_is_not_utf8_is_named(clean_env: Path) -> None:
     (clean_env / ".env").write_bytes("PUBLISHER_TIMEZONE=Asia/Shanghai # 上海\n".encode("gbk"))
     with pytest.raises(ConfigError) as refused:
         load_settings()
-    assert str(refused.value).startswith("无法读取设置: .env: 不是 UTF-8 文本 (第 ")
+    assert str(refused.value).startswith("无法读取设置: .env: 不是 UTF-8 文本（字节偏移 ")
 
 
 def test_a_json_config_file(monkeypatch: pytest.MonkeyPatch, clean_env: Path) -> None:

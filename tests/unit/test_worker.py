@@ -224,7 +224,7 @@ async def test_transient_errors_back_off_then_fail_with_the_message(make_env: Ma
     assert d.status == Status.FAILED and d.attempts == 3
     assert d.error == "HTTP 502 from oa.example: bad gateway"
     assert notice.events[-1].reason == (
-        "gave up after 3 attempts: TransientError: HTTP 502 from oa.example: bad gateway"
+        "尝试 3 次后放弃：暂时性错误: HTTP 502 from oa.example: bad gateway"
     )
     assert actions(notice).count("retry") == 2
     t = env.adapter("oa").sent_at
@@ -348,8 +348,9 @@ async def test_a_channel_that_cannot_be_asked_goes_to_review_not_asked_forever(
     assert adapter.posts == 1 and len(adapter.calls) == 1  # never a blind second post
     assert len(adapter.lookups) == 3
     assert notice.events[-1].reason == (
-        "could not ask the channel whether an earlier attempt arrived (3 lookups failed, "
-        "the last with TransientError: HTTP 503 on lookup); check the channel, then retry or cancel"
+        "无法向渠道查询之前的尝试是否已送达"
+        "（3 次查询失败，最后一次：暂时性错误: HTTP 503 on lookup）"
+        "；请到渠道上核实，然后重试或取消"
     )
     t = adapter.looked_at
     assert t[1] - t[0] >= 0.1 - 0.01  # base * 2**0
@@ -378,7 +379,7 @@ async def test_unknown_outcome_without_idempotency_goes_to_review(make_env: Make
     notice = await env.settled(await env.submit(["weibo"]))
     d = notice.deliveries[0]
     assert d.status == Status.NEEDS_REVIEW
-    assert "cannot be asked" in (notice.events[-1].reason or "")
+    assert "该渠道无法查询" in (notice.events[-1].reason or "")
     assert len(env.adapter("weibo").calls) == 1
     assert notice_status(x.status for x in notice.deliveries) == "needs_review"
 
