@@ -96,17 +96,32 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+class _Command(click.Command):
+    """A command whose ``--help`` is described in Chinese, like the rest of its help."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = "显示帮助后退出。"
+        return option
+
+
+class _Group(_Command, click.Group):
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="出错时显示完整的调用栈。")
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (TOML, YAML or JSON); same as PUBLISHER_CONFIG.",
+    help="设置文件 (TOML、YAML 或 JSON)，与 PUBLISHER_CONFIG 相同。",
 )
-@click.version_option("0.1.0", prog_name="publisher")
+@click.version_option("0.1.0", prog_name="publisher", help="显示版本后退出。")
 @click.pass_context
 def main(ctx: click.Context, debug: bool, config: Path | None) -> None:
-    """publisher: safety warnings and disclosures on every channel, exactly once."""
+    """publisher：把安全预警和政务公开信息发到每个渠道，每条只发一次。"""
     if config is not None:
         os.environ["PUBLISHER_CONFIG"] = str(config)
     from publisher.logs import configure

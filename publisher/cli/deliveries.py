@@ -15,7 +15,7 @@ from publisher.views import delivery_json
 
 @main.group()
 def deliveries() -> None:
-    """Inspect and steer deliveries (one notice on one channel account)."""
+    """查看和处理投递 (一条通知在一个渠道账号上的发布)。"""
 
 
 async def _with_runtime(settings: Any, fn: Any) -> Any:
@@ -27,12 +27,14 @@ async def _with_runtime(settings: Any, fn: Any) -> Any:
 
 
 @deliveries.command("list")
-@click.option("--status", type=click.Choice([s.value for s in Status]), default=None)
-@click.option("--limit", type=click.IntRange(1, 10_000), default=100)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--status", type=click.Choice([s.value for s in Status]), default=None, help="只列出此状态。"
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, help="最多列出几条。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @pass_ctx
 def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
-    """List deliveries, newest first."""
+    """列出投递，最新的在前。"""
     settings = ctx.settings()
     rows = ctx.run(
         _with_runtime(settings, lambda rt: rt.store.list_deliveries(status=status, limit=limit))
@@ -55,7 +57,7 @@ def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
 @click.argument("delivery_id", type=ROW_ID)
 @pass_ctx
 def retry(ctx: Context, delivery_id: int) -> None:
-    """Send a failed, cancelled or needs-review delivery again."""
+    """重新发送失败、已取消或待人工核查的投递。"""
     settings = ctx.settings()
     d = ctx.run(_with_runtime(settings, lambda rt: rt.store.retry(delivery_id, actor="cli")))
     click.echo(f"投递 #{d.id} 已重新排队: {labels.status(d.status)}")
@@ -65,7 +67,7 @@ def retry(ctx: Context, delivery_id: int) -> None:
 @click.argument("delivery_id", type=ROW_ID)
 @pass_ctx
 def cancel(ctx: Context, delivery_id: int) -> None:
-    """Cancel a delivery that has not been posted."""
+    """取消尚未发布的投递。"""
     settings = ctx.settings()
     d = ctx.run(_with_runtime(settings, lambda rt: rt.store.cancel(delivery_id, actor="cli")))
     click.echo(f"投递 #{d.id} 已取消")

@@ -31,7 +31,7 @@ from publisher.views import notice_json
 
 @main.group()
 def notice() -> None:
-    """Submit and inspect notices."""
+    """提交和查看通知。"""
 
 
 def _exit_code(data: dict[str, Any]) -> int:
@@ -100,7 +100,7 @@ FORMAT = click.option(
     "fmt",
     type=click.Choice(["json", "yaml", "toml"]),
     default=None,
-    help="How FILE is written (default: by its extension; JSON for - and others).",
+    help="FILE 的格式 (默认按扩展名判断；标准输入和其他扩展名按 JSON)。",
 )
 
 
@@ -112,14 +112,15 @@ FORMAT = click.option(
     type=click.FloatRange(0, 86_400),
     callback=lambda _ctx, _param, value: _a_number(value),
     default=None,
-    help="Wait up to SECONDS (at most a day) for delivery.",
+    metavar="SECONDS",
+    help="最多等待 SECONDS 秒 (不超过一天)，直到每个投递都有结果。",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @click.option(
     "--actor",
     default=None,
     callback=lambda _ctx, _param, value: _an_actor(value),
-    help="Who submits, up to 100 characters (default: the OS user).",
+    help="提交人，最多 100 个字符 (默认: 操作系统用户)。",
 )
 @FORMAT
 @pass_ctx
@@ -131,7 +132,7 @@ def submit(
     actor: str | None,
     fmt: str | None,
 ) -> None:
-    """Submit the notice in FILE (JSON, YAML or TOML; - reads standard input)."""
+    """提交 FILE 中的通知 (JSON、YAML 或 TOML；- 表示标准输入)。"""
     notice_input = ctx.guard(lambda: load_notice_file(file, fmt))
     settings = ctx.settings()
     who = actor or _os_user()
@@ -162,10 +163,10 @@ def submit(
 
 @notice.command("show")
 @click.argument("notice_id", type=ROW_ID)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @pass_ctx
 def show(ctx: Context, notice_id: int, as_json: bool) -> None:
-    """Show a notice, its deliveries and its event history."""
+    """显示一条通知、它的各个投递和事件历史。"""
     settings = ctx.settings()
 
     async def go() -> dict[str, Any]:
@@ -182,16 +183,14 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--channel", "channels", multiple=True, help="Channel account (default: the notice's targets)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--channel", "channels", multiple=True, help="渠道账号 (默认: 通知的目标渠道)。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @FORMAT
 @pass_ctx
 def preview(
     ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool, fmt: str | None
 ) -> None:
-    """Print exactly what each channel would receive, with measured lengths (- : stdin)."""
+    """预览每个渠道将收到的内容，并给出按渠道规则计算的长度 (- 表示标准输入)。"""
     from publisher.clock import SystemClock
     from publisher.queue.intake import Intake
     from publisher.registry import Channels

@@ -33,11 +33,11 @@ def _check_exposure(settings: Any) -> None:
 
 
 @main.command()
-@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default 8000).")
+@click.option("--host", default=None, help="监听地址 (默认 127.0.0.1)。")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="端口 (默认 8000)。")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None) -> None:
-    """Run web server, worker and scheduler in one process."""
+    """在一个进程中运行网页服务、投递进程和定时任务。"""
     import uvicorn
 
     from publisher.queue.service import prepare
@@ -81,11 +81,11 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     "--concurrency",
     type=click.IntRange(1, 10_000),
     default=None,
-    help="Deliveries in flight at once in this process.",
+    help="本进程同时进行的投递数。",
 )
 @pass_ctx
 def worker(ctx: Context, concurrency: int | None) -> None:
-    """Run a worker alone (PostgreSQL deployments: any number, on any machines)."""
+    """单独运行投递进程 (PostgreSQL 部署：可在任意多台机器上运行任意多个)。"""
     from publisher.queue.service import prepare, run_worker
     from publisher.runtime import Runtime
 
@@ -118,13 +118,13 @@ def worker(ctx: Context, concurrency: int | None) -> None:
 
 @main.group()
 def db() -> None:
-    """Database maintenance."""
+    """数据库维护。"""
 
 
 @db.command("upgrade")
 @pass_ctx
 def db_upgrade(ctx: Context) -> None:
-    """Create or migrate the database schema to the newest version."""
+    """创建数据库表结构，或迁移到最新版本。"""
     from publisher.clock import SystemClock
     from publisher.store import open_store, upgrade
 
@@ -150,7 +150,7 @@ def db_upgrade(ctx: Context) -> None:
 @main.command()
 @pass_ctx
 def doctor(ctx: Context) -> None:
-    """Check settings, database and every channel account; one line per problem."""
+    """检查设置、数据库和每个渠道账号；每个问题一行。"""
     from publisher.clock import SystemClock
     from publisher.registry import Channels
     from publisher.settings import load_settings
@@ -248,11 +248,11 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", type=click.IntRange(1, 65535), default=8001)
+@click.option("--host", default="127.0.0.1", help="监听地址。")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, help="端口。")
 @pass_ctx
 def sandbox(ctx: Context, host: str, port: int) -> None:
-    """Run the sandbox channels alone (the stand-ins for Weibo, WeChat, OA and webhooks)."""
+    """单独运行沙箱渠道 (微博、微信公众号、OA 和 webhook 的模拟端)。"""
     import uvicorn
 
     from publisher.sandbox import sandbox_app
