@@ -104,6 +104,12 @@ FORMAT = click.option(
 )
 
 
+NO_WORKER = (
+    "publisher: 提示: 没有正在运行的投递进程 (publisher serve 或 publisher worker)，"
+    "通知已排队，投递进程启动后发出"
+)
+
+
 @notice.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
@@ -142,14 +148,15 @@ def submit(
         try:
             done = await rt.intake.submit(notice_input, source="cli", actor=who)
             deadline = time.monotonic() + (wait or 0)
-            while True:
+            data = notice_json(await rt.store.get_notice(done.notice_id))
+            final = all(d["status"] in FINAL for d in data["deliveries"])
+            if not final and not await rt.store.live_workers(settings.lease_seconds):
+                click.echo(NO_WORKER, err=True)  # say so now, not only when the wait runs out
+            while wait is not None and not final and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
                 data = notice_json(await rt.store.get_notice(done.notice_id))
                 final = all(d["status"] in FINAL for d in data["deliveries"])
-                if wait is None or final:
-                    return data, final
-                if time.monotonic() >= deadline:
-                    return data, False
-                await asyncio.sleep(0.05)
+            return data, final
         finally:
             await rt.close()
 

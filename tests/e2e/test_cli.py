@@ -265,6 +265,27 @@ def test_cli_submission_is_picked_up_within_one_second(site: Site) -> None:
         time.sleep(0.13 * n)  # land at different moments of the server's poll cycle
     print(f"SQLite submit->posted_at: {[round(x, 3) for x in latencies]} s")
     assert max(latencies) < 1.0, latencies
+    assert "没有正在运行的投递进程" not in result.stderr  # serve's worker is running
+
+
+def test_submitting_with_no_worker_running_says_so_and_the_notice_waits_for_one(
+    workspace: Workspace,
+) -> None:
+    workspace.write("n.json", {**NOTICE, "title": "无人值守时提交"})
+    result = workspace.cli("notice", "submit", "n.json", "--wait", "1", "--json")
+    assert result.returncode == 3, result  # nobody sent it...
+    assert "没有正在运行的投递进程" in result.stderr  # ...and the user is told why
+    notice_id = result.json()["id"]
+
+    server = workspace.serve()  # queued, not lost: the first worker to start sends it
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shown = workspace.cli("notice", "show", str(notice_id), "--json").json()
+        if shown["status"] == "posted":
+            break
+        time.sleep(0.2)
+    assert shown["status"] == "posted", shown
+    assert server.proc.alive()
 
 
 # -- inspect and steer ---------------------------------------------------------------------------
