@@ -57,9 +57,8 @@ def decode(raw: bytes, fmt: str) -> Any:
         problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
         line = mark.line + 1 if mark is not None else None
         raise DocumentError(problem, syntax=True, line=line) from None
-    except (
-        tomllib.TOMLDecodeError
-    ) as exc:  # the line is only in its message: "... (at line 3, ...)"
+    except tomllib.TOMLDecodeError as exc:
+        # The line is only in its message: "... (at line 3, column 9)".
         problem = " ".join(str(exc).split())
         found = _TOML_WHERE.search(problem)
         line = int(found.group(1)) if found else None

@@ -148,14 +148,17 @@ def submit(
         try:
             done = await rt.intake.submit(notice_input, source="cli", actor=who)
             deadline = time.monotonic() + (wait or 0)
-            data = notice_json(await rt.store.get_notice(done.notice_id))
-            final = all(d["status"] in FINAL for d in data["deliveries"])
+
+            async def state() -> tuple[dict[str, Any], bool]:
+                data = notice_json(await rt.store.get_notice(done.notice_id))
+                return data, all(d["status"] in FINAL for d in data["deliveries"])
+
+            data, final = await state()
             if not final and not await rt.store.live_workers(settings.lease_seconds):
                 click.echo(NO_WORKER, err=True)  # say so now, not only when the wait runs out
             while wait is not None and not final and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-                data = notice_json(await rt.store.get_notice(done.notice_id))
-                final = all(d["status"] in FINAL for d in data["deliveries"])
+                data, final = await state()
             return data, final
         finally:
             await rt.close()

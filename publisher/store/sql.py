@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from publisher import labels
 from publisher.contract import Clock, NoticeView
 from publisher.errors import (
     DatabaseUnavailable,
@@ -978,10 +979,9 @@ class SqlStore:
                 raise NotFoundError(f"没有 id 为 {delivery_id} 的投递")
             before = row.status
             if before not in allowed:
-                verb = {"retry": "重试", "cancelled": "取消"}.get(action, action)
                 raise StateError(
                     f"投递 #{delivery_id} 当前状态为 {before}，"
-                    f"只有 {'、'.join(sorted(allowed))} 状态的投递可以{verb}"
+                    f"只有 {'、'.join(sorted(allowed))} 状态的投递可以{labels.action(action)}"
                 )
             values: dict[str, Any] = dict(
                 status=to_status, updated_at=now, lease_until=None, worker_id=None
