@@ -48,7 +48,7 @@ from publisher.errors import (
     PermanentError,
     RateLimited,
 )
-from publisher.http import raise_for_server_trouble, request
+from publisher.http_errors import raise_for_server_trouble, request
 
 BYTES = "字节"
 LINK_TEXT = "查看全文"

@@ -91,7 +91,7 @@ from publisher.errors import (
     RateLimited,
     TransientError,
 )
-from publisher.http import request
+from publisher.http_errors import request
 
 API_BASE = "https://qyapi.weixin.qq.com"
 TITLE_MAX_BYTES = 128

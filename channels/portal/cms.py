@@ -28,7 +28,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from publisher.errors import CredentialsInvalid, Duplicate, PermanentError
-from publisher.http import dig, raise_for_server_trouble
+from publisher.http_errors import dig, raise_for_server_trouble
 
 _ENV = SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
 

@@ -29,7 +29,7 @@ from channels.portal.cap import CapSource, alert_xml, build_alert
 from channels.portal.cap import signal_of as cap_signal
 from channels.portal.feeds import Site, atom, cap_atom, display_title, rss
 from channels.portal.sanitize import clean_html, safe_url
-from channels.portal.views import (
+from channels.portal.pageviews import (
     SALT_NAME,
     client_address,
     is_bot,

@@ -17,7 +17,7 @@ import httpx
 from channels.wechat.errors import raise_for_errcode
 from publisher.contract import AccountContext
 from publisher.errors import AuthExpired, OutcomeUnknown, TransientError
-from publisher.http import raise_for_server_trouble, request
+from publisher.http_errors import raise_for_server_trouble, request
 
 if TYPE_CHECKING:
     from channels.wechat.token import StableToken

@@ -19,7 +19,7 @@ from channels.wechat.api import WechatApi
 from channels.wechat.covers import image_type
 from publisher.contract import AccountContext
 from publisher.errors import PermanentError, TransientError
-from publisher.http import request
+from publisher.http_errors import request
 
 IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 WECHAT_HOSTS = ("http://mmbiz.qpic.cn/", "https://mmbiz.qpic.cn/")

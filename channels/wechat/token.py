@@ -30,7 +30,7 @@ from channels.wechat.api import decode_reply, encode_json
 from channels.wechat.errors import CHINA, raise_for_errcode, seconds_to_next_day
 from publisher.contract import AccountContext
 from publisher.errors import RateLimited, TransientError
-from publisher.http import request
+from publisher.http_errors import request
 
 TOKEN_NAME = "access_token"
 FORCED_NAME = "stable_token:forced"

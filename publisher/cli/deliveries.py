@@ -10,7 +10,7 @@ from publisher import labels
 from publisher.cli import ROW_ID, Context, emit, main, pass_ctx
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
-from publisher.views import delivery_json
+from publisher.serialize import delivery_json
 
 
 @main.group()

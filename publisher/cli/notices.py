@@ -26,7 +26,7 @@ from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
 from publisher.runtime import Runtime
-from publisher.views import notice_json
+from publisher.serialize import notice_json
 
 
 @main.group()

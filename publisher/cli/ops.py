@@ -227,7 +227,7 @@ def _sqlite_missing(url: str) -> bool:
 
 async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> None:
     from publisher.errors import TransientError
-    from publisher.http import NOT_CONNECTED
+    from publisher.http_errors import NOT_CONNECTED
 
     for account in channels:
         label = f"渠道 {account.name} ({account.type_name})"

@@ -156,7 +156,7 @@ workers = Table(
     Column("heartbeat_at", UTCDateTime, nullable=False),
 )
 
-# The portal's own read counter (channels/portal/views.py): one row per visitor per notice per
+# The portal's own read counter (channels/portal/pageviews.py): one row per visitor per notice per
 # local day. ``visitor_hash`` is a salted hash of client address and User-Agent; the address
 # itself is never stored.
 page_views = Table(

@@ -33,7 +33,7 @@ from sandbox_server import free_socket, serve_app
 from channels.portal import PortalAdapter, PortalOptions, queries
 from channels.portal.cap import CAP_NS
 from channels.portal.sanitize import clean_html, safe_url
-from channels.portal.views import is_bot, local_day, visitor_hash
+from channels.portal.pageviews import is_bot, local_day, visitor_hash
 from publisher.contract import (
     Format,
     Idempotency,

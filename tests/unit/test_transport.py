@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from publisher.errors import OutcomeUnknown, TransientError
-from publisher.http import request
+from publisher.http_errors import request
 from publisher.registry import default_client_factory
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -5,7 +5,7 @@ Revises: 0001
 Create Date: 2026-11-26 19:00:00
 
 The portal counts its own reads: one row per visitor per notice per local day
-(``channels/portal/views.py``). The composite primary key is the uniqueness rule.
+(``channels/portal/pageviews.py``). The composite primary key is the uniqueness rule.
 """
 
 from __future__ import annotations
