@@ -28,7 +28,6 @@ from channels.portal import queries
 from channels.portal.cap import CapSource, alert_xml, build_alert
 from channels.portal.cap import signal_of as cap_signal
 from channels.portal.feeds import Site, atom, cap_atom, display_title, rss
-from channels.portal.sanitize import clean_html, safe_url
 from channels.portal.pageviews import (
     SALT_NAME,
     client_address,
@@ -36,6 +35,7 @@ from channels.portal.pageviews import (
     local_day,
     visitor_hash,
 )
+from channels.portal.sanitize import clean_html, safe_url
 from publisher.render import KIND_LABELS
 from publisher.store.schema import MAX_ROW_ID
 

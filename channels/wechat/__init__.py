@@ -1,5 +1,5 @@
-"""WeChat Official Account (公众号/服务号): draft, publish, mass-send warnings, read reach. The adapter
-lives in ``adapter.py``; this package re-exports it.
+"""WeChat Official Account (公众号/服务号): draft, publish, mass-send warnings, read reach.
+The adapter lives in ``adapter.py``; this package re-exports it.
 """
 
 from channels.wechat.adapter import QUOTA_NOTE, WechatAdapter, WechatOptions

@@ -12,8 +12,8 @@ from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import parse_notice
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
-from publisher.store.schema import MAX_ROW_ID
 from publisher.serialize import delivery_json, notice_json
+from publisher.store.schema import MAX_ROW_ID
 
 
 def require_token(request: Request) -> None:

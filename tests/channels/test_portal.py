@@ -32,8 +32,8 @@ from sandbox_server import free_socket, serve_app
 
 from channels.portal import PortalAdapter, PortalOptions, queries
 from channels.portal.cap import CAP_NS
-from channels.portal.sanitize import clean_html, safe_url
 from channels.portal.pageviews import is_bot, local_day, visitor_hash
+from channels.portal.sanitize import clean_html, safe_url
 from publisher.contract import (
     Format,
     Idempotency,
