@@ -38,6 +38,13 @@ NOTICE_KINDS = (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# In a checkout the templates are the repository's own ``templates/``; a wheel carries a copy
+# inside the package (setup.py), since it has no repository around it.
+TEMPLATES_DIR = (
+    REPO_ROOT / "templates"
+    if (REPO_ROOT / "templates").is_dir()
+    else Path(__file__).resolve().parent / "templates"
+)
 # Names appear in URLs, environment variables (PUBLISHER_ACCOUNTS__<NAME>__...) and columns.
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SANDBOX_URL = "{base_url}/_sandbox"
@@ -97,7 +104,7 @@ class Settings(BaseSettings):
     # beyond loopback without one, since the API publishes to the bureau's public channels.
     api_token: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
-    templates_dir: Path = REPO_ROOT / "templates"
+    templates_dir: Path = TEMPLATES_DIR
     debug: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
