@@ -76,7 +76,7 @@ from channels.wechat.errors import (
     PUBLISHING,
 )
 from channels.wechat.images import InlineImages
-from channels.wechat.masssend import MassSend
+from channels.wechat.masssend import MassSend, article_url
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
 from channels.wechat.reconcile import Reconciler, Submitted, notice_page, source_url
@@ -345,7 +345,7 @@ class WechatAdapter(ChannelAdapter):
             return self._again(ref, detail, polls)
         if status == "SEND_SUCCESS":
             stored = await self.ctx.tokens.get(self.ctx.account, f"massurl:{msg_id}")
-            url = stored[0] if stored else None
+            url = article_url(stored[0]) if stored else None  # only WeChat's own pages
             detail.pop("polls", None)
             detail["article_url"] = url
             return PublishResult(

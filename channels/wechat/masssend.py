@@ -13,6 +13,12 @@ The day's book lives in ``ctx.tokens`` as ``masssend:<Beijing date>``: how many 
 out, whether WeChat said the quota is used, and which keys were tried. A warning goes straight
 to ``freepublish`` when the book says the quota is used, *unless* its own key was tried today:
 that send may have gone out with its reply lost, and only ``sendall`` itself can say so (45065).
+
+``mass/get`` names no article URL; the ``MASSSENDJOBFINISH`` push does (``ArticleUrl`` [S17]).
+A push can be forged, so :func:`article_url` keeps a URL only if it is an article page on
+WeChat's own domain, ``https://mp.weixin.qq.com/...`` (pushes often write ``http://``; the same
+page is served over https, so the scheme is upgraded). Anything else is never shown as the
+post's link; the delivery is still confirmed through ``mass/get``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.wechat.api import WechatApi
 from channels.wechat.errors import CLIENTMSGID_EXISTS, NO_MASS_SEND_QUOTA
@@ -27,6 +34,26 @@ from publisher.contract import AccountContext, OutgoingPost, PublishResult
 from publisher.errors import Duplicate, OutcomeUnknown, PermanentError
 
 ALREADY_SENT_NOTE = "该条此前已群发给关注者（微信提示 clientmsgid 已存在），未重复推送"
+ARTICLE_HOST = "mp.weixin.qq.com"
+MAX_URL = 2048
+
+
+def article_url(value: object) -> str | None:
+    """``value`` as an https URL if it is a page on ``mp.weixin.qq.com``, else None."""
+    if not isinstance(value, str) or not value or len(value) > MAX_URL:
+        return None
+    if any(c.isspace() or not c.isprintable() or c == "\\" for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or parts.hostname != ARTICLE_HOST:
+        return None
+    if parts.netloc != ARTICLE_HOST or port is not None:  # no user, password or port
+        return None
+    return "https" + value[len(parts.scheme) :]
 
 
 def client_msg_id(key: str) -> str:

@@ -969,7 +969,7 @@ def test_a_sandbox_account_cannot_point_at_the_real_api() -> None:
 # -- the callback -------------------------------------------------------------------------
 
 
-def signed(timestamp: str = "1751350000", nonce: str = "n0nce") -> dict[str, str]:
+def signed(timestamp: str = str(int(NOW.timestamp())), nonce: str = "n0nce") -> dict[str, str]:
     signature = hashlib.sha1("".join(sorted([CALLBACK_TOKEN, timestamp, nonce])).encode())
     return {"signature": signature.hexdigest(), "timestamp": timestamp, "nonce": nonce}
 
@@ -1046,10 +1046,25 @@ async def test_an_encrypted_publish_finished_push_confirms_the_delivery_now(
     assert confirmations.asked == ["2247503051"]
 
 
+@pytest.fixture
+async def plain_callback() -> AsyncIterator[tuple[httpx.AsyncClient, Confirmations, FakeTokens]]:
+    """An account in plain mode: a callback token, no EncodingAESKey."""
+    confirmations, tokens = Confirmations(), FakeTokens()
+    async with httpx.AsyncClient() as unused:
+        adapter = make_adapter(
+            unused, tokens, confirm_now=confirmations, callback_token=CALLBACK_TOKEN
+        )
+        app = FastAPI()
+        app.include_router(adapter.routes())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, confirmations, tokens
+
+
 async def test_a_plain_mass_send_finished_push_keeps_the_article_url(
-    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
 ) -> None:
-    client, confirmations, tokens = callback
+    client, confirmations, tokens = plain_callback
     xml = """<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]>
 </FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType>
 <Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>34182</MsgID>
@@ -1063,6 +1078,198 @@ async def test_a_plain_mass_send_finished_push_keeps_the_article_url(
     assert tokens.values[("wx", "massurl:34182")][0] == "https://mp.weixin.qq.com/s/mass"
     unsigned = await client.post("/callbacks/wechat/wx", content=xml.encode())
     assert unsigned.status_code == 403
+
+
+def mass_finished(
+    msg_id: str = "2247490003", url: str = "https://mp.weixin.qq.com/s/mass"
+) -> bytes:
+    """A MASSSENDJOBFINISH push as WeChat words it [S17]."""
+    return f"""<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]>
+</FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>
+<Status><![CDATA[send success]]></Status><TotalCount>100</TotalCount>
+<ArticleUrlResult><Count>1</Count><ResultList><item><ArticleIdx>1</ArticleIdx>
+<ArticleUrl><![CDATA[{url}]]></ArticleUrl></item></ResultList>
+</ArticleUrlResult></xml>""".encode()
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "1",  # the probe's: validly signed, 56 years old
+        str(int(NOW.timestamp()) - 301),
+        str(int(NOW.timestamp()) + 301),
+        "99999999999999999999",
+        "-5",
+        "abc",
+    ],
+)
+async def test_a_signed_url_with_a_stale_timestamp_is_refused(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens], timestamp: str
+) -> None:
+    client, confirmations, tokens = plain_callback
+    query = signed(timestamp=timestamp)
+    push = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+    check = await client.get("/callbacks/wechat/wx", params={**query, "echostr": "e1"})
+    assert (push.status_code, push.text) == (403, "forbidden")
+    assert (check.status_code, check.text) == (403, "forbidden")
+    assert confirmations.asked == []
+    assert ("wx", "massurl:2247490003") not in tokens.values
+
+
+@pytest.mark.parametrize("skew", [-299, 0, 299])
+async def test_a_timestamp_within_five_minutes_of_the_clock_is_accepted(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens], skew: int
+) -> None:
+    client, confirmations, _ = plain_callback
+    query = signed(timestamp=str(int(NOW.timestamp()) + skew))
+    reply = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+    assert (reply.status_code, reply.text) == (200, "success")
+    assert confirmations.asked == ["2247490003"]
+
+
+async def test_one_signed_url_carries_one_push_and_forty_forgeries_are_refused(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+) -> None:
+    client, confirmations, tokens = plain_callback
+    query = signed(nonce="734815")
+    first = await client.post("/callbacks/wechat/wx", content=mass_finished("1000"), params=query)
+    assert first.text == "success"
+    replies = [
+        await client.post(
+            "/callbacks/wechat/wx",
+            content=mass_finished(str(2247490001 + n), f"https://evil.example/phish?{n}"),
+            params=query,
+        )
+        for n in range(40)
+    ]
+    assert {r.status_code for r in replies} == {403}
+    assert confirmations.asked == ["1000"]
+    assert not [name for (_, name) in tokens.values if name.startswith("massurl:224749")]
+    again = await client.get("/callbacks/wechat/wx", params={**query, "echostr": "e"})
+    assert again.status_code == 403
+    # a fresh nonce under the same clock is a new push
+    other = await client.post(
+        "/callbacks/wechat/wx", content=mass_finished("1001"), params=signed(nonce="734816")
+    )
+    assert other.text == "success" and confirmations.asked == ["1000", "1001"]
+
+
+async def test_a_nonce_is_refused_by_another_process_sharing_the_database(
+    http: httpx.AsyncClient,
+) -> None:
+    """Two ``serve`` processes: separate memory, one credential store."""
+    tokens, clock = FakeTokens(), Clock()
+    asked: list[Confirmations] = []
+    clients = []
+    for _ in range(2):
+        asked.append(Confirmations())
+        adapter = make_adapter(
+            http, tokens, clock, confirm_now=asked[-1], callback_token=CALLBACK_TOKEN
+        )
+        app = FastAPI()
+        app.include_router(adapter.routes())
+        clients.append(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        )
+    query = signed(nonce="555")
+    async with clients[0] as one, clients[1] as two:
+        assert (
+            await one.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        ).text == "success"
+        replay = await two.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        assert replay.status_code == 403
+        assert [a.asked for a in asked] == [["2247490003"], []]
+        # the nonce is forgotten only after the window; by then its timestamp is stale
+        stored = json.loads(tokens.values[("wx", "callback-nonces")][0])
+        assert set(stored) == {"555"}
+        clock.current += timedelta(minutes=11)
+        later = signed(timestamp=str(int(clock.current.timestamp())), nonce="556")
+        assert (
+            await two.post("/callbacks/wechat/wx", content=mass_finished(), params=later)
+        ).text == "success"
+        assert set(json.loads(tokens.values[("wx", "callback-nonces")][0])) == {"556"}
+
+
+async def test_plaintext_is_refused_when_an_encoding_aes_key_is_set(
+    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+) -> None:
+    client, confirmations, tokens = callback
+    forged = mass_finished(url="https://evil.example/phish?2247490003")
+    for params in (signed(), {**signed(nonce="n2"), "encrypt_type": "raw"}):
+        reply = await client.post("/callbacks/wechat/wx", content=forged, params=params)
+        assert (reply.status_code, reply.text) == (403, "forbidden")
+    assert confirmations.asked == [] and ("wx", "massurl:2247490003") not in tokens.values
+    # the genuine encrypted push under the same URL still gets through: the refusals used
+    # up no nonce
+    crypto = WeChatCrypto(CALLBACK_TOKEN, AES_KEY, APPID)
+    query = signed()
+    envelope = crypto.encrypt_message(mass_finished().decode(), query["nonce"], query["timestamp"])
+    msg_signature = re.search(r"<MsgSignature><!\[CDATA\[(\w+)\]\]>", envelope)[1]  # type: ignore[index]
+    reply = await client.post(
+        "/callbacks/wechat/wx",
+        content=envelope.encode(),
+        params={**query, "encrypt_type": "aes", "msg_signature": msg_signature},
+    )
+    assert reply.text == "success" and confirmations.asked == ["2247490003"]
+    replay = await client.post(
+        "/callbacks/wechat/wx",
+        content=envelope.encode(),
+        params={**query, "encrypt_type": "aes", "msg_signature": msg_signature},
+    )
+    assert replay.status_code == 403 and confirmations.asked == ["2247490003"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        (
+            "https://mp.weixin.qq.com/s/abc?mid=1&idx=1",
+            "https://mp.weixin.qq.com/s/abc?mid=1&idx=1",
+        ),
+        ("http://mp.weixin.qq.com/s?__biz=MzA&mid=2", "https://mp.weixin.qq.com/s?__biz=MzA&mid=2"),
+        ("https://evil.example/phish?2247490003", None),
+        ("http://evil.example/mp.weixin.qq.com/s/abc", None),
+        ("https://mp.weixin.qq.com.evil.example/s/abc", None),
+        ("https://mp.weixin.qq.com@evil.example/s/abc", None),
+        ("https://mp.weixin.qq.com:8443/s/abc", None),
+        ("https://mp.weixin.qq.com\\@evil.example/s", None),
+        ("javascript:alert(1)//mp.weixin.qq.com", None),
+        ("ftp://mp.weixin.qq.com/s/abc", None),
+        ("//mp.weixin.qq.com/s/abc", None),
+    ],
+)
+async def test_only_an_article_url_on_wechats_own_domain_is_kept_from_a_push(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+    http: httpx.AsyncClient,
+    wx: respx.MockRouter,
+    sent: str,
+    kept: str | None,
+) -> None:
+    client, confirmations, tokens = plain_callback
+    reply = await client.post(
+        "/callbacks/wechat/wx", content=mass_finished("34182", sent), params=signed()
+    )
+    assert reply.text == "success"
+    assert confirmations.asked == ["34182"]  # confirmed all the same, through mass/get
+    wx.post("/cgi-bin/message/mass/get").respond(
+        json={"msg_id": 34182, "msg_status": "SEND_SUCCESS"}
+    )
+    ref = PostRef(7, "34182", None, "k", None, {"mode": "masssend", "msg_id": 34182})
+    assert (await make_adapter(http, tokens).confirm(ref)).url == kept
+
+
+async def test_a_foreign_url_stored_before_this_fix_is_never_shown(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    tokens = FakeTokens()
+    await tokens.put("wx", "massurl:2247490003", "https://evil.example/phish?2247490003", None)
+    wx.post("/cgi-bin/message/mass/get").respond(
+        json={"msg_id": 2247490003, "msg_status": "SEND_SUCCESS"}
+    )
+    ref = PostRef(7, "2247490003", None, "k", None, {"mode": "masssend", "msg_id": 2247490003})
+    done = await make_adapter(http, tokens).confirm(ref)
+    assert (done.confirming, done.url) == (False, None)
 
 
 def test_no_callback_route_without_a_callback_token(http: httpx.AsyncClient) -> None:
