@@ -786,6 +786,97 @@ async def test_a_failed_mass_send_is_named(wx: respx.MockRouter, http: httpx.Asy
         await make_adapter(http).confirm(ref)
 
 
+async def test_a_warning_is_mass_sent_with_the_drafts_own_id_when_wechat_takes_it(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    news = wx.post("/cgi-bin/media/uploadnews", name="uploadnews")
+    result = await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    assert body_of(wx["sendall"].calls.last)["mpnews"] == {"media_id": "DRAFT_MID"}
+    assert result.confirming and result.remote_id == "34182"
+    assert not news.called
+
+
+DRAFT_NEWS_ITEM = {
+    "title": "暴雨橙色预警",
+    "author": "滨江应急管理局",
+    "digest": "摘要",
+    "content": "<p>正文</p>",
+    "content_source_url": f"{PORTAL}/portal/notices/7?k=key-0001",
+    "thumb_media_id": "THUMB_MID",
+    "show_cover_pic": 0,
+    "need_open_comment": 0,
+    "only_fans_can_comment": 0,
+    "url": "http://mp.weixin.qq.com/s?preview=1",
+}
+
+
+async def test_a_draft_id_refused_with_40007_is_mass_sent_as_uploadnews_under_the_same_key(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    ok = {"errcode": 0, "errmsg": "send job submission success", "msg_id": 34182, "msg_data_id": 9}
+    wx["sendall"].side_effect = [
+        httpx.Response(200, json={"errcode": 40007, "errmsg": "invalid media_id"}),
+        httpx.Response(200, json=ok),
+    ]
+    draft_get = wx.post("/cgi-bin/draft/get").respond(json={"news_item": [DRAFT_NEWS_ITEM]})
+    news = wx.post("/cgi-bin/media/uploadnews").respond(
+        json={"type": "news", "media_id": "NEWS_MID", "created_at": 1}
+    )
+    delete = wx.post("/cgi-bin/draft/delete").respond(json={"errcode": 0, "errmsg": "ok"})
+    result = await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    assert (result.confirming, result.remote_id, result.note) == (True, "34182", None)
+    assert body_of(draft_get.calls.last) == {"media_id": "DRAFT_MID"}
+    (article,) = body_of(news.calls.last)["articles"]
+    assert article == {
+        **{k: v for k, v in DRAFT_NEWS_ITEM.items() if k != "url"},
+        "show_cover_pic": 1,
+    }
+    first, second = (body_of(c) for c in wx["sendall"].calls)
+    assert first["mpnews"] == {"media_id": "DRAFT_MID"}
+    assert second == {**first, "mpnews": {"media_id": "NEWS_MID"}}  # same clientmsgid
+    assert body_of(delete.calls.last) == {"media_id": "DRAFT_MID"}
+    assert not wx["submit"].called
+
+
+async def test_a_40007_for_a_draft_that_is_gone_is_raised_and_nothing_else_is_sent(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    wx["sendall"].respond(json={"errcode": 40007, "errmsg": "invalid media_id"})
+    wx.post("/cgi-bin/draft/get").respond(json={"errcode": 40007, "errmsg": "invalid media_id"})
+    news = wx.post("/cgi-bin/media/uploadnews")
+    with pytest.raises(PermanentError, match="40007"):
+        await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    assert wx["sendall"].call_count == 1 and not news.called and not wx["submit"].called
+
+
+async def test_the_sandbox_mass_sends_through_uploadnews_when_it_refuses_draft_ids() -> None:
+    with serve(WechatAdapter.sandbox()) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await client.put(
+                f"{base}/faults", json={"publish_seconds": 0.1, "mass_send_drafts": False}
+            )
+            adapter = make_adapter(client, clock=SystemClock(), api_base=base)
+            warning = outgoing("weather_warning", fields=WARNING_FIELDS, title="暴雨橙色预警")
+            started = await adapter.publish(warning)
+            assert started.detail["mode"] == "masssend"
+            await confirm_until_posted(adapter, started)
+            received = (await client.get(f"{base}/posts")).json()
+            sends = [p for p in received["posts"] if p["path"] == "/cgi-bin/message/mass/sendall"]
+            assert [p["errcode"] for p in sends] == [40007, 0]
+            assert sends[1]["body"]["mpnews"]["media_id"].startswith("NEWS_")
+            (article,) = received["articles"]
+            assert article["title"] == "暴雨橙色预警" and article["notified"] is True
+            drafts = await client.post(
+                f"{base}/cgi-bin/draft/batchget",
+                params={"access_token": await adapter.token.get()},
+                json={"offset": 0, "count": 20},
+            )
+            assert drafts.json()["total_count"] == 0  # deleted, as a mass send would have
+            # the same warning again: WeChat knows its clientmsgid, nothing is pushed twice
+            again = await adapter.publish(warning)
+            assert not again.confirming and again.remote_id == started.remote_id
+
+
 # -- metrics ------------------------------------------------------------------------------
 
 
