@@ -4,7 +4,8 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
 + ``{"errcode", "errmsg"}``:
 
     POST /cgi-bin/stable_token                 tokens live 7200 s; same token until 5 min left
-    POST /cgi-bin/material/add_material        ?type=image|thumb, multipart ``media``
+    POST /cgi-bin/material/add_material        ?type=image|thumb, multipart ``media`` (an
+                                               ASCII file name with an extension, else 40005)
     POST /cgi-bin/media/uploadimg              jpg/png < 1 MB
     POST /cgi-bin/draft/add                    checks title 32, digest 128, content, thumb
     POST /cgi-bin/draft/get | batchget         the drafts still in the draft box, newest first
@@ -286,7 +287,8 @@ class WechatSandbox:
         if got is None:
             return fail(41005, errmsg="media data missing")
         data, filename = got
-        if image_type(data) is None or "." not in filename:
+        # WeChat checks the file name: an extension, and (we play safe) ASCII only
+        if image_type(data) is None or "." not in filename or not filename.isascii():
             return fail(40005)
         if len(data) > 10 * 1024 * 1024:
             return fail(40009)

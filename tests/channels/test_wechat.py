@@ -312,10 +312,21 @@ async def test_each_kind_and_signal_colour_gets_its_own_cover(
     await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
     names = [re.search(rb'filename="([^"]+)"', c.request.content)[1] for c in wx["cover"].calls]  # type: ignore[index]
     assert names == [
-        "cover-weather_warning-橙色.png".encode(),
-        "cover-weather_warning-红色.png".encode(),
+        b"cover-weather_warning-orange.png",
+        b"cover-weather_warning-red.png",
         b"cover-penalty_disclosure.png",
     ]
+
+
+@pytest.mark.parametrize("colour", [*SIGNAL_COLOURS, "橙", "紫色", None])
+@pytest.mark.parametrize("kind", ["weather_warning", "general", "approval_list"])
+async def test_every_cover_is_uploaded_under_an_ascii_file_name(
+    wx: respx.MockRouter, http: httpx.AsyncClient, kind: str, colour: str | None
+) -> None:
+    fields = {**WARNING_FIELDS, "color": colour} if colour else {}
+    await make_adapter(http, mass_send=False).publish(outgoing(kind, fields=fields))
+    name = re.search(rb'filename="([^"]+)"', wx["cover"].calls.last.request.content)[1]  # type: ignore[index]
+    assert re.fullmatch(rb"cover-[a-z_]+(-(blue|yellow|orange|red))?\.png", name), name
 
 
 def _pixels(png: bytes) -> tuple[int, int, bytes]:
@@ -847,6 +858,22 @@ async def test_a_40007_for_a_draft_that_is_gone_is_raised_and_nothing_else_is_se
     with pytest.raises(PermanentError, match="40007"):
         await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
     assert wx["sendall"].call_count == 1 and not news.called and not wx["submit"].called
+
+
+async def test_the_sandbox_refuses_a_cover_file_name_that_is_not_ascii() -> None:
+    with serve(WechatAdapter.sandbox()) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            adapter = make_adapter(client, clock=SystemClock(), api_base=base)
+            png = draw_cover((1, 2, 3), 10, 10)
+            token = {"access_token": await adapter.token.get(), "type": "image"}
+            url = f"{base}/cgi-bin/material/add_material"
+            for name, errcode in (("cover-橙色.png", 40005), ("cover-orange.png", 0)):
+                files = {"media": (name, png, "image/png")}
+                reply = await client.post(url, params=token, files=files)
+                assert reply.json().get("errcode", 0) == errcode
+            # and the adapter's own covers get through
+            started = await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+            assert started.detail["mode"] == "masssend"
 
 
 async def test_the_sandbox_mass_sends_through_uploadnews_when_it_refuses_draft_ids() -> None:
