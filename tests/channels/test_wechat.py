@@ -406,6 +406,38 @@ async def test_inline_images_are_uploaded_and_foreign_ones_refused(
         await make_adapter(http).publish(outgoing(body='<img src="https://evil.example/a.png">'))
 
 
+async def test_a_body_pushed_over_the_limit_by_wechat_image_urls_is_never_sent(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    png = draw_cover((1, 2, 3), 4, 4)
+    long_url = "http://mmbiz.qpic.cn/mmbiz_png/" + "x" * 90 + "/0?wx_fmt=png"
+    wx["uploadimg"].respond(json={"url": long_url, "errcode": 0, "errmsg": "ok"})
+    images = "".join(f'<img src="/files/{n}.png">' for n in range(5))
+    filler = "预" * (19_999 - len(images) - len("<p></p>"))
+    body = f"<p>{filler}</p>{images}"
+    assert len(body) == 19_999  # fits at submit
+    with respx.mock(assert_all_called=False) as site:
+        site.get(url__regex=rf"{re.escape(PORTAL)}/files/\d\.png").respond(
+            content=png, headers={"Content-Type": "image/png"}
+        )
+        with pytest.raises(PermanentError) as caught:
+            await make_adapter(http).publish(outgoing(body=body))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"共 {len(body) + 5 * (len(long_url) - len('/files/0.png'))} 字" in message
+    assert "超过微信图文正文上限 19999 字" in message and "未发送" in message
+    assert not wx["draft"].called and not wx["submit"].called
+    # the same body with WeChat's image URLs taken into account fits once trimmed
+    trimmed = f"<p>{filler[: -5 * len(long_url)]}</p>{images}"
+    with respx.mock(assert_all_called=False) as site:
+        site.get(url__regex=rf"{re.escape(PORTAL)}/files/\d\.png").respond(
+            content=png, headers={"Content-Type": "image/png"}
+        )
+        await make_adapter(http).publish(outgoing(body=trimmed))
+    sent = body_of(wx["draft"].calls.last)["articles"][0]["content"]
+    assert len(sent) <= 19_999 and sent.count(long_url) == 5
+
+
 # -- confirm ------------------------------------------------------------------------------
 
 
