@@ -85,13 +85,16 @@ def mass_article_url(data: dict[str, Any]) -> str | None:
 class Nonces:
     """The nonces of the last :data:`NONCE_WINDOW`, so each signed URL is accepted once.
 
-    Kept twice: in this process (checked and added with no ``await`` in between, so two
-    concurrent requests here cannot both pass) and in the shared credential store as one row,
-    ``callback-nonces`` = ``{nonce: expiry}``, pruned on every write, so another ``serve``
-    process or a restart still refuses a replay. The row holds only signed nonces (a forger
-    cannot add any), at most :data:`MAX_NONCES`; a per-nonce row would never be deleted (the
-    store has no delete), one row stays small. Two processes writing the row at the same
-    instant can lose one entry; each process still refuses what it has seen itself.
+    Kept twice: in the shared credential store as one row, ``callback-nonces`` = ``{nonce:
+    expiry}``, pruned on every write, so another ``serve`` process or a restart still refuses
+    a replay; and in this process, once that row is written. A lock serialises the row's
+    read-check-write here, so two concurrent requests in one process cannot both pass, and a
+    failed write remembers nothing (the push is answered 503 and WeChat re-sends it).
+
+    The row holds only signed nonces (a forger cannot add any), at most :data:`MAX_NONCES`;
+    a row per nonce would never be deleted (the store has no delete), one row stays small.
+    Two processes writing the row at the same instant can lose one entry; each process still
+    refuses what it has seen itself.
     """
 
     def __init__(self, ctx: AccountContext) -> None:
@@ -108,7 +111,6 @@ class Nonces:
         if len(self.seen) >= MAX_NONCES:
             return None
         expiry = moment + NONCE_WINDOW.total_seconds()
-        self.seen[nonce] = expiry
         async with self.lock:
             stored = await self.ctx.tokens.get(self.ctx.account, NONCES)
             shared = _fresh(_decode(stored[0] if stored else ""), moment)
@@ -119,6 +121,7 @@ class Nonces:
             shared[nonce] = expiry
             until = datetime.fromtimestamp(max(shared.values()), now.tzinfo)
             await self.ctx.tokens.put(self.ctx.account, NONCES, json.dumps(shared), until)
+            self.seen[nonce] = expiry
         return True
 
 

@@ -1305,6 +1305,70 @@ async def test_one_signed_url_carries_one_push_and_forty_forgeries_are_refused(
     assert other.text == "success" and confirmations.asked == ["1000", "1001"]
 
 
+class SlowTokens(FakeTokens):
+    """A credential store that takes its time, as a database does."""
+
+    async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None:
+        await asyncio.sleep(0.01)
+        return await super().get(account, name)
+
+    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
+        await asyncio.sleep(0.01)
+        await super().put(account, name, value, expires_at)
+
+
+async def test_simultaneous_copies_of_one_signed_push_get_through_once(
+    http: httpx.AsyncClient,
+) -> None:
+    confirmations = Confirmations()
+    adapter = make_adapter(
+        http, SlowTokens(), confirm_now=confirmations, callback_token=CALLBACK_TOKEN
+    )
+    app = FastAPI()
+    app.include_router(adapter.routes())
+    transport = httpx.ASGITransport(app=app)
+    query = signed(nonce="race")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        replies = await asyncio.gather(
+            *(
+                client.post("/callbacks/wechat/wx", content=mass_finished(str(n)), params=query)
+                for n in range(8)
+            )
+        )
+    assert sorted(r.status_code for r in replies) == [200] + [403] * 7
+    assert len(confirmations.asked) == 1
+
+
+class FlakyTokens(FakeTokens):
+    """A credential store whose writes fail while ``down`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
+        if self.down:
+            raise RuntimeError("database is locked")
+        await super().put(account, name, value, expires_at)
+
+
+async def test_a_push_whose_nonce_cannot_be_recorded_is_answered_503_and_taken_on_resend(
+    http: httpx.AsyncClient,
+) -> None:
+    tokens, confirmations = FlakyTokens(), Confirmations()
+    adapter = make_adapter(http, tokens, confirm_now=confirmations, callback_token=CALLBACK_TOKEN)
+    app = FastAPI()
+    app.include_router(adapter.routes())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        query = signed(nonce="resent")
+        busy = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        assert busy.status_code == 503 and confirmations.asked == []
+        tokens.down = False  # WeChat re-sends the same push
+        again = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        assert again.text == "success" and confirmations.asked == ["2247490003"]
+
+
 async def test_a_nonce_is_refused_by_another_process_sharing_the_database(
     http: httpx.AsyncClient,
 ) -> None:
