@@ -13,6 +13,7 @@ Endpoints (``api_base`` default ``https://api.weixin.qq.com``; sandbox accounts 
 ``cgi-bin/freepublish/getarticle``            ... its link, if a list item lacks it [S15]
 ``cgi-bin/draft/batchget`` / ``get``          lookup: our draft, still in the box? [S10]
 ``cgi-bin/message/mass/sendall`` / ``get``    push a warning to followers (masssend.py) [S19]
+``cgi-bin/media/uploadnews``                  ... as news, if sendall refuses a draft id [S12]
 ``datacube/getarticletotaldetail``            reads/shares/likes per article, T+1 (metrics.py)
 ============================================  ==============================================
 
