@@ -35,8 +35,10 @@ Idempotency: NONE — no key, no way to ask; an unknown outcome goes to a person
 
 Errors (``ERRORS``; texts from community reports, UNCERTAIN [S50]): 130101 send too fast ->
 RateLimited(600 s, the 10-minute throttle); 310000 keyword/sign/IP check failed ->
-PermanentError with DingTalk's own message (it says which); 300001 token does not exist ->
-CredentialsInvalid; -1 busy -> TransientError; anything else -> PermanentError.
+PermanentError with DingTalk's own message (it says which); 300001 and 300005 (what the real
+endpoint answers for an unknown robot token, "token is not exist") -> CredentialsInvalid, so
+the operator is told to fix the token; -1 busy -> TransientError; anything else ->
+PermanentError.
 
 Platform note: DingTalk announced the retirement of "old" custom robots in 2023; new group
 robots keep this webhook format [S54] (UNCERTAIN for the customer's DingTalk version).
@@ -79,6 +81,7 @@ ERRORS: dict[int, Code] = {
         retry_after=THROTTLE_SECONDS,
     ),
     300001: Code(CredentialsInvalid, "机器人 access_token 不存在：机器人已删除或地址有误"),
+    300005: Code(CredentialsInvalid, "机器人 access_token 不存在：机器人已删除或地址有误"),
     310000: Code(PermanentError, "未通过机器人安全设置：关键词、加签或 IP 白名单"),
 }
 

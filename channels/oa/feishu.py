@@ -35,8 +35,10 @@ Idempotency: NONE — no key, no way to ask; an unknown outcome goes to a person
 
 Errors (``ERRORS``) [S52][S53]: 11232 throttled -> RateLimited(60 s); 19021 sign mismatch or
 timestamp more than 1 h off, 19022 IP not allowed, 19024 keyword missing, 9499 bad request ->
-PermanentError with Feishu's own message; 19001 bad hook id -> CredentialsInvalid
-(UNCERTAIN: not in our reference). Anything else -> PermanentError.
+PermanentError with Feishu's own message — except a 9499 whose message says "too many
+request(s)": real replies use it for a bot sending too fast, so that one is RateLimited(60 s)
+(``THROTTLED``; the worker waits and the attempt does not count); 19001 bad hook id ->
+CredentialsInvalid (UNCERTAIN: not in our reference). Anything else -> PermanentError.
 
 Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/feishu`` unless
 ``api_base`` says otherwise (see ``channels.oa.sandbox``).
@@ -45,6 +47,7 @@ Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/feishu`` unl
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import SecretStr
@@ -59,6 +62,9 @@ from channels.oa.common import (
     hmac_sha256_b64,
     longest_link,
     portal_url,
+    post_json,
+    raise_for_code,
+    read_reply,
     to_json,
     window_rate,
 )
@@ -78,6 +84,17 @@ ERRORS: dict[int, Code] = {
     19022: Code(PermanentError, "服务器 IP 不在机器人的 IP 白名单中"),
     19024: Code(PermanentError, "消息不含机器人安全设置中的关键词"),
 }
+
+
+#: 9499 as a busy bot gets it: ``{"code": 9499, "msg": "too many request"}``.
+THROTTLED: dict[int, Code] = {
+    9499: Code(RateLimited, "发送太频繁：飞书限流，稍后重试", retry_after=60.0),
+}
+
+
+def throttled(code: int, message: str) -> bool:
+    """Whether a reply means "too fast" although its code also means "bad request"."""
+    return code in THROTTLED and "too many request" in message.lower()
 
 
 def sign(timestamp: str, secret: str) -> str:
@@ -179,6 +196,16 @@ class FeishuAdapter(RobotAdapter[FeishuOptions]):
         payload["msg_type"] = o.msg_type
         payload.update(self._content(title, body, link, urgent, colour))
         return payload
+
+    async def _send(
+        self, url: str, payload: Mapping[str, Any], params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        response = await post_json(self.ctx, url, payload, self.options.timeout, params)
+        code, message, data = read_reply(response, self.endpoint, self.code_keys, self.msg_keys)
+        if code != 0:
+            table = THROTTLED if throttled(code, message) else self.errors
+            raise_for_code(self.label, code, message, table)
+        return data
 
     def _url(self) -> str:
         return f"{self._api}/open-apis/bot/v2/hook/{self.options.hook.get_secret_value()}"

@@ -7,7 +7,7 @@ Each adapter's ``sandbox()`` returns the router of one of these; the server moun
                  POST /cgi-bin/message/send?access_token=        40014 unknown token, 42001
                       expired, 81013 all recipients invalid, duplicate check by content
     wecom_robot  POST /cgi-bin/webhook/send?key=                 93000 bad key, 45009 >20/min
-    dingtalk     POST /robot/send?access_token=&timestamp=&sign=  300001 bad token, 310000
+    dingtalk     POST /robot/send?access_token=&timestamp=&sign=  300005 bad token, 310000
                       bad/missing sign or timestamp >1 h off, 130101 >20/min then 10 min
     feishu       POST /open-apis/bot/v2/hook/{hook}               19001 bad hook, 19021 bad
                       sign or timestamp >1 h off, 11232 >5/s or >100/min, 9499 body >20 KB
@@ -325,6 +325,7 @@ class DingtalkSandbox(OaSandbox):
         -1: "系统繁忙",
         130101: "send too fast, exceed 20 times per minute",
         300001: "token is not exist",
+        300005: "token is not exist",
         310000: "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]",
     }
 
@@ -338,7 +339,7 @@ class DingtalkSandbox(OaSandbox):
     async def send(
         self, request: Request, access_token: str = "", timestamp: str = "", sign: str = ""
     ) -> Response:
-        refusal = await self.admitted(access_token, 300001)
+        refusal = await self.admitted(access_token, 300005)
         if refusal is not None:
             return refusal
         now = self.now()

@@ -13,6 +13,7 @@ Endpoints (``api_base`` default ``https://api.weixin.qq.com``; sandbox accounts 
 ``cgi-bin/freepublish/getarticle``            ... its link, if a list item lacks it [S15]
 ``cgi-bin/draft/batchget`` / ``get``          lookup: our draft, still in the box? [S10]
 ``cgi-bin/message/mass/sendall`` / ``get``    push a warning to followers (masssend.py) [S19]
+``cgi-bin/media/uploadnews``                  ... as news, if sendall refuses a draft id [S12]
 ``datacube/getarticletotaldetail``            reads/shares/likes per article, T+1 (metrics.py)
 ============================================  ==============================================
 
@@ -34,7 +35,8 @@ any) -> ``draft/add`` (title, author, digest, content, ``content_source_url`` = 
 
 Limits, declared for the core to enforce at submit [S1]: title 32 字, digest 128 字, content
 < 20,000 characters and < 1 MB; the author (16 字) is checked when settings load. All REJECT:
-a government notice is never cut short silently.
+a government notice is never cut short silently. The body is checked again at publish, after
+inline images got WeChat's longer URLs (images.py ``within_limit``).
 
 Idempotency: LOOKUP (reconcile.py). Drafts and freepublish take no key, so every article
 carries the delivery's key in its 阅读原文 link (``content_source_url`` = the portal copy
@@ -75,8 +77,8 @@ from channels.wechat.errors import (
     PUBLISHED,
     PUBLISHING,
 )
-from channels.wechat.images import InlineImages
-from channels.wechat.masssend import MassSend
+from channels.wechat.images import MAX_BODY_BYTES, MAX_BODY_CHARS, InlineImages, within_limit
+from channels.wechat.masssend import MassSend, article_url
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
 from channels.wechat.reconcile import Reconciler, Submitted, notice_page, source_url
@@ -211,8 +213,8 @@ class WechatAdapter(ChannelAdapter):
             limits=(
                 Limit("title", 32),
                 Limit("digest", 128),
-                Limit("body", 19_999),
-                Limit("body", 1024 * 1024 - 1, count_utf8_bytes, "字节"),
+                Limit("body", MAX_BODY_CHARS),
+                Limit("body", MAX_BODY_BYTES, count_utf8_bytes, "字节"),
             ),
             # A bureau posts a few articles a day; 53501 says "too frequent" well above this.
             rate_limit=RateLimit(10, 60.0),
@@ -236,7 +238,7 @@ class WechatAdapter(ChannelAdapter):
             "title": post.rendered.title,
             "author": self.options.author,
             "digest": post.rendered.parts.get("digest", ""),
-            "content": await self.images.rewrite(post.rendered.body),
+            "content": within_limit(await self.images.rewrite(post.rendered.body)),
             "content_source_url": source_url(self.ctx.base_url, notice.id, post.idempotency_key),
             "need_open_comment": int(self.options.need_open_comment),
             "only_fans_can_comment": 0,
@@ -345,7 +347,7 @@ class WechatAdapter(ChannelAdapter):
             return self._again(ref, detail, polls)
         if status == "SEND_SUCCESS":
             stored = await self.ctx.tokens.get(self.ctx.account, f"massurl:{msg_id}")
-            url = stored[0] if stored else None
+            url = article_url(stored[0]) if stored else None  # only WeChat's own pages
             detail.pop("polls", None)
             detail["article_url"] = url
             return PublishResult(

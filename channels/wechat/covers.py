@@ -7,6 +7,9 @@
 cached in ``ctx.tokens`` as ``cover:<kind>`` (``cover:weather_warning:<colour>``) together with
 a digest of the image, so each cover is uploaded once per account and again only if the
 configured file changes.
+
+The uploaded file is named in ASCII (``cover-weather_warning-orange.png``): WeChat checks the
+``media`` file name (it needs an extension [S5]) and a Chinese one is a needless risk.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -41,6 +45,15 @@ SIGNAL_COLOURS: dict[str, Rgb] = {
     "橙色": (0xF0, 0x7C, 0x0A),
     "红色": (0xD3, 0x1F, 0x1F),
 }
+SIGNAL_NAMES = {"蓝色": "blue", "黄色": "yellow", "橙色": "orange", "红色": "red"}
+
+
+def file_name(name: str, ext: str) -> str:
+    """The ASCII file name a cover is uploaded under, from its cache name."""
+    for chinese, english in SIGNAL_NAMES.items():
+        name = name.replace(chinese, english)
+    stem = re.sub(r"[^A-Za-z0-9_]+", "-", name).strip("-") or "cover"
+    return f"{stem}.{ext}"
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -114,7 +127,7 @@ class Covers:
         ext, content_type = found
         reply = await self.api.upload(
             "/cgi-bin/material/add_material",
-            f"{name.replace(':', '-')}.{ext}",
+            file_name(name, ext),
             data,
             content_type,
             type="image",

@@ -5,6 +5,12 @@ refused here with a clear message instead. Sources we can upload: ``data:image/p
 URIs and images on this publisher's own server (``ctx.base_url``); jpg/png under 1 MB only
 [S6]. Uploaded URLs are cached in ``ctx.tokens`` as ``img:<sha256>`` so a retry does not
 upload again. Bodies without images make no call at all.
+
+The body limit (content < 20,000 characters and < 1 MB [S1]) is declared for the core to check
+at submit, but a rewritten ``src`` is usually longer than ours (``/files/a.png`` becomes a
+``mmbiz.qpic.cn`` URL of a hundred characters), so :func:`within_limit` checks the body again
+as it will be sent. Over the limit is permanent, with the limit named: WeChat would refuse it
+(45002), and a government notice is never sent cut short.
 """
 
 from __future__ import annotations
@@ -24,6 +30,23 @@ from publisher.http_errors import request
 IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 WECHAT_HOSTS = ("http://mmbiz.qpic.cn/", "https://mmbiz.qpic.cn/")
 MAX_INLINE_BYTES = 1024 * 1024
+#: ``draft/add`` content: fewer than 20,000 characters and less than 1 MB [S1].
+MAX_BODY_CHARS = 19_999
+MAX_BODY_BYTES = 1024 * 1024 - 1
+
+
+def within_limit(content: str) -> str:
+    """``content`` as it goes to ``draft/add``; PermanentError if over WeChat's limit.
+
+    Only characters are counted: 19,999 characters are at most 80 KB of UTF-8, so once they
+    fit, the 1 MB limit cannot bind.
+    """
+    if len(content) > MAX_BODY_CHARS:
+        raise PermanentError(
+            f"正文图片换成微信图片地址后共 {len(content)} 字，超过微信图文正文上限 "
+            f"{MAX_BODY_CHARS} 字（须少于 2 万字）；未发送，请删减正文或图片后重试"
+        )
+    return content
 
 
 class InlineImages:

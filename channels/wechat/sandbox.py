@@ -4,13 +4,17 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
 + ``{"errcode", "errmsg"}``:
 
     POST /cgi-bin/stable_token                 tokens live 7200 s; same token until 5 min left
-    POST /cgi-bin/material/add_material        ?type=image|thumb, multipart ``media``
+    POST /cgi-bin/material/add_material        ?type=image|thumb, multipart ``media`` (an
+                                               ASCII file name with an extension, else 40005)
     POST /cgi-bin/media/uploadimg              jpg/png < 1 MB
     POST /cgi-bin/draft/add                    checks title 32, digest 128, content, thumb
     POST /cgi-bin/draft/get | batchget         the drafts still in the draft box, newest first
+    POST /cgi-bin/draft/delete                 takes a draft out of the draft box
+    POST /cgi-bin/media/uploadnews             news for mass send (same checks as draft/add)
     POST /cgi-bin/freepublish/submit | get     status 1 for ``publish_seconds``, then final
     POST /cgi-bin/freepublish/batchget | getarticle   articles published from drafts
-    POST /cgi-bin/message/mass/sendall | get   once a day (then 45028); clientmsgid -> 45065
+    POST /cgi-bin/message/mass/sendall | get   once a day (then 45028); clientmsgid -> 45065;
+                                               a draft's or an uploadnews media_id
     POST /datacube/getarticletotaldetail       running totals that grow with time
     POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
 
@@ -19,7 +23,7 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     DELETE /posts    forget it all (issued tokens stay valid)
     PUT  /faults     {"latency_ms", "error_rate", "errcode", "only", "expire_token",
                       "lost_reply", "hang_seconds", "publish_seconds", "publish_status",
-                      "reads_per_minute", "mass_sends_per_day"}
+                      "reads_per_minute", "mass_sends_per_day", "mass_send_drafts"}
     GET  /s/<article_id>, /media/<media_id>   the published article and uploaded images
 
 The draft box and the published list follow the reference (§1.3, §1.4 [S10][S15][S16]):
@@ -29,7 +33,10 @@ The draft box and the published list follow the reference (§1.3, §1.4 [S10][S1
 (not mass-sent ones), each ``news_item`` with its ``url`` and ``is_deleted``. A draft leaves the
 draft box the moment ``freepublish/submit`` or ``mass/sendall`` takes it (and does not come
 back if the job fails); a job's article exists as soon as its ``publish_seconds`` are over,
-whether or not anyone polls ``freepublish/get``. Article urls carry ``mid=<msg_data_id>&idx=1``
+whether or not anyone polls ``freepublish/get``. ``sendall`` takes a draft's media_id, as
+WeChat's community answer says [S12]; ``mass_send_drafts = false`` makes it answer 40007 for
+one instead, as some accounts report [S12], leaving only ``media/uploadnews`` ids (news stay
+usable, like WeChat's 3-day temporary material). Article urls carry ``mid=<msg_data_id>&idx=1``
 like WeChat's long links. A ``lost_reply`` fault carries the call out (a submit takes effect)
 and then holds the reply for ``hang_seconds``.
 
@@ -105,6 +112,7 @@ class Faults(BaseModel):
     publish_status: int = Field(default=0, ge=0, le=6)  # how freepublish jobs end
     reads_per_minute: float = Field(default=30, ge=0)
     mass_sends_per_day: int = Field(default=1, ge=0)
+    mass_send_drafts: bool = True  # false: sendall answers 40007 for a draft's media_id
 
 
 def fail(code: int, **extra: Any) -> dict[str, Any]:
@@ -138,6 +146,8 @@ class WechatSandbox:
             "/cgi-bin/draft/add": (self.draft_add, True),
             "/cgi-bin/draft/get": (self.draft_get, True),
             "/cgi-bin/draft/batchget": (self.draft_batchget, True),
+            "/cgi-bin/draft/delete": (self.draft_delete, True),
+            "/cgi-bin/media/uploadnews": (self.uploadnews, True),
             "/cgi-bin/freepublish/submit": (self.freepublish_submit, True),
             "/cgi-bin/freepublish/get": (self.freepublish_get, True),
             "/cgi-bin/freepublish/batchget": (self.freepublish_batchget, True),
@@ -161,6 +171,7 @@ class WechatSandbox:
         self.received: list[dict[str, Any]] = []
         self.materials: dict[str, dict[str, Any]] = {}  # media_id/url key -> {data, type}
         self.drafts: dict[str, dict[str, Any]] = {}
+        self.news: dict[str, dict[str, Any]] = {}  # uploadnews media_id -> {articles, appid}
         self.jobs: dict[str, dict[str, Any]] = {}  # publish_id -> job
         self.mass: dict[str, dict[str, Any]] = {}  # msg_id -> send
         self.by_clientmsgid: dict[str, str] = {}
@@ -276,7 +287,8 @@ class WechatSandbox:
         if got is None:
             return fail(41005, errmsg="media data missing")
         data, filename = got
-        if image_type(data) is None or "." not in filename:
+        # WeChat checks the file name: an extension, and (we play safe) ASCII only
+        if image_type(data) is None or "." not in filename or not filename.isascii():
             return fail(40005)
         if len(data) > 10 * 1024 * 1024:
             return fail(40009)
@@ -313,19 +325,9 @@ class WechatSandbox:
         if not articles or not isinstance(articles, list):
             return fail(44002)
         for a in articles:
-            if not isinstance(a, dict) or not a.get("title") or not a.get("content"):
-                return fail(47001, errmsg="title and content are required")
-            if len(a["title"]) > 32:
-                return fail(45003)
-            if len(a.get("digest") or "") > 128:
-                return fail(45004)
-            content = a["content"]
-            if len(content) >= 20_000 or len(content.encode()) >= 1024 * 1024:
-                return fail(45002)
-            if "<script" in content.lower():
-                return fail(45166)
-            if a.get("thumb_media_id") not in self.materials:
-                return fail(40007)
+            problem = self._article_problem(a)
+            if problem is not None:
+                return problem
         media_id = f"DRAFT_{self._new_id()}"
         self.drafts[media_id] = {
             "articles": articles,
@@ -335,6 +337,45 @@ class WechatSandbox:
             "appid": record.get("appid"),
         }
         return {"media_id": media_id}
+
+    def _article_problem(self, a: Any) -> dict[str, Any] | None:
+        """The errcode draft/add (and uploadnews) answers for this article, if any."""
+        if not isinstance(a, dict) or not a.get("title") or not a.get("content"):
+            return fail(47001, errmsg="title and content are required")
+        if len(a["title"]) > 32:
+            return fail(45003)
+        if len(a.get("digest") or "") > 128:
+            return fail(45004)
+        content = a["content"]
+        if len(content) >= 20_000 or len(content.encode()) >= 1024 * 1024:
+            return fail(45002)
+        if "<script" in content.lower():
+            return fail(45166)
+        if a.get("thumb_media_id") not in self.materials:
+            return fail(40007)
+        return None
+
+    async def uploadnews(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        articles = body.get("articles") if isinstance(body, dict) else None
+        if not articles or not isinstance(articles, list):
+            return fail(44002)
+        for a in articles:
+            problem = self._article_problem(a)
+            if problem is not None:
+                return problem
+        media_id = f"NEWS_{self._new_id()}"
+        self.news[media_id] = {"articles": articles, "appid": record.get("appid")}
+        return {"type": "news", "media_id": media_id, "created_at": int(time.time())}
+
+    async def draft_delete(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        body = await self._json(request, record)
+        media_id = str(body.get("media_id")) if isinstance(body, dict) else ""
+        draft = self.drafts.get(media_id)
+        if draft is None or draft["consumed"] or draft.get("appid") != record.get("appid"):
+            return fail(40007)
+        draft["consumed"] = True
+        return {"errcode": 0, "errmsg": "ok"}
 
     @staticmethod
     def _news_item(article: dict[str, Any], url: str, no_content: bool) -> dict[str, Any]:
@@ -528,7 +569,13 @@ class WechatSandbox:
         sent_today = sum(1 for m in self.mass.values() if day_of(m["at"]) == today)
         if sent_today >= self.faults.mass_sends_per_day:
             return fail(45028)
-        draft = self._take_draft((body.get("mpnews") or {}).get("media_id"))
+        media_id = str((body.get("mpnews") or {}).get("media_id"))
+        draft: dict[str, Any] | None = self.news.get(media_id)
+        if draft is not None and draft.get("appid") != record.get("appid"):
+            return fail(40007)
+        if draft is None and media_id in self.drafts and not self.faults.mass_send_drafts:
+            return fail(40007)  # what some accounts answer for a draft's id [S12]
+        draft = draft or self._take_draft(media_id)
         if draft is None:
             return fail(40007)
         msg_id = self._new_id()

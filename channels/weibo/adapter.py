@@ -17,6 +17,12 @@ server-side apps no refresh token (reference 2.1): when it expires or is revoked
 fails with 21327/21301/2131x, which we raise as ``CredentialsInvalid`` telling the user to
 authorise the app again; ``check()`` (``doctor``) reads ``expire_in`` and warns a week ahead.
 
+``rip`` is required by ``share``: "the real IP of the operating user", e.g. ``211.156.0.1``
+[S40]. A sandbox account may leave it out (127.0.0.1 is sent). A real account must set it to
+the operator's public address: ``check()`` (so ``doctor``) says so when it is missing or a
+loopback, private or otherwise non-public address (``rip_problem``). Publishing still sends
+127.0.0.1 when it is missing, as before: doctor is where an operator is told.
+
 Limits: a status is at most 140 字 measured Weibo's way (see ``length.py``): 汉字 1, ASCII ½,
 each link a fixed 11.5 字 (``link_weight``), rounded up [S40]. Every status must carry a link
 on the app's safe domain (安全域名) or Weibo answers 10017 "text not find domain!" [S44], so
@@ -87,6 +93,7 @@ API_BASE = "https://api.weibo.com"
 COMMERCIAL_API_BASE = "https://c.api.weibo.com"
 WEB_BASE = "https://weibo.com"
 SANDBOX_PATH = "/_sandbox/weibo"
+LOOPBACK = "127.0.0.1"  # the rip a sandbox account sends when none is set
 COUNT_BATCH = 100  # statuses/count takes at most 100 ids [S46]
 POSTS_PER_HOUR = 30  # per user, reference 2.4 [S48]
 EXPIRY_WARNING = timedelta(days=7)
@@ -98,7 +105,7 @@ COUNT_FIELDS = {"comments": "comments", "reposts": "reposts", "attitudes": "like
 class WeiboOptions(AccountOptions):
     type: str = "weibo"
     access_token: SecretStr
-    rip: str = "127.0.0.1"  # "real IP of the operating user", required by share [S40]
+    rip: str | None = None  # "real IP of the operating user", required by share [S40]
     # default https://api.weibo.com; a sandbox account: {base_url}/_sandbox/weibo
     api_base: HttpUrl | None = None
     portal_base: HttpUrl | None = None  # where the portal copy lives; default: this server
@@ -112,8 +119,9 @@ class WeiboOptions(AccountOptions):
 
     @field_validator("rip")
     @classmethod
-    def _ip(cls, value: str) -> str:
-        ipaddress.ip_address(value)  # ValueError names the field
+    def _ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)  # ValueError names the field
         return value
 
     @field_validator("api_base", "portal_base", "web_base", "commercial_api_base")
@@ -194,6 +202,10 @@ class WeiboAdapter(ChannelAdapter):
 
     # -- publishing -----------------------------------------------------------------------
 
+    @property
+    def _rip(self) -> str:
+        return self.options.rip or LOOPBACK
+
     async def publish(self, post: OutgoingPost) -> PublishResult:
         status = self.status_text(post)
         found = topics(status)
@@ -206,7 +218,7 @@ class WeiboAdapter(ChannelAdapter):
             self.ctx.http,
             "POST",
             f"{self.api_base}/2/statuses/share.json",
-            data={"access_token": self._token, "status": status, "rip": self.options.rip},
+            data={"access_token": self._token, "status": status, "rip": self._rip},
             timeout=self.options.timeout,
         )
         data = _reply(response)
@@ -277,7 +289,11 @@ class WeiboAdapter(ChannelAdapter):
     # -- credentials ----------------------------------------------------------------------
 
     async def check(self) -> None:
-        """Ask Weibo about the token: valid, for this app, and not about to expire."""
+        """A real account's ``rip`` is a public address; then ask Weibo about the token:
+        valid, for this app, and not about to expire."""
+        problem = None if self.options.sandbox else rip_problem(self.options.rip)
+        if problem:
+            raise PermanentError(problem)
         response = await request(
             self.ctx.http,
             "POST",
@@ -306,6 +322,18 @@ class WeiboAdapter(ChannelAdapter):
                     self.ctx.account,
                     until.isoformat(timespec="minutes"),
                 )
+
+
+def rip_problem(rip: str | None) -> str | None:
+    """What is wrong with a real account's ``rip`` (the operator's public IP), if anything."""
+    if rip is None:
+        return "未设置 rip：真实微博账号须把 rip 设为运营者的真实公网 IP（statuses/share 要求）"
+    if not ipaddress.ip_address(rip).is_global:
+        return (
+            f"rip = {rip} 是回环、内网或保留地址：真实微博账号须把 rip 设为运营者的真实公网 IP"
+            "（statuses/share 要求）"
+        )
+    return None
 
 
 def _is_count(value: Any) -> bool:

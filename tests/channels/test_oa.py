@@ -726,12 +726,17 @@ CODES = [
     ("dingtalk", 310000, "sign not match", PermanentError, None),
     ("dingtalk", 310000, "ip X.X.X.X not in whitelist", PermanentError, None),
     ("dingtalk", 300001, "token is not exist", CredentialsInvalid, None),
+    ("dingtalk", 300005, "token is not exist", CredentialsInvalid, None),
     ("dingtalk", -1, "系统繁忙", TransientError, None),
     ("feishu", 11232, "said 11232", RateLimited, 60.0),
     ("feishu", 19021, "said 19021", PermanentError, None),
     ("feishu", 19022, "said 19022", PermanentError, None),
     ("feishu", 19024, "said 19024", PermanentError, None),
     ("feishu", 9499, "said 9499", PermanentError, None),
+    ("feishu", 9499, "Bad Request", PermanentError, None),
+    # a busy bot: the same code, and Feishu's words say it is throttling
+    ("feishu", 9499, "too many request", RateLimited, 60.0),
+    ("feishu", 9499, "Too Many Requests", RateLimited, 60.0),
     ("feishu", 19001, "said 19001", CredentialsInvalid, None),
 ]
 
@@ -1153,7 +1158,7 @@ async def test_dingtalk_against_its_sandbox() -> None:
         await sandbox.client.put(f"{sandbox.api}/secrets", json={"robot-2": None})
         await sandbox.adapter(DingtalkAdapter, {"access_token": "robot-2"}).publish(post())
         missing = sandbox.adapter(DingtalkAdapter, {"access_token": "invalid"})
-        with pytest.raises(CredentialsInvalid, match="300001"):
+        with pytest.raises(CredentialsInvalid, match="300005"):  # what the real one says
             await missing.publish(post())
 
 

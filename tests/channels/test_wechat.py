@@ -312,10 +312,21 @@ async def test_each_kind_and_signal_colour_gets_its_own_cover(
     await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
     names = [re.search(rb'filename="([^"]+)"', c.request.content)[1] for c in wx["cover"].calls]  # type: ignore[index]
     assert names == [
-        "cover-weather_warning-橙色.png".encode(),
-        "cover-weather_warning-红色.png".encode(),
+        b"cover-weather_warning-orange.png",
+        b"cover-weather_warning-red.png",
         b"cover-penalty_disclosure.png",
     ]
+
+
+@pytest.mark.parametrize("colour", [*SIGNAL_COLOURS, "橙", "紫色", None])
+@pytest.mark.parametrize("kind", ["weather_warning", "general", "approval_list"])
+async def test_every_cover_is_uploaded_under_an_ascii_file_name(
+    wx: respx.MockRouter, http: httpx.AsyncClient, kind: str, colour: str | None
+) -> None:
+    fields = {**WARNING_FIELDS, "color": colour} if colour else {}
+    await make_adapter(http, mass_send=False).publish(outgoing(kind, fields=fields))
+    name = re.search(rb'filename="([^"]+)"', wx["cover"].calls.last.request.content)[1]  # type: ignore[index]
+    assert re.fullmatch(rb"cover-[a-z_]+(-(blue|yellow|orange|red))?\.png", name), name
 
 
 def _pixels(png: bytes) -> tuple[int, int, bytes]:
@@ -393,6 +404,38 @@ async def test_inline_images_are_uploaded_and_foreign_ones_refused(
     assert content == '<p>现场</p><img src="http://mmbiz.qpic.cn/y/0" style="width:100%">'
     with pytest.raises(PermanentError, match="不在本站"):
         await make_adapter(http).publish(outgoing(body='<img src="https://evil.example/a.png">'))
+
+
+async def test_a_body_pushed_over_the_limit_by_wechat_image_urls_is_never_sent(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    png = draw_cover((1, 2, 3), 4, 4)
+    long_url = "http://mmbiz.qpic.cn/mmbiz_png/" + "x" * 90 + "/0?wx_fmt=png"
+    wx["uploadimg"].respond(json={"url": long_url, "errcode": 0, "errmsg": "ok"})
+    images = "".join(f'<img src="/files/{n}.png">' for n in range(5))
+    filler = "预" * (19_999 - len(images) - len("<p></p>"))
+    body = f"<p>{filler}</p>{images}"
+    assert len(body) == 19_999  # fits at submit
+    with respx.mock(assert_all_called=False) as site:
+        site.get(url__regex=rf"{re.escape(PORTAL)}/files/\d\.png").respond(
+            content=png, headers={"Content-Type": "image/png"}
+        )
+        with pytest.raises(PermanentError) as caught:
+            await make_adapter(http).publish(outgoing(body=body))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"共 {len(body) + 5 * (len(long_url) - len('/files/0.png'))} 字" in message
+    assert "超过微信图文正文上限 19999 字" in message and "未发送" in message
+    assert not wx["draft"].called and not wx["submit"].called
+    # the same body with WeChat's image URLs taken into account fits once trimmed
+    trimmed = f"<p>{filler[: -5 * len(long_url)]}</p>{images}"
+    with respx.mock(assert_all_called=False) as site:
+        site.get(url__regex=rf"{re.escape(PORTAL)}/files/\d\.png").respond(
+            content=png, headers={"Content-Type": "image/png"}
+        )
+        await make_adapter(http).publish(outgoing(body=trimmed))
+    sent = body_of(wx["draft"].calls.last)["articles"][0]["content"]
+    assert len(sent) <= 19_999 and sent.count(long_url) == 5
 
 
 # -- confirm ------------------------------------------------------------------------------
@@ -786,6 +829,113 @@ async def test_a_failed_mass_send_is_named(wx: respx.MockRouter, http: httpx.Asy
         await make_adapter(http).confirm(ref)
 
 
+async def test_a_warning_is_mass_sent_with_the_drafts_own_id_when_wechat_takes_it(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    news = wx.post("/cgi-bin/media/uploadnews", name="uploadnews")
+    result = await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    assert body_of(wx["sendall"].calls.last)["mpnews"] == {"media_id": "DRAFT_MID"}
+    assert result.confirming and result.remote_id == "34182"
+    assert not news.called
+
+
+DRAFT_NEWS_ITEM = {
+    "title": "暴雨橙色预警",
+    "author": "滨江应急管理局",
+    "digest": "摘要",
+    "content": "<p>正文</p>",
+    "content_source_url": f"{PORTAL}/portal/notices/7?k=key-0001",
+    "thumb_media_id": "THUMB_MID",
+    "show_cover_pic": 0,
+    "need_open_comment": 0,
+    "only_fans_can_comment": 0,
+    "url": "http://mp.weixin.qq.com/s?preview=1",
+}
+
+
+async def test_a_draft_id_refused_with_40007_is_mass_sent_as_uploadnews_under_the_same_key(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    ok = {"errcode": 0, "errmsg": "send job submission success", "msg_id": 34182, "msg_data_id": 9}
+    wx["sendall"].side_effect = [
+        httpx.Response(200, json={"errcode": 40007, "errmsg": "invalid media_id"}),
+        httpx.Response(200, json=ok),
+    ]
+    draft_get = wx.post("/cgi-bin/draft/get").respond(json={"news_item": [DRAFT_NEWS_ITEM]})
+    news = wx.post("/cgi-bin/media/uploadnews").respond(
+        json={"type": "news", "media_id": "NEWS_MID", "created_at": 1}
+    )
+    delete = wx.post("/cgi-bin/draft/delete").respond(json={"errcode": 0, "errmsg": "ok"})
+    result = await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    assert (result.confirming, result.remote_id, result.note) == (True, "34182", None)
+    assert body_of(draft_get.calls.last) == {"media_id": "DRAFT_MID"}
+    (article,) = body_of(news.calls.last)["articles"]
+    assert article == {
+        **{k: v for k, v in DRAFT_NEWS_ITEM.items() if k != "url"},
+        "show_cover_pic": 1,
+    }
+    first, second = (body_of(c) for c in wx["sendall"].calls)
+    assert first["mpnews"] == {"media_id": "DRAFT_MID"}
+    assert second == {**first, "mpnews": {"media_id": "NEWS_MID"}}  # same clientmsgid
+    assert body_of(delete.calls.last) == {"media_id": "DRAFT_MID"}
+    assert not wx["submit"].called
+
+
+async def test_a_40007_for_a_draft_that_is_gone_is_raised_and_nothing_else_is_sent(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    wx["sendall"].respond(json={"errcode": 40007, "errmsg": "invalid media_id"})
+    wx.post("/cgi-bin/draft/get").respond(json={"errcode": 40007, "errmsg": "invalid media_id"})
+    news = wx.post("/cgi-bin/media/uploadnews")
+    with pytest.raises(PermanentError, match="40007"):
+        await make_adapter(http).publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    assert wx["sendall"].call_count == 1 and not news.called and not wx["submit"].called
+
+
+async def test_the_sandbox_refuses_a_cover_file_name_that_is_not_ascii() -> None:
+    with serve(WechatAdapter.sandbox()) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            adapter = make_adapter(client, clock=SystemClock(), api_base=base)
+            png = draw_cover((1, 2, 3), 10, 10)
+            token = {"access_token": await adapter.token.get(), "type": "image"}
+            url = f"{base}/cgi-bin/material/add_material"
+            for name, errcode in (("cover-橙色.png", 40005), ("cover-orange.png", 0)):
+                files = {"media": (name, png, "image/png")}
+                reply = await client.post(url, params=token, files=files)
+                assert reply.json().get("errcode", 0) == errcode
+            # and the adapter's own covers get through
+            started = await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+            assert started.detail["mode"] == "masssend"
+
+
+async def test_the_sandbox_mass_sends_through_uploadnews_when_it_refuses_draft_ids() -> None:
+    with serve(WechatAdapter.sandbox()) as base:
+        async with httpx.AsyncClient(timeout=5) as client:
+            await client.put(
+                f"{base}/faults", json={"publish_seconds": 0.1, "mass_send_drafts": False}
+            )
+            adapter = make_adapter(client, clock=SystemClock(), api_base=base)
+            warning = outgoing("weather_warning", fields=WARNING_FIELDS, title="暴雨橙色预警")
+            started = await adapter.publish(warning)
+            assert started.detail["mode"] == "masssend"
+            await confirm_until_posted(adapter, started)
+            received = (await client.get(f"{base}/posts")).json()
+            sends = [p for p in received["posts"] if p["path"] == "/cgi-bin/message/mass/sendall"]
+            assert [p["errcode"] for p in sends] == [40007, 0]
+            assert sends[1]["body"]["mpnews"]["media_id"].startswith("NEWS_")
+            (article,) = received["articles"]
+            assert article["title"] == "暴雨橙色预警" and article["notified"] is True
+            drafts = await client.post(
+                f"{base}/cgi-bin/draft/batchget",
+                params={"access_token": await adapter.token.get()},
+                json={"offset": 0, "count": 20},
+            )
+            assert drafts.json()["total_count"] == 0  # deleted, as a mass send would have
+            # the same warning again: WeChat knows its clientmsgid, nothing is pushed twice
+            again = await adapter.publish(warning)
+            assert not again.confirming and again.remote_id == started.remote_id
+
+
 # -- metrics ------------------------------------------------------------------------------
 
 
@@ -969,7 +1119,7 @@ def test_a_sandbox_account_cannot_point_at_the_real_api() -> None:
 # -- the callback -------------------------------------------------------------------------
 
 
-def signed(timestamp: str = "1751350000", nonce: str = "n0nce") -> dict[str, str]:
+def signed(timestamp: str = str(int(NOW.timestamp())), nonce: str = "n0nce") -> dict[str, str]:
     signature = hashlib.sha1("".join(sorted([CALLBACK_TOKEN, timestamp, nonce])).encode())
     return {"signature": signature.hexdigest(), "timestamp": timestamp, "nonce": nonce}
 
@@ -1046,10 +1196,25 @@ async def test_an_encrypted_publish_finished_push_confirms_the_delivery_now(
     assert confirmations.asked == ["2247503051"]
 
 
+@pytest.fixture
+async def plain_callback() -> AsyncIterator[tuple[httpx.AsyncClient, Confirmations, FakeTokens]]:
+    """An account in plain mode: a callback token, no EncodingAESKey."""
+    confirmations, tokens = Confirmations(), FakeTokens()
+    async with httpx.AsyncClient() as unused:
+        adapter = make_adapter(
+            unused, tokens, confirm_now=confirmations, callback_token=CALLBACK_TOKEN
+        )
+        app = FastAPI()
+        app.include_router(adapter.routes())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, confirmations, tokens
+
+
 async def test_a_plain_mass_send_finished_push_keeps_the_article_url(
-    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
 ) -> None:
-    client, confirmations, tokens = callback
+    client, confirmations, tokens = plain_callback
     xml = """<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]>
 </FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType>
 <Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>34182</MsgID>
@@ -1063,6 +1228,262 @@ async def test_a_plain_mass_send_finished_push_keeps_the_article_url(
     assert tokens.values[("wx", "massurl:34182")][0] == "https://mp.weixin.qq.com/s/mass"
     unsigned = await client.post("/callbacks/wechat/wx", content=xml.encode())
     assert unsigned.status_code == 403
+
+
+def mass_finished(
+    msg_id: str = "2247490003", url: str = "https://mp.weixin.qq.com/s/mass"
+) -> bytes:
+    """A MASSSENDJOBFINISH push as WeChat words it [S17]."""
+    return f"""<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o]]>
+</FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[event]]></MsgType>
+<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>
+<Status><![CDATA[send success]]></Status><TotalCount>100</TotalCount>
+<ArticleUrlResult><Count>1</Count><ResultList><item><ArticleIdx>1</ArticleIdx>
+<ArticleUrl><![CDATA[{url}]]></ArticleUrl></item></ResultList>
+</ArticleUrlResult></xml>""".encode()
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "1",  # the probe's: validly signed, 56 years old
+        str(int(NOW.timestamp()) - 301),
+        str(int(NOW.timestamp()) + 301),
+        "99999999999999999999",
+        "-5",
+        "abc",
+    ],
+)
+async def test_a_signed_url_with_a_stale_timestamp_is_refused(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens], timestamp: str
+) -> None:
+    client, confirmations, tokens = plain_callback
+    query = signed(timestamp=timestamp)
+    push = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+    check = await client.get("/callbacks/wechat/wx", params={**query, "echostr": "e1"})
+    assert (push.status_code, push.text) == (403, "forbidden")
+    assert (check.status_code, check.text) == (403, "forbidden")
+    assert confirmations.asked == []
+    assert ("wx", "massurl:2247490003") not in tokens.values
+
+
+@pytest.mark.parametrize("skew", [-299, 0, 299])
+async def test_a_timestamp_within_five_minutes_of_the_clock_is_accepted(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens], skew: int
+) -> None:
+    client, confirmations, _ = plain_callback
+    query = signed(timestamp=str(int(NOW.timestamp()) + skew))
+    reply = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+    assert (reply.status_code, reply.text) == (200, "success")
+    assert confirmations.asked == ["2247490003"]
+
+
+async def test_one_signed_url_carries_one_push_and_forty_forgeries_are_refused(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+) -> None:
+    client, confirmations, tokens = plain_callback
+    query = signed(nonce="734815")
+    first = await client.post("/callbacks/wechat/wx", content=mass_finished("1000"), params=query)
+    assert first.text == "success"
+    replies = [
+        await client.post(
+            "/callbacks/wechat/wx",
+            content=mass_finished(str(2247490001 + n), f"https://evil.example/phish?{n}"),
+            params=query,
+        )
+        for n in range(40)
+    ]
+    assert {r.status_code for r in replies} == {403}
+    assert confirmations.asked == ["1000"]
+    assert not [name for (_, name) in tokens.values if name.startswith("massurl:224749")]
+    again = await client.get("/callbacks/wechat/wx", params={**query, "echostr": "e"})
+    assert again.status_code == 403
+    # a fresh nonce under the same clock is a new push
+    other = await client.post(
+        "/callbacks/wechat/wx", content=mass_finished("1001"), params=signed(nonce="734816")
+    )
+    assert other.text == "success" and confirmations.asked == ["1000", "1001"]
+
+
+class SlowTokens(FakeTokens):
+    """A credential store that takes its time, as a database does."""
+
+    async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None:
+        await asyncio.sleep(0.01)
+        return await super().get(account, name)
+
+    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
+        await asyncio.sleep(0.01)
+        await super().put(account, name, value, expires_at)
+
+
+async def test_simultaneous_copies_of_one_signed_push_get_through_once(
+    http: httpx.AsyncClient,
+) -> None:
+    confirmations = Confirmations()
+    adapter = make_adapter(
+        http, SlowTokens(), confirm_now=confirmations, callback_token=CALLBACK_TOKEN
+    )
+    app = FastAPI()
+    app.include_router(adapter.routes())
+    transport = httpx.ASGITransport(app=app)
+    query = signed(nonce="race")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        replies = await asyncio.gather(
+            *(
+                client.post("/callbacks/wechat/wx", content=mass_finished(str(n)), params=query)
+                for n in range(8)
+            )
+        )
+    assert sorted(r.status_code for r in replies) == [200] + [403] * 7
+    assert len(confirmations.asked) == 1
+
+
+class FlakyTokens(FakeTokens):
+    """A credential store whose writes fail while ``down`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = True
+
+    async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
+        if self.down:
+            raise RuntimeError("database is locked")
+        await super().put(account, name, value, expires_at)
+
+
+async def test_a_push_whose_nonce_cannot_be_recorded_is_answered_503_and_taken_on_resend(
+    http: httpx.AsyncClient,
+) -> None:
+    tokens, confirmations = FlakyTokens(), Confirmations()
+    adapter = make_adapter(http, tokens, confirm_now=confirmations, callback_token=CALLBACK_TOKEN)
+    app = FastAPI()
+    app.include_router(adapter.routes())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        query = signed(nonce="resent")
+        busy = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        assert busy.status_code == 503 and confirmations.asked == []
+        tokens.down = False  # WeChat re-sends the same push
+        again = await client.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        assert again.text == "success" and confirmations.asked == ["2247490003"]
+
+
+async def test_a_nonce_is_refused_by_another_process_sharing_the_database(
+    http: httpx.AsyncClient,
+) -> None:
+    """Two ``serve`` processes: separate memory, one credential store."""
+    tokens, clock = FakeTokens(), Clock()
+    asked: list[Confirmations] = []
+    clients = []
+    for _ in range(2):
+        asked.append(Confirmations())
+        adapter = make_adapter(
+            http, tokens, clock, confirm_now=asked[-1], callback_token=CALLBACK_TOKEN
+        )
+        app = FastAPI()
+        app.include_router(adapter.routes())
+        clients.append(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+        )
+    query = signed(nonce="555")
+    async with clients[0] as one, clients[1] as two:
+        assert (
+            await one.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        ).text == "success"
+        replay = await two.post("/callbacks/wechat/wx", content=mass_finished(), params=query)
+        assert replay.status_code == 403
+        assert [a.asked for a in asked] == [["2247490003"], []]
+        # the nonce is forgotten only after the window; by then its timestamp is stale
+        stored = json.loads(tokens.values[("wx", "callback-nonces")][0])
+        assert set(stored) == {"555"}
+        clock.current += timedelta(minutes=11)
+        later = signed(timestamp=str(int(clock.current.timestamp())), nonce="556")
+        assert (
+            await two.post("/callbacks/wechat/wx", content=mass_finished(), params=later)
+        ).text == "success"
+        assert set(json.loads(tokens.values[("wx", "callback-nonces")][0])) == {"556"}
+
+
+async def test_plaintext_is_refused_when_an_encoding_aes_key_is_set(
+    callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+) -> None:
+    client, confirmations, tokens = callback
+    forged = mass_finished(url="https://evil.example/phish?2247490003")
+    for params in (signed(), {**signed(nonce="n2"), "encrypt_type": "raw"}):
+        reply = await client.post("/callbacks/wechat/wx", content=forged, params=params)
+        assert (reply.status_code, reply.text) == (403, "forbidden")
+    assert confirmations.asked == [] and ("wx", "massurl:2247490003") not in tokens.values
+    # the genuine encrypted push under the same URL still gets through: the refusals used
+    # up no nonce
+    crypto = WeChatCrypto(CALLBACK_TOKEN, AES_KEY, APPID)
+    query = signed()
+    envelope = crypto.encrypt_message(mass_finished().decode(), query["nonce"], query["timestamp"])
+    msg_signature = re.search(r"<MsgSignature><!\[CDATA\[(\w+)\]\]>", envelope)[1]  # type: ignore[index]
+    reply = await client.post(
+        "/callbacks/wechat/wx",
+        content=envelope.encode(),
+        params={**query, "encrypt_type": "aes", "msg_signature": msg_signature},
+    )
+    assert reply.text == "success" and confirmations.asked == ["2247490003"]
+    replay = await client.post(
+        "/callbacks/wechat/wx",
+        content=envelope.encode(),
+        params={**query, "encrypt_type": "aes", "msg_signature": msg_signature},
+    )
+    assert replay.status_code == 403 and confirmations.asked == ["2247490003"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        (
+            "https://mp.weixin.qq.com/s/abc?mid=1&idx=1",
+            "https://mp.weixin.qq.com/s/abc?mid=1&idx=1",
+        ),
+        ("http://mp.weixin.qq.com/s?__biz=MzA&mid=2", "https://mp.weixin.qq.com/s?__biz=MzA&mid=2"),
+        ("https://evil.example/phish?2247490003", None),
+        ("http://evil.example/mp.weixin.qq.com/s/abc", None),
+        ("https://mp.weixin.qq.com.evil.example/s/abc", None),
+        ("https://mp.weixin.qq.com@evil.example/s/abc", None),
+        ("https://mp.weixin.qq.com:8443/s/abc", None),
+        ("https://mp.weixin.qq.com\\@evil.example/s", None),
+        ("javascript:alert(1)//mp.weixin.qq.com", None),
+        ("ftp://mp.weixin.qq.com/s/abc", None),
+        ("//mp.weixin.qq.com/s/abc", None),
+    ],
+)
+async def test_only_an_article_url_on_wechats_own_domain_is_kept_from_a_push(
+    plain_callback: tuple[httpx.AsyncClient, Confirmations, FakeTokens],
+    http: httpx.AsyncClient,
+    wx: respx.MockRouter,
+    sent: str,
+    kept: str | None,
+) -> None:
+    client, confirmations, tokens = plain_callback
+    reply = await client.post(
+        "/callbacks/wechat/wx", content=mass_finished("34182", sent), params=signed()
+    )
+    assert reply.text == "success"
+    assert confirmations.asked == ["34182"]  # confirmed all the same, through mass/get
+    wx.post("/cgi-bin/message/mass/get").respond(
+        json={"msg_id": 34182, "msg_status": "SEND_SUCCESS"}
+    )
+    ref = PostRef(7, "34182", None, "k", None, {"mode": "masssend", "msg_id": 34182})
+    assert (await make_adapter(http, tokens).confirm(ref)).url == kept
+
+
+async def test_a_foreign_url_stored_before_this_fix_is_never_shown(
+    wx: respx.MockRouter, http: httpx.AsyncClient
+) -> None:
+    tokens = FakeTokens()
+    await tokens.put("wx", "massurl:2247490003", "https://evil.example/phish?2247490003", None)
+    wx.post("/cgi-bin/message/mass/get").respond(
+        json={"msg_id": 2247490003, "msg_status": "SEND_SUCCESS"}
+    )
+    ref = PostRef(7, "2247490003", None, "k", None, {"mode": "masssend", "msg_id": 2247490003})
+    done = await make_adapter(http, tokens).confirm(ref)
+    assert (done.confirming, done.url) == (False, None)
 
 
 def test_no_callback_route_without_a_callback_token(http: httpx.AsyncClient) -> None:

@@ -62,6 +62,9 @@ class Clock:
         return self.current
 
 
+PUBLIC_RIP = "211.156.0.1"  # the example in the statuses/share doc [S40]
+
+
 def make_adapter(http: httpx.AsyncClient, base_url: str = PORTAL, **options: Any) -> WeiboAdapter:
     raw = {"access_token": "2.00abcTOKEN", "portal_base": PORTAL, **options}
     ctx = AccountContext(
@@ -480,7 +483,7 @@ async def test_check_accepts_a_live_token(
             "expire_in": 86400 * 30,
         }
     )
-    await make_adapter(http, app_key="123456").check()
+    await make_adapter(http, app_key="123456", rip=PUBLIC_RIP).check()
     assert parse_qs(route.calls.last.request.content.decode())["access_token"] == ["2.00abcTOKEN"]
     assert "expires" not in caplog.text
 
@@ -490,7 +493,7 @@ async def test_check_warns_a_week_before_the_token_expires(
 ) -> None:
     respx_mock.post(TOKEN_INFO).respond(json={"uid": 1, "appkey": "1", "expire_in": "86400"})
     with caplog.at_level(logging.WARNING, logger="test.weibo"):
-        await make_adapter(http).check()
+        await make_adapter(http, rip=PUBLIC_RIP).check()
     assert "expires at 2026-07-02T06:00+00:00" in caplog.text
 
 
@@ -520,7 +523,76 @@ async def test_check_refuses_a_dead_or_foreign_token(
 ) -> None:
     respx_mock.post(TOKEN_INFO).mock(return_value=response)
     with pytest.raises(CredentialsInvalid, match=match):
-        await make_adapter(http, app_key="123456").check()
+        await make_adapter(http, app_key="123456", rip=PUBLIC_RIP).check()
+
+
+@pytest.mark.parametrize(
+    ("rip", "said"),
+    [
+        (None, "未设置 rip"),
+        ("127.0.0.1", "rip = 127.0.0.1 是回环、内网或保留地址"),
+        ("10.1.2.3", "rip = 10.1.2.3"),
+        ("172.16.0.9", "rip = 172.16.0.9"),
+        ("192.168.1.20", "rip = 192.168.1.20"),
+        ("100.64.0.1", "rip = 100.64.0.1"),  # carrier-grade NAT: not the operator's own
+        ("169.254.1.1", "rip = 169.254.1.1"),
+        ("0.0.0.0", "rip = 0.0.0.0"),
+        ("::1", "rip = ::1"),
+        ("fd00::1", "rip = fd00::1"),
+    ],
+)
+async def test_check_says_a_real_account_must_set_a_public_rip(
+    http: httpx.AsyncClient, respx_mock: respx.MockRouter, rip: str | None, said: str
+) -> None:
+    token_info = respx_mock.post(TOKEN_INFO).respond(
+        json={"uid": 1, "appkey": "1", "expire_in": 86400 * 30}
+    )
+    options = {} if rip is None else {"rip": rip}
+    with pytest.raises(PermanentError, match="真实公网 IP") as caught:
+        await make_adapter(http, **options).check()
+    assert str(caught.value).startswith(said)
+    assert not token_info.called
+
+
+async def test_doctor_names_a_real_weibo_account_without_rip(
+    http: httpx.AsyncClient, respx_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import SimpleNamespace
+
+    from publisher.cli.ops import _check_accounts
+
+    respx_mock.post(TOKEN_INFO).respond(json={"uid": 1, "appkey": "1", "expire_in": 86400 * 30})
+    accounts = [
+        SimpleNamespace(name=name, type_name="weibo", adapter=make_adapter(http, **options))
+        for name, options in (
+            ("weibo", {}),
+            ("weibo_lan", {"rip": "192.168.1.20"}),
+            ("weibo_ok", {"rip": PUBLIC_RIP}),
+        )
+    ]
+    problems: list[str] = []
+    await _check_accounts(accounts, problems, SimpleNamespace(accounts={}))
+    assert problems == [
+        "渠道 weibo (weibo): 未设置 rip：真实微博账号须把 rip 设为运营者的真实公网 IP"
+        "（statuses/share 要求）",
+        "渠道 weibo_lan (weibo): rip = 192.168.1.20 是回环、内网或保留地址：真实微博账号须把 rip "
+        "设为运营者的真实公网 IP（statuses/share 要求）",
+    ]
+    assert "✓ 渠道 weibo_ok (weibo): 正常" in capsys.readouterr().out
+
+
+async def test_a_sandbox_account_needs_no_rip_and_sends_loopback(
+    http: httpx.AsyncClient, respx_mock: respx.MockRouter
+) -> None:
+    api = "http://127.0.0.1:9/_sandbox/weibo"
+    respx_mock.post(f"{api}/oauth2/get_token_info").respond(
+        json={"uid": 1, "appkey": "1", "expire_in": 86400 * 30}
+    )
+    share = respx_mock.post(f"{api}/2/statuses/share.json").respond(json=status_object())
+    adapter = make_adapter(http, sandbox=True, api_base=api)
+    await adapter.check()
+    await adapter.publish(make_post())
+    assert parse_qs(share.calls.last.request.content.decode())["rip"] == ["127.0.0.1"]
 
 
 # -- templates and the summary fallback, through intake ----------------------------------
