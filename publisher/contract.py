@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -238,10 +238,15 @@ class AccountOptions(BaseModel):
     sandbox: bool = False
 
 
-class ChannelAdapter(abc.ABC):
+OptionsT = TypeVar("OptionsT", bound=AccountOptions)
+
+
+class ChannelAdapter(abc.ABC, Generic[OptionsT]):
     """One channel type. One instance per configured channel account.
 
-    Subclasses set ``type_name`` and ``Options`` and implement ``capabilities`` and
+    Subclasses name their options model twice, once for the type checker and once for the
+    registry (``class WeiboAdapter(ChannelAdapter[WeiboOptions])`` with
+    ``Options = WeiboOptions``), set ``type_name`` and implement ``capabilities`` and
     ``publish``. Errors are always raised as :mod:`publisher.errors` ``ChannelError``
     subclasses; any other exception is treated by the worker as :class:`OutcomeUnknown`.
     """
@@ -251,6 +256,13 @@ class ChannelAdapter(abc.ABC):
 
     def __init__(self, ctx: AccountContext) -> None:
         self.ctx = ctx
+
+    @property
+    def options(self) -> OptionsT:
+        """This account's options, validated from config as ``Options``."""
+        options = self.ctx.options
+        assert isinstance(options, self.Options)
+        return cast(OptionsT, options)
 
     @classmethod
     def sandbox(cls) -> Any:

@@ -20,7 +20,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar, cast
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import httpx
 from pydantic import Field
@@ -219,7 +219,7 @@ def digest(secret: str) -> str:
 OptionsT = TypeVar("OptionsT", bound=OaOptions)
 
 
-class OaAdapter(ChannelAdapter, Generic[OptionsT]):
+class OaAdapter(ChannelAdapter[OptionsT]):
     """An OA adapter: JSON to one platform, a result code in every reply, a link to the full text.
 
     A subclass sets ``type_name`` and ``Options`` (the ``OptionsT`` it is parametrised with),
@@ -252,12 +252,6 @@ class OaAdapter(ChannelAdapter, Generic[OptionsT]):
         from channels.oa.sandbox import SANDBOXES
 
         return SANDBOXES[cls.type_name]().router
-
-    @property
-    def options(self) -> OptionsT:
-        options = self.ctx.options
-        assert isinstance(options, self.Options)
-        return cast(OptionsT, options)
 
     @property
     def _api(self) -> str:

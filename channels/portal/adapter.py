@@ -105,14 +105,9 @@ class PortalOptions(AccountOptions):
         return value
 
 
-class PortalAdapter(ChannelAdapter):
+class PortalAdapter(ChannelAdapter[PortalOptions]):
     type_name = "portal"
     Options = PortalOptions
-
-    @property
-    def options(self) -> PortalOptions:
-        assert isinstance(self.ctx.options, PortalOptions)
-        return self.ctx.options
 
     @property
     def capabilities(self) -> Capabilities:

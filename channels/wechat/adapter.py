@@ -178,7 +178,7 @@ class WechatOptions(AccountOptions):
         return self
 
 
-class WechatAdapter(ChannelAdapter):
+class WechatAdapter(ChannelAdapter[WechatOptions]):
     type_name = "wechat"
     Options = WechatOptions
 
@@ -197,11 +197,6 @@ class WechatAdapter(ChannelAdapter):
             tag_id=o.mass_send_tag_id,
             ignore_reprint=o.send_ignore_reprint,
         )
-
-    @property
-    def options(self) -> WechatOptions:
-        assert isinstance(self.ctx.options, WechatOptions)
-        return self.ctx.options
 
     @property
     def capabilities(self) -> Capabilities:

@@ -122,7 +122,7 @@ class WeiboOptions(AccountOptions):
         return value.rstrip("/") if value else value
 
 
-class WeiboAdapter(ChannelAdapter):
+class WeiboAdapter(ChannelAdapter[WeiboOptions]):
     type_name = "weibo"
     Options = WeiboOptions
 
@@ -131,11 +131,6 @@ class WeiboAdapter(ChannelAdapter):
         from channels.weibo.sandbox import WeiboSandbox
 
         return WeiboSandbox().router
-
-    @property
-    def options(self) -> WeiboOptions:
-        assert isinstance(self.ctx.options, WeiboOptions)
-        return self.ctx.options
 
     @property
     def capabilities(self) -> Capabilities:
