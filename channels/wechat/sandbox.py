@@ -14,6 +14,7 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     POST /datacube/getarticletotaldetail       running totals that grow with time
     POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
 
+    The kit's routes (``publisher.sandbox.kit``):
     GET  /posts      everything received (and the published articles: every finished
                      job, polled or not, as WeChat publishes it anyway), as JSON
     DELETE /posts    forget it all (issued tokens stay valid)
@@ -46,17 +47,17 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.datastructures import UploadFile
 
 from channels.wechat.covers import image_type
 from channels.wechat.errors import CHINA
+from publisher.sandbox.kit import Faults, Sandbox
 
 TOKEN_SECONDS = 7200
 ERRMSG = {
@@ -93,9 +94,7 @@ ERRMSG = {
 Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class Faults(BaseModel):
-    latency_ms: float = Field(default=0, ge=0, le=60_000)
-    error_rate: float = Field(default=0, ge=0, le=1)
+class WechatFaults(Faults):
     errcode: int = -1  # what an injected error answers
     only: str | None = None  # faults hit only paths containing this, e.g. "draft/add"
     expire_token: bool = False  # action: every token issued so far answers 42001
@@ -105,6 +104,9 @@ class Faults(BaseModel):
     publish_status: int = Field(default=0, ge=0, le=6)  # how freepublish jobs end
     reads_per_minute: float = Field(default=30, ge=0)
     mass_sends_per_day: int = Field(default=1, ge=0)
+
+    def lost_reply_odds(self) -> tuple[float, float]:
+        return self.lost_reply, self.hang_seconds
 
 
 def fail(code: int, **extra: Any) -> dict[str, Any]:
@@ -120,17 +122,14 @@ def day_start(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=CHINA).timestamp()
 
 
-@dataclass
-class WechatSandbox:
-    faults: Faults = field(default_factory=Faults)
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __post_init__(self) -> None:
+class WechatSandbox(Sandbox[WechatFaults]):
+    def __init__(self, rng: random.Random | None = None) -> None:
+        super().__init__(WechatFaults(), rng)
         self.ids = itertools.count(2247490001)
         self.tokens: dict[str, dict[str, Any]] = {}  # token -> {appid, expires_at, expired}
         self.current: dict[str, str] = {}  # appid -> newest token
         self._reset()
-        r = self.router = APIRouter()
+        r = self.router
         endpoints: dict[str, tuple[Handler, bool]] = {
             "/cgi-bin/stable_token": (self.stable_token, False),
             "/cgi-bin/material/add_material": (self.add_material, True),
@@ -150,15 +149,11 @@ class WechatSandbox:
         }
         for path, (handler, needs_token) in endpoints.items():
             r.add_api_route(path, self._endpoint(path, handler, needs_token), methods=["POST"])
-        r.add_api_route("/posts", self.list_posts, methods=["GET"])
-        r.add_api_route("/posts", self.clear, methods=["DELETE"])
-        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
-        r.add_api_route("/faults", self.get_faults, methods=["GET"])
         r.add_api_route("/s/{article_id}", self.article_page, methods=["GET"])
         r.add_api_route("/media/{media_id}", self.media_file, methods=["GET"])
 
     def _reset(self) -> None:
-        self.received: list[dict[str, Any]] = []
+        self.posts: list[dict[str, Any]] = []  # every API call received
         self.materials: dict[str, dict[str, Any]] = {}  # media_id/url key -> {data, type}
         self.drafts: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}  # publish_id -> job
@@ -173,14 +168,13 @@ class WechatSandbox:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             f = self.faults
-            if f.latency_ms:
-                await asyncio.sleep(f.latency_ms / 1000)
+            await self.network_delay()
             record: dict[str, Any] = {
                 "path": path,
                 "at": datetime.now(UTC).isoformat(),
                 "query": {k: v for k, v in request.query_params.items() if k != "access_token"},
             }
-            self.received.append(record)
+            self.posts.append(record)
             # Each account sees only its own drafts and articles, as on WeChat.
             caller = self.tokens.get(request.query_params.get("access_token") or "")
             record["appid"] = caller["appid"] if caller else None
@@ -189,13 +183,14 @@ class WechatSandbox:
             problem = self._token_problem(request.query_params.get("access_token"))
             if needs_token and problem:
                 reply = fail(problem)
-            elif hit and f.error_rate and self.rng.random() < f.error_rate:
+            elif hit and self.fault_strikes():
                 reply = fail(f.errcode)
             else:
                 reply = await handler(request, record)
-                if hit and f.lost_reply and self.rng.random() < f.lost_reply:
+                held = self.reply_is_lost() if hit else None
+                if held is not None:
                     record["reply_lost"] = True
-                    await asyncio.sleep(f.hang_seconds)
+                    await asyncio.sleep(held)
             record["errcode"] = reply.get("errcode", 0)
             return JSONResponse(reply)
 
@@ -642,30 +637,24 @@ class WechatSandbox:
 
     # -- inspection and control ------------------------------------------------------------
 
-    async def list_posts(self) -> dict[str, Any]:
+    def listing(self) -> dict[str, Any]:
         self._finish_jobs()
         articles = [
             {k: v for k, v in a.items() if k not in ("content", "source")}
             | {"reads": self._totals(a, time.time())["read_user"]}
             for a in self.articles.values()
         ]
-        return {"count": len(self.received), "posts": self.received, "articles": articles}
+        return {**super().listing(), "articles": articles}
 
-    async def clear(self) -> dict[str, int]:
-        count = len(self.received)
+    def forget(self) -> None:
         self._reset()
-        return {"cleared": count}
 
-    async def set_faults(self, faults: Faults) -> Faults:
+    def faults_changed(self, faults: WechatFaults) -> WechatFaults:
         if faults.expire_token:
             for token in self.tokens.values():
                 token["expired"] = True
             faults = faults.model_copy(update={"expire_token": False})
-        self.faults = faults
         return faults
-
-    async def get_faults(self) -> Faults:
-        return self.faults
 
     async def article_page(self, article_id: str) -> Response:
         article = self.articles.get(article_id)

@@ -77,13 +77,18 @@ class Sandbox(Generic[FaultsT]):
         rate = self.faults.error_rate
         return bool(rate) and self.rng.random() < rate
 
-    async def hold_reply(self) -> bool:
-        """Maybe hold the reply back (a lost reply); True if it was held."""
+    def reply_is_lost(self) -> float | None:
+        """Whether this reply is to be lost: the seconds to hold it back, or None."""
         odds, seconds = self.faults.lost_reply_odds()
         if not odds or not (odds >= 1 or self.rng.random() < odds):
-            return False
-        await asyncio.sleep(seconds)
-        return True
+            return None
+        return seconds
+
+    async def hold_reply(self) -> None:
+        """Maybe hold the reply back (:meth:`reply_is_lost`), after the work is done."""
+        seconds = self.reply_is_lost()
+        if seconds is not None:
+            await asyncio.sleep(seconds)
 
     # -- what subclasses may change ------------------------------------------------------
 
