@@ -18,7 +18,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from channels.wechat.api import WechatApi
+from channels.wechat.api import Media, WechatApi
 from publisher.contract import AccountContext
 from publisher.errors import PermanentError, TransientError
 
@@ -112,11 +112,9 @@ class Covers:
         if found is None:
             raise PermanentError(f"封面文件 {path} 不是 png/jpg/gif/bmp 图片")
         ext, content_type = found
-        reply = await self.api.upload(
+        reply = await self.api.post(
             "/cgi-bin/material/add_material",
-            f"{name.replace(':', '-')}.{ext}",
-            data,
-            content_type,
+            media=Media(f"{name.replace(':', '-')}.{ext}", data, content_type),
             type="image",
         )
         media_id = reply.get("media_id")
