@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from publisher import links
+
 
 class Format(enum.StrEnum):
     TEXT = "text"
@@ -214,6 +216,10 @@ class AccountContext:
     # the core then confirms the delivery with this remote_id now instead of at its next poll.
     # Returns False if no delivery of this account waits under that remote_id.
     confirm_now: Callable[[str], Awaitable[bool]] = _no_confirm
+
+    def notice_url(self, notice_id: int, key: str | None = None) -> str:
+        """The notice's public page, where every channel links (``links.notice_url``)."""
+        return links.notice_url(self.base_url, notice_id, key)
 
 
 def _http_url(value: str) -> str:

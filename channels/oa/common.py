@@ -102,12 +102,12 @@ def portal_url(ctx: AccountContext, notice: NoticeView) -> str:
         and len(given.encode("utf-8")) <= MAX_GIVEN_URL_BYTES
     ):
         return given
-    return f"{ctx.base_url}/portal/notices/{notice.id}"
+    return ctx.notice_url(notice.id)
 
 
 def longest_link(ctx: AccountContext) -> str:
     """A stand-in at least as long (in bytes) as any link :func:`portal_url` can return."""
-    copy = f"{ctx.base_url}/portal/notices/{'9' * MAX_ID_DIGITS}"
+    copy = ctx.notice_url(10**MAX_ID_DIGITS - 1)
     return copy + "x" * max(0, MAX_GIVEN_URL_BYTES - len(copy.encode("utf-8")))
 
 

@@ -123,7 +123,7 @@ class PortalAdapter(ChannelAdapter[PortalOptions]):
         )
 
     def page_url(self, notice_id: int) -> str:
-        return f"{self.ctx.base_url.rstrip('/')}/portal/notices/{notice_id}"
+        return self.ctx.notice_url(notice_id)
 
     @classmethod
     def example_options(cls) -> dict[str, Any]:

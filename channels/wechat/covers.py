@@ -21,6 +21,7 @@ from pathlib import Path
 from channels.wechat.api import Media, WechatApi
 from publisher.contract import AccountContext
 from publisher.errors import PermanentError, TransientError
+from publisher.kinds import Kind
 
 WIDTH, HEIGHT = 900, 383  # WeChat's 2.35:1 article cover
 MAX_COVER_BYTES = 10 * 1024 * 1024
@@ -28,12 +29,12 @@ MAX_COVER_BYTES = 10 * 1024 * 1024
 Rgb = tuple[int, int, int]
 
 KIND_COLOURS: dict[str, Rgb] = {
-    "weather_warning": (0x1F, 0x5F, 0xBF),
-    "approval_list": (0x1B, 0x7F, 0x5A),
-    "penalty_disclosure": (0x8A, 0x2B, 0x2B),
-    "accident_report": (0x4A, 0x4A, 0x4A),
-    "budget_disclosure": (0x2F, 0x5D, 0x8C),
-    "general": (0xB7, 0x1C, 0x1C),  # 党政红
+    Kind.WEATHER_WARNING: (0x1F, 0x5F, 0xBF),
+    Kind.APPROVAL_LIST: (0x1B, 0x7F, 0x5A),
+    Kind.PENALTY_DISCLOSURE: (0x8A, 0x2B, 0x2B),
+    Kind.ACCIDENT_REPORT: (0x4A, 0x4A, 0x4A),
+    Kind.BUDGET_DISCLOSURE: (0x2F, 0x5D, 0x8C),
+    Kind.GENERAL: (0xB7, 0x1C, 0x1C),  # 党政红
 }
 SIGNAL_COLOURS: dict[str, Rgb] = {
     "蓝色": (0x1E, 0x6F, 0xD9),
@@ -91,9 +92,9 @@ class Covers:
         path = self.files.get(kind) or self.files.get("_default")
         if signal_colour and not signal_colour.endswith("色"):
             signal_colour += "色"  # "橙" -> "橙色"
-        if kind == "weather_warning" and signal_colour in SIGNAL_COLOURS and path is None:
+        if kind == Kind.WEATHER_WARNING and signal_colour in SIGNAL_COLOURS and path is None:
             return f"cover:{kind}:{signal_colour}", None, SIGNAL_COLOURS[signal_colour]
-        return f"cover:{kind}", path, KIND_COLOURS.get(kind, KIND_COLOURS["general"])
+        return f"cover:{kind}", path, KIND_COLOURS.get(kind, KIND_COLOURS[Kind.GENERAL])
 
     async def media_id(self, kind: str, signal_colour: str | None = None) -> str:
         """The permanent media_id of this kind's cover, uploading it the first time."""
