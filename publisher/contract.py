@@ -15,11 +15,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from publisher import links
 
 
 class Format(enum.StrEnum):
@@ -215,6 +217,10 @@ class AccountContext:
     # Returns False if no delivery of this account waits under that remote_id.
     confirm_now: Callable[[str], Awaitable[bool]] = _no_confirm
 
+    def notice_url(self, notice_id: int, key: str | None = None) -> str:
+        """The notice's public page, where every channel links (``links.notice_url``)."""
+        return links.notice_url(self.base_url, notice_id, key)
+
 
 def _http_url(value: str) -> str:
     # The value is not echoed: a receiver's URL may carry a token in its query.
@@ -238,10 +244,15 @@ class AccountOptions(BaseModel):
     sandbox: bool = False
 
 
-class ChannelAdapter(abc.ABC):
+OptionsT = TypeVar("OptionsT", bound=AccountOptions)
+
+
+class ChannelAdapter(abc.ABC, Generic[OptionsT]):
     """One channel type. One instance per configured channel account.
 
-    Subclasses set ``type_name`` and ``Options`` and implement ``capabilities`` and
+    Subclasses name their options model twice, once for the type checker and once for the
+    registry (``class WeiboAdapter(ChannelAdapter[WeiboOptions])`` with
+    ``Options = WeiboOptions``), set ``type_name`` and implement ``capabilities`` and
     ``publish``. Errors are always raised as :mod:`publisher.errors` ``ChannelError``
     subclasses; any other exception is treated by the worker as :class:`OutcomeUnknown`.
     """
@@ -251,6 +262,13 @@ class ChannelAdapter(abc.ABC):
 
     def __init__(self, ctx: AccountContext) -> None:
         self.ctx = ctx
+
+    @property
+    def options(self) -> OptionsT:
+        """This account's options, validated from config as ``Options``."""
+        options = self.ctx.options
+        assert isinstance(options, self.Options)
+        return cast(OptionsT, options)
 
     @classmethod
     def sandbox(cls) -> Any:

@@ -37,9 +37,9 @@ ENTRY_POINT_GROUP = "publisher.channels"
 
 
 @cache
-def adapter_types() -> Mapping[str, type[ChannelAdapter]]:
+def adapter_types() -> Mapping[str, type[ChannelAdapter[Any]]]:
     """Every installed channel adapter type, by name."""
-    found: dict[str, type[ChannelAdapter]] = {}
+    found: dict[str, type[ChannelAdapter[Any]]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         cls = ep.load()
         if not (isinstance(cls, type) and issubclass(cls, ChannelAdapter)):
@@ -60,7 +60,7 @@ def _expand(value: Any, base_url: str) -> Any:
 
 def build_options(
     name: str, raw: Mapping[str, Any], base_url: str
-) -> tuple[type[ChannelAdapter], AccountOptions]:
+) -> tuple[type[ChannelAdapter[Any]], AccountOptions]:
     kind = raw.get("type")
     types = adapter_types()
     if not isinstance(kind, str) or kind not in types:
@@ -79,7 +79,7 @@ def build_options(
 @dataclass(frozen=True)
 class Account:
     name: str
-    adapter: ChannelAdapter
+    adapter: ChannelAdapter[Any]
 
     @property
     def type_name(self) -> str:

@@ -20,7 +20,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar, cast
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import httpx
 from pydantic import Field
@@ -102,12 +102,12 @@ def portal_url(ctx: AccountContext, notice: NoticeView) -> str:
         and len(given.encode("utf-8")) <= MAX_GIVEN_URL_BYTES
     ):
         return given
-    return f"{ctx.base_url}/portal/notices/{notice.id}"
+    return ctx.notice_url(notice.id)
 
 
 def longest_link(ctx: AccountContext) -> str:
     """A stand-in at least as long (in bytes) as any link :func:`portal_url` can return."""
-    copy = f"{ctx.base_url}/portal/notices/{'9' * MAX_ID_DIGITS}"
+    copy = ctx.notice_url(10**MAX_ID_DIGITS - 1)
     return copy + "x" * max(0, MAX_GIVEN_URL_BYTES - len(copy.encode("utf-8")))
 
 
@@ -219,7 +219,7 @@ def digest(secret: str) -> str:
 OptionsT = TypeVar("OptionsT", bound=OaOptions)
 
 
-class OaAdapter(ChannelAdapter, Generic[OptionsT]):
+class OaAdapter(ChannelAdapter[OptionsT]):
     """An OA adapter: JSON to one platform, a result code in every reply, a link to the full text.
 
     A subclass sets ``type_name`` and ``Options`` (the ``OptionsT`` it is parametrised with),
@@ -252,12 +252,6 @@ class OaAdapter(ChannelAdapter, Generic[OptionsT]):
         from channels.oa.sandbox import SANDBOXES
 
         return SANDBOXES[cls.type_name]().router
-
-    @property
-    def options(self) -> OptionsT:
-        options = self.ctx.options
-        assert isinstance(options, self.Options)
-        return cast(OptionsT, options)
 
     @property
     def _api(self) -> str:

@@ -7,7 +7,7 @@ board: markdown with real tables, since an OA that accepts markdown usually rend
 the table also travels as data in ``table``), and one more field in the JSON body:
 
     "portal_url": the full text on the public portal
-                  (``fields.portal_url`` when given, else ``{base_url}/portal/notices/{id}``)
+                  (``fields.portal_url`` when given, else ``ctx.notice_url(id)``)
 
 Sandbox: the generic webhook receiver, ``url = "{base_url}/_sandbox/webhook/receive"``.
 """

@@ -12,7 +12,7 @@ Each adapter's ``sandbox()`` returns the router of one of these; the server moun
     feishu       POST /open-apis/bot/v2/hook/{hook}               19001 bad hook, 19021 bad
                       sign or timestamp >1 h off, 11232 >5/s or >100/min, 9499 body >20 KB
 
-and on every one:
+and on every one (the kit's routes, ``publisher.sandbox.kit``, plus ``/secrets``):
 
     GET  /posts     everything received, with read counts that grow; DELETE /posts forgets it
     PUT  /faults    {"error_rate", "error_code", "latency_ms", "expire_token", "lost_reply",
@@ -30,7 +30,6 @@ refused; WeCom recipients starting with ``invalid`` do not exist.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -45,21 +44,22 @@ from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from publisher.sandbox.kit import Faults, Sandbox
 
 SANDBOX_SECRET = "SECsandbox0123456789"
 READS_EVERY_SECONDS = 5.0
 
 
-class Faults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    error_rate: float = Field(default=0, ge=0, le=1)
+class OaFaults(Faults):
     error_code: int | None = None
-    latency_ms: float = Field(default=0, ge=0, le=60_000)
     expire_token: bool = False
     lost_reply: bool = False
     hang_seconds: float = Field(default=30, ge=0, le=600)
+
+    def lost_reply_odds(self) -> tuple[float, float]:
+        return (1.0 if self.lost_reply else 0.0), self.hang_seconds
 
 
 class Windows:
@@ -78,8 +78,8 @@ class Windows:
             hits.popleft()
 
 
-class OaSandbox:
-    """What every OA sandbox has: the post log, faults and signing secrets."""
+class OaSandbox(Sandbox[OaFaults]):
+    """What every OA sandbox has beyond the kit: signing secrets, rate windows, replies."""
 
     code_key: ClassVar[str] = "errcode"
     msg_key: ClassVar[str] = "errmsg"
@@ -88,19 +88,12 @@ class OaSandbox:
     def __init__(
         self, now: Callable[[], float] = time.time, rng: random.Random | None = None
     ) -> None:
+        super().__init__(OaFaults(), rng)
         self.now = now
-        self.rng = rng or random.Random()
-        self.posts: list[dict[str, Any]] = []
-        self.faults = Faults()
         self.secrets: dict[str, str | None] = {}
         self.windows = Windows()
-        self.router = APIRouter()
         self.routes(self.router)
         r = self.router
-        r.add_api_route("/posts", self.list_posts, methods=["GET"])
-        r.add_api_route("/posts", self.clear, methods=["DELETE"])
-        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
-        r.add_api_route("/faults", self.get_faults, methods=["GET"])
         r.add_api_route("/secrets", self.set_secrets, methods=["PUT"])
         r.add_api_route("/secrets", self.get_secrets, methods=["GET"])
 
@@ -123,9 +116,8 @@ class OaSandbox:
     async def injected(self) -> Response | None:
         """Latency, then maybe an injected error, as set by PUT /faults."""
         f = self.faults
-        if f.latency_ms:
-            await asyncio.sleep(f.latency_ms / 1000)
-        if f.error_rate and self.rng.random() < f.error_rate:
+        await self.network_delay()
+        if self.fault_strikes():
             if f.error_code is None:
                 return PlainTextResponse("sandbox: injected fault", status_code=503)
             return self.reply(f.error_code)
@@ -141,8 +133,7 @@ class OaSandbox:
             **meta,
         }
         self.posts.append(post)
-        if self.faults.lost_reply:
-            await asyncio.sleep(self.faults.hang_seconds)
+        await self.hold_reply()
         return post
 
     def secret_for(self, name: str) -> str | None:
@@ -157,7 +148,7 @@ class OaSandbox:
 
     # -- control ----------------------------------------------------------------------------
 
-    async def list_posts(self) -> dict[str, Any]:
+    def listing(self) -> dict[str, Any]:
         now = self.now()
         posts = [
             {**p, "read_count": int((now - p["received_ts"]) // READS_EVERY_SECONDS)}
@@ -165,20 +156,11 @@ class OaSandbox:
         ]
         return {"count": len(posts), "posts": posts}
 
-    async def clear(self) -> dict[str, int]:
-        count = len(self.posts)
-        self.posts.clear()
-        return {"cleared": count}
-
-    async def set_faults(self, faults: Faults) -> Faults:
+    def faults_changed(self, faults: OaFaults) -> OaFaults:
         if faults.expire_token:
             self.expire_tokens()
             faults = faults.model_copy(update={"expire_token": False})  # done once
-        self.faults = faults
         return faults
-
-    async def get_faults(self) -> Faults:
-        return self.faults
 
     async def set_secrets(self, body: dict[str, str | None]) -> dict[str, int]:
         self.secrets.update(body)

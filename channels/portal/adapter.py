@@ -105,14 +105,9 @@ class PortalOptions(AccountOptions):
         return value
 
 
-class PortalAdapter(ChannelAdapter):
+class PortalAdapter(ChannelAdapter[PortalOptions]):
     type_name = "portal"
     Options = PortalOptions
-
-    @property
-    def options(self) -> PortalOptions:
-        assert isinstance(self.ctx.options, PortalOptions)
-        return self.ctx.options
 
     @property
     def capabilities(self) -> Capabilities:
@@ -128,7 +123,7 @@ class PortalAdapter(ChannelAdapter):
         )
 
     def page_url(self, notice_id: int) -> str:
-        return f"{self.ctx.base_url.rstrip('/')}/portal/notices/{notice_id}"
+        return self.ctx.notice_url(notice_id)
 
     @classmethod
     def example_options(cls) -> dict[str, Any]:

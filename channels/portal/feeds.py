@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 from channels.portal.cap import CAP_MIME, CAP_NS, CapSource, build_alert
 from channels.portal.queries import PortalNotice
 from channels.portal.sanitize import clean_html
+from publisher import links
+from publisher.kinds import Kind
 from publisher.render import KIND_LABELS
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -43,10 +45,10 @@ class Site:
         return f"{self.base_url}/portal"
 
     def page(self, notice_id: int) -> str:
-        return f"{self.base_url}/portal/notices/{notice_id}"
+        return links.notice_url(self.base_url, notice_id)
 
     def cap(self, notice_id: int) -> str:
-        return f"{self.base_url}/portal/notices/{notice_id}/cap.xml"
+        return f"{self.page(notice_id)}/cap.xml"
 
 
 STATE_MARKS = {"withdrawn": "【已撤回】", "lifted": "【已解除】", "expired": "【已过期】"}
@@ -54,7 +56,7 @@ STATE_MARKS = {"withdrawn": "【已撤回】", "lifted": "【已解除】", "exp
 
 def display_title(notice: PortalNotice, now: datetime, zone: ZoneInfo) -> str:
     state = notice.state(now, zone)
-    if state == "expired" and notice.kind != "weather_warning":
+    if state == "expired" and notice.kind != Kind.WEATHER_WARNING:
         return notice.title
     return STATE_MARKS.get(state, "") + notice.title
 

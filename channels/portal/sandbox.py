@@ -10,7 +10,7 @@ No portal CMS publishes a REST interface (reference 5), so this imitates the gen
     GET  /api/articles/{id}       -> {"data": {..., "hits"}}: hits grow with the article's age
     GET  /articles/{id}.html      the article as the CMS would show it
 
-and for the people and tests driving it::
+and for the people and tests driving it, the kit's routes (``publisher.sandbox.kit``)::
 
     GET    /posts     everything received: {"count", "posts": [...], "rejected": [...]}
     DELETE /posts     forget it all
@@ -25,53 +25,45 @@ only after ``lost_reply_seconds``, so the client gives up without knowing.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import escape
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from publisher.sandbox.kit import Faults, Sandbox
 
 HITS_PER_MINUTE = 6.0
 TITLE_FIELDS = ("title", "DocTitle", "doc_title", "name")
 
 
-class Faults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    error_rate: float = Field(default=0, ge=0, le=1)
+class CmsFaults(Faults):
     error_code: int = Field(default=503, ge=400, le=599)
-    latency_ms: float = Field(default=0, ge=0, le=60_000)
     expire_token: bool = False
     lost_reply: bool = False
     lost_reply_seconds: float = Field(default=30, ge=0, le=600)
 
+    def lost_reply_odds(self) -> tuple[float, float]:
+        return (1.0 if self.lost_reply else 0.0), self.lost_reply_seconds
 
-@dataclass
-class CmsSandbox:
-    clock: Callable[[], float] = time.time
-    rng: random.Random = field(default_factory=random.Random)
-    faults: Faults = field(default_factory=Faults)
-    posts: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.router = APIRouter()
+class CmsSandbox(Sandbox[CmsFaults]):
+    def __init__(
+        self, clock: Callable[[], float] = time.time, rng: random.Random | None = None
+    ) -> None:
+        super().__init__(CmsFaults(), rng)
+        self.clock = clock
+        self.rejected: list[dict[str, Any]] = []
+        self.by_key: dict[str, dict[str, Any]] = {}
         r = self.router
         r.add_api_route("/api/articles", self.create, methods=["POST", "PUT"])
         r.add_api_route("/api/articles/by-key/{key}", self.lookup, methods=["GET"])
         r.add_api_route("/api/articles/{article_id}", self.show, methods=["GET"])
         r.add_api_route("/articles/{article_id}.html", self.page, methods=["GET"])
-        r.add_api_route("/posts", self.list_posts, methods=["GET"])
-        r.add_api_route("/posts", self.clear, methods=["DELETE"])
-        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
-        r.add_api_route("/faults", self.get_faults, methods=["GET"])
 
     def _view(self, post: dict[str, Any]) -> dict[str, Any]:
         age = max(0.0, self.clock() - float(post["received_at"]))
@@ -88,15 +80,14 @@ class CmsSandbox:
 
     async def create(self, request: Request) -> JSONResponse:
         f = self.faults
-        if f.latency_ms:
-            await asyncio.sleep(f.latency_ms / 1000)
+        await self.network_delay()
         try:
             body = await request.json()
         except ValueError:
             return self._refuse(400, "请求体不是 JSON")
         if not request.headers.get("authorization") or f.expire_token:
             return self._refuse(401, "认证失败：令牌无效或已过期", body)
-        if f.error_rate and self.rng.random() < f.error_rate:
+        if self.fault_strikes():
             return self._refuse(f.error_code, "沙箱注入的故障 (sandbox fault)", body)
         title = next(
             (body.get(k) for k in TITLE_FIELDS if isinstance(body, dict) and body.get(k)), None
@@ -122,8 +113,7 @@ class CmsSandbox:
         self.posts.append(post)
         if key:
             self.by_key[key] = post
-        if f.lost_reply:
-            await asyncio.sleep(f.lost_reply_seconds)
+        await self.hold_reply()
         return JSONResponse({"code": 0, "data": self._view(post)})
 
     async def lookup(self, key: str) -> JSONResponse:
@@ -152,18 +142,10 @@ class CmsSandbox:
             f"<h1>{escape(post['title'])}</h1><p>（沙箱 CMS）</p>"
         )
 
-    async def list_posts(self) -> dict[str, Any]:
-        return {"count": len(self.posts), "posts": self.posts, "rejected": self.rejected}
+    def listing(self) -> dict[str, Any]:
+        return {**super().listing(), "rejected": self.rejected}
 
-    async def clear(self) -> dict[str, Any]:
-        self.posts.clear()
+    def forget(self) -> None:
+        super().forget()
         self.rejected.clear()
         self.by_key.clear()
-        return {"count": 0}
-
-    async def set_faults(self, faults: Faults) -> Faults:
-        self.faults = faults
-        return self.faults
-
-    async def get_faults(self) -> Faults:
-        return self.faults

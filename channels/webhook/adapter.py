@@ -58,14 +58,15 @@ class WebhookOptions(AccountOptions):
     timeout: float = Field(default=10.0, gt=0)
 
 
-class WebhookAdapter(ChannelAdapter):
+class WebhookAdapter(ChannelAdapter[WebhookOptions]):
     type_name = "webhook"
     Options = WebhookOptions
 
-    @property
-    def options(self) -> WebhookOptions:
-        assert isinstance(self.ctx.options, WebhookOptions)
-        return self.ctx.options
+    @classmethod
+    def sandbox(cls) -> Any:
+        from channels.webhook.sandbox import WebhookSink
+
+        return WebhookSink().router
 
     @property
     def capabilities(self) -> Capabilities:

@@ -81,7 +81,7 @@ from channels.wechat.images import MAX_BODY_BYTES, MAX_BODY_CHARS, InlineImages,
 from channels.wechat.masssend import MassSend, article_url
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
-from channels.wechat.reconcile import Reconciler, Submitted, notice_page, source_url
+from channels.wechat.reconcile import Reconciler, Submitted, source_url
 from channels.wechat.token import StableToken
 from publisher.contract import (
     AccountContext,
@@ -107,11 +107,12 @@ from publisher.errors import (
     RateLimited,
     TransientError,
 )
-from publisher.settings import NOTICE_KINDS
+from publisher.kinds import Kind
 
 REAL_API = "https://api.weixin.qq.com"
 QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注者"
 DAY_SECONDS = 86_400.0
+KIND_NAMES = frozenset(Kind)  # StrEnum members hash as their names: a name is found here
 
 
 class WechatOptions(AccountOptions):
@@ -123,7 +124,7 @@ class WechatOptions(AccountOptions):
     callback_token: SecretStr | None = None  # 服务器配置 Token: enables /callbacks/wechat/<name>
     encoding_aes_key: SecretStr | None = None  # 43 characters; safe-mode pushes
     mass_send: bool = True
-    mass_send_kinds: tuple[str, ...] = ("weather_warning",)
+    mass_send_kinds: tuple[str, ...] = (Kind.WEATHER_WARNING,)
     mass_send_tag_id: int | None = None  # None: every follower (is_to_all)
     mass_sends_per_day: int = Field(default=1, ge=1, le=100)
     send_ignore_reprint: bool = True  # warnings go out even if judged a reprint
@@ -157,7 +158,7 @@ class WechatOptions(AccountOptions):
     @classmethod
     def _cover_kinds(cls, value: dict[str, Path]) -> dict[str, Path]:
         for kind in value:
-            if kind != "_default" and kind not in NOTICE_KINDS:
+            if kind != "_default" and kind not in KIND_NAMES:
                 raise ValueError(f"未知的通知类型 {kind!r}")
         return value
 
@@ -165,7 +166,7 @@ class WechatOptions(AccountOptions):
     @classmethod
     def _mass_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for kind in value:
-            if kind not in NOTICE_KINDS:
+            if kind not in KIND_NAMES:
                 raise ValueError(f"未知的通知类型 {kind!r}")
         return value
 
@@ -180,7 +181,7 @@ class WechatOptions(AccountOptions):
         return self
 
 
-class WechatAdapter(ChannelAdapter):
+class WechatAdapter(ChannelAdapter[WechatOptions]):
     type_name = "wechat"
     Options = WechatOptions
 
@@ -199,11 +200,6 @@ class WechatAdapter(ChannelAdapter):
             tag_id=o.mass_send_tag_id,
             ignore_reprint=o.send_ignore_reprint,
         )
-
-    @property
-    def options(self) -> WechatOptions:
-        assert isinstance(self.ctx.options, WechatOptions)
-        return self.ctx.options
 
     @property
     def capabilities(self) -> Capabilities:
@@ -231,7 +227,7 @@ class WechatAdapter(ChannelAdapter):
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
         notice = post.notice
-        colour = notice.fields.get("color") if notice.kind == "weather_warning" else None
+        colour = notice.fields.get("color") if notice.kind == Kind.WEATHER_WARNING else None
         colour = colour if isinstance(colour, str) else None
         article = {
             "article_type": "news",
@@ -375,7 +371,7 @@ class WechatAdapter(ChannelAdapter):
         but not visible -> ``TransientError`` for ``reconcile_wait_seconds``, then the same
         draft again if it is still in the draft box, else ``PermanentError`` (a person)."""
         key = post.idempotency_key
-        page = notice_page(self.ctx.base_url, post.notice.id)
+        page = self.ctx.notice_url(post.notice.id)
         found = await self.api.with_refresh(partial(self.reconciler.published, key, page))
         marker = await self.reconciler.submitted(key)
         if found is not None:

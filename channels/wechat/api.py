@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -44,6 +45,15 @@ def decode_reply(response: httpx.Response, *, unsafe: bool) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True)
+class Media:
+    """A file to upload: WeChat reads its type from the filename's extension."""
+
+    filename: str
+    data: bytes
+    content_type: str
+
+
 class WechatApi:
     def __init__(
         self, ctx: AccountContext, api_base: str, token: StableToken, timeout: float
@@ -54,39 +64,39 @@ class WechatApi:
         self.timeout = timeout
 
     async def post(
-        self, path: str, payload: Mapping[str, Any], *, unsafe: bool = False
+        self,
+        path: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        media: Media | None = None,
+        unsafe: bool = False,
+        **params: str,
     ) -> dict[str, Any]:
-        """POST JSON to ``path`` (e.g. ``/cgi-bin/draft/add``); the reply, or an error."""
-        access_token = await self.token.get()
-        response = await request(
-            self.ctx.http,
-            "POST",
-            self.base + path,
-            params={"access_token": access_token},
-            content=encode_json(payload),
-            headers={"Content-Type": "application/json"},
-            timeout=self.timeout,
-        )
-        data = decode_reply(response, unsafe=unsafe)
-        raise_for_errcode(data, self.ctx.clock.now())
-        return data
+        """POST to ``path`` (e.g. ``/cgi-bin/draft/add``); the reply, or an error.
 
-    async def upload(
-        self, path: str, filename: str, data: bytes, content_type: str, **params: str
-    ) -> dict[str, Any]:
-        """POST a file as the multipart field ``media`` (WeChat needs a filename extension)."""
+        The body is ``payload`` as JSON, or ``media`` as the multipart field ``media`` (a file
+        upload; WeChat needs a filename extension). ``params`` join the token in the query.
+        """
+        body: dict[str, Any]
+        if media is not None:
+            body = {"files": {"media": (media.filename, media.data, media.content_type)}}
+        else:
+            body = {
+                "content": encode_json(payload or {}),
+                "headers": {"Content-Type": "application/json"},
+            }
         access_token = await self.token.get()
         response = await request(
             self.ctx.http,
             "POST",
             self.base + path,
             params={"access_token": access_token, **params},
-            files={"media": (filename, data, content_type)},
             timeout=self.timeout,
+            **body,
         )
-        reply = decode_reply(response, unsafe=False)
-        raise_for_errcode(reply, self.ctx.clock.now())
-        return reply
+        data = decode_reply(response, unsafe=unsafe)
+        raise_for_errcode(data, self.ctx.clock.now())
+        return data
 
     async def with_refresh(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call``; on a rejected token refresh once and run it again.

@@ -22,9 +22,10 @@ import struct
 import zlib
 from pathlib import Path
 
-from channels.wechat.api import WechatApi
+from channels.wechat.api import Media, WechatApi
 from publisher.contract import AccountContext
 from publisher.errors import PermanentError, TransientError
+from publisher.kinds import Kind
 
 WIDTH, HEIGHT = 900, 383  # WeChat's 2.35:1 article cover
 MAX_COVER_BYTES = 10 * 1024 * 1024
@@ -32,12 +33,12 @@ MAX_COVER_BYTES = 10 * 1024 * 1024
 Rgb = tuple[int, int, int]
 
 KIND_COLOURS: dict[str, Rgb] = {
-    "weather_warning": (0x1F, 0x5F, 0xBF),
-    "approval_list": (0x1B, 0x7F, 0x5A),
-    "penalty_disclosure": (0x8A, 0x2B, 0x2B),
-    "accident_report": (0x4A, 0x4A, 0x4A),
-    "budget_disclosure": (0x2F, 0x5D, 0x8C),
-    "general": (0xB7, 0x1C, 0x1C),  # 党政红
+    Kind.WEATHER_WARNING: (0x1F, 0x5F, 0xBF),
+    Kind.APPROVAL_LIST: (0x1B, 0x7F, 0x5A),
+    Kind.PENALTY_DISCLOSURE: (0x8A, 0x2B, 0x2B),
+    Kind.ACCIDENT_REPORT: (0x4A, 0x4A, 0x4A),
+    Kind.BUDGET_DISCLOSURE: (0x2F, 0x5D, 0x8C),
+    Kind.GENERAL: (0xB7, 0x1C, 0x1C),  # 党政红
 }
 SIGNAL_COLOURS: dict[str, Rgb] = {
     "蓝色": (0x1E, 0x6F, 0xD9),
@@ -104,9 +105,9 @@ class Covers:
         path = self.files.get(kind) or self.files.get("_default")
         if signal_colour and not signal_colour.endswith("色"):
             signal_colour += "色"  # "橙" -> "橙色"
-        if kind == "weather_warning" and signal_colour in SIGNAL_COLOURS and path is None:
+        if kind == Kind.WEATHER_WARNING and signal_colour in SIGNAL_COLOURS and path is None:
             return f"cover:{kind}:{signal_colour}", None, SIGNAL_COLOURS[signal_colour]
-        return f"cover:{kind}", path, KIND_COLOURS.get(kind, KIND_COLOURS["general"])
+        return f"cover:{kind}", path, KIND_COLOURS.get(kind, KIND_COLOURS[Kind.GENERAL])
 
     async def media_id(self, kind: str, signal_colour: str | None = None) -> str:
         """The permanent media_id of this kind's cover, uploading it the first time."""
@@ -125,11 +126,9 @@ class Covers:
         if found is None:
             raise PermanentError(f"封面文件 {path} 不是 png/jpg/gif/bmp 图片")
         ext, content_type = found
-        reply = await self.api.upload(
+        reply = await self.api.post(
             "/cgi-bin/material/add_material",
-            file_name(name, ext),
-            data,
-            content_type,
+            media=Media(file_name(name, ext), data, content_type),
             type="image",
         )
         media_id = reply.get("media_id")

@@ -21,7 +21,7 @@ import hashlib
 import html
 import re
 
-from channels.wechat.api import WechatApi
+from channels.wechat.api import Media, WechatApi
 from channels.wechat.covers import image_type
 from publisher.contract import AccountContext
 from publisher.errors import PermanentError, TransientError
@@ -80,8 +80,8 @@ class InlineImages:
         if stored is not None:
             return stored[0]
         ext, content_type = found
-        reply = await self.api.upload(
-            "/cgi-bin/media/uploadimg", f"image.{ext}", data, content_type
+        reply = await self.api.post(
+            "/cgi-bin/media/uploadimg", media=Media(f"image.{ext}", data, content_type)
         )
         url = reply.get("url")
         if not isinstance(url, str) or not url:

@@ -69,15 +69,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from channels.wechat.api import WechatApi
 from channels.wechat.errors import CHINA, INVALID_MEDIA_ID
 from channels.wechat.masssend import client_msg_id
+from publisher import links
 from publisher.contract import AccountContext, PublishResult
 from publisher.errors import OutcomeUnknown, PermanentError, TransientError
+from publisher.links import KEY_PARAM
 
-KEY_PARAM = "k"
 SOURCE_URL_MAX = 1024  # bytes: content_source_url "≤ 1 KB" [S1]
 PAGE = 20  # batchget "count": 1..20 [S10][S16]
 PAGES = 2  # the newest 40 articles, the newest 40 drafts
@@ -90,13 +91,9 @@ def key_value(key: str) -> str:
     return client_msg_id(key)
 
 
-def notice_page(base_url: str, notice_id: int) -> str:
-    return f"{base_url.rstrip('/')}/portal/notices/{notice_id}"
-
-
 def source_url(base_url: str, notice_id: int, key: str) -> str:
     """The article's 阅读原文 link: the portal copy, carrying the delivery's key."""
-    url = f"{notice_page(base_url, notice_id)}?{KEY_PARAM}={quote(key_value(key), safe='')}"
+    url = links.notice_url(base_url, notice_id, key=key_value(key))
     if len(url.encode()) > SOURCE_URL_MAX:
         raise PermanentError(
             f"阅读原文链接超过 1 KB（{len(url.encode())} 字节）：请缩短 base_url",

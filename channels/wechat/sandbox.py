@@ -18,6 +18,7 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     POST /datacube/getarticletotaldetail       running totals that grow with time
     POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
 
+    The kit's routes (``publisher.sandbox.kit``):
     GET  /posts      everything received (and the published articles: every finished
                      job, polled or not, as WeChat publishes it anyway), as JSON
     DELETE /posts    forget it all (issued tokens stay valid)
@@ -33,15 +34,10 @@ The draft box and the published list follow the reference (§1.3, §1.4 [S10][S1
 (not mass-sent ones), each ``news_item`` with its ``url`` and ``is_deleted``. A draft leaves the
 draft box the moment ``freepublish/submit`` or ``mass/sendall`` takes it (and does not come
 back if the job fails); a job's article exists as soon as its ``publish_seconds`` are over,
-whether or not anyone polls ``freepublish/get``. ``sendall`` takes a draft's media_id, as
-WeChat's community answer says [S12]; ``mass_send_drafts = false`` makes it answer 40007 for
-one instead, as some accounts report [S12], leaving only ``media/uploadnews`` ids (news stay
-usable, like WeChat's 3-day temporary material). Article urls carry ``mid=<msg_data_id>&idx=1``
-like WeChat's long links. A ``lost_reply`` fault carries the call out (a submit takes effect)
-and then holds the reply for ``hang_seconds``.
-
-Lenient on purpose in one place: datacube accepts ``end_date`` = today (the real API stops at
-yesterday), so a demo with ``stats_lag_days = 0`` shows reach the same day.
+whether or not anyone polls ``freepublish/get``.
+``sendall`` takes a draft's media_id [S12]; ``mass_send_drafts = false`` answers 40007 for one
+instead, as some accounts report. Article urls carry ``mid=<msg_data_id>&idx=1``.
+Replies, faults, tokens: ``sandbox_replies.py``; the datacube: ``sandbox_stats.py``.
 """
 
 from __future__ import annotations
@@ -49,98 +45,42 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
-import json
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from channels.wechat import sandbox_stats as stats
 from channels.wechat.covers import image_type
-from channels.wechat.errors import CHINA
-
-TOKEN_SECONDS = 7200
-ERRMSG = {
-    -1: "system error",
-    40001: "invalid credential, access_token is invalid or not latest",
-    40002: "invalid grant_type",
-    40005: "invalid file type",
-    40007: "invalid media_id",
-    40009: "invalid image size",
-    40013: "invalid appid",
-    40125: "invalid appsecret",
-    40164: "invalid ip, not in whitelist",
-    41001: "access_token missing",
-    41004: "appsecret missing",
-    42001: "access_token expired",
-    44002: "empty post data",
-    45002: "content size out of limit",
-    45003: "title size out of limit",
-    45004: "description size out of limit",
-    45009: "reach max api daily quota limit",
-    45011: "api minute-quota reach limit",
-    45028: "has no masssend quota",
-    45065: "clientmsgid exist",
-    45067: "clientmsgid size out of limit",
-    45166: "invalid content",
-    47001: "data format error",
-    53502: "invalid publish_id",
-    53503: "该草稿未通过发布检查",
-    53600: "Article ID 无效",
-    61500: "date format error",
-    61501: "date range error",
-}
+from channels.wechat.sandbox_replies import (
+    TokenDesk,
+    WechatFaults,
+    article_problem,
+    day_of,
+    fail,
+    news_item,
+    page,
+    read_json,
+)
+from publisher.sandbox.kit import Sandbox
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class Faults(BaseModel):
-    latency_ms: float = Field(default=0, ge=0, le=60_000)
-    error_rate: float = Field(default=0, ge=0, le=1)
-    errcode: int = -1  # what an injected error answers
-    only: str | None = None  # faults hit only paths containing this, e.g. "draft/add"
-    expire_token: bool = False  # action: every token issued so far answers 42001
-    lost_reply: float = Field(default=0, ge=0, le=1)  # carry out, then hold the reply
-    hang_seconds: float = Field(default=30, ge=0, le=600)
-    publish_seconds: float = Field(default=2, ge=0, le=3600)  # freepublish/mass job duration
-    publish_status: int = Field(default=0, ge=0, le=6)  # how freepublish jobs end
-    reads_per_minute: float = Field(default=30, ge=0)
-    mass_sends_per_day: int = Field(default=1, ge=0)
-    mass_send_drafts: bool = True  # false: sendall answers 40007 for a draft's media_id
-
-
-def fail(code: int, **extra: Any) -> dict[str, Any]:
-    rid = f"{random.getrandbits(40):010x}-sandbox"
-    return {"errcode": code, "errmsg": f"{ERRMSG.get(code, 'sandbox fault')} rid: {rid}", **extra}
-
-
-def day_of(moment: float) -> date:
-    return datetime.fromtimestamp(moment, CHINA).date()
-
-
-def day_start(day: date) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=CHINA).timestamp()
-
-
-@dataclass
-class WechatSandbox:
-    faults: Faults = field(default_factory=Faults)
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __post_init__(self) -> None:
+class WechatSandbox(Sandbox[WechatFaults]):
+    def __init__(self, rng: random.Random | None = None) -> None:
+        super().__init__(WechatFaults(), rng)
         self.ids = itertools.count(2247490001)
-        self.tokens: dict[str, dict[str, Any]] = {}  # token -> {appid, expires_at, expired}
-        self.current: dict[str, str] = {}  # appid -> newest token
+        self.tokens = TokenDesk(self.rng)
         self._reset()
-        r = self.router = APIRouter()
+        r = self.router
         endpoints: dict[str, tuple[Handler, bool]] = {
-            "/cgi-bin/stable_token": (self.stable_token, False),
+            "/cgi-bin/stable_token": (self.tokens.stable_token, False),
             "/cgi-bin/material/add_material": (self.add_material, True),
             "/cgi-bin/media/uploadimg": (self.uploadimg, True),
             "/cgi-bin/draft/add": (self.draft_add, True),
@@ -160,15 +100,11 @@ class WechatSandbox:
         }
         for path, (handler, needs_token) in endpoints.items():
             r.add_api_route(path, self._endpoint(path, handler, needs_token), methods=["POST"])
-        r.add_api_route("/posts", self.list_posts, methods=["GET"])
-        r.add_api_route("/posts", self.clear, methods=["DELETE"])
-        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
-        r.add_api_route("/faults", self.get_faults, methods=["GET"])
         r.add_api_route("/s/{article_id}", self.article_page, methods=["GET"])
         r.add_api_route("/media/{media_id}", self.media_file, methods=["GET"])
 
     def _reset(self) -> None:
-        self.received: list[dict[str, Any]] = []
+        self.posts: list[dict[str, Any]] = []  # every API call received
         self.materials: dict[str, dict[str, Any]] = {}  # media_id/url key -> {data, type}
         self.drafts: dict[str, dict[str, Any]] = {}
         self.news: dict[str, dict[str, Any]] = {}  # uploadnews media_id -> {articles, appid}
@@ -184,52 +120,32 @@ class WechatSandbox:
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             f = self.faults
-            if f.latency_ms:
-                await asyncio.sleep(f.latency_ms / 1000)
+            await self.network_delay()
             record: dict[str, Any] = {
                 "path": path,
                 "at": datetime.now(UTC).isoformat(),
                 "query": {k: v for k, v in request.query_params.items() if k != "access_token"},
             }
-            self.received.append(record)
+            self.posts.append(record)
             # Each account sees only its own drafts and articles, as on WeChat.
-            caller = self.tokens.get(request.query_params.get("access_token") or "")
-            record["appid"] = caller["appid"] if caller else None
+            record["appid"] = self.tokens.appid(request.query_params.get("access_token"))
             self._finish_jobs()
             hit = f.only is None or f.only in path
-            problem = self._token_problem(request.query_params.get("access_token"))
+            problem = self.tokens.problem(request.query_params.get("access_token"))
             if needs_token and problem:
                 reply = fail(problem)
-            elif hit and f.error_rate and self.rng.random() < f.error_rate:
+            elif hit and self.fault_strikes():
                 reply = fail(f.errcode)
             else:
                 reply = await handler(request, record)
-                if hit and f.lost_reply and self.rng.random() < f.lost_reply:
+                held = self.reply_is_lost() if hit else None
+                if held is not None:
                     record["reply_lost"] = True
-                    await asyncio.sleep(f.hang_seconds)
+                    await asyncio.sleep(held)
             record["errcode"] = reply.get("errcode", 0)
             return JSONResponse(reply)
 
         return endpoint
-
-    def _token_problem(self, token: str | None) -> int | None:
-        if not token:
-            return 41001
-        known = self.tokens.get(token)
-        if known is None:
-            return 40001
-        if known["expired"] or known["expires_at"] <= time.time():
-            return 42001
-        return None
-
-    @staticmethod
-    async def _json(request: Request, record: dict[str, Any]) -> Any:
-        try:
-            body = json.loads(await request.body() or b"null")
-        except ValueError:
-            body = None
-        record["body"] = body
-        return body
 
     @staticmethod
     def _root(request: Request, path: str) -> str:
@@ -239,34 +155,6 @@ class WechatSandbox:
 
     def _new_id(self) -> str:
         return str(next(self.ids))
-
-    # -- token -----------------------------------------------------------------------------
-
-    async def stable_token(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
-        if not isinstance(body, dict):
-            return fail(47001)
-        if "secret" in body:
-            record["body"] = {**body, "secret": "***"}
-        if body.get("grant_type") != "client_credential":
-            return fail(40002)
-        appid, secret = str(body.get("appid") or ""), str(body.get("secret") or "")
-        if not appid.startswith("wx"):
-            return fail(40013)
-        if not secret:
-            return fail(41004)
-        now = time.time()
-        current = self.tokens.get(self.current.get(appid, ""))
-        fresh = current is not None and not current["expired"] and current["expires_at"] - now > 300
-        if body.get("force_refresh") or not fresh:
-            if body.get("force_refresh") and current is not None:
-                current["expires_at"] = min(current["expires_at"], now + 300)
-            token = f"SANDBOX-{appid}-{self.rng.getrandbits(64):016x}"
-            current = {"appid": appid, "expires_at": now + TOKEN_SECONDS, "expired": False}
-            self.tokens[token] = current
-            self.current[appid] = token
-        assert current is not None
-        return {"access_token": self.current[appid], "expires_in": int(current["expires_at"] - now)}
 
     # -- media -----------------------------------------------------------------------------
 
@@ -320,12 +208,12 @@ class WechatSandbox:
     # -- draft and publish -----------------------------------------------------------------
 
     async def draft_add(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         articles = body.get("articles") if isinstance(body, dict) else None
         if not articles or not isinstance(articles, list):
             return fail(44002)
         for a in articles:
-            problem = self._article_problem(a)
+            problem = article_problem(a, self.materials)
             if problem is not None:
                 return problem
         media_id = f"DRAFT_{self._new_id()}"
@@ -338,30 +226,13 @@ class WechatSandbox:
         }
         return {"media_id": media_id}
 
-    def _article_problem(self, a: Any) -> dict[str, Any] | None:
-        """The errcode draft/add (and uploadnews) answers for this article, if any."""
-        if not isinstance(a, dict) or not a.get("title") or not a.get("content"):
-            return fail(47001, errmsg="title and content are required")
-        if len(a["title"]) > 32:
-            return fail(45003)
-        if len(a.get("digest") or "") > 128:
-            return fail(45004)
-        content = a["content"]
-        if len(content) >= 20_000 or len(content.encode()) >= 1024 * 1024:
-            return fail(45002)
-        if "<script" in content.lower():
-            return fail(45166)
-        if a.get("thumb_media_id") not in self.materials:
-            return fail(40007)
-        return None
-
     async def uploadnews(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         articles = body.get("articles") if isinstance(body, dict) else None
         if not articles or not isinstance(articles, list):
             return fail(44002)
         for a in articles:
-            problem = self._article_problem(a)
+            problem = article_problem(a, self.materials)
             if problem is not None:
                 return problem
         media_id = f"NEWS_{self._new_id()}"
@@ -369,7 +240,7 @@ class WechatSandbox:
         return {"type": "news", "media_id": media_id, "created_at": int(time.time())}
 
     async def draft_delete(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         media_id = str(body.get("media_id")) if isinstance(body, dict) else ""
         draft = self.drafts.get(media_id)
         if draft is None or draft["consumed"] or draft.get("appid") != record.get("appid"):
@@ -377,45 +248,13 @@ class WechatSandbox:
         draft["consumed"] = True
         return {"errcode": 0, "errmsg": "ok"}
 
-    @staticmethod
-    def _news_item(article: dict[str, Any], url: str, no_content: bool) -> dict[str, Any]:
-        fields = (
-            "title",
-            "author",
-            "digest",
-            "content",
-            "content_source_url",
-            "thumb_media_id",
-            "need_open_comment",
-            "only_fans_can_comment",
-        )
-        item = {k: article.get(k, 0 if "comment" in k else "") for k in fields}
-        item["show_cover_pic"] = 1
-        item["url"] = url
-        if no_content:
-            del item["content"]
-        return item
-
     def _draft_news(self, media_id: str, no_content: bool) -> list[dict[str, Any]]:
         draft = self.drafts[media_id]
         url = f"{draft['root']}/s/{media_id}?preview=1"  # a temporary preview link
-        return [self._news_item(a, url, no_content) for a in draft["articles"]]
-
-    @staticmethod
-    def _page(body: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        """One batchget page of ``rows`` (newest first), or the errcode for a bad request."""
-        if not isinstance(body, dict):
-            return fail(44002)
-        offset, count = body.get("offset"), body.get("count")
-        if not isinstance(offset, int) or offset < 0:
-            return fail(47001, errmsg="data format error: offset")
-        if not isinstance(count, int) or not 1 <= count <= 20:
-            return fail(47001, errmsg="data format error: count must be 1..20")
-        chosen = rows[offset : offset + count]
-        return {"total_count": len(rows), "item_count": len(chosen), "item": chosen}
+        return [news_item(a, url, no_content) for a in draft["articles"]]
 
     async def draft_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         media_id = str(body.get("media_id")) if isinstance(body, dict) else ""
         draft = self.drafts.get(media_id)
         if draft is None or draft["consumed"] or draft.get("appid") != record.get("appid"):
@@ -423,7 +262,7 @@ class WechatSandbox:
         return {"news_item": self._draft_news(media_id, no_content=False)}
 
     async def draft_batchget(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         no_content = isinstance(body, dict) and body.get("no_content") == 1
         waiting = [
             m
@@ -439,7 +278,7 @@ class WechatSandbox:
             }
             for m in waiting
         ]
-        return self._page(body, rows)
+        return page(body, rows)
 
     def _take_draft(self, media_id: Any) -> dict[str, Any] | None:
         draft = self.drafts.get(str(media_id))
@@ -469,7 +308,7 @@ class WechatSandbox:
         return article_id
 
     async def freepublish_submit(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         draft = self._take_draft(body.get("media_id") if isinstance(body, dict) else None)
         if draft is None:
             return fail(40007)
@@ -484,7 +323,7 @@ class WechatSandbox:
         return {"errcode": 0, "errmsg": "ok", "publish_id": publish_id, "msg_data_id": publish_id}
 
     async def freepublish_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         publish_id = str(body.get("publish_id")) if isinstance(body, dict) else ""
         job = self.jobs.get(publish_id)
         if job is None:
@@ -519,14 +358,14 @@ class WechatSandbox:
                 self._finish_job(publish_id, job)
 
     def _article_news(self, article: dict[str, Any], no_content: bool) -> dict[str, Any]:
-        item = self._news_item(article["source"], article["url"], no_content)
+        item = news_item(article["source"], article["url"], no_content)
         item["is_deleted"] = False
         return item
 
     async def freepublish_batchget(
         self, request: Request, record: dict[str, Any]
     ) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         no_content = isinstance(body, dict) and body.get("no_content") == 1
         published = [
             a
@@ -542,12 +381,12 @@ class WechatSandbox:
             }
             for a in published
         ]
-        return self._page(body, rows)
+        return page(body, rows)
 
     async def freepublish_getarticle(
         self, request: Request, record: dict[str, Any]
     ) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         article = self.articles.get(str(body.get("article_id")) if isinstance(body, dict) else "")
         if article is None or article["notified"] or article.get("appid") != record.get("appid"):
             return fail(53600)
@@ -556,7 +395,7 @@ class WechatSandbox:
     # -- mass send -------------------------------------------------------------------------
 
     async def mass_sendall(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         if not isinstance(body, dict) or body.get("msgtype") != "mpnews":
             return fail(47001, errmsg="sandbox sends mpnews only")
         key = str(body.get("clientmsgid") or "")
@@ -599,7 +438,7 @@ class WechatSandbox:
         }
 
     async def mass_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await self._json(request, record)
+        body = await read_json(request, record)
         msg_id = str(body.get("msg_id")) if isinstance(body, dict) else ""
         send = self.mass.get(msg_id)
         if send is None:
@@ -607,112 +446,41 @@ class WechatSandbox:
         status = "SENDING" if time.time() < send["done_at"] else "SEND_SUCCESS"
         return {"msg_id": int(msg_id), "msg_status": status}
 
-    # -- datacube --------------------------------------------------------------------------
-
-    def _totals(self, article: dict[str, Any], until: float) -> dict[str, int]:
-        minutes = max(0.0, until - article["published_at"]) / 60
-        reads = int(minutes * self.faults.reads_per_minute)
-        return {
-            "read_user": reads,
-            "share_user": reads // 10,
-            "like_user": reads // 25,
-            "zaikan_user": reads // 40,
-            "comment_count": reads // 60,
-        }
-
-    @staticmethod
-    def _dates(body: Any, max_days: int) -> tuple[date, date] | dict[str, Any]:
-        try:
-            begin = date.fromisoformat(str(body["begin_date"]))
-            end = date.fromisoformat(str(body["end_date"]))
-        except (KeyError, TypeError, ValueError):
-            return fail(61500)
-        if begin > end or end > day_of(time.time()):
-            return fail(61500)
-        if (end - begin).days + 1 > max_days:
-            return fail(61501)
-        return begin, end
+    # -- datacube (sandbox_stats.py) -------------------------------------------------------
 
     async def total_detail(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        span = self._dates(await self._json(request, record), max_days=30)
-        if isinstance(span, dict):
-            return span
-        begin, end = span
-        now = time.time()
-        out = []
-        for article in self.articles.values():
-            published = day_of(article["published_at"])
-            if not begin <= published <= end:
-                continue
-            last = min(day_of(now), published + timedelta(days=29))
-            details = []
-            day = published
-            while day <= last:
-                totals = self._totals(article, min(now, day_start(day + timedelta(days=1))))
-                source = [{"user_source": 99999999, "read_user": totals["read_user"]}]
-                details.append({"stat_date": day.isoformat(), **totals, "read_user_source": source})
-                day += timedelta(days=1)
-            out.append(
-                {
-                    "ref_date": published.isoformat(),
-                    "msgid": f"{article['msg_data_id']}_1",
-                    "publish_type": 0 if article["notified"] else 1,
-                    "detail_list": details,
-                }
-            )
-        return {"list": out, "is_delay": False}
-
-    async def _daily(self, request: Request, record: dict[str, Any], metric: str) -> dict[str, Any]:
-        span = self._dates(await self._json(request, record), max_days=1)
-        if isinstance(span, dict):
-            return span
-        day = span[0]
-        start, stop = day_start(day), min(time.time(), day_start(day + timedelta(days=1)))
-        out = []
-        for article in self.articles.values():
-            grown = self._totals(article, stop)[metric] - self._totals(article, start)[metric]
-            if grown > 0:
-                out.append(
-                    {
-                        "ref_date": day.isoformat(),
-                        "msgid": f"{article['msg_data_id']}_1",
-                        "detail": {metric: grown},
-                    }
-                )
-        return {"list": out, "is_delay": False}
+        body = await read_json(request, record)
+        return stats.total_detail(self.articles.values(), body, self.faults.reads_per_minute)
 
     async def article_read(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        return await self._daily(request, record, "read_user")
+        body = await read_json(request, record)
+        rate = self.faults.reads_per_minute
+        return stats.daily(self.articles.values(), body, "read_user", rate)
 
     async def article_share(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        return await self._daily(request, record, "share_user")
+        body = await read_json(request, record)
+        rate = self.faults.reads_per_minute
+        return stats.daily(self.articles.values(), body, "share_user", rate)
 
     # -- inspection and control ------------------------------------------------------------
 
-    async def list_posts(self) -> dict[str, Any]:
+    def listing(self) -> dict[str, Any]:
         self._finish_jobs()
         articles = [
             {k: v for k, v in a.items() if k not in ("content", "source")}
-            | {"reads": self._totals(a, time.time())["read_user"]}
+            | {"reads": stats.totals(a, time.time(), self.faults.reads_per_minute)["read_user"]}
             for a in self.articles.values()
         ]
-        return {"count": len(self.received), "posts": self.received, "articles": articles}
+        return {**super().listing(), "articles": articles}
 
-    async def clear(self) -> dict[str, int]:
-        count = len(self.received)
+    def forget(self) -> None:
         self._reset()
-        return {"cleared": count}
 
-    async def set_faults(self, faults: Faults) -> Faults:
+    def faults_changed(self, faults: WechatFaults) -> WechatFaults:
         if faults.expire_token:
-            for token in self.tokens.values():
-                token["expired"] = True
+            self.tokens.expire_all()
             faults = faults.model_copy(update={"expire_token": False})
-        self.faults = faults
         return faults
-
-    async def get_faults(self) -> Faults:
-        return self.faults
 
     async def article_page(self, article_id: str) -> Response:
         article = self.articles.get(article_id)

@@ -66,6 +66,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from channels.weibo.errors import REAUTHORISE, weibo_error
 from channels.weibo.length import DEFAULT_LINK_WEIGHT, body_limit, topics, weibo_length
+from publisher import links
 from publisher.contract import (
     AccountOptions,
     Capabilities,
@@ -130,7 +131,7 @@ class WeiboOptions(AccountOptions):
         return value.rstrip("/") if value else value
 
 
-class WeiboAdapter(ChannelAdapter):
+class WeiboAdapter(ChannelAdapter[WeiboOptions]):
     type_name = "weibo"
     Options = WeiboOptions
 
@@ -139,11 +140,6 @@ class WeiboAdapter(ChannelAdapter):
         from channels.weibo.sandbox import WeiboSandbox
 
         return WeiboSandbox().router
-
-    @property
-    def options(self) -> WeiboOptions:
-        assert isinstance(self.ctx.options, WeiboOptions)
-        return self.ctx.options
 
     @property
     def capabilities(self) -> Capabilities:
@@ -187,8 +183,7 @@ class WeiboAdapter(ChannelAdapter):
         return self._base(self.options.web_base, WEB_BASE, "/web")
 
     def portal_link(self, notice_id: int) -> str:
-        base = (self.options.portal_base or self.ctx.base_url).rstrip("/")
-        return f"{base}/portal/notices/{notice_id}"
+        return links.notice_url(self.options.portal_base or self.ctx.base_url, notice_id)
 
     def status_text(self, post: OutgoingPost) -> str:
         """The status as sent: the rendered body, a space, the safe-domain portal link."""

@@ -10,7 +10,7 @@ Same paths, fields and error bodies as the real API (reference 2.2-2.5)::
                                       -> {"uid", "appkey", "scope", "create_at", "expire_in"}
     GET  /web/{uid}/{mid}             the post, where weibo.com would show it
 
-and for the people and tests driving it::
+and for the people and tests driving it, the kit's routes (``publisher.sandbox.kit``)::
 
     GET    /posts     everything received: {"count", "posts": [...], "rejected": [...]}
     DELETE /posts     forget it all
@@ -29,21 +29,20 @@ client gives up without knowing: the "did it arrive?" case.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from channels.weibo.errors import TOKEN_INVALID_CODES
 from channels.weibo.length import DEFAULT_LINK_WEIGHT, URL, WEIBO_MAX, topics, weibo_length
+from publisher.sandbox.kit import Faults, Sandbox
 
 BEIJING = timezone(timedelta(hours=8))
 FIRST_MID = 4_990_000_000_000_000
@@ -51,15 +50,14 @@ TOKEN_LIFETIME = 30 * 86400.0
 APP_KEY = "sandbox-app"
 
 
-class Faults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    error_rate: float = Field(default=0, ge=0, le=1)
+class WeiboFaults(Faults):
     error_code: int = 10001  # what an injected error says (10001 system error)
-    latency_ms: float = Field(default=0, ge=0, le=60_000)
     expire_token: bool | str = False  # true: every token; a string: that token only
     lost_reply: bool = False
     lost_reply_seconds: float = Field(default=30, ge=0, le=600)
+
+    def lost_reply_odds(self) -> tuple[float, float]:
+        return (1.0 if self.lost_reply else 0.0), self.lost_reply_seconds
 
 
 class WeiboError(Exception):
@@ -73,30 +71,27 @@ def _mask(token: str) -> str:
     return token[:4] + "…" if token else ""
 
 
-@dataclass
-class WeiboSandbox:
-    safe_path: str = "/portal/"
-    link_weight: float = DEFAULT_LINK_WEIGHT
-    clock: Callable[[], float] = time.time
-    rng: random.Random = field(default_factory=random.Random)
-    faults: Faults = field(default_factory=Faults)
-    posts: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-    first_seen: dict[str, float] = field(default_factory=dict)
-    last_mid: int = FIRST_MID
-
-    def __post_init__(self) -> None:
-        self.router = APIRouter()
+class WeiboSandbox(Sandbox[WeiboFaults]):
+    def __init__(
+        self,
+        safe_path: str = "/portal/",
+        link_weight: float = DEFAULT_LINK_WEIGHT,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        super().__init__(WeiboFaults(), rng)
+        self.safe_path = safe_path
+        self.link_weight = link_weight
+        self.clock = clock
+        self.rejected: list[dict[str, Any]] = []
+        self.first_seen: dict[str, float] = {}
+        self.last_mid = FIRST_MID
         r = self.router
         r.add_api_route("/2/statuses/share.json", self.share, methods=["POST"])
         r.add_api_route("/2/statuses/count.json", self.count, methods=["GET"])
         r.add_api_route("/2/media_statuses/count_sp/biz.json", self.count_biz, methods=["GET"])
         r.add_api_route("/oauth2/get_token_info", self.token_info, methods=["POST"])
         r.add_api_route("/web/{uid}/{mid}", self.web, methods=["GET"])
-        r.add_api_route("/posts", self.list_posts, methods=["GET"])
-        r.add_api_route("/posts", self.clear, methods=["DELETE"])
-        r.add_api_route("/faults", self.set_faults, methods=["PUT", "POST"])
-        r.add_api_route("/faults", self.get_faults, methods=["GET"])
 
     # -- the common part of every API call ------------------------------------------------
 
@@ -109,8 +104,7 @@ class WeiboSandbox:
     async def _enter(self, token: str) -> int:
         """Latency, token checks and injected errors; returns the token's user id."""
         f = self.faults
-        if f.latency_ms:
-            await asyncio.sleep(f.latency_ms / 1000)
+        await self.network_delay()
         if not token:
             raise WeiboError(21301, "auth faild!")
         if f.expire_token is True or (isinstance(f.expire_token, str) and f.expire_token == token):
@@ -118,7 +112,7 @@ class WeiboSandbox:
         first = self.first_seen.setdefault(token, self.clock())
         if self.clock() - first > TOKEN_LIFETIME:
             raise WeiboError(21327, "expired_token")
-        if f.error_rate and self.rng.random() < f.error_rate:
+        if self.fault_strikes():
             raise WeiboError(f.error_code, "沙箱注入的故障 (sandbox fault)")
         return 1_000_000_000 + zlib.crc32(token.encode())
 
@@ -143,8 +137,7 @@ class WeiboSandbox:
             self.rejected.append({**received, "error_code": exc.code, "error": exc.text})
             return self._error(path, exc.code, exc.text)
         post = self._post(uid, status, received)
-        if self.faults.lost_reply:
-            await asyncio.sleep(self.faults.lost_reply_seconds)
+        await self.hold_reply()
         return JSONResponse(self._status_object(post))
 
     def _validate(self, uid: int, status: str, rip: str) -> None:
@@ -266,18 +259,9 @@ class WeiboSandbox:
                 return JSONResponse(self._status_object(post))
         return self._error(f"/{uid}/{mid}", 20101, "target weibo does not exist!")
 
-    async def list_posts(self) -> dict[str, Any]:
-        return {"count": len(self.posts), "posts": self.posts, "rejected": self.rejected}
+    def listing(self) -> dict[str, Any]:
+        return {**super().listing(), "rejected": self.rejected}
 
-    async def clear(self) -> dict[str, int]:
-        count = len(self.posts)
-        self.posts.clear()
+    def forget(self) -> None:
+        super().forget()
         self.rejected.clear()
-        return {"cleared": count}
-
-    async def set_faults(self, faults: Faults) -> Faults:
-        self.faults = faults
-        return faults
-
-    async def get_faults(self) -> Faults:
-        return self.faults

@@ -2,7 +2,8 @@
 
 ``publisher serve`` mounts it under ``/_sandbox`` when the configuration uses sandbox
 accounts (the embedded default); ``publisher sandbox`` runs it alone. Each channel type
-brings its own imitation (``ChannelAdapter.sandbox()``), mounted at ``/_sandbox/<type>``.
+brings its own imitation (``ChannelAdapter.sandbox()``), mounted at ``/_sandbox/<type>``;
+what they all share (the received posts, faults, control routes) is in ``kit.py``.
 """
 
 from __future__ import annotations
@@ -10,16 +11,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from publisher.registry import adapter_types
-from publisher.sandbox.webhook import WebhookSink
 
 
 def sandbox_app() -> FastAPI:
     app = FastAPI(title="publisher sandbox", docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(WebhookSink().router, prefix="/webhook")
-    mounted = ["webhook"]
+    mounted = []
     for name, cls in sorted(adapter_types().items()):
-        if name == "webhook":
-            continue
         router = cls.sandbox()
         if router is not None:
             app.include_router(router, prefix=f"/{name}")

@@ -16,6 +16,7 @@ from helpers import FakeTokens, context
 from sandbox_server import serve_router
 
 from channels.webhook import WebhookAdapter, WebhookOptions
+from channels.webhook.sandbox import WebhookSink
 from publisher.clock import SystemClock
 from publisher.contract import Format, Idempotency, NoticeView, OutgoingPost, Rendered
 from publisher.errors import (
@@ -27,7 +28,6 @@ from publisher.errors import (
     RateLimited,
     TransientError,
 )
-from publisher.sandbox.webhook import WebhookSink
 
 URL = "https://oa.example.gov.cn/api/notices"
 LOOKUP = "https://oa.example.gov.cn/api/notices/by-key/{key}"

@@ -1,0 +1,126 @@
+"""What every channel imitation shares: the log of what it received, the faults it was told to
+inject, and the routes people and tests drive it with.
+
+Every sandbox (``channels/<type>/sandbox.py``) subclasses :class:`Sandbox` with its own
+:class:`Faults` model and adds its channel's paths to ``self.router``. The kit adds::
+
+    GET    /posts     what arrived: {"count", "posts": [...]} (a sandbox may add more keys)
+    DELETE /posts     forget it: {"cleared": <how many posts>}
+    PUT    /faults    replace the faults (POST too); 422 naming a bad field; GET /faults shows them
+
+and the fault injection every imitation performs the same way: network latency
+(:meth:`Sandbox.network_delay`), an error with probability ``error_rate``
+(:meth:`Sandbox.fault_strikes`) and a lost reply (:meth:`Sandbox.hold_reply`): the request is
+carried out, then the answer is held so long that the client gives up without knowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, Body
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Faults(BaseModel):
+    """The faults every sandbox understands; each sandbox's model adds its channel's own.
+
+    ``lost_reply_odds`` says how a sandbox's fields ask for a lost reply (the sandboxes
+    spell it in their own historical words).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: float = Field(default=0, ge=0, le=60_000)
+    error_rate: float = Field(default=0, ge=0, le=1)
+
+    def lost_reply_odds(self) -> tuple[float, float]:
+        """(probability, seconds): how often a reply is held back after the work is done, and
+        for how long. Default: never."""
+        return 0.0, 0.0
+
+
+FaultsT = TypeVar("FaultsT", bound=Faults)
+
+
+class Sandbox(Generic[FaultsT]):
+    """The received-posts store, the faults and the control routes of one imitation.
+
+    Subclasses add their channel's routes to ``self.router`` in their ``__init__`` (after
+    calling this one) and may override :meth:`listing`, :meth:`forget` and
+    :meth:`faults_changed`.
+    """
+
+    def __init__(self, faults: FaultsT, rng: random.Random | None = None) -> None:
+        self.faults = faults
+        self.rng = rng or random.Random()
+        self.posts: list[dict[str, Any]] = []
+        self.router = APIRouter()
+        r = self.router
+        r.add_api_route("/posts", self._list_posts, methods=["GET"])
+        r.add_api_route("/posts", self._clear, methods=["DELETE"])
+        r.add_api_route("/faults", self._set_faults, methods=["PUT", "POST"])
+        r.add_api_route("/faults", self._get_faults, methods=["GET"])
+
+    # -- fault injection -----------------------------------------------------------------
+
+    async def network_delay(self, share: float = 1.0) -> None:
+        """Spend ``share`` of ``latency_ms`` (a round trip spends half on each leg)."""
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000 * share)
+
+    def fault_strikes(self) -> bool:
+        """Whether this request meets an injected error (probability ``error_rate``)."""
+        rate = self.faults.error_rate
+        return bool(rate) and self.rng.random() < rate
+
+    def reply_is_lost(self) -> float | None:
+        """Whether this reply is to be lost: the seconds to hold it back, or None."""
+        odds, seconds = self.faults.lost_reply_odds()
+        if not odds or not (odds >= 1 or self.rng.random() < odds):
+            return None
+        return seconds
+
+    async def hold_reply(self) -> None:
+        """Maybe hold the reply back (:meth:`reply_is_lost`), after the work is done."""
+        seconds = self.reply_is_lost()
+        if seconds is not None:
+            await asyncio.sleep(seconds)
+
+    # -- what subclasses may change ------------------------------------------------------
+
+    def listing(self) -> dict[str, Any]:
+        """The body of ``GET /posts``."""
+        return {"count": len(self.posts), "posts": self.posts}
+
+    def forget(self) -> None:
+        """``DELETE /posts``: forget what was received (extend to clear more)."""
+        self.posts.clear()
+
+    def faults_changed(self, faults: FaultsT) -> FaultsT:
+        """Act on newly set faults (e.g. expire tokens now); returns the faults to keep."""
+        return faults
+
+    # -- the control routes ----------------------------------------------------------------
+
+    async def _list_posts(self) -> dict[str, Any]:
+        return self.listing()
+
+    async def _clear(self) -> dict[str, int]:
+        count = len(self.posts)
+        self.forget()
+        return {"cleared": count}
+
+    async def _set_faults(self, body: Any = Body(default=None)) -> dict[str, Any]:
+        try:
+            faults = type(self.faults).model_validate(body or {})
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        self.faults = self.faults_changed(faults)
+        return self.faults.model_dump()
+
+    async def _get_faults(self) -> dict[str, Any]:
+        return self.faults.model_dump()
