@@ -24,6 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from publisher.contract import Format, Rendered
 from publisher.errors import TemplateError
+from publisher.textcut import cut
 
 EXTENSIONS = {Format.HTML: "html", Format.MARKDOWN: "md", Format.TEXT: "txt"}
 
@@ -82,6 +83,7 @@ class Renderer:
         self.env.filters["markdown_table"] = markdown_table
         self.env.filters["text_table"] = text_table
         self.env.filters["local_time"] = self.local_time
+        self.env.filters["cut"] = cut  # {{ text | cut(60) }}, {{ text | cut(120, "bytes") }}
 
     def local_time(self, value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
         if value is None:
