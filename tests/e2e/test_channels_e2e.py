@@ -540,16 +540,6 @@ def test_hostile_markup_never_reaches_a_page_or_an_article_unescaped(site: Site)
             "wechat: title: 40 字，超过上限 32 字",
             id="title-too-long-for-wechat",
         ),
-        pytest.param(
-            {
-                "kind": "general",
-                "title": "关于开展安全生产大检查的通知",
-                "body": "各区应急管理局、各有关单位：" + "请认真组织开展安全隐患排查整治，" * 12,
-                "channels": ["weibo", "oa"],
-            },
-            "weibo: body:",
-            id="weibo-body-too-long-without-summary",
-        ),
     ],
 )
 def test_content_breaking_a_channel_rule_is_rejected_and_nothing_written(
