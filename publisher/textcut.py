@@ -12,6 +12,7 @@ protected token alone is longer than the limit, anywhere.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 
@@ -64,7 +65,16 @@ def count_bytes(text: str) -> float:
     return float(len(text.encode("utf-8")))
 
 
-MEASURES: dict[str, Measure] = {"chars": count_chars, "bytes": count_bytes}
+def count_html_bytes(text: str) -> float:
+    """UTF-8 bytes once HTML-escaped (``&`` is 5): what an autoescaped template will send."""
+    return float(len(html.escape(text).encode("utf-8")))
+
+
+MEASURES: dict[str, Measure] = {
+    "chars": count_chars,
+    "bytes": count_bytes,
+    "html_bytes": count_html_bytes,
+}
 
 
 def _inside_tokens(text: str) -> set[int]:

@@ -88,3 +88,8 @@ def test_the_jinja_filter_uses_the_same_function() -> None:
     renderer = Renderer(Path("templates"), ZoneInfo("Asia/Shanghai"))
     template = renderer.env.from_string("{{ text | cut(40, 'bytes') }}")
     assert template.render(text=RAIN) == cut(RAIN, 40, "bytes")
+
+
+def test_html_bytes_count_what_an_escaped_template_sends() -> None:
+    out = cut("A&B公司，罚款3万元，责令整改。", 40, "html_bytes")
+    assert out == "A&B公司，罚款3万元……"  # "&" becomes "&amp;": 5 bytes
