@@ -5,9 +5,10 @@ falls inside a number with its unit (``100毫米``), a date or time (``2026年12
 document number (``伊政办发〔2026〕30号``), an English word or a link, and it ends with "……".
 
 The cut is at the last clause boundary (。！？；，or a line break) outside brackets that fits
-the limit by the channel's own measure; failing that, the last 、 or ：; failing that, the last
-position between two protected tokens (a single clause longer than the limit); and only when a
-protected token alone is longer than the limit, anywhere.
+the limit by the channel's own measure — at the end of a whole line when that keeps nearly as
+much, so a list loses its last rows rather than half a row; failing that, the last 、 or ：;
+failing that, the last position between two protected tokens (a single clause longer than
+the limit); and only when a protected token alone is longer than the limit, anywhere.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ CLAUSE_ENDS = "。！？；，!?;\n"
 PHRASE_ENDS = "、：:"
 # Trailing punctuation dropped before the ellipsis ("……" replaces it).
 TRAILING = CLAUSE_ENDS + PHRASE_ENDS + ",. \t"
+
+# A cut at a line end is preferred when it keeps at least this share of the clause cut.
+LINE_PREFERENCE = 0.75
 
 OPENERS = "（(《〈“‘「『【〔["
 CLOSERS = "）)》〉”’」』】〕]"
@@ -147,7 +151,16 @@ def cut(
     text = text or ""
     if measure_fn(text) <= limit:
         return text
-    for positions in _candidates(text):
+    clauses, *weaker = _candidates(text)
+    best = _last_fitting(text, clauses, limit, measure_fn, ellipsis)
+    if best:
+        # a list or several paragraphs: end on a whole line when that costs little
+        lines = [i for i in clauses if text[i - 1] == "\n"]
+        whole = _last_fitting(text, lines, limit, measure_fn, ellipsis)
+        if whole and measure_fn(whole) >= LINE_PREFERENCE * measure_fn(best):
+            return whole
+        return best
+    for positions in weaker:
         best = _last_fitting(text, positions, limit, measure_fn, ellipsis)
         if best:
             return best

@@ -93,3 +93,12 @@ def test_the_jinja_filter_uses_the_same_function() -> None:
 def test_html_bytes_count_what_an_escaped_template_sends() -> None:
     out = cut("A&B公司，罚款3万元，责令整改。", 40, "html_bytes")
     assert out == "A&B公司，罚款3万元……"  # "&" becomes "&amp;": 5 bytes
+
+
+def test_a_list_loses_its_last_rows_not_half_a_row() -> None:
+    row = "{n}. 当事人：伊春市第{n}建筑工程有限公司；处罚内容：罚款{n}万元"
+    rows = "\n".join(row.format(n=n) for n in range(1, 9))
+    out = cut(rows, 100)
+    assert out.endswith("万元……")
+    last = out.removesuffix("……").splitlines()[-1]
+    assert last in rows.splitlines()
