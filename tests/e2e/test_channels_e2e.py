@@ -491,7 +491,9 @@ def test_oa_warning_card_carries_signal_colour_issuer_and_area(site: Site) -> No
     card = site.one(site.sandboxes.wecom(), "weather_warning")["payload"]["textcard"]
     text = visible_text(card["description"])
     assert "暴雨橙色预警信号" in text
-    assert "发布单位：市气象台" in text and "影响区域：城区、东部山区" in text
+    # the issuer heads the card with the issue time: "市气象台 2026年12月4日6时发布"
+    assert text.startswith("市气象台 ") and "影响区域：城区、东部山区" in text
+    assert "防御指南：" in text
     until = _HOUR + timedelta(hours=6)
     assert f"有效期至：{until.year}年{until.month}月{until.day}日{until.hour}时" in text
 
