@@ -24,6 +24,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from publisher.contract import Format, Rendered
 from publisher.errors import TemplateError
+from publisher.settings import Organization
+from publisher.textcut import MEASURES, cut
 
 EXTENSIONS = {Format.HTML: "html", Format.MARKDOWN: "md", Format.TEXT: "txt"}
 
@@ -66,9 +68,20 @@ def text_table(table: Mapping[str, Any] | None) -> str:
     )
 
 
+def measure(text: Any, how: str = "chars") -> float:
+    """The length of ``text`` by a named measure (``chars`` or ``bytes``), for templates that
+    share a channel's limit between parts (a card's fixed facts and its excerpt)."""
+    return MEASURES[how]("" if text is None else str(text))
+
+
 class Renderer:
-    def __init__(self, templates_dir: Path, zone: ZoneInfo) -> None:
+    def __init__(
+        self, templates_dir: Path, zone: ZoneInfo, organization: Organization | None = None
+    ) -> None:
         self.zone = zone
+        # Who publishes, as every template sees it: org.name, org.short_name,
+        # org.portal_title, org.signature.
+        self.organization = (organization or Organization()).model_dump()
         # Which file serves (channel, kind, part): templates are read once per process.
         self._resolved: dict[tuple[str, str, str], jinja2.Template] = {}
         self.env = SandboxedEnvironment(
@@ -82,6 +95,8 @@ class Renderer:
         self.env.filters["markdown_table"] = markdown_table
         self.env.filters["text_table"] = text_table
         self.env.filters["local_time"] = self.local_time
+        self.env.filters["cut"] = cut  # {{ text | cut(60) }}, {{ text | cut(120, "bytes") }}
+        self.env.filters["measure"] = measure  # {{ text | measure("bytes") }}
 
     def local_time(self, value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
         if value is None:
@@ -135,10 +150,12 @@ class Renderer:
     def notice_context(
         self, notice: Mapping[str, Any], account: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """What every template sees: ``notice``, ``account``, ``kind_label`` and ``use_summary``."""
+        """What every template sees: ``notice``, ``account``, ``org`` (the organization),
+        ``kind_label`` and ``use_summary``."""
         return {
             "notice": notice,
             "account": account,
+            "org": self.organization,
             "kind_label": KIND_LABELS.get(str(notice.get("kind")), ""),
             "use_summary": False,
         }

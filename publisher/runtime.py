@@ -68,7 +68,7 @@ class Runtime:
                 await channels.aclose()
             await store.close()
             raise
-        renderer = Renderer(settings.templates_dir, settings.zone)
+        renderer = Renderer(settings.templates_dir, settings.zone, settings.organization)
         intake = Intake(settings, store, channels, renderer, clock)
         runtime = cls(settings, clock, store, channels, renderer, intake)
         if with_worker:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -70,7 +78,6 @@ def default_accounts() -> dict[str, dict[str, Any]]:
             "display_name": "微信公众号(沙箱)",
             "appid": "wxsandbox0000000001",
             "secret": "sandbox-wechat-secret",
-            "author": "市应急管理局",
             "api_base": SANDBOX_URL + "/wechat",
             "stats_lag_days": 0,
             "sandbox": True,
@@ -85,6 +92,43 @@ def default_accounts() -> dict[str, dict[str, Any]]:
             "sandbox": True,
         },
     }
+
+
+WECHAT_AUTHOR_MAX = 16  # 字, draft/add's author field
+
+
+class Organization(BaseModel):
+    """Who publishes: one identity for every channel and template (``org`` in templates).
+
+    ``portal_title`` (the portal's name, its pages' title) and ``signature`` (what articles
+    are signed with) default to the full ``name``. A channel account's own ``site_name``
+    (portal) or ``author`` (WeChat) still wins when set.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="市安全生产监督管理局", min_length=1, max_length=64)
+    short_name: str = Field(default="市安监局", min_length=1, max_length=16)
+    portal_title: str = Field(default="", max_length=64)
+    signature: str = Field(default="", max_length=64)
+
+    @model_validator(mode="after")
+    def _from_name(self) -> Organization:
+        self.portal_title = self.portal_title.strip() or self.name
+        self.signature = self.signature.strip() or self.name
+        return self
+
+    @property
+    def author(self) -> str:
+        """The WeChat article author (at most 16 字): the name, else the short name."""
+        return self.name if len(self.name) <= WECHAT_AUTHOR_MAX else self.short_name
+
+    def describe(self) -> str:
+        """One line for ``doctor``."""
+        return (
+            f"{self.name}（简称 {self.short_name}；门户网站名称 {self.portal_title}；"
+            f"落款 {self.signature}）"
+        )
 
 
 class Settings(BaseSettings):
@@ -124,6 +168,7 @@ class Settings(BaseSettings):
     metrics_interval: float = Field(default=3600.0, ge=0.0)  # 0: do not collect reach
     metrics_window_days: float = Field(default=30.0, gt=0.0)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
+    organization: Organization = Field(default_factory=Organization)
 
     @field_validator("database_url")
     @classmethod
@@ -156,6 +201,19 @@ class Settings(BaseSettings):
             if kind not in NOTICE_KINDS:
                 raise ValueError(f"未知的通知类型 {kind!r}")
         return value
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> Settings:
+        """Accounts that name the bureau take the organization's name unless they set their own."""
+        org = self.organization
+        for raw in self.accounts.values():
+            if not isinstance(raw, dict):
+                continue
+            if raw.get("type") == "wechat" and not raw.get("author"):
+                raw["author"] = org.author
+            elif raw.get("type") == "portal" and not raw.get("site_name"):
+                raw["site_name"] = org.portal_title
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -6,22 +6,13 @@ from collections.abc import Callable
 
 from publisher.contract import Capabilities, Limit, Overflow, Rendered
 from publisher.errors import Violation
+from publisher.textcut import ELLIPSIS, cut
 
-ELLIPSIS = "…"
-
+__all__ = ["ELLIPSIS", "fit", "truncate", "violations"]
 
 def truncate(text: str, limit: Limit) -> str:
-    """The longest prefix that, with an ellipsis, fits the limit by the channel's measure."""
-    if limit.measure(text) <= limit.max:
-        return text
-    lo, hi = 0, len(text)
-    while lo < hi:  # binary search: measures are monotone in prefix length
-        mid = (lo + hi + 1) // 2
-        if limit.measure(text[:mid] + ELLIPSIS) <= limit.max:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[:lo] + ELLIPSIS
+    """Cut to the limit by the channel's measure, at a clause end (see publisher.textcut)."""
+    return cut(text, limit.max, limit.measure)
 
 
 def violations(account: str, rendered: Rendered, caps: Capabilities) -> list[Violation]:

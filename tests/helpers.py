@@ -347,7 +347,11 @@ async def open_intake(
     channels = Channels(settings, clock, tokens=tokens)
     try:
         yield Intake(
-            settings, store, channels, Renderer(settings.templates_dir, settings.zone), clock
+            settings,
+            store,
+            channels,
+            Renderer(settings.templates_dir, settings.zone, settings.organization),
+            clock,
         )
     finally:
         await channels.aclose()

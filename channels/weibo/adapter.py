@@ -28,8 +28,11 @@ each link a fixed 11.5 字 (``link_weight``), rounded up [S40]. Every status mus
 on the app's safe domain (安全域名) or Weibo answers 10017 "text not find domain!" [S44], so
 publish() appends `` {portal_base}/portal/notices/{notice id}``; the notice id only exists
 after submit, which is why the link is added here and the body limit is 140 minus the link
-and its space (128 字 by default). Too long a body is re-rendered from the notice summary
-(``Overflow.USE_SUMMARY``); a notice is never split into several posts. ``#话题#`` is refused
+and its space (128 字 by default). The templates write the editor's ``summary`` when there is
+one, else the notice's lead; a body still too long is cut at the last sentence or clause end
+that fits, never inside a number, date, document number, word or link, and ends with "……"
+(``Overflow.TRUNCATE``, ``publisher.textcut``), so the post reads "lead…… link" as government
+accounts write it. A notice is never split into several posts. ``#话题#`` is refused
 by ``share`` [S40]: the templates write '#' as '＃', and publish() refuses a status that still
 holds one rather than have Weibo turn it into a topic. Posting is capped at 30 per user-hour
 (reference 2.4) [S48]; one post at a time per account.
@@ -146,7 +149,7 @@ class WeiboAdapter(ChannelAdapter[WeiboOptions]):
         o = self.options
         measure = partial(weibo_length, link_weight=o.link_weight)
         body = Limit(
-            "body", body_limit(o.link_weight), measure=measure, overflow=Overflow.USE_SUMMARY
+            "body", body_limit(o.link_weight), measure=measure, overflow=Overflow.TRUNCATE
         )
         metrics = ("comments", "reposts", "likes") + (("reads",) if o.commercial_api else ())
         return Capabilities(

@@ -212,7 +212,7 @@ def preview(
     def build() -> list[dict[str, Any]]:
         clock = SystemClock()
         accounts = Channels(settings, clock, None)
-        renderer = Renderer(settings.templates_dir, settings.zone)
+        renderer = Renderer(settings.templates_dir, settings.zone, settings.organization)
         intake = Intake(settings, None, accounts, renderer, clock)  # preview: no database
         checked = intake.guard_pii(notice_input)
         targets = [accounts.get(c) for c in channels] if channels else intake.targets(checked)

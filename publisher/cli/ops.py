@@ -163,6 +163,7 @@ def doctor(ctx: Context) -> None:
         click.echo(f"✗ 设置: {exc}")
         raise SystemExit(EXIT_FAILED) from None
     click.echo(f"✓ 设置: 已读取 ({len(settings.accounts)} 个渠道账号)")
+    click.echo(f"✓ 机构: {settings.organization.describe()}")
 
     async def go() -> None:
         clock = SystemClock()

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -906,6 +907,60 @@ async def test_every_kind_renders_and_fits_every_oa_account(intake: Intake, acco
                 assert "危险地带人员撤离" in body
         if notice.get("table") and account != "oa_webhook":
             assert "| --- |" not in body  # no OA client here renders markdown tables
+
+
+YICHUN_BODY = (
+    "伊春市气象台2026年12月4日5时发布暴雨橙色预警信号：受强降雨云团影响，过去6小时伊春市区、"
+    "铁力市部分地区降雨量已达100毫米以上，预计未来3小时内上述地区仍将出现50毫米以上的强降雨，"
+    "并伴有雷电和8级以上短时大风，山区发生山洪、泥石流、滑坡等地质灾害的风险较高，城区低洼"
+    "地带易发生积涝。根据《伊春市气象灾害预警信号发布办法》（伊政办发〔2026〕30号），请各单位"
+    "按照职责做好防御工作。"
+)
+LONG_WARNING: dict[str, Any] = {
+    "kind": "weather_warning",
+    "title": "伊春市气象台发布暴雨橙色预警信号",
+    "body": "\n\n".join([YICHUN_BODY] * 6),
+    "fields": {
+        "signal": "暴雨",
+        "color": "橙色",
+        "issuer": "伊春市气象台",
+        "area": ["伊春市区", "铁力市", "嘉荫县"],
+        "issued_at": "2026-12-04T05:00:00+08:00",
+        "valid_until": "2026-12-04T20:00:00+08:00",
+        "advice": [
+            "政府及相关部门按照职责做好防暴雨应急工作，切断有危险的室外电源，暂停户外作业",
+            "处于危险地带的单位应当停课、停业，采取专门措施保护已到校学生、幼儿和其他上班人员的安全",
+            "做好城市、农田的排涝，注意防范可能引发的山洪、滑坡、泥石流等灾害",
+        ],
+    },
+}
+# a cut right after a digit or inside a document number: "…降雨量已达10…"
+BROKEN_CUT = re.compile(r"(\d|〔|〕|[A-Za-z])…")
+
+
+async def test_the_warning_card_keeps_signal_area_validity_and_advice(intake: Intake) -> None:
+    # the card used to read "…降雨量已达10…" where the text says 100毫米, with no 防御指南
+    body = preview(intake, {**LONG_WARNING, "body": YICHUN_BODY}, "wecom_app").rendered.body
+    assert len(body.encode("utf-8")) <= 512
+    assert '<div class="highlight">暴雨橙色预警信号 · Ⅱ级（严重）</div>' in body
+    assert "影响区域：伊春市区、铁力市、嘉荫县" in body
+    assert "有效期至：2026年12月4日20时" in body
+    assert "防御指南：政府及相关部门按照职责做好防暴雨应急工作" in body
+    assert not BROKEN_CUT.search(body), body
+    # the body's own lead is not repeated under the issuer line
+    assert body.count("伊春市气象台") == 1
+
+
+@pytest.mark.parametrize("account", list(ACCOUNTS))
+async def test_a_long_warning_keeps_its_essentials_on_every_oa_account(
+    intake: Intake, account: str
+) -> None:
+    result = preview(intake, LONG_WARNING, account)
+    assert result.violations == []
+    text = "\n".join(result.rendered.parts.values())
+    for needle in ("暴雨橙色预警", "Ⅱ级", "铁力市、嘉荫县", "2026年12月4日20时", "暂停户外作业"):
+        assert needle in text, (account, needle)
+    assert not BROKEN_CUT.search(text), text
 
 
 async def test_the_oa_webhook_keeps_the_real_table(intake: Intake) -> None:

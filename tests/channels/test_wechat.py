@@ -2084,3 +2084,29 @@ async def test_the_worker_reconciles_a_lost_submit_and_posts_once(tmp_path: Path
             assert delivery.remote_id == article["article_id"]
             assert delivery.url == article["url"]
             assert article["content_source_url"].endswith(f"?k={delivery.idempotency_key}")
+
+
+async def test_the_author_and_signature_are_the_organizations(tmp_path: Path) -> None:
+    # they used to say 市应急管理局 while the portal signed 市安全生产监督管理局
+    settings = load_settings(
+        database_url=f"sqlite:///{tmp_path}/publisher.db",
+        base_url=PORTAL,
+        templates_dir=REPO_ROOT / "templates",
+        organization={"name": "滨江市安全生产监督管理局"},
+        accounts={
+            "wx": {"type": "wechat", "appid": APPID, "secret": "s"},
+            "portal": {"type": "portal"},
+        },
+    )
+    async with open_intake(settings, Clock(), FakeTokens()) as intake:
+        adapter = intake.channels.get("wx").adapter
+        assert isinstance(adapter, WechatAdapter)
+        assert adapter.options.author == "滨江市安全生产监督管理局"
+        notice = parse_notice(
+            {"kind": "general", "title": "关于开展安全生产月活动的通知", "body": "现予通知。"}
+        )
+        article = intake.preview(notice, intake.channels.get("wx")).rendered.body
+        portal = intake.preview(notice, intake.channels.get("portal")).rendered.body
+        assert "滨江市安全生产监督管理局</p>" in article
+        assert "滨江市安全生产监督管理局</p>" in portal
+        assert "应急管理局" not in article + portal

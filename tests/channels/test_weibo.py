@@ -35,7 +35,6 @@ from publisher.errors import (
     ChannelError,
     CredentialsInvalid,
     Duplicate,
-    LimitViolationError,
     OutcomeUnknown,
     PermanentError,
     RateLimited,
@@ -175,7 +174,7 @@ async def test_capabilities_declare_what_weibo_allows(http: httpx.AsyncClient) -
     assert caps.formats == (Format.TEXT,)
     assert caps.parts == ("body",)
     (limit,) = caps.limits
-    assert (limit.part, limit.max, limit.overflow) == ("body", 128, Overflow.USE_SUMMARY)
+    assert (limit.part, limit.max, limit.overflow) == ("body", 128, Overflow.TRUNCATE)
     assert limit.measure("PM2.5超标") == 5
     assert caps.rate_limit is not None
     assert (caps.rate_limit.count, caps.rate_limit.per_seconds) == (30, 3600.0)
@@ -671,12 +670,88 @@ async def test_a_long_warning_falls_back_to_its_summary(intake: Intake) -> None:
     )
 
 
-async def test_a_long_warning_without_summary_is_refused_naming_weibo(intake: Intake) -> None:
-    with pytest.raises(LimitViolationError) as caught:
-        await intake.submit(parse_notice({**WARNING, "body": LONG_BODY}), source="t", actor="d")
-    (violation,) = caught.value.violations
-    assert (violation.account, violation.part, violation.limit) == ("weibo", "body", 128)
-    assert "超过上限 128 字" in str(caught.value)
+YICHUN = {
+    "kind": "weather_warning",
+    "title": "伊春市气象台发布暴雨橙色预警信号",
+    "body": (
+        "伊春市气象台2026年12月4日5时发布暴雨橙色预警信号：受强降雨云团影响，过去6小时伊春市区、"
+        "铁力市部分地区降雨量已达100毫米以上，预计未来3小时内上述地区仍将出现50毫米以上的强降雨，"
+        "并伴有雷电和8级以上短时大风，山区发生山洪、泥石流、滑坡等地质灾害的风险较高，城区低洼"
+        "地带易发生积涝。根据《伊春市气象灾害预警信号发布办法》（伊政办发〔2026〕30号），请各单位"
+        "按照职责做好防御工作。"
+    ),
+    "fields": {
+        "signal": "暴雨",
+        "color": "橙色",
+        "issuer": "伊春市气象台",
+        "issued_at": "2026-12-04T05:00:00+08:00",
+        "area": ["伊春市区", "铁力市"],
+        "advice": ["政府及相关部门按照职责做好防暴雨应急工作"],
+    },
+}
+
+
+async def test_a_long_warning_without_summary_is_cut_at_a_clause_end(intake: Intake) -> None:
+    # used to be refused: "weibo: body: 291 字，超过上限 128 字"
+    submitted = await intake.submit(parse_notice(YICHUN), source="t", actor="d")
+    body = await rendered_body(intake, submitted.notice_id)
+    assert body == (
+        "【暴雨橙色预警】伊春市气象台2026年12月4日5时发布暴雨橙色预警信号：受强降雨云团影响，"
+        "过去6小时伊春市区、铁力市部分地区降雨量已达100毫米以上，预计未来3小时内上述地区仍将"
+        "出现50毫米以上的强降雨，并伴有雷电和8级以上短时大风……"
+    )
+    status = intake.channels.get("weibo").adapter.status_text(make_post(body, 7))
+    assert status.endswith("…… https://www.ajj.example.gov.cn/portal/notices/7")
+    assert weibo_length(status) <= 140
+
+
+@pytest.mark.parametrize("repeat", range(1, 12))
+async def test_every_cut_keeps_numbers_and_document_numbers_whole(
+    intake: Intake, repeat: int
+) -> None:
+    clause = "本次过程累计降雨量达100毫米，依据伊政办发〔2026〕30号文件，"
+    notice = parse_notice({**YICHUN, "body": "请注意，" + clause * repeat + "请做好防御。"})
+    body = intake.preview(notice, intake.channels.get("weibo")).rendered.body
+    assert weibo_length(body) <= 128
+    head = body.removesuffix("……").removesuffix("。")  # cut, or whole up to the advice
+    ends = ("请注意", "100毫米", "30号文件", "请做好防御", "铁力市", "应急工作")
+    assert head.endswith(ends), head
+
+
+async def test_the_warning_lead_says_the_issuer_once(intake: Intake) -> None:
+    # used to read "伊春市气象台12月4日5时发布：伊春市气象台2026年12月4日5时发布…"
+    body = intake.preview(parse_notice(YICHUN), intake.channels.get("weibo")).rendered.body
+    assert body.count("伊春市气象台") == 1
+    assert body.startswith("【暴雨橙色预警】伊春市气象台2026年12月4日5时发布暴雨橙色预警信号：")
+    later = {**YICHUN, "body": "12月4日5时，伊春市气象台发布暴雨橙色预警信号。"}
+    body = intake.preview(parse_notice(later), intake.channels.get("weibo")).rendered.body
+    assert body.startswith("【暴雨橙色预警】12月4日5时，伊春市气象台发布")
+
+
+async def test_a_penalty_table_with_a_summary_posts_the_summary(intake: Intake) -> None:
+    rows = [[n, f"伊春市第{n}建筑工程有限公司", f"罚款{n}万元"] for n in range(1, 31)]
+    summary = "本局公开2026年第三季度安全生产行政处罚决定30件。"
+    notice = parse_notice(
+        {
+            "kind": "penalty_disclosure",
+            "title": "2026年第三季度安全生产行政处罚结果公开",
+            "body": "现将本局2026年第三季度作出的行政处罚决定予以公开。",
+            "summary": summary,
+            "fields": {"period": "2026年第三季度"},
+            "table": {"columns": ["序号", "当事人名称", "处罚内容"], "rows": rows},
+        }
+    )
+    preview = intake.preview(notice, intake.channels.get("weibo"))
+    assert preview.rendered.body == f"【行政处罚公示】{summary}"
+    without = parse_notice({**notice.model_dump(mode="json"), "summary": None})
+    generated = intake.preview(without, intake.channels.get("weibo")).rendered.body
+    assert generated == "【行政处罚公示】本局公示2026年第三季度行政处罚决定共30件，详见链接。"
+
+
+async def test_a_summary_too_long_is_cut_too(intake: Intake) -> None:
+    notice = parse_notice({**YICHUN, "summary": "伊春市区、铁力市未来3小时有50毫米以上降雨，" * 8})
+    body = intake.preview(notice, intake.channels.get("weibo")).rendered.body
+    assert body.endswith("50毫米以上降雨……") and weibo_length(body) <= 128
 
 
 async def test_an_approval_list_is_one_line_never_a_table(intake: Intake) -> None:

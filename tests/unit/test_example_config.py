@@ -151,4 +151,4 @@ def test_the_comments_mark_off_settings_and_not_prose() -> None:
     for line in example_text().splitlines():
         if COMMENTED_KEY.match(line):
             rest = line[2:]
-            assert re.match(r"(\[accounts\.[a-z_]+\]|[a-z_]+ = )", rest), line
+            assert re.match(r"(\[[a-z_]+(\.[a-z_]+)*\]|[a-z_]+ = )", rest), line

@@ -208,3 +208,38 @@ def test_local_time_shows_the_offices_clock(tmp_path: Path) -> None:
     assert r.local_time(datetime(2026, 7, 1, 6, 30, tzinfo=UTC)) == "2026年07月01日 14:30"
     assert r.local_time(datetime(2026, 7, 1, 6, 30, tzinfo=UTC), "%H:%M") == "14:30"
     assert r.local_time(None) == ""
+
+
+# -- the organisation ---------------------------------------------------------------------
+
+
+def test_every_template_sees_the_organization(tmp_path: Path) -> None:
+    from publisher.settings import Organization
+
+    files = {
+        "_default/_default/title.txt": "t",
+        "_default/_default/body.txt": "{{ org.name }}|{{ org.short_name }}|{{ org.signature }}",
+    }
+    assert render(templates(tmp_path, files))["body"] == (
+        "市安全生产监督管理局|市安监局|市安全生产监督管理局"
+    )
+    org = Organization(name="伊春市安全生产监督管理局", short_name="伊春安监")
+    own = Renderer(tmp_path, ZONE, org)
+    assert render(own)["body"] == "伊春市安全生产监督管理局|伊春安监|伊春市安全生产监督管理局"
+
+
+@pytest.mark.parametrize("kind", ["penalty_disclosure", "approval_list", "general"])
+def test_portal_and_wechat_sign_with_the_same_organization(kind: str) -> None:
+    from publisher.settings import Organization
+
+    org = Organization(name="伊春市安全生产监督管理局", signature="伊春市安全生产监督管理局（印）")
+    r = Renderer(REPO_ROOT / "templates", ZONE, org)
+    # an account's own author or display name no longer signs the article
+    ctx = {
+        **context(r, kind=kind, body="现予公开。"),
+        "account": {"author": "市应急管理局", "display_name": "市应急管理局"},
+    }
+    for channel in ("portal", "wechat"):
+        body = r.render(channel=channel, kind=kind, fmt=Format.HTML, parts=("body",), context=ctx)
+        assert "伊春市安全生产监督管理局（印）</p>" in body.body, channel
+        assert "市应急管理局" not in body.body, channel

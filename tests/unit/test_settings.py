@@ -277,3 +277,63 @@ async def test_templates_see_accounts_with_secrets_masked(tmp_path: Path) -> Non
     assert body.startswith("发送方：oa OA\n鉴权：**********")
     assert "tOpSeCrEt" not in body
     await account.adapter.ctx.http.aclose()
+
+
+# -- one organisation identity ------------------------------------------------------------
+
+
+def test_the_organization_has_chinese_defaults_and_one_name_everywhere(clean_env: Path) -> None:
+    org = load_settings().organization
+    assert (org.name, org.short_name) == ("市安全生产监督管理局", "市安监局")
+    assert org.portal_title == org.signature == org.name
+    settings = load_settings()
+    # the portal's title and the WeChat author come from it: no 市应急管理局 anywhere
+    assert settings.accounts["portal"]["site_name"] == "市安全生产监督管理局"
+    assert settings.accounts["wechat"]["author"] == "市安全生产监督管理局"
+
+
+def test_the_organization_from_the_environment_reaches_the_accounts(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    monkeypatch.setenv("PUBLISHER_ORGANIZATION__NAME", "伊春市安全生产监督管理局")
+    monkeypatch.setenv("PUBLISHER_ORGANIZATION__SHORT_NAME", "伊春市安监局")
+    settings = load_settings()
+    assert settings.organization.signature == "伊春市安全生产监督管理局"
+    assert settings.accounts["portal"]["site_name"] == "伊春市安全生产监督管理局"
+    assert settings.accounts["wechat"]["author"] == "伊春市安全生产监督管理局"
+    long = load_settings(organization={"name": "伊春市应急管理局安全生产监督管理处办公室"})
+    assert long.accounts["wechat"]["author"] == "伊春市安监局"  # WeChat allows 16 字
+
+
+def test_an_accounts_own_author_or_site_name_wins(clean_env: Path) -> None:
+    accounts = {
+        "portal": {"type": "portal", "site_name": "伊春市政府信息公开"},
+        "wechat": {"type": "wechat", "appid": "wx1", "secret": "s", "author": "伊春安监"},
+    }
+    settings = load_settings(accounts=accounts)
+    assert settings.accounts["portal"]["site_name"] == "伊春市政府信息公开"
+    assert settings.accounts["wechat"]["author"] == "伊春安监"
+
+
+def test_an_unknown_organization_field_is_named(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    monkeypatch.setenv("PUBLISHER_ORGANIZATION__TITLE", "x")
+    with pytest.raises(ConfigError, match="PUBLISHER_ORGANIZATION__TITLE"):
+        load_settings()
+
+
+def test_doctor_shows_the_organization_on_one_line(
+    monkeypatch: pytest.MonkeyPatch, clean_env: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from publisher.cli import main
+
+    monkeypatch.setenv("PUBLISHER_ORGANIZATION__NAME", "伊春市安全生产监督管理局")
+    result = CliRunner().invoke(main, ["doctor"])
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("✓ 机构:")]
+    assert line == (
+        "✓ 机构: 伊春市安全生产监督管理局（简称 市安监局；门户网站名称 伊春市安全生产监督管理局；"
+        "落款 伊春市安全生产监督管理局）"
+    )

@@ -65,9 +65,10 @@ def test_limits_use_the_channels_own_measure() -> None:
 @pytest.mark.parametrize(
     ("measure", "maximum", "text", "expected"),
     [
-        (count_chars, 5, "安全生产监督管理局", "安全生产" + ELLIPSIS),
-        (count_utf8_bytes, 10, "安全生产监督", "安全" + ELLIPSIS),  # 6 + 3 bytes; 3 more won't fit
-        (count_utf8_bytes, 10, "abcdefghijklmn", "abcdefg" + ELLIPSIS),
+        (count_chars, 5, "安全生产监督管理局", "安全生" + ELLIPSIS),  # "……" is 2 字
+        (count_utf8_bytes, 12, "安全生产监督", "安全" + ELLIPSIS),  # 6 + 6 bytes
+        (count_chars, 12, "降雨量已达100毫米，请注意防范。", "降雨量已达100毫米" + ELLIPSIS),
+        (count_chars, 11, "降雨量已达100毫米，请注意防范。", "降雨量已达" + ELLIPSIS),
         (count_chars, 5, "安全生产", "安全生产"),  # fits: untouched
     ],
 )
@@ -83,7 +84,7 @@ def test_truncate_cuts_by_the_channels_measure(
 def test_truncate_overflow_fits_without_violations() -> None:
     c = caps(Limit("body", 8, overflow=Overflow.TRUNCATE))
     fitted, problems = fit("oa", rendered("t", "一二三四五六七八九十"), c, never)
-    assert problems == [] and fitted.body == "一二三四五六七" + ELLIPSIS
+    assert problems == [] and fitted.body == "一二三四五六" + ELLIPSIS
 
 
 def test_reject_overflow_keeps_the_violation() -> None:
