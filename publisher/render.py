@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from publisher import kinds
 from publisher.contract import Format, Rendered
 from publisher.errors import TemplateError
 from publisher.settings import Organization
@@ -29,14 +30,7 @@ from publisher.textcut import MEASURES, cut
 
 EXTENSIONS = {Format.HTML: "html", Format.MARKDOWN: "md", Format.TEXT: "txt"}
 
-KIND_LABELS = {
-    "weather_warning": "预警信息",
-    "approval_list": "行政许可",
-    "penalty_disclosure": "行政处罚",
-    "accident_report": "事故信息",
-    "budget_disclosure": "财政信息",
-    "general": "工作动态",
-}
+KIND_LABELS = kinds.LABELS  # kind -> its Chinese label, from the registry
 
 
 def _cell(value: Any) -> str:
@@ -156,7 +150,7 @@ class Renderer:
             "notice": notice,
             "account": account,
             "org": self.organization,
-            "kind_label": KIND_LABELS.get(str(notice.get("kind")), ""),
+            "kind_label": kinds.label(str(notice.get("kind"))),
             "use_summary": False,
         }
 

@@ -32,18 +32,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from publisher import problems
+from publisher import kinds, problems
 from publisher.documents import FORMATS, DocumentError, check_shape, decode, not_utf8
 from publisher.errors import ConfigError
 
-NOTICE_KINDS = (
-    "weather_warning",
-    "approval_list",
-    "penalty_disclosure",
-    "accident_report",
-    "budget_disclosure",
-    "general",
-)
+NOTICE_KINDS = kinds.NAMES  # kept for callers that list the kinds
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # In a checkout the templates are the repository's own ``templates/``; a wheel carries a copy
@@ -198,8 +191,8 @@ class Settings(BaseSettings):
     @classmethod
     def _known_kinds(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for kind in value:
-            if kind not in NOTICE_KINDS:
-                raise ValueError(f"未知的通知类型 {kind!r}")
+            if not kinds.is_kind(kind):
+                raise ValueError(f"未知的通知类型 {kind!r}，可选 {'、'.join(kinds.NAMES)}")
         return value
 
     @model_validator(mode="after")
@@ -269,8 +262,14 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def accounts_for(self, kind: str) -> list[str]:
-        """The default targets of a notice kind: its route, else every account."""
-        return list(self.routes.get(kind) or self.accounts)
+        """The default targets of a notice kind: its route in the settings, else the kind's
+        own default route (the accounts of it that exist), else every account."""
+        if self.routes.get(kind):
+            return list(self.routes[kind])
+        default = kinds.spec(kind).route if kinds.is_kind(kind) else None
+        if default is not None:
+            return [name for name in default if name in self.accounts]
+        return list(self.accounts)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

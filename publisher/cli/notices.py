@@ -128,6 +128,12 @@ NO_WORKER = (
     callback=lambda _ctx, _param, value: _an_actor(value),
     help="提交人，最多 100 个字符 (默认: 操作系统用户)。",
 )
+@click.option(
+    "--now",
+    "publish_now",
+    is_flag=True,
+    help="publish_at 早于当前时间 5 分钟以上时仍然立即发布 (默认拒绝，以免误发旧稿)。",
+)
 @FORMAT
 @pass_ctx
 def submit(
@@ -136,10 +142,13 @@ def submit(
     wait: float | None,
     as_json: bool,
     actor: str | None,
+    publish_now: bool,
     fmt: str | None,
 ) -> None:
     """提交 FILE 中的通知 (JSON、YAML 或 TOML；- 表示标准输入)。"""
     notice_input = ctx.guard(lambda: load_notice_file(file, fmt))
+    if publish_now:
+        notice_input = notice_input.model_copy(update={"allow_past": True})
     settings = ctx.settings()
     who = actor or _os_user()
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from publisher import pii
 from publisher.contract import Clock, Rendered
 from publisher.errors import LimitViolationError, PersonalDataFound, Violation
-from publisher.notice import NoticeInput, notice_fingerprint
+from publisher.notice import NoticeInput, check_timing, notice_fingerprint
 from publisher.registry import Account, Channels
 from publisher.render import Renderer
 from publisher.settings import Settings
@@ -109,6 +109,7 @@ class Intake:
         return Preview(account.name, account.type_name, rendered, problems)
 
     async def submit(self, notice: NoticeInput, *, source: str, actor: str) -> Submitted:
+        check_timing(notice, self.clock.now())  # an expired warning, a past publish_at
         notice = self.guard_pii(notice)
         previews = [self.preview(notice, account) for account in self.targets(notice)]
         problems = [v for p in previews for v in p.violations]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from publisher.documents import DocumentError, decode
+from publisher.errors import NoticeFormatError
 from publisher.metrics.samples import latest as latest_metrics
-from publisher.notice import parse_notice
+from publisher.notice import notice_schema, parse_notice
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json, notice_json
@@ -41,10 +43,40 @@ def runtime(request: Request) -> Runtime:
     return rt
 
 
-@router.post("/notices", status_code=201)
-async def submit_notice(request: Request, body: Any = Body(...)) -> JSONResponse:
-    """Submit a notice (the same fields as a notice file). 201 created, 200 replayed key."""
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with every ``#/$defs/X`` written in place (OpenAPI has no ``$defs`` here)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k not in ("$defs", "mapping")}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def _notice_body() -> dict[str, Any]:
+    schema = notice_schema()
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": _inline(schema, schema.get("$defs", {}))}},
+    }
+
+
+@router.post("/notices", status_code=201, openapi_extra={"requestBody": _notice_body()})
+async def submit_notice(request: Request) -> JSONResponse:
+    """Submit a notice (the same fields as a notice file). 201 created, 200 replayed key.
+
+    The body is read here, not by FastAPI, so that it is read the way a notice file is:
+    one line naming the field for any problem, NaN and over-long numbers refused by name.
+    """
     rt = runtime(request)
+    try:
+        body = decode(await request.body(), "JSON")
+    except DocumentError as exc:
+        at = f" (第 {exc.line} 行)" if exc.syntax and exc.line is not None else ""
+        problem = f"请求体不是有效的 JSON: {exc.problem}{at}" if exc.syntax else str(exc)
+        raise NoticeFormatError(problem) from None
     notice = parse_notice(body)
     done = await rt.intake.submit(notice, source="api", actor="api")
     record = await rt.store.get_notice(done.notice_id)

@@ -838,9 +838,9 @@ WARNING: dict[str, Any] = {
         "signal": "暴雨",
         "color": "橙色",
         "issuer": "滨江市气象台",
-        "area": "滨江区、临江县",
-        "issued_at": "2026年7月1日14时",
-        "valid_until": "2026年7月1日20时",
+        "area": ["滨江区", "临江县"],
+        "issued_at": "2026-07-01T14:00:00+08:00",
+        "valid_until": "2026-07-01T20:00:00+08:00",
         "advice": ["停止户外作业和集会", "危险地带人员撤离"],
     },
 }
@@ -877,7 +877,11 @@ KINDS: list[dict[str, Any]] = [
         "kind": "accident_report",
         "title": "“6·18”物体打击事故调查报告",
         "body": "事故经过……",
-        "fields": {"occurred_at": "6月18日10时", "unit": "某建设公司", "casualties": "死亡1人"},
+        "fields": {
+            "occurred_at": "2026-06-18T10:00:00+08:00",
+            "unit": "某建设公司",
+            "casualties": "死亡1人",
+        },
     },
     {
         "kind": "budget_disclosure",

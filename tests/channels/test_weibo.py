@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -645,10 +645,10 @@ async def test_a_warning_that_fits_goes_out_in_full(intake: Intake) -> None:
     ("issued_at", "written"),
     [
         ("2026-07-01T14:30:00+08:00", "7月1日14时30分"),
-        ("2026-07-01 09:00", "7月1日9时"),
-        (datetime(2026, 7, 1, 6, 30, tzinfo=UTC), "7月1日14时30分"),  # shown in Beijing time
-        ("2026-07-01T06:30:00Z", "2026-07-01T06:30:00Z"),  # not Beijing time: as written
-        ("7月1日下午", "7月1日下午"),
+        ("2026-07-01T09:00:00+08:00", "7月1日9时"),
+        (datetime(2026, 7, 1, 14, 30, tzinfo=timezone(timedelta(hours=8))), "7月1日14时30分"),
+        # not Beijing time: as written (a time without an offset, or free text, is refused)
+        ("2026-07-01T06:30:00+00:00", "2026-07-01T06:30:00+00:00"),
     ],
 )
 async def test_the_issue_time_is_written_the_chinese_way(

@@ -302,7 +302,7 @@ NOTICES: dict[str, dict[str, Any]] = {
             "signal": "暴雨",
             "color": "橙色",
             "issuer": "市气象台",
-            "area": "全市",
+            "area": ["全市"],
             "issued_at": "2026-07-01T14:00:00+08:00",
             "valid_until": "2026-07-01T20:00:00+08:00",
             "advice": ["停止户外作业", "危险地带人员撤离"],

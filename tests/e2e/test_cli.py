@@ -581,7 +581,11 @@ API_BAD_INPUTS = [
     ({**NOTICE, "urgent": "perhaps"}, 422, "urgent"),
     ({**NOTICE, "colour": "red"}, 422, "colour"),
     ({**NOTICE, "body": "联系人身份证号 110101199003074514"}, 422, "身份证"),
-    (b'{"kind": "general", "fields": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}", 400, ""),
+    (
+        b'{"kind": "general", "fields": {"x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}}",
+        422,
+        "嵌套层数",
+    ),
     (
         b'{"kind": "general", "title": "t", "body": "b", "fields": {"x": '
         + b"[" * 40

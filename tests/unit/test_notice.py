@@ -82,7 +82,7 @@ def test_json_yaml_and_toml_read_the_same(tmp_path: Path, name: str, content: st
     assert notice.publish_at == datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
     assert notice.table is not None and notice.table.rows[0] == ["东区", 52.5]
     assert notice.channels == ["portal", "weibo"]
-    assert notice.fields == {"color": "橙色", "advice": ["停止户外作业"]}
+    assert notice.model_dump()["fields"] == {"color": "橙色", "advice": ["停止户外作业"]}
     assert notice_fingerprint(notice) == notice_fingerprint(
         load_notice_file(write(tmp_path, "ref.json", GOOD_JSON))
     )
@@ -188,7 +188,7 @@ BAD: list[tuple[str, str | bytes, str]] = [
     ),
     (
         "a.json",
-        '{"kind": "penalty_disclosure", "title": "t", "body": "第一段\\u000b第二段", '
+        '{"kind": "penalty_disclosure", "title": "t", "body": "第一段\\n第二段", '
         '"table": {"columns": ["文号"], "rows": [["1"], ["2\\u0000"]]}}',
         "table.rows.2.1: 含有 NUL 字符 (U+0000)",
     ),
