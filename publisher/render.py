@@ -24,6 +24,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from publisher.contract import Format, Rendered
 from publisher.errors import TemplateError
+from publisher.table_cells import keep_tokens, stacks
 
 EXTENSIONS = {Format.HTML: "html", Format.MARKDOWN: "md", Format.TEXT: "txt"}
 
@@ -81,6 +82,8 @@ class Renderer:
         )
         self.env.filters["markdown_table"] = markdown_table
         self.env.filters["text_table"] = text_table
+        self.env.filters["keep_tokens"] = keep_tokens
+        self.env.filters["stacks"] = stacks
         self.env.filters["local_time"] = self.local_time
 
     def local_time(self, value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
