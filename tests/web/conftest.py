@@ -1,10 +1,12 @@
 """Fixtures for the browser tier: a real Chromium, a real ``publisher serve``, screenshots kept.
 
-- ``browser`` (session): Debian's ``/usr/bin/chromium`` (``$PUBLISHER_CHROMIUM`` to override)
+- ``browser`` (package): Debian's ``/usr/bin/chromium`` (``$PUBLISHER_CHROMIUM`` to override)
   driven by Playwright's Python package. Playwright's own browser download is not reachable
   from here, so it is never used. Without chromium or playwright every browser test is
   skipped with a reason that starts with "browser:" (CI fails on such a skip).
-- ``site`` (session): ``publisher serve`` with its embedded default settings (portal, weibo,
+  Package scope, not session: while Playwright's sync API is open, asyncio sees its loop as
+  running in this thread, so no ``async def`` test can run. Keep tests in this folder sync.
+- ``site`` (package): ``publisher serve`` with its embedded default settings (portal, weibo,
   wechat and oa accounts on the sandbox at ``/_sandbox``) in an empty directory on a free
   loopback port, the way ``tests/e2e`` start it. ``site.submit(notice)`` publishes a notice
   and waits until every channel has it.
@@ -43,7 +45,7 @@ ARTIFACTS = Path(os.environ.get("PUBLISHER_TEST_ARTIFACTS") or Path(__file__).pa
 HEIGHT = 844  # an iPhone 14's CSS height; the width is what each test is about
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.skip(
@@ -127,7 +129,7 @@ class Site:
         return str(found[0]["content"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     # ``browser`` first: without one, skip before starting a server for nothing.
     ws = Workspace(tmp_path_factory.mktemp("web"))
