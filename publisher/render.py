@@ -26,6 +26,7 @@ from publisher import kinds
 from publisher.contract import Format, Rendered
 from publisher.errors import TemplateError
 from publisher.settings import Organization
+from publisher.table_cells import keep_tokens, stacks
 from publisher.textcut import MEASURES, cut
 
 EXTENSIONS = {Format.HTML: "html", Format.MARKDOWN: "md", Format.TEXT: "txt"}
@@ -88,6 +89,8 @@ class Renderer:
         )
         self.env.filters["markdown_table"] = markdown_table
         self.env.filters["text_table"] = text_table
+        self.env.filters["keep_tokens"] = keep_tokens
+        self.env.filters["stacks"] = stacks
         self.env.filters["local_time"] = self.local_time
         self.env.filters["cut"] = cut  # {{ text | cut(60) }}, {{ text | cut(120, "bytes") }}
         self.env.filters["measure"] = measure  # {{ text | measure("bytes") }}

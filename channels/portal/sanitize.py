@@ -82,7 +82,7 @@ ATTRIBUTES = {
     "a": frozenset({"href", "rel"}),
     "abbr": frozenset(),
     "th": frozenset({"scope", "colspan", "rowspan", "abbr"}),
-    "td": frozenset({"colspan", "rowspan", "headers"}),
+    "td": frozenset({"colspan", "rowspan", "headers", "data-label"}),  # the card label on phones
     "col": frozenset({"span"}),
     "colgroup": frozenset({"span"}),
     "time": frozenset({"datetime"}),

@@ -1055,8 +1055,8 @@ async def test_a_penalty_table_is_an_inline_styled_table_and_escaped(intake: Int
     body = intake.preview(notice, intake.channels.get("wx")).rendered.body
     assert "border-collapse:collapse" in body
     assert (
-        '<th style="border:1px solid #bbb;padding:4px 6px;background-color:#f2f2f2;">当事人</th>'
-        in body
+        '<th style="border:1px solid #bbb;padding:4px 6px;min-width:5em;'
+        'background-color:#f2f2f2;">当事人</th>' in body
     )
     assert "&lt;script&gt;x&lt;/script&gt;化工公司" in body
     assert 'text-align:right;">30000</td>' in body
