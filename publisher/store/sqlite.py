@@ -76,6 +76,12 @@ class SQLiteStore(SqlStore):
         handle.flush()
         self._lock_file = handle
 
+    async def take_queue(self) -> int:
+        """Make this process the queue's only owner (ConfigError if another one is), then
+        release the leases a previous process left: they can only be a dead process's."""
+        self.acquire_process_lock()
+        return await self.expire_all_leases("上一个进程已结束")
+
     async def close(self) -> None:
         if self._lock_file is not None:
             self._lock_file.close()
