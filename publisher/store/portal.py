@@ -49,6 +49,7 @@ class PortalNotice:
 
     @property
     def withdrawn(self) -> bool:
+        """Every delivery was cancelled, or the notice says it was withdrawn."""
         return self.all_cancelled or bool(self.fields.get("withdrawn"))
 
     @property
@@ -57,9 +58,11 @@ class PortalNotice:
         return bool(self.fields.get("lifted"))
 
     def valid_until(self, zone: ZoneInfo) -> datetime | None:
+        """When the notice stops being in force (``fields.valid_until``), if it says."""
         return parse_time(self.fields.get("valid_until"), zone)
 
     def issued_at(self, zone: ZoneInfo) -> datetime:
+        """When the issuer issued it (``fields.issued_at``), else when the page went live."""
         return parse_time(self.fields.get("issued_at"), zone) or self.posted_at
 
     def state(self, now: datetime, zone: ZoneInfo) -> str:

@@ -52,6 +52,7 @@ log = logging.getLogger("publisher.store")
 
 
 def postgres_engine(url: str, pool_size: int = 10) -> Engine:
+    """The synchronous engine (psycopg) the database threads use."""
     return create_engine(
         url,
         pool_size=pool_size,

@@ -69,6 +69,7 @@ class DeliveryRecord:
     lookups: int = 0  # failed lookups while reconciling an unknown outcome
 
     def as_ref(self) -> PostRef:
+        """The reference a channel needs to ask about this post later."""
         return PostRef(
             delivery_id=self.id,
             remote_id=self.remote_id,
@@ -112,6 +113,7 @@ class NoticeRecord:
     events: list[EventRecord] = field(default_factory=list)
 
     def view(self) -> NoticeView:
+        """The notice as adapters see it."""
         return NoticeView(
             id=self.id,
             kind=self.kind,
@@ -136,6 +138,7 @@ class Claimed:
     marked: bool = False  # the claim already committed ``sending`` and counted the attempt
 
     def outgoing(self) -> OutgoingPost:
+        """What the adapter is asked to publish for this claim."""
         rendered = self.delivery.rendered
         return OutgoingPost(
             delivery_id=self.delivery.id,

@@ -148,7 +148,9 @@ class StoreTokens:
         self.store = store
 
     async def get(self, account: str, name: str) -> tuple[str, datetime | None] | None:
+        """A stored credential and its expiry, or None."""
         return await self.store.get_credential(account, name)
 
     async def put(self, account: str, name: str, value: str, expires_at: datetime | None) -> None:
+        """Store (or replace) a credential."""
         await self.store.put_credential(account, name, value, expires_at)

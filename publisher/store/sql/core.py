@@ -123,6 +123,7 @@ class GroupCommit:
         self._running: set[Callable[..., Any]] = set()
 
     async def run(self, fn: Callable[[Connection, Sequence[Any]], list[Any]], item: Any) -> Any:
+        """Queue ``item`` for the next batch of ``fn``; return its own result once committed."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(fn, []).append((item, future))
         if fn not in self._running:

@@ -70,6 +70,7 @@ def claimable(now: Any) -> Any:
 
 
 def delivery_record(row: Row[Any]) -> DeliveryRecord:
+    """A ``deliveries`` row as a record."""
     m = row._mapping
     return DeliveryRecord(
         id=m["id"],
@@ -98,6 +99,7 @@ def delivery_record(row: Row[Any]) -> DeliveryRecord:
 
 
 def notice_record(row: Row[Any]) -> NoticeRecord:
+    """A ``notices`` row as a record (without deliveries and events)."""
     m = row._mapping
     return NoticeRecord(
         id=m["id"],
