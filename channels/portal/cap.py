@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from channels.portal.queries import PortalNotice
+from publisher.store.portal import PortalNotice
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MIME = "application/cap+xml"

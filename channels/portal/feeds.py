@@ -20,11 +20,11 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from channels.portal.cap import CAP_MIME, CAP_NS, CapSource, build_alert
-from channels.portal.queries import PortalNotice
 from channels.portal.sanitize import clean_html
 from publisher import links
 from publisher.kinds import Kind
 from publisher.render import KIND_LABELS
+from publisher.store.portal import PortalNotice
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_NS = "http://www.w3.org/XML/1998/namespace"

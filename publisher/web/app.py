@@ -40,7 +40,8 @@ def _include_account_routes(app: FastAPI, settings: Settings, runtime: Runtime |
     """Routes channel accounts bring (portal pages, WeChat callbacks), at the root.
 
     Built from a Channels of their own when no runtime is given yet: routes must only reach
-    shared state through ``request.app.state.runtime``.
+    shared state through what the runtime puts on the app when it starts (the portal: its
+    ``PortalContext``).
     """
     channels = runtime.channels if runtime is not None else None
     if channels is None:
@@ -57,7 +58,7 @@ def _include_account_routes(app: FastAPI, settings: Settings, runtime: Runtime |
 def start_scheduler(rt: Runtime) -> Scheduler:
     """The scheduled jobs of ``publisher serve``: reach collection (more come with schedules)."""
     assert rt.worker is not None
-    scheduler = Scheduler(rt.store, rt.worker.id, rt.settings.timezone)
+    scheduler = Scheduler(rt.store, rt.clock, rt.worker.id, rt.settings.timezone)
     if rt.settings.metrics_interval:
 
         async def collect() -> None:
@@ -85,6 +86,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await Runtime.open(settings, with_worker=run_worker_in_process)
         app.state.runtime = rt
+        app.state.portal = rt.portal_context()
         task = None
         scheduler = None
         try:
