@@ -36,13 +36,14 @@ from channels.portal.pageviews import (
     visitor_hash,
 )
 from channels.portal.sanitize import clean_html, safe_url
+from publisher.kinds import Kind
 from publisher.portal import PortalContext, portal_context
 from publisher.render import KIND_LABELS
 from publisher.store import MAX_ROW_ID
 from publisher.store.portal import PortalNotice
 
 CSS_PATH = Path(__file__).with_name("static") / "portal.css"
-WARNING = "weather_warning"
+WARNING = Kind.WEATHER_WARNING
 FRONT_PAGE_ITEMS = 6
 SEEN_MAX = 100_000
 STATE_WORDS = {
