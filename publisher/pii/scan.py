@@ -22,6 +22,8 @@ from publisher.pii.normalize import MAX_SEPARATORS, SEPARATORS, Normalised, fold
 KIND_LABELS = {"resident_id": "身份证号", "mobile": "手机号", "bank_card": "银行卡号"}
 PRIORITY = {"resident_id": 0, "mobile": 1, "bank_card": 2}
 MAX_DIGITS = 19
+MAX_GROUPS = 6  # "+86 138 1234 5678", "6222 0212 3456 7890 128": people group in a few
+LENGTHS = frozenset({11, 13, 15, 16, 17, 18, 19})  # mobile (+86, 0086), IDs, cards
 # Words that introduce an organisation's number (public), not a person's.
 ORG_CONTEXT = ("信用代码", "注册号", "机构代码", "登记号", "登记证号", "许可证号", "税号")
 ORG_CONTEXT_WINDOW = 16
@@ -120,13 +122,16 @@ def _candidates(text: str) -> Iterator[tuple[int, int, str, str]]:
     for chain in _chains(text):
         for i, (start, _) in enumerate(chain):
             joined = ""
-            for j, (group_start, end) in enumerate(chain[i:], start=i):
+            for j in range(i, min(i + MAX_GROUPS, len(chain))):
+                group_start, end = chain[j]
                 joined += text[group_start:end]
                 if len(joined) > MAX_DIGITS:
                     break
                 digits, stop = joined, end
                 if len(digits) == 17 and text[end : end + 1] in ("X", "x"):
                     digits, stop = digits + "X", end + 1
+                if len(digits) not in LENGTHS:
+                    continue
                 kind = _kind(digits, whole=i == j or (i == 0 and j == len(chain) - 1))
                 if kind is None or _organisation(text, start, stop, digits):
                     continue
@@ -144,12 +149,12 @@ def scan_normalised(
 ) -> list[Finding]:
     allowed = _allowed(allow)
     found: list[Finding] = []
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(norm.text) + 1)  # characters already part of a find
     ranked = sorted(_candidates(norm.text), key=lambda c: (-len(c[3]), PRIORITY[c[2]], c[0]))
     for start, end, kind, digits in ranked:
-        if any(s < end and start < e for s, e in taken):
+        if any(taken[start:end]):
             continue
-        taken.append((start, end))
+        taken[start:end] = b"\x01" * (end - start)
         o_start, o_end = norm.original_span(start, end)
         if digits in allowed or original[o_start:o_end] in allowed:
             continue
@@ -163,6 +168,8 @@ def scan_text(text: str, where: str, allow: frozenset[str] = frozenset()) -> lis
 
 
 def mask_text(text: str, findings: Iterable[Finding]) -> str:
-    for f in sorted(findings, key=lambda f: f.start, reverse=True):
-        text = text[: f.start] + mask(f.digits) + text[f.end :]
-    return text
+    pieces, pos = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        pieces += [text[pos : f.start], mask(f.digits)]
+        pos = f.end
+    return "".join([*pieces, text[pos:]])

@@ -73,9 +73,7 @@ def test_false_alarms_stay_at_or_below_one_percent() -> None:
 if __name__ == "__main__":
     s = score()
     print(f"recall: {s.caught}/{s.positives} = {s.recall:.2%}")
-    print(
-        f"false positives: {len(s.false_alarms)}/{s.negatives} = {s.false_positive_rate:.2%}"
-    )
+    print(f"false positives: {len(s.false_alarms)}/{s.negatives} = {s.false_positive_rate:.2%}")
     for text in s.missed:
         print("missed:", text)
     for text in s.false_alarms:
