@@ -20,18 +20,20 @@ ID15 = "110101900307123"
 MOBILE = "13812345678"
 OTHER_MOBILE = "13912345678"
 
+# Strict input refuses unknown keys and numbers where text is due, so the numbers a person can
+# still send as numbers are table cells; the rest arrive as text in their many spellings.
 NOTICE = {
-    "kind": "penalty_disclosure",
+    "kind": "weather_warning",
     "title": "行政处罚决定公开（联系人 139 1234 5678）",
     "body": "当事人张某，身份证号 110101 19900307 1233，手机 +86 138 1234 5678。",
     "summary": "当事人张某（110101900307123）",
     "table": {
         "columns": ["当事人", f"联系电话{OTHER_MOBILE}", "证件号"],
-        "rows": [["张某", int(MOBILE), int(ID)], ["李某", "138-1234-5678", ID15]],
+        "rows": [["张某", int(MOBILE), "110101-19900307-1233"], ["李某", "138-1234-5678", ID15]],
     },
     "fields": {
-        "contact": int(MOBILE),
-        OTHER_MOBILE: "值班",
+        "contact": "+86 138 1234 5678",
+        "area": [f"值班 {OTHER_MOBILE}"],
         "attachments": [{"name": f"{ID}.pdf", "url": f"https://www.example.gov.cn/{MOBILE}.pdf"}],
     },
 }

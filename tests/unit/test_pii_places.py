@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from publisher import pii
-from publisher.errors import PersonalDataFound
+from publisher.errors import NoticeFormatError, PersonalDataFound
 from publisher.notice import NoticeInput, parse_notice
 from publisher.pii.normalize import normalise
 from publisher.pii.numbers import id_check_char
@@ -80,10 +80,9 @@ PLACES: dict[str, tuple[Callable[[str], dict[str, Any]], str, int]] = {
         "表格第1行「证件」",
         0,
     ),
-    "fields key": (lambda v: _notice(fields={v: "联系人"}), "fields 的键名", 0),
     "fields value": (
-        lambda v: _notice(fields={"contacts": [{"phone": f"电话：{v}"}]}),
-        "fields.contacts[0].phone",
+        lambda v: _notice(fields={"issuer": f"电话：{v}"}),
+        "fields.issuer",
         3,
     ),
     "attachment name": (
@@ -155,14 +154,23 @@ NUMBERS = {
 }
 
 
+def raw_guard(data: dict[str, Any]) -> dict[str, Any]:
+    """The guard alone, on a dump: strict input (values.py) already refuses most of these
+    shapes, but the guard must hold for any JSON it is given, numbers at any depth included."""
+    masked, findings = pii.guard(data)
+    if findings and data.get("pii") != "mask":
+        raise PersonalDataFound([f.describe() for f in findings])
+    return masked
+
+
 @pytest.mark.parametrize("name", NUMBERS)
 def test_numbers_in_table_cells_are_refused_and_masked_as_text(name: str) -> None:
     number, shown = NUMBERS[name]
     data = _notice(table={"columns": ["当事人", "号码"], "rows": [["张某", number]]})
     with pytest.raises(PersonalDataFound, match="表格第1行「号码」 第1个字符起"):
-        guard(data)
-    masked = guard({**data, "pii": "mask"})
-    assert masked.table is not None and masked.table.rows[0][1] == shown
+        raw_guard(data)
+    masked = raw_guard({**data, "pii": "mask"})
+    assert masked["table"]["rows"][0][1] == shown
 
 
 @pytest.mark.parametrize("name", NUMBERS)
@@ -170,33 +178,47 @@ def test_numbers_in_fields_at_any_depth_are_refused_and_masked_as_text(name: str
     number, shown = NUMBERS[name]
     data = _notice(fields={"contact": number, "more": [{"phone": number}]})
     with pytest.raises(PersonalDataFound) as caught:
-        guard(data)
+        raw_guard(data)
     assert "fields.contact 第1个字符起" in str(caught.value)
     assert "fields.more[0].phone 第1个字符起" in str(caught.value)
+    masked = raw_guard({**data, "pii": "mask"})
+    assert masked["fields"] == {"contact": shown, "more": [{"phone": shown}]}
+
+
+def test_a_mobile_sent_as_a_number_in_a_table_cell_is_caught_through_strict_input() -> None:
+    data = _notice(table={"columns": ["当事人", "号码"], "rows": [["张某", int(MOBILE)]]})
+    with pytest.raises(PersonalDataFound, match="表格第1行「号码」 第1个字符起"):
+        guard(data)
     masked = guard({**data, "pii": "mask"})
-    assert masked.fields == {"contact": shown, "more": [{"phone": shown}]}
+    assert masked.table is not None and masked.table.rows[0][1] == "138****5678"
+
+
+def test_an_id_or_card_sent_as_a_number_is_refused_without_being_repeated() -> None:
+    for number in (int(ID), int(CARD)):
+        data = _notice(table={"columns": ["当事人", "号码"], "rows": [["张某", number]]})
+        with pytest.raises(NoticeFormatError) as caught:
+            guard(data)
+        assert str(number) not in str(caught.value)
 
 
 def test_a_float_that_is_a_whole_mobile_is_caught() -> None:
-    masked = guard(_notice(fields={"contact": 13812345678.0}, pii="mask"))
-    assert masked.fields == {"contact": "138****5678"}
+    masked = raw_guard(_notice(fields={"contact": 13812345678.0}, pii="mask"))
+    assert masked["fields"] == {"contact": "138****5678"}
 
 
 def test_ordinary_numbers_stay_numbers() -> None:
     data = _notice(
         table={
             "columns": ["项目", "金额"],
-            "rows": [["罚款", 20000], ["比例", 0.5], ["编号", 10**30]],
+            "rows": [["罚款", 20000], ["比例", 0.5], ["件数", 3]],
         },
-        fields={"year": 2026, "count": 3, "ok": True},
     )
     notice = guard(data)
     assert notice.table is not None and notice.table.rows == [
         ["罚款", 20000],
         ["比例", 0.5],
-        ["编号", 10**30],
+        ["件数", 3],
     ]
-    assert notice.fields == {"year": 2026, "count": 3, "ok": True}
 
 
 # -- what must still publish ------------------------------------------------------------
@@ -219,14 +241,14 @@ def test_ordinary_numbers_stay_numbers() -> None:
 )
 def test_public_numbers_are_not_personal_data(text: str) -> None:
     assert pii.scan_text(text, "body") == []
-    assert guard(_notice(body=text, fields={"note": text})).body == text
+    assert guard(_notice(body=text, fields={"issuer": text})).body == text
 
 
 def test_the_allow_list_takes_any_spelling_of_an_office_number() -> None:
     allow = frozenset({"138-1234-5678"})
     for typed in ("13812345678", "138 1234 5678", "+86 138 1234 5678", MOBILE.translate(FULL)):
         assert pii.scan_text(f"值班手机 {typed}", "body", allow) == []
-        assert guard(_notice(body=f"值班手机 {typed}", fields={"duty": int(MOBILE)}), allow)
+        assert guard(_notice(body=f"值班手机 {typed}", table={"columns": ["值班"], "rows": [[int(MOBILE)]]}), allow)
     with pytest.raises(PersonalDataFound):
         guard(_notice(body="值班手机 13912345678"), allow)
 
@@ -240,3 +262,14 @@ def test_two_numbers_side_by_side_are_both_found() -> None:
         ("mobile", "13912345678"),
     ]
     assert pii.mask_text(text, found) == "1101**********1233 138****5678，序号1 139****5678"
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_number_as_a_fields_key_is_refused_without_being_repeated(fmt: str) -> None:
+    """Strict input knows every key, so a number there is an unknown field; the refusal
+    names the place with the number masked."""
+    typed, number, _ = FORMATS[fmt]
+    with pytest.raises(NoticeFormatError) as caught:
+        guard(_notice(fields={typed: "联系人"}))
+    assert "未知字段" in str(caught.value)
+    assert number not in re.sub(r"[\s.\-]", "", normalise(str(caught.value)).text)
