@@ -248,7 +248,8 @@ def test_the_allow_list_takes_any_spelling_of_an_office_number() -> None:
     allow = frozenset({"138-1234-5678"})
     for typed in ("13812345678", "138 1234 5678", "+86 138 1234 5678", MOBILE.translate(FULL)):
         assert pii.scan_text(f"值班手机 {typed}", "body", allow) == []
-        assert guard(_notice(body=f"值班手机 {typed}", table={"columns": ["值班"], "rows": [[int(MOBILE)]]}), allow)
+        duty = {"columns": ["值班"], "rows": [[int(MOBILE)]]}
+        assert guard(_notice(body=f"值班手机 {typed}", table=duty), allow)
     with pytest.raises(PersonalDataFound):
         guard(_notice(body="值班手机 13912345678"), allow)
 
