@@ -407,3 +407,33 @@ def test_plain_line(given: str, expected: str) -> None:
 )
 def test_plain_text(given: str, expected: str) -> None:
     assert plain_text(given) == expected
+
+
+def test_xml_chars_drops_exactly_what_intake_refuses_on_every_code_point() -> None:
+    from publisher.values import BAD_CHARACTERS
+
+    wrong = [
+        cp
+        for cp in range(0x110000)
+        if (xml_chars(chr(cp)) == "") != bool(BAD_CHARACTERS.match(chr(cp)))
+    ]
+    assert wrong == []
+    assert xml_chars("名字𠀀😀") == "名字𠀀😀"  # supplementary characters (Ext. B, emoji) stay
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "各有关单位：\n\n　　请于本月底前完成自查。\r\n联系电话：12345。",
+        "2026-10-08 发布，有效期至 2026-10-09。",
+        "受强对流天气影响，预计未来6小时内    我市大部分地区将出现50毫米以上降雨。",
+        "   \n\t\n",
+    ],
+)
+def test_text_without_markup_reads_as_markdown_would_render_it(text: str) -> None:
+    from channels.portal import plaintext
+
+    rendered = plaintext._html_text(plaintext._MARKDOWN.render(text))
+    assert plain_text(text) == rendered
+    inline = plaintext._html_text(plaintext._MARKDOWN.renderInline(text))
+    assert plain_line(text) == plaintext._LINE_BREAKS.sub(" ", inline)
