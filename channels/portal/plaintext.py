@@ -19,8 +19,10 @@ embeddings, overrides and isolates — the same set intake refuses
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
@@ -175,19 +177,43 @@ def _html_text(html: str) -> str:
 def plain_text(text: str) -> str:
     """Markdown (with any inline HTML) as plain text: one line per paragraph, list item,
     heading or table row, no markup, entities decoded, no empty lines."""
+    return _remembered(_block, text)
+
+
+def plain_line(text: str) -> str:
+    """A title as plain text on one line: inline markdown and HTML gone, whitespace collapsed
+    (block syntax such as a leading ``#`` or ``1.`` is kept: in a title it is text)."""
+    return _remembered(_inline, text)
+
+
+def _block(text: str) -> str:
     text = xml_chars(text)
     if not _INLINE_SYNTAX.search(text) and not _BLOCK_SYNTAX.search(text):
         return _lines(text)
     return _html_text(_MARKDOWN.render(text))
 
 
-def plain_line(text: str) -> str:
-    """A title as plain text on one line: inline markdown and HTML gone, whitespace collapsed
-    (block syntax such as a leading ``#`` or ``1.`` is kept: in a title it is text)."""
+def _inline(text: str) -> str:
     text = xml_chars(text)
     if _INLINE_SYNTAX.search(text):
         text = _html_text(_MARKDOWN.renderInline(text))
     return _LINE_BREAKS.sub(" ", _lines(text))
+
+
+# Every feed request converts the same few dozen titles and warnings again; markdown-it takes
+# up to a millisecond for a short text with markup. Short texts are remembered (at most
+# REMEMBERED of them, each at most REMEMBER_UP_TO characters: a few MB at worst).
+REMEMBERED = 1024
+REMEMBER_UP_TO = 2000
+
+
+@functools.lru_cache(maxsize=REMEMBERED)
+def _cached(convert: Callable[[str], str], text: str) -> str:
+    return convert(text)
+
+
+def _remembered(convert: Callable[[str], str], text: str) -> str:
+    return _cached(convert, text) if len(text) <= REMEMBER_UP_TO else convert(text)
 
 
 def write_xml(root: ET.Element, default_namespace: str | None = None) -> bytes:
