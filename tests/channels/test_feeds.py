@@ -437,3 +437,19 @@ def test_text_without_markup_reads_as_markdown_would_render_it(text: str) -> Non
     assert plain_text(text) == rendered
     inline = plaintext._html_text(plaintext._MARKDOWN.renderInline(text))
     assert plain_line(text) == plaintext._LINE_BREAKS.sub(" ", inline)
+
+
+def test_html_fields_carry_the_pages_sanitised_html_whatever_is_stored(portal: Portal) -> None:
+    notice_id = portal.publish(GENERAL)
+    portal.store(
+        notice_id,
+        parts={
+            "body": '<p onclick="x()">正文<b>加粗</b></p><script>alert(1)</script>'
+            '<img src=x onerror="alert(2)"><a href="javascript:alert(3)">链接</a>'
+        },
+    )
+    rss = portal.feed("/portal/rss.xml")
+    atom = portal.feed("/portal/atom.xml")
+    htmls = [rss.findtext("channel/item/description"), atom.findtext(f"{ATOM}entry/{ATOM}content")]
+    for html in htmls:
+        assert html == "<p>正文<b>加粗</b></p><a>链接</a>"
