@@ -147,10 +147,37 @@ def db_upgrade(ctx: Context) -> None:
         click.echo(f"数据库已是最新版本，无需迁移: {where}")
 
 
+def _a_url(_ctx: Any, _param: Any, value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter("应为 http:// 或 https:// 开头的地址，例如 http://127.0.0.1:8123")
+    return value.rstrip("/") if value else None
+
+
+def _serve_address(host: str, port: int) -> str:
+    """Where a local client reaches a serve listening on ``host:port``."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="publisher serve 监听的端口 (默认取设置 port)。",
+)
+@click.option(
+    "--url",
+    callback=_a_url,
+    default=None,
+    help="publisher serve 的地址，例如 http://127.0.0.1:8123 (默认取设置 base_url)。",
+)
 @pass_ctx
-def doctor(ctx: Context) -> None:
-    """检查设置、数据库和每个渠道账号；每个问题一行。"""
+def doctor(ctx: Context, port: int | None, url: str | None) -> None:
+    """检查设置、数据库、运行中的 publisher serve 和每个渠道账号；每个问题一行。"""
     from publisher.clock import SystemClock
     from publisher.registry import Channels
     from publisher.settings import load_settings
@@ -159,11 +186,16 @@ def doctor(ctx: Context) -> None:
     problems: list[str] = []
     try:
         settings = load_settings()
+        if url is not None or port is not None:
+            # The sandbox accounts call {base_url}/_sandbox: point them at that serve.
+            where = url or _serve_address(settings.host, port or settings.port)
+            settings = load_settings(base_url=where, **({"port": port} if port else {}))
     except PublisherError as exc:
         click.echo(f"✗ 设置: {exc}")
         raise SystemExit(EXIT_FAILED) from None
     click.echo(f"✓ 设置: 已读取 ({len(settings.accounts)} 个渠道账号)")
     click.echo(f"✓ 机构: {settings.organization.describe()}")
+    serving = _find_serve(settings)
 
     async def go() -> None:
         clock = SystemClock()
@@ -187,7 +219,7 @@ def doctor(ctx: Context) -> None:
                 problems.append(f"渠道配置: {exc}")
                 return
             try:
-                await _check_accounts(channels, problems, settings)
+                await _check_accounts(channels, problems, settings, serving)
             finally:
                 await channels.aclose()
         finally:
@@ -226,7 +258,30 @@ def _sqlite_missing(url: str) -> bool:
     return not Path(parsed.database).expanduser().exists()
 
 
-async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> None:
+def _find_serve(settings: Any) -> bool:
+    """Whether a publisher serve answers at the settings' address; says so either way."""
+    import httpx
+
+    base = settings.public_base_url
+    try:
+        with httpx.Client(timeout=3.0, trust_env=False) as client:
+            answer = client.get(f"{base}/healthz")
+        found = answer.status_code in (200, 503) and "database" in answer.json()
+    except (httpx.HTTPError, ValueError):
+        found = False
+    if found:
+        click.echo(f"✓ 服务: publisher serve 正在 {base} 运行")
+    else:
+        click.echo(
+            f"- 服务: {base} 没有运行中的 publisher serve "
+            "(在别的端口或地址运行时，用 doctor --port 或 --url 指向它)"
+        )
+    return found
+
+
+async def _check_accounts(
+    channels: Any, problems: list[str], settings: Any, serving: bool = False
+) -> None:
     from publisher.errors import TransientError
     from publisher.http_errors import NOT_CONNECTED
 
@@ -237,9 +292,12 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
             click.echo(f"✓ {label}: 正常")
         except TransientError as exc:
             sandbox = settings.accounts.get(account.name, {}).get("sandbox")
-            if sandbox and NOT_CONNECTED in str(exc):
-                # The embedded sandbox is served by `publisher serve` itself: not running yet.
-                click.echo(f"- {label}: 沙箱接收端由 publisher serve 提供，当前未运行，跳过检查")
+            if sandbox and not serving and NOT_CONNECTED in str(exc):
+                # The embedded sandbox is served by `publisher serve` itself: not running here.
+                click.echo(
+                    f"- {label}: 沙箱接收端由 publisher serve 提供，"
+                    f"{settings.public_base_url} 上未运行，跳过检查"
+                )
             else:
                 problems.append(f"{label}: {exc}")
         except ChannelError as exc:

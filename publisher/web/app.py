@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -116,6 +116,12 @@ def create_app(
     app.state.settings = settings
     app.include_router(api.router)
     _include_account_routes(app, settings, runtime)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """The portal for now (a console will take ``/`` later); the API docs without one."""
+        portal = any(raw.get("type") == "portal" for raw in settings.accounts.values())
+        return RedirectResponse("/portal" if portal else "/docs", status_code=302)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -1,0 +1,58 @@
+"""What a sandbox received, kept in a JSON-lines file so that it survives a restart.
+
+One file per channel imitation (``<sandbox_dir>/<type>.jsonl``). Each line is one record,
+``{"<kind>": <value>}``, appended as the sandbox receives it: a post is one short append (tens
+of microseconds), never a rewrite of the file, so the sandbox stays as fast as the benchmarks
+need. Each line reaches the operating system before the sandbox answers, so a killed process
+loses nothing it answered; no file stays open between records. ``DELETE /posts``
+is the one rewrite (:meth:`Journal.replace`), rare by nature.
+
+The sandbox is a stand-in, not a store: a torn last line (power cut mid-write) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._made = False
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every whole record written so far, oldest first (none when there is no file)."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        records = []
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def append(self, record: dict[str, Any]) -> None:
+        if not self._made:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._made = True
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(_line(record))
+
+    def replace(self, records: list[dict[str, Any]]) -> None:
+        """Make the file hold exactly ``records`` (written aside, then renamed over it)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        aside = self.path.with_name(self.path.name + ".new")
+        aside.write_text("".join(_line(r) for r in records), encoding="utf-8")
+        os.replace(aside, self.path)
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
