@@ -56,6 +56,7 @@ TEMPLATES_DIR = (
 # Names appear in URLs, environment variables (PUBLISHER_ACCOUNTS__<NAME>__...) and columns.
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SANDBOX_URL = "{base_url}/_sandbox"
+TRUE = ("true", "1", "yes", "on")  # a boolean account option, from a file or the environment
 
 
 def default_accounts() -> dict[str, dict[str, Any]]:
@@ -277,7 +278,7 @@ class Settings(BaseSettings):
         if self.forwarded_allow_ips:
             return list(self.forwarded_allow_ips)
         trusting = any(
-            isinstance(raw, dict) and raw.get("trust_forwarded_for") is True
+            isinstance(raw, dict) and str(raw.get("trust_forwarded_for")).lower() in TRUE
             for raw in self.accounts.values()
         )
         return ["127.0.0.1", "::1"] if trusting else []

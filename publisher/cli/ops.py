@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+from pathlib import Path
 from typing import Any
 
 import click
@@ -58,12 +59,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             raise
         app = create_app(settings, runtime=rt)
         config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
+            app, log_level="warning", lifespan="on", access_log=False, **uvicorn_network(settings)
         )
         sandbox = "，沙箱渠道已启用" if uses_sandbox(settings) else ""
         click.echo(
@@ -309,17 +305,47 @@ async def _check_accounts(
 @main.command()
 @click.option("--host", default="127.0.0.1", help="监听地址。")
 @click.option("--port", type=click.IntRange(1, 65535), default=8001, help="端口。")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="把收到的内容保存在这个目录，重启后仍在 (默认只在内存中)。",
+)
 @pass_ctx
-def sandbox(ctx: Context, host: str, port: int) -> None:
+def sandbox(ctx: Context, host: str, port: int, state_dir: Path | None) -> None:
     """单独运行沙箱渠道 (微博、微信公众号、OA 和 webhook 的模拟端)。"""
     import uvicorn
 
     from publisher.sandbox import sandbox_app
+    from publisher.sandbox.guard import SandboxGuard
 
+    settings = ctx.settings(host=host, port=port)
     ctx.guard(lambda: _check_port(host, port))
+    app = SandboxGuard(
+        sandbox_app(state_dir), settings.api_token, settings.listens_beyond_loopback
+    )
     click.echo(f"沙箱已启动: http://{host}:{port}/", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(sandbox_app(), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app, log_level="warning", access_log=False, **uvicorn_network(settings)
+        )
+
+
+def uvicorn_network(settings: Any) -> dict[str, Any]:
+    """Where uvicorn listens, and whose forwarded headers it believes: our settings decide.
+
+    uvicorn's own default believes X-Forwarded-For from 127.0.0.1, which would let anyone on
+    this host (or a proxy that passes the header through) choose their address. Here it is off
+    unless ``forwarded_allow_ips`` names the proxies, or a portal account trusts
+    ``trust_forwarded_for`` (then the proxy on this host).
+    """
+    proxies = settings.proxy_addresses
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": list(proxies) if proxies else [],
+    }
 
 
 def _safe_url(url: str) -> str:

@@ -24,11 +24,18 @@ class Journal:
         self._made = False
 
     def read(self) -> list[dict[str, Any]]:
-        """Every whole record written so far, oldest first (none when there is no file)."""
+        """Every whole record written so far, oldest first (none when there is no file).
+
+        Called once, when the sandbox starts, before any :meth:`append`.
+        """
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
+        if text and not text.endswith("\n"):
+            # end the torn line, so that the next record starts a line of its own
+            with self.path.open("a", encoding="utf-8") as file:
+                file.write("\n")
         records = []
         for line in text.splitlines():
             try:

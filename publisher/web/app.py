@@ -182,6 +182,9 @@ def create_app(
 
     if uses_sandbox(settings):
         from publisher.sandbox import sandbox_app
+        from publisher.sandbox.guard import SandboxGuard
 
-        app.mount("/_sandbox", sandbox_app())
+        sandbox = sandbox_app(settings.sandbox_state_dir)
+        guarded = SandboxGuard(sandbox, settings.api_token, settings.listens_beyond_loopback)
+        app.mount("/_sandbox", guarded)
     return app
