@@ -262,7 +262,8 @@ def _find_serve(settings: Any) -> bool:
     try:
         with httpx.Client(timeout=3.0, trust_env=False) as client:
             answer = client.get(f"{base}/healthz")
-        found = answer.status_code in (200, 503) and "database" in answer.json()
+        body = answer.json()
+        found = answer.status_code in (200, 503) and isinstance(body, dict) and "status" in body
     except (httpx.HTTPError, ValueError):
         found = False
     if found:
