@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -119,6 +119,12 @@ def create_app(
     app.include_router(api.router)
     _include_account_routes(app, settings, runtime)
 
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """The portal for now (a console will take ``/`` later); the API docs without one."""
+        portal = any(raw.get("type") == "portal" for raw in settings.accounts.values())
+        return RedirectResponse("/portal" if portal else "/docs", status_code=302)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.runtime
@@ -178,6 +184,9 @@ def create_app(
 
     if uses_sandbox(settings):
         from publisher.sandbox import sandbox_app
+        from publisher.sandbox.guard import SandboxGuard
 
-        app.mount("/_sandbox", sandbox_app())
+        sandbox = sandbox_app(settings.sandbox_state_dir)
+        guarded = SandboxGuard(sandbox, settings.api_token, settings.listens_beyond_loopback)
+        app.mount("/_sandbox", guarded)
     return app
