@@ -9,7 +9,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, literal, literal_column, or_, select
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -17,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from publisher.states import Status
 from publisher.store.portal import PortalCursor, PortalNotice, PortalPage
-from publisher.store.schema import deliveries, notices, page_views
+from publisher.store.schema import Id, UTCDateTime, deliveries, notices, page_views
 from publisher.store.sql.core import SqlCore
 
 PORTAL = "portal"  # the channel type whose posted deliveries are portal pages
@@ -47,6 +58,16 @@ def _holds_page() -> Any:
     return ~exists(select(literal(1)).where(f.notice_id == D.notice_id, *_pages(first), earlier))
 
 
+def _position() -> Any:
+    """A delivery's place in the lists, as a row value: one index range on both backends (an
+    OR of two comparisons became a bitmap scan and a sort on PostgreSQL)."""
+    return tuple_(D.posted_at, D.notice_id)
+
+
+def _at(cursor: PortalCursor) -> Any:
+    return tuple_(literal(cursor.posted_at, UTCDateTime()), literal(cursor.notice_id, Id))
+
+
 Key = tuple[int, int, Any]  # (notice id, delivery id, posted_at)
 
 
@@ -64,11 +85,11 @@ def _keys(
     if kind is not None:
         query = query.where(D.kind == kind)
     if before is not None:
-        at, nid = before.posted_at, before.notice_id
-        query = query.where(D.posted_at <= at, or_(D.posted_at < at, D.notice_id < nid))
+        at = before.posted_at
+        query = query.where(D.posted_at <= at, _position() < _at(before))
     if after is not None:
-        at, nid = after.posted_at, after.notice_id
-        query = query.where(D.posted_at >= at, or_(D.posted_at > at, D.notice_id > nid))
+        at = after.posted_at
+        query = query.where(D.posted_at >= at, _position() > _at(after))
         query = query.order_by(D.posted_at, D.notice_id)
     else:
         query = query.order_by(D.posted_at.desc(), D.notice_id.desc())
@@ -94,12 +115,18 @@ def _hydrate(conn: Connection, keys: Sequence[Key]) -> list[PortalNotice]:
         return []
     shown = deliveries.alias("shown")
     other = deliveries.alias("other")
-    on_notice = other.c.notice_id == N.id
-    total = select(func.count()).where(on_notice).scalar_subquery()
-    cancelled = (
-        select(func.count())
-        .where(on_notice, other.c.status == Status.CANCELLED.value)
-        .scalar_subquery()
+    notice_ids = [k[0] for k in keys]
+    counts = (
+        select(
+            other.c.notice_id,
+            func.count().label("total"),
+            func.sum(case((other.c.status == Status.CANCELLED.value, 1), else_=0)).label(
+                "cancelled"
+            ),
+        )
+        .where(other.c.notice_id.in_(notice_ids))
+        .group_by(other.c.notice_id)
+        .subquery("counts")
     )
     query = (
         select(
@@ -107,11 +134,13 @@ def _hydrate(conn: Connection, keys: Sequence[Key]) -> list[PortalNotice]:
             shown.c.posted_at,
             shown.c.rendered,
             shown.c.updated_at.label("shown_updated_at"),
-            total.label("total"),
-            cancelled.label("cancelled"),
+            counts.c.total,
+            counts.c.cancelled,
         )
-        .select_from(shown.join(notices, N.id == shown.c.notice_id))
-        .where(shown.c.id.in_([k[1] for k in keys]))
+        .select_from(
+            shown.join(notices, N.id == shown.c.notice_id).join(counts, counts.c.notice_id == N.id)
+        )
+        .where(shown.c.id.in_([k[1] for k in keys]), N.id.in_(notice_ids))
     )
     found = {int(r.id): _portal_notice(r) for r in conn.execute(query).all()}
     return [found[k[0]] for k in keys if k[0] in found]
@@ -172,8 +201,7 @@ class PortalMixin(SqlCore):
         """The live notice with this id, or None (never posted to a portal, or no such id)."""
         query = (
             select(D.notice_id, D.id, D.posted_at)
-            .where(D.notice_id == notice_id, *_pages(deliveries))
-            .order_by(D.posted_at, D.id)
+            .where(D.notice_id == notice_id, *_pages(deliveries), _holds_page())
             .limit(1)
         )
 
