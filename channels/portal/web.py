@@ -45,7 +45,7 @@ CSS_PATH = Path(__file__).with_name("static") / "portal.css"
 WARNING = Kind.WEATHER_WARNING
 FRONT_PAGE_ITEMS = 6
 OFFSET_PAGES = 10  # ?page=N is served up to here (an index read past N pages); deeper: page 1
-COUNT_BOUND = 1000  # a category counts its notices up to here ("共 1000 条以上" beyond)
+COUNT_BOUND = 1000  # a category counts its notices up to here ("共 1000 余条" beyond)
 SEEN_MAX = 100_000
 STATE_WORDS = {
     "withdrawn": "已撤回",
