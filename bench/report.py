@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from portal_pages import portal_rows
 from procs import ROOT
 
 TARGETS = {
@@ -233,6 +234,7 @@ def figures(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool 
         ),
     ):
         row(label, value, None, "ms  (sink at once)", False)
+    rows += portal_rows(results)
     return rows
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from portal_pages import section_portal
 from procs import PROFILE, PYSPY, RESULTS, ROOT, WORK, sink_process
 from report import TARGETS, figures, git_state, machine, print_table, versions
 from sections import (
@@ -52,6 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
         "postgres": {"workers": 2},
         "peer": {"count_0ms": 500, "count_50ms": 500, "gather": True},
+        "portal": {"sizes": [2_000, 100_000], "warmup": 3, "repeat": 5},
     },
     "quick": {
         "dispatch": {"count": 75, "rate": 50, "warmup": 10},
@@ -67,10 +69,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
         "postgres": {"workers": 2},
         "peer": {"count_0ms": 100, "count_50ms": 40, "gather": False},
+        "portal": {"sizes": [2_000, 20_000], "warmup": 2, "repeat": 5},
     },
 }
 
-SECTIONS = ("dispatch", "dispatch_http", "fanout", "burst", "postgres", "peer")
+SECTIONS = ("dispatch", "dispatch_http", "fanout", "burst", "postgres", "peer", "portal")
 
 
 def wait_quiet(limit_s: float, below: float) -> None:
@@ -155,6 +158,7 @@ def main() -> None:
             ("burst", lambda: section_burst(sink, work, preset)),
             ("postgres", lambda: section_postgres(sink, work, preset, args.postgres)),
             ("peer", lambda: section_peer(sink, work, preset, results.get("burst", {}))),
+            ("portal", lambda: section_portal(work, preset)),
         ]
         for section, step in steps:
             if section not in wanted:

@@ -10,10 +10,9 @@ delivery's rendered HTML, passed through ``sanitize.clean_html`` first.
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from channels.portal.adapter import PortalOptions
@@ -40,11 +39,13 @@ from publisher.kinds import Kind
 from publisher.portal import PortalContext, portal_context
 from publisher.render import KIND_LABELS
 from publisher.store import MAX_ROW_ID
-from publisher.store.portal import PortalNotice
+from publisher.store.portal import PortalCursor, PortalNotice
 
 CSS_PATH = Path(__file__).with_name("static") / "portal.css"
 WARNING = Kind.WEATHER_WARNING
 FRONT_PAGE_ITEMS = 6
+OFFSET_PAGES = 10  # ?page=N is served up to here (an index read past N pages); deeper: page 1
+COUNT_BOUND = 1000  # a category counts its notices up to here ("共 1000 余条" beyond)
 SEEN_MAX = 100_000
 STATE_WORDS = {
     "withdrawn": "已撤回",
@@ -130,8 +131,10 @@ class PortalSite:
         html = self._env(ctx).get_template(template).render(context)
         return HTMLResponse(html, status_code=status)
 
-    def _not_found(self, ctx: PortalContext, message: str = "页面不存在或尚未发布") -> Response:
-        return self._page(ctx, "not_found.html", status=404, message=message)
+    def _not_found(
+        self, ctx: PortalContext, message: str = "页面不存在或尚未发布", status: int = 404
+    ) -> Response:
+        return self._page(ctx, "not_found.html", status=status, message=message)
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -150,27 +153,46 @@ class PortalSite:
             warnings=in_force[:5],
         )
 
-    async def category(self, ctx: Ctx, kind: str, page: str = "1") -> Response:
+    async def category(
+        self, ctx: Ctx, kind: str, page: str = "1", before: str = "", after: str = ""
+    ) -> Response:
+        """One category, newest first. Pages follow cursors (``?before=`` the last item seen,
+        ``?after=`` the first, for the page before); ``?page=N`` still serves the first
+        ``OFFSET_PAGES`` pages, and a deeper number goes to the first page."""
         if kind not in KIND_LABELS:
             return self._not_found(ctx, "没有这个栏目")
-        number = int(page) if page.isdigit() and int(page) > 0 else 1
+        number = int(page) if page.isascii() and page.isdigit() and int(page) > 0 else 1
+        older, newer = _cursor(before), _cursor(after)
+        if (before and older is None) or (after and newer is None) or (older and newer):
+            return self._not_found(ctx, "分页参数无效", status=400)
+        cursored = older is not None or newer is not None
+        if number > OFFSET_PAGES and not cursored:
+            return RedirectResponse(f"/portal/category/{kind}", status_code=302)
         size = self._options(ctx).page_size
-        total = await ctx.store.portal_count(kinds=[kind])
-        pages = max(1, math.ceil(total / size))
-        if number > pages:
+        offset = 0 if cursored else (number - 1) * size
+        found = await ctx.store.portal_page(
+            kinds=[kind], before=older, after=newer, offset=offset, limit=size
+        )
+        if not found.items and (cursored or number > 1):
             return self._not_found(ctx, "没有这一页")
-        items = await ctx.store.portal_notices(kinds=[kind], offset=(number - 1) * size, limit=size)
+        total = await ctx.store.portal_count(kinds=[kind], at_most=COUNT_BOUND + 1)
         now, zone = ctx.clock.now(), ctx.zone
+        base = f"/portal/category/{kind}"
+        first, last = (found.items[0], found.items[-1]) if found.items else (None, None)
         return self._page(
             ctx,
             "list.html",
             current_kind=kind,
             kind=kind,
             kind_label=KIND_LABELS[kind],
-            items=[_item(n, now, zone) for n in items],
-            page=number,
-            pages=pages,
-            total=total,
+            items=[_item(n, now, zone) for n in found.items],
+            page=None if cursored else number,
+            pages=None if total > COUNT_BOUND else max(1, -(-total // size)),
+            total=min(total, COUNT_BOUND),
+            more_than_total=total > COUNT_BOUND,
+            first_url=base if found.newer else None,
+            prev_url=f"{base}?after={_cursor_text(first)}" if first and found.newer else None,
+            next_url=f"{base}?before={_cursor_text(last)}" if last and found.older else None,
         )
 
     async def notice(self, request: Request, ctx: Ctx, notice_id: str) -> Response:
@@ -328,3 +350,21 @@ def _row_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ROW_ID else None
+
+
+def _cursor_text(n: PortalNotice) -> str:
+    """A list position for a link: ``<posted_at, UTC, ISO 8601>,<notice id>``."""
+    return f"{n.posted_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')},{n.id}"
+
+
+def _cursor(text: str) -> PortalCursor | None:
+    """The position a ``before``/``after`` parameter names, or None (absent or malformed)."""
+    moment, _, notice = text.rpartition(",")
+    row = _row_id(notice)
+    if not moment or row is None or len(moment) > 40:
+        return None
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        return None
+    return None if at.tzinfo is None else PortalCursor(at.astimezone(UTC), row)

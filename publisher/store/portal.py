@@ -2,7 +2,13 @@
 
 A notice is *live* on the portal once a delivery of channel type ``portal`` has been posted.
 A delivery cancelled after it was posted (``posted_at`` set) keeps its page, marked withdrawn,
-so a link already shared on Weibo or WeChat still explains what happened.
+so a link already shared on Weibo or WeChat still explains what happened. With several portal
+deliveries, the first one posted holds the page (its time places the notice in the lists).
+
+Lists are newest first by (``posted_at``, notice id). Every read costs what it shows, however
+large the archive: lists are read from indexes a page at a time (keyset: a
+:class:`PortalCursor` names the last item seen; a small ``offset`` is allowed for the first
+pages), and counts stop at a bound the caller gives.
 """
 
 from __future__ import annotations
@@ -77,6 +83,27 @@ class PortalNotice:
         return "active"
 
 
+@dataclass(frozen=True, order=True)
+class PortalCursor:
+    """A place in a list: the (``posted_at``, notice id) of an item. Items are ordered by it."""
+
+    posted_at: datetime
+    notice_id: int
+
+    @classmethod
+    def of(cls, notice: PortalNotice) -> PortalCursor:
+        return cls(notice.posted_at, notice.id)
+
+
+@dataclass(frozen=True)
+class PortalPage:
+    """One page of a list, newest first, and whether there are newer or older items."""
+
+    items: list[PortalNotice]
+    newer: bool  # items before the first one (a previous page)
+    older: bool  # items after the last one (a next page)
+
+
 class PortalReads(Protocol):
     """The store as the portal sees it. Reads are one consistent snapshot each."""
 
@@ -86,10 +113,27 @@ class PortalReads(Protocol):
     async def portal_notices(
         self, *, kinds: Sequence[str] | None = None, offset: int = 0, limit: int = 20
     ) -> list[PortalNotice]:
-        """Live notices, newest page first, optionally of some kinds only."""
+        """Live notices, newest page first, optionally of some kinds only. ``offset`` is
+        read past in an index: keep it small (deep pages use :meth:`portal_page`)."""
 
-    async def portal_count(self, *, kinds: Sequence[str] | None = None) -> int:
-        """How many live notices (of these kinds)."""
+    async def portal_page(
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        before: PortalCursor | None = None,
+        after: PortalCursor | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> PortalPage:
+        """``limit`` live notices, newest first: the newest ones older than ``before``, or
+        the oldest ones newer than ``after`` (the page before), or from the newest on,
+        skipping ``offset``. Pages following each other's cursors neither skip nor repeat."""
+
+    async def portal_count(
+        self, *, kinds: Sequence[str] | None = None, at_most: int | None = None
+    ) -> int:
+        """How many live notices (of these kinds); with ``at_most``, counting stops there
+        (the answer is ``at_most`` when there are at least that many)."""
 
     async def portal_front_page(
         self, kinds: Iterable[str], per_kind: int

@@ -70,7 +70,7 @@ class IntakeMixin(ClaimsMixin):
             if not new_deliveries:
                 conn.execute(INSERT_EVENT, event_rows)
                 return Submission(notice_id, True)
-            ids = self._insert_deliveries(conn, notice_id, new_deliveries, now)
+            ids = self._insert_deliveries(conn, notice_id, row["kind"], new_deliveries, now)
             event_rows += [
                 event_row(
                     notice_id,
@@ -112,7 +112,7 @@ class IntakeMixin(ClaimsMixin):
 
     @staticmethod
     def _insert_deliveries(
-        conn: Connection, notice_id: int, new: Sequence[NewDelivery], now: datetime
+        conn: Connection, notice_id: int, kind: str, new: Sequence[NewDelivery], now: datetime
     ) -> list[int]:
         """Insert the deliveries (``pending``); their ids, in the order given."""
         inserted = conn.execute(
@@ -122,6 +122,7 @@ class IntakeMixin(ClaimsMixin):
                     notice_id=notice_id,
                     account=d.account,
                     channel=d.channel,
+                    kind=kind,
                     status=Status.PENDING,
                     priority=d.priority,
                     not_before=d.not_before,

@@ -9,59 +9,141 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, type_coerce
+from sqlalchemy import (
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from publisher.states import Status
-from publisher.store.portal import PortalNotice
-from publisher.store.schema import UTCDateTime, deliveries, notices, page_views
+from publisher.store.portal import PortalCursor, PortalNotice, PortalPage
+from publisher.store.schema import Id, UTCDateTime, deliveries, notices, page_views
 from publisher.store.sql.core import SqlCore
 
 PORTAL = "portal"  # the channel type whose posted deliveries are portal pages
+SHOWN = (Status.POSTED.value, Status.CANCELLED.value)  # a posted page stays, maybe withdrawn
 D = deliveries.c
 N = notices.c
 V = page_views.c
 
-_SHOWN = and_(
-    D.channel == PORTAL,
-    D.posted_at.is_not(None),
-    D.status.in_((Status.POSTED.value, Status.CANCELLED.value)),
-)
+
+def _pages(table: Any) -> list[Any]:
+    """Deliveries that hold a portal page: the partial indexes' predicate (schema.PORTAL_PAGES)
+    spelled with literals, so the planner can prove those indexes apply, then the status."""
+    c = table.c
+    return [
+        c.channel == literal_column(f"'{PORTAL}'"),
+        c.posted_at.is_not(None),
+        c.status.in_(SHOWN),
+    ]
 
 
-def _live() -> Any:
-    """Per notice: when its portal page went live, which delivery holds it, cancellations."""
-    return (
-        select(
-            D.notice_id.label("notice_id"),
-            type_coerce(func.min(case((_SHOWN, D.posted_at))), UTCDateTime()).label("posted_at"),
-            func.min(case((_SHOWN, D.id))).label("delivery_id"),
-            func.count().label("total"),
-            func.sum(case((D.status == Status.CANCELLED.value, 1), else_=0)).label("cancelled"),
-        )
-        .group_by(D.notice_id)
-        .having(func.min(case((_SHOWN, D.id))).is_not(None))
-        .subquery("live")
-    )
+def _holds_page() -> Any:
+    """This delivery is the notice's first posted portal delivery (by time, then id): with
+    several portal accounts, only that one places the notice in the lists."""
+    first = deliveries.alias("first")
+    f = first.c
+    earlier = or_(f.posted_at < D.posted_at, and_(f.posted_at == D.posted_at, f.id < D.id))
+    return ~exists(select(literal(1)).where(f.notice_id == D.notice_id, *_pages(first), earlier))
 
 
-def _select(live: Any) -> Any:
+def _position() -> Any:
+    """A delivery's place in the lists, as a row value: one index range on both backends (an
+    OR of two comparisons became a bitmap scan and a sort on PostgreSQL)."""
+    return tuple_(D.posted_at, D.notice_id)
+
+
+def _at(cursor: PortalCursor) -> Any:
+    return tuple_(literal(cursor.posted_at, UTCDateTime()), literal(cursor.notice_id, Id))
+
+
+Key = tuple[int, int, Any]  # (notice id, delivery id, posted_at)
+
+
+def _keys(
+    conn: Connection,
+    kind: str | None,
+    *,
+    before: PortalCursor | None = None,
+    after: PortalCursor | None = None,
+    offset: int = 0,
+    limit: int,
+) -> list[Key]:
+    """The list's items from an index only: newest first, or oldest first after ``after``."""
+    query = select(D.notice_id, D.id, D.posted_at).where(*_pages(deliveries), _holds_page())
+    if kind is not None:
+        query = query.where(D.kind == kind)
+    if before is not None:
+        at = before.posted_at
+        query = query.where(D.posted_at <= at, _position() < _at(before))
+    if after is not None:
+        at = after.posted_at
+        query = query.where(D.posted_at >= at, _position() > _at(after))
+        query = query.order_by(D.posted_at, D.notice_id)
+    else:
+        query = query.order_by(D.posted_at.desc(), D.notice_id.desc())
+    rows = conn.execute(query.offset(offset).limit(limit)).all()
+    return [(int(r[0]), int(r[1]), r[2]) for r in rows]
+
+
+def _keys_of(
+    conn: Connection, kinds: Sequence[str] | None, *, limit: int, **where: Any
+) -> list[Key]:
+    """:func:`_keys` over several kinds: each kind's index, merged (newest first)."""
+    if kinds is None or len(kinds) == 1:
+        return _keys(conn, None if kinds is None else kinds[0], limit=limit, **where)
+    offset = where.pop("offset", 0)
+    merged = [k for kind in set(kinds) for k in _keys(conn, kind, limit=offset + limit, **where)]
+    merged.sort(key=lambda k: (k[2], k[0]), reverse=where.get("after") is None)
+    return merged[offset : offset + limit]
+
+
+def _hydrate(conn: Connection, keys: Sequence[Key]) -> list[PortalNotice]:
+    """The notices these keys name, in their order: each row by its primary key."""
+    if not keys:
+        return []
     shown = deliveries.alias("shown")
-    return (
+    other = deliveries.alias("other")
+    notice_ids = [k[0] for k in keys]
+    counts = (
+        select(
+            other.c.notice_id,
+            func.count().label("total"),
+            func.sum(case((other.c.status == Status.CANCELLED.value, 1), else_=0)).label(
+                "cancelled"
+            ),
+        )
+        .where(other.c.notice_id.in_(notice_ids))
+        .group_by(other.c.notice_id)
+        .subquery("counts")
+    )
+    query = (
         select(
             notices,
-            live.c.posted_at,
-            live.c.total,
-            live.c.cancelled,
+            shown.c.posted_at,
             shown.c.rendered,
             shown.c.updated_at.label("shown_updated_at"),
+            counts.c.total,
+            counts.c.cancelled,
         )
-        .join(live, live.c.notice_id == N.id)
-        .join(shown, shown.c.id == live.c.delivery_id)
+        .select_from(
+            shown.join(notices, N.id == shown.c.notice_id).join(counts, counts.c.notice_id == N.id)
+        )
+        .where(shown.c.id.in_([k[1] for k in keys]), N.id.in_(notice_ids))
     )
+    found = {int(r.id): _portal_notice(r) for r in conn.execute(query).all()}
+    return [found[k[0]] for k in keys if k[0] in found]
 
 
 def _portal_notice(row: Any) -> PortalNotice:
@@ -86,15 +168,30 @@ def _portal_notice(row: Any) -> PortalNotice:
     )
 
 
-def _live_notices(
-    conn: Connection, kinds: Sequence[str] | None, offset: int, limit: int
-) -> list[PortalNotice]:
-    live = _live()
-    query = _select(live)
-    if kinds is not None:
-        query = query.where(N.kind.in_(list(kinds)))
-    query = query.order_by(live.c.posted_at.desc(), N.id.desc()).offset(offset).limit(limit)
-    return [_portal_notice(r) for r in conn.execute(query).all()]
+def _page(
+    conn: Connection,
+    kinds: Sequence[str] | None,
+    before: PortalCursor | None,
+    after: PortalCursor | None,
+    offset: int,
+    limit: int,
+) -> PortalPage:
+    if after is not None:
+        keys = _keys_of(conn, kinds, after=after, limit=limit + 1)
+        if len(keys) <= limit:  # reached the newest: the first page, whole
+            return _page(conn, kinds, None, None, 0, limit)
+        keys = keys[:limit][::-1]
+        older = True
+        newer = True
+    else:
+        keys = _keys_of(conn, kinds, before=before, offset=offset, limit=limit + 1)
+        older = len(keys) > limit
+        keys = keys[:limit]
+        newer = offset > 0
+        if before is not None and not newer:
+            edge = PortalCursor(keys[0][2], keys[0][0]) if keys else before
+            newer = bool(_keys_of(conn, kinds, after=edge, limit=1))
+    return PortalPage(_hydrate(conn, keys), newer=newer, older=older)
 
 
 class PortalMixin(SqlCore):
@@ -102,10 +199,16 @@ class PortalMixin(SqlCore):
 
     async def portal_notice(self, notice_id: int) -> PortalNotice | None:
         """The live notice with this id, or None (never posted to a portal, or no such id)."""
+        query = (
+            select(D.notice_id, D.id, D.posted_at)
+            .where(D.notice_id == notice_id, *_pages(deliveries), _holds_page())
+            .limit(1)
+        )
 
         def _run(conn: Connection) -> PortalNotice | None:
-            row = conn.execute(_select(_live()).where(N.id == notice_id)).first()
-            return None if row is None else _portal_notice(row)
+            keys = [(int(r[0]), int(r[1]), r[2]) for r in conn.execute(query).all()]
+            found = _hydrate(conn, keys)
+            return found[0] if found else None
 
         return await self._read(_run)
 
@@ -113,17 +216,50 @@ class PortalMixin(SqlCore):
         self, *, kinds: Sequence[str] | None = None, offset: int = 0, limit: int = 20
     ) -> list[PortalNotice]:
         """Live notices, newest page first, optionally of some kinds only."""
-        return await self._read(_live_notices, kinds, offset, limit)
 
-    async def portal_count(self, *, kinds: Sequence[str] | None = None) -> int:
-        """How many live notices (of these kinds)."""
-        live = _live()
-        query = select(func.count()).select_from(live.join(notices, N.id == live.c.notice_id))
-        if kinds is not None:
-            query = query.where(N.kind.in_(list(kinds)))
+        def _run(conn: Connection) -> list[PortalNotice]:
+            return _hydrate(conn, _keys_of(conn, kinds, offset=offset, limit=limit))
+
+        return await self._read(_run)
+
+    async def portal_page(
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        before: PortalCursor | None = None,
+        after: PortalCursor | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> PortalPage:
+        """``limit`` live notices, newest first, before or after a cursor (see the protocol)."""
+        if before is not None and after is not None:
+            raise ValueError("a page is read before a cursor or after one, not both")
+        return await self._read(_page, kinds, before, after, offset, limit)
+
+    async def portal_count(
+        self, *, kinds: Sequence[str] | None = None, at_most: int | None = None
+    ) -> int:
+        """How many live notices (of these kinds), counting no further than ``at_most``."""
+
+        def _one(conn: Connection, kind: str | None, bound: int | None) -> int:
+            query = select(D.notice_id).where(*_pages(deliveries), _holds_page())
+            if kind is not None:
+                query = query.where(D.kind == kind)
+            if bound is not None:
+                query = query.limit(bound)
+            counted = select(func.count()).select_from(query.subquery())
+            return int(conn.execute(counted).scalar_one())
 
         def _run(conn: Connection) -> int:
-            return int(conn.execute(query).scalar_one())
+            if kinds is None:
+                return _one(conn, None, at_most)
+            total = 0
+            for kind in set(kinds):
+                left = None if at_most is None else at_most - total
+                if left is not None and left <= 0:
+                    break
+                total += _one(conn, kind, left)
+            return total
 
         return await self._read(_run)
 
@@ -134,7 +270,9 @@ class PortalMixin(SqlCore):
         wanted = list(kinds)
 
         def _run(conn: Connection) -> dict[str, list[PortalNotice]]:
-            return {kind: _live_notices(conn, [kind], 0, per_kind) for kind in wanted}
+            keys = {kind: _keys(conn, kind, limit=per_kind) for kind in wanted}
+            found = {n.id: n for n in _hydrate(conn, [k for ks in keys.values() for k in ks])}
+            return {kind: [found[k[0]] for k in keys[kind] if k[0] in found] for kind in wanted}
 
         return await self._read(_run)
 
