@@ -24,7 +24,10 @@ async def test_a_user_holds_roles_a_department_and_a_password_hash(store: SqlSto
     assert made.roles == {"editor", "duty_officer"}
     got = await store.get_user("zhang.san")
     assert (got.name, got.department, got.disabled, got.has_token) == (
-        "zhang.san", "应急科", False, False
+        "zhang.san",
+        "应急科",
+        False,
+        False,
     )
     assert got.password_hash is not None and got.password_hash.startswith("$argon2")
     assert verify_password("s3cret!", got.password_hash)
@@ -36,7 +39,8 @@ async def test_a_user_holds_roles_a_department_and_a_password_hash(store: SqlSto
 
 async def test_a_name_is_taken_once_even_when_two_adds_race(store: SqlStore) -> None:
     results = await asyncio.gather(
-        store.add_user("wang", ["editor"]), store.add_user("wang", ["signer"]),
+        store.add_user("wang", ["editor"]),
+        store.add_user("wang", ["signer"]),
         return_exceptions=True,
     )
     refused = [r for r in results if isinstance(r, InputError)]
@@ -80,15 +84,19 @@ async def test_a_disabled_user_is_kept_flagged_and_gets_no_new_token(store: SqlS
     assert await store.has_users() is True
 
 
-async def test_the_audit_log_filters_by_notice_actor_and_time(
-    store: SqlStore, clock: Any
-) -> None:
+async def test_the_audit_log_filters_by_notice_actor_and_time(store: SqlStore, clock: Any) -> None:
     await store.append_audit(AuditEntry("operator", "user.add", Source.CLI, client="root"))
     clock.advance(60)
     later = clock.now()
     await store.append_audit(
-        AuditEntry("zhang", "notice.submit", Source.API, notice_id=7, client="10.0.0.5",
-                   detail={"kind": "general"})
+        AuditEntry(
+            "zhang",
+            "notice.submit",
+            Source.API,
+            notice_id=7,
+            client="10.0.0.5",
+            detail={"kind": "general"},
+        )
     )
     clock.advance(60)
     await store.append_audit(
