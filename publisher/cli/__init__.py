@@ -34,8 +34,9 @@ ROW_ID = click.IntRange(1, MAX_ROW_ID)
 
 
 class Context:
-    def __init__(self, debug: bool) -> None:
+    def __init__(self, debug: bool, user: str = "operator") -> None:
         self.debug = debug
+        self.user = user  # who acts (publisher/cli/acting.py); "operator": the server's operator
 
     def settings(self, **overrides: Any) -> Any:
         from publisher.settings import load_settings
@@ -118,16 +119,22 @@ class _Group(_Command, click.Group):
     type=click.Path(dir_okay=False, path_type=Path),
     help="设置文件 (TOML、YAML 或 JSON)，与 PUBLISHER_CONFIG 相同。",
 )
+@click.option(
+    "--user",
+    default="operator",
+    show_default=True,
+    help="以这个用户的身份操作，记入审计日志 (默认 operator：服务器上的操作员)。",
+)
 @click.version_option("0.1.0", prog_name="publisher", help="显示版本后退出。")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, config: Path | None) -> None:
+def main(ctx: click.Context, debug: bool, config: Path | None, user: str) -> None:
     """publisher：把安全预警和政务公开信息发到每个渠道，每条只发一次。"""
     if config is not None:
         os.environ["PUBLISHER_CONFIG"] = str(config)
     from publisher.logs import configure
 
     configure(debug)
-    ctx.obj = Context(debug)
+    ctx.obj = Context(debug, user.strip())
 
 
 from publisher.cli import commands as _commands  # noqa: E402,F401  (registers the subcommands)

@@ -8,6 +8,7 @@ import click
 
 from publisher import labels
 from publisher.cli import ROW_ID, Context, emit, main, pass_ctx
+from publisher.cli.acting import act_as, record
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json
@@ -24,6 +25,14 @@ async def _with_runtime(settings: Any, fn: Any) -> Any:
         return await fn(rt)
     finally:
         await rt.close()
+
+
+async def _as_user(ctx: Context, rt: Runtime, verb: str, delivery_id: int) -> Any:
+    """Retry or cancel as the CLI's user (``publisher --user``), recorded in the audit log."""
+    who = await act_as(rt.store, ctx, f"deliveries {verb}")
+    done = await getattr(rt.store, verb)(delivery_id, actor=who)
+    await record(rt.store, who, f"delivery.{verb}", notice_id=done.notice_id, delivery_id=done.id)
+    return done
 
 
 @deliveries.command("list")
@@ -59,7 +68,7 @@ def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
 def retry(ctx: Context, delivery_id: int) -> None:
     """重新发送失败、已取消或待人工核查的投递。"""
     settings = ctx.settings()
-    d = ctx.run(_with_runtime(settings, lambda rt: rt.store.retry(delivery_id, actor="cli")))
+    d = ctx.run(_with_runtime(settings, lambda rt: _as_user(ctx, rt, "retry", delivery_id)))
     click.echo(f"投递 #{d.id} 已重新排队: {labels.status(d.status)}")
 
 
@@ -69,5 +78,5 @@ def retry(ctx: Context, delivery_id: int) -> None:
 def cancel(ctx: Context, delivery_id: int) -> None:
     """取消尚未发布的投递。"""
     settings = ctx.settings()
-    d = ctx.run(_with_runtime(settings, lambda rt: rt.store.cancel(delivery_id, actor="cli")))
+    d = ctx.run(_with_runtime(settings, lambda rt: _as_user(ctx, rt, "cancel", delivery_id)))
     click.echo(f"投递 #{d.id} 已取消")

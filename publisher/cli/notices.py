@@ -22,6 +22,7 @@ from publisher.cli import (
     main,
     pass_ctx,
 )
+from publisher.cli.acting import act_as, record
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
@@ -128,7 +129,7 @@ NO_WORKER = (
     "--actor",
     default=None,
     callback=lambda _ctx, _param, value: _an_actor(value),
-    help="提交人，最多 100 个字符 (默认: 操作系统用户)。",
+    help="以这个用户的身份提交 (与 publisher --user 相同；默认 operator)。",
 )
 @click.option(
     "--now",
@@ -152,12 +153,17 @@ def submit(
     if publish_now:
         notice_input = notice_input.model_copy(update={"allow_past": True})
     settings = ctx.settings()
-    who = actor or _os_user()
+    if actor is not None:  # the older spelling of the global --user
+        ctx.user = actor
 
     async def go() -> tuple[dict[str, Any], bool]:
         rt = await Runtime.open(settings)
         try:
+            who = await act_as(rt.store, ctx, "notice submit")
             done = await rt.intake.submit(notice_input, source="cli", actor=who)
+            await record(
+                rt.store, who, "notice.submit", notice_id=done.notice_id, replayed=not done.created
+            )
             deadline = time.monotonic() + (wait or 0)
 
             async def state() -> tuple[dict[str, Any], bool]:
@@ -271,12 +277,3 @@ def preview(
 def _number(value: float) -> int | float:
     """A measure as people write it: 128, 1048575, 11.5 (never 1.04858e+06)."""
     return int(value) if float(value).is_integer() else round(value, 1)
-
-
-def _os_user() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"[:100]
-    except Exception:
-        return "cli"

@@ -41,6 +41,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     """在一个进程中运行网页服务、投递进程和定时任务。"""
     import uvicorn
 
+    from publisher.cli.users import ensure_admin, first_admin_message
     from publisher.queue.service import prepare
     from publisher.runtime import Runtime
     from publisher.web.app import create_app, uses_sandbox
@@ -54,9 +55,12 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
         rt = await Runtime.open(settings, with_worker=True)
         try:
             await prepare(rt.store)
+            password = await ensure_admin(rt.store)  # the first run: an admin to log in as
         except BaseException:
             await rt.close()
             raise
+        if password is not None:
+            click.echo(f"publisher: {first_admin_message(password)}", err=True)
         app = create_app(settings, runtime=rt)
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", access_log=False, **uvicorn_network(settings)

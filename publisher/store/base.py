@@ -2,8 +2,9 @@
 
 The store keeps notices, their deliveries (one per channel account), the event log, each
 account's shared sending state, credentials, the worker registry, metric samples, scheduled
-job runs and portal page views. :class:`publisher.store.sql.SqlStore` implements it over
-SQLite and PostgreSQL; ``tests/contract/test_store.py`` checks this text over both.
+job runs, portal page views, users and the audit log. :class:`publisher.store.sql.SqlStore`
+implements it over SQLite and PostgreSQL; ``tests/contract/test_store.py`` (and
+``test_users_store.py`` for people and the audit log) checks this text over both.
 
 Terms used below:
 
@@ -24,11 +25,12 @@ cannot be reached. Other errors are listed per method.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
     AccountLimits,
@@ -221,7 +223,74 @@ class ReachStore(Protocol):
         """True for exactly one caller per (job, fire time), across processes."""
 
 
-class Store(NoticeStore, QueueStore, AccountStore, ReachStore, PortalReads, Protocol):
+class UserStore(Protocol):
+    """People: users, the roles they hold, their personal API tokens.
+
+    Users are never deleted, only disabled. Role codes are ``publisher.auth.roles.Role``
+    values; names are checked by the caller (``publisher.auth.roles.check_user_name``). Only
+    hashes are stored: argon2 for passwords, sha256 for tokens.
+    """
+
+    async def add_user(
+        self,
+        name: str,
+        roles: Iterable[str],
+        department: str | None = None,
+        password_hash: str | None = None,
+    ) -> UserRecord:
+        """Create an enabled user holding ``roles`` (at least one), in one transaction.
+        Raises InputError when the name is taken (also when two adds race) or no role given."""
+
+    async def get_user(self, name: str) -> UserRecord:
+        """One user, enabled or not. Raises NotFoundError."""
+
+    async def list_users(self) -> list[UserRecord]:
+        """Every user, disabled ones too, by name."""
+
+    async def has_users(self) -> bool:
+        """Whether any user exists (disabled ones count)."""
+
+    async def disable_user(self, name: str) -> UserRecord:
+        """The user may no longer act (its token and password are refused by the callers that
+        check ``disabled``). Idempotent. Raises NotFoundError."""
+
+    async def replace_token(self, name: str, token_hash: str) -> UserRecord:
+        """Make ``token_hash`` the user's one personal API token; earlier ones stop matching,
+        in the same transaction. Raises NotFoundError, or StateError for a disabled user."""
+
+    async def user_by_token(self, token_hash: str) -> UserRecord | None:
+        """The user whose current token has this hash, enabled or not; None otherwise."""
+
+
+class AuditStore(Protocol):
+    """The append-only audit log. There is no method to change or remove an entry; on
+    PostgreSQL the database itself refuses UPDATE and DELETE on it."""
+
+    async def append_audit(self, entry: AuditEntry) -> AuditRecord:
+        """Append one entry stamped with the store's clock; returns it as stored."""
+
+    async def audit_entries(
+        self,
+        *,
+        notice_id: int | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[AuditRecord]:
+        """Entries matching every filter given (``since`` inclusive), oldest first: the newest
+        ``limit`` of them."""
+
+
+class Store(
+    NoticeStore,
+    QueueStore,
+    AccountStore,
+    ReachStore,
+    PortalReads,
+    UserStore,
+    AuditStore,
+    Protocol,
+):
     """Everything above, plus its lifecycle."""
 
     async def ping(self) -> None:

@@ -230,3 +230,50 @@ job_runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("runner", String(100), nullable=False),
 )
+
+# People (publisher/auth): users, their roles (one row per role held) and personal API tokens
+# (only the sha256 of a token is kept; see publisher/auth/secrets.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("department", String(100)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("password_hash", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True, autoincrement=False),
+    Column("role", String(20), primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_api_tokens_user", "user_id"),
+)
+
+# Append-only: the store has no method that updates or deletes a row, and on PostgreSQL a
+# trigger refuses UPDATE and DELETE (migration 0008).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("notice_id", Id),
+    Column("delivery_id", Id),
+    Column("client", String(200)),
+    Column("detail", JSON, nullable=False),
+    Index("ix_audit_log_notice", "notice_id"),
+    Index("ix_audit_log_actor", "actor", "at"),
+)

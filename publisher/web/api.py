@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from publisher.documents import DocumentError, decode
@@ -16,24 +15,10 @@ from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json, notice_json
 from publisher.store import MAX_ROW_ID
+from publisher.web.auth import acting, audit, authorize
 
-
-def require_token(request: Request) -> None:
-    """With ``api_token`` set, every API call carries it: ``Authorization: Bearer <token>``."""
-    token = request.app.state.settings.api_token
-    if token is None:
-        return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    expected = token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-        raise HTTPException(
-            status_code=401,
-            detail="缺少 API 令牌或令牌错误 (Authorization: Bearer <PUBLISHER_API_TOKEN>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require_token)])
+# Every route: who calls, and whether their role may (publisher/auth/permissions.py).
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
@@ -78,7 +63,8 @@ async def submit_notice(request: Request) -> JSONResponse:
         problem = f"请求体不是有效的 JSON: {exc.problem}{at}" if exc.syntax else str(exc)
         raise NoticeFormatError(problem) from None
     notice = parse_notice(body)
-    done = await rt.intake.submit(notice, source="api", actor="api")
+    done = await rt.intake.submit(notice, source="api", actor=acting(request))
+    await audit(request, "notice.submit", notice_id=done.notice_id, replayed=not done.created)
     record = await rt.store.get_notice(done.notice_id)
     return JSONResponse(notice_json(record), status_code=201 if done.created else 200)
 
@@ -104,7 +90,8 @@ async def list_deliveries(
 @router.post("/deliveries/{delivery_id}/retry")
 async def retry_delivery(request: Request, delivery_id: RowId) -> dict[str, Any]:
     rt = runtime(request)
-    record = await rt.store.retry(delivery_id, actor="api")
+    record = await rt.store.retry(delivery_id, actor=acting(request))
+    await audit(request, "delivery.retry", notice_id=record.notice_id, delivery_id=record.id)
     if rt.worker is not None:
         rt.worker.wake()
     return delivery_json(record)
@@ -112,5 +99,6 @@ async def retry_delivery(request: Request, delivery_id: RowId) -> dict[str, Any]
 
 @router.post("/deliveries/{delivery_id}/cancel")
 async def cancel_delivery(request: Request, delivery_id: RowId) -> dict[str, Any]:
-    record = await runtime(request).store.cancel(delivery_id, actor="api")
+    record = await runtime(request).store.cancel(delivery_id, actor=acting(request))
+    await audit(request, "delivery.cancel", notice_id=record.notice_id, delivery_id=record.id)
     return delivery_json(record)

@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher import problems
+from publisher.auth.throttle import Throttle
 from publisher.errors import (
     InputError,
     LimitViolationError,
@@ -116,6 +117,7 @@ def create_app(
     )
     app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES)
     app.state.settings = settings
+    app.state.throttle = Throttle()  # wrong API tokens, per client address (publisher/auth)
     app.include_router(api.router)
     _include_account_routes(app, settings, runtime)
 

@@ -37,8 +37,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Every workspace's serve has this service token: its first run creates an admin, and from
+# then on every /api call must carry a token (publisher/web/auth.py).
+SERVICE_TOKEN = "e2e-service-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
 def http() -> httpx.Client:
-    return httpx.Client(timeout=10.0, trust_env=False)
+    return httpx.Client(timeout=10.0, trust_env=False, headers=AUTH)
 
 
 @dataclass
@@ -183,7 +189,7 @@ class Workspace:
         base["PYTHONUNBUFFERED"] = "1"
         base["PYTHONFAULTHANDLER"] = "1"  # a stuck process dumps its stacks on SIGABRT
         base.pop("PYTHONWARNINGS", None)
-        self.env: dict[str, str] = {**base, **(env or {})}
+        self.env: dict[str, str] = {**base, "PUBLISHER_API_TOKEN": SERVICE_TOKEN, **(env or {})}
         self.procs: list[Proc] = []
 
     # -- files ------------------------------------------------------------------------------
@@ -303,7 +309,7 @@ class Submitter(threading.Thread):
 
     def run(self) -> None:
         try:
-            with httpx.Client(timeout=5.0, trust_env=False) as client:
+            with httpx.Client(timeout=5.0, trust_env=False, headers=AUTH) as client:
                 for notice in self.notices:
                     self.ids[notice["idempotency_key"]] = self._submit(client, notice)
         except BaseException as exc:

@@ -741,6 +741,7 @@ def test_serve_names_the_line_of_a_broken_config_file(workspace: Workspace) -> N
 
 
 def test_serve_beyond_loopback_needs_an_api_token(workspace: Workspace) -> None:
+    del workspace.env["PUBLISHER_API_TOKEN"]
     result = workspace.cli("serve", "--host", "0.0.0.0", "--port", str(free_port()), timeout=60)
     assert result.returncode == 2, result
     assert "监听 0.0.0.0 需要设置 PUBLISHER_API_TOKEN" in one_line(result.stderr)

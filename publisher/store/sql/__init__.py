@@ -11,6 +11,8 @@ promises). It is assembled from one mixin per concern, each in its own module:
     reads.py     events and read models: a notice in full, lists, counts, next due time
     reach.py     metric samples and scheduled job runs
     portal.py    the portal's reads and page views
+    users.py     people: users, their roles and personal API tokens
+    audit.py     the append-only audit log
     rows.py      shared statements and row-to-record converters
 """
 
@@ -22,14 +24,18 @@ from sqlalchemy.exc import OperationalError
 
 from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
+from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
+from publisher.store.sql.users import UsersMixin
 
 
-class SqlStore(IntakeMixin, OutcomesMixin, ReadsMixin, ReachMixin, PortalMixin):
+class SqlStore(
+    IntakeMixin, OutcomesMixin, ReadsMixin, ReachMixin, PortalMixin, UsersMixin, AuditMixin
+):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
     async def take_queue(self) -> int:
