@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from procs import PUBLISHER, clean_env, free_port, stop, wait_until
+from procs import AUTH, PUBLISHER, clean_env, free_port, stop, wait_until
 
 TARGET_RATIO = 2.0  # each page at the large archive within 2x of its time at the small one
 DEEP_POSITION = 1800  # "page 90" of 20: the cursor the deep page starts after
@@ -118,7 +118,7 @@ def serving(work: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
         )
     try:
         wait_until(lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200, 60, "serve")
-        with httpx.Client(base_url=base, timeout=60, trust_env=False) as client:
+        with httpx.Client(base_url=base, timeout=60, trust_env=False, headers=AUTH) as client:
             yield client
     finally:
         stop(proc)

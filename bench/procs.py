@@ -33,14 +33,22 @@ def free_port() -> int:
         return port
 
 
+# The service token every bench `serve` runs with: once the first run has made its admin
+# user, every /api call must authenticate (README: People, roles and tokens).
+BENCH_TOKEN = "bench-service-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """Our environment minus any PUBLISHER_* setting (the run sets its own) and proxies."""
+    """Our environment minus any PUBLISHER_* setting (the run sets its own) and proxies,
+    with the bench's service token."""
     drop = ("http_proxy", "https_proxy", "all_proxy")
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("PUBLISHER_") and k.lower() not in drop
     }
+    env["PUBLISHER_API_TOKEN"] = BENCH_TOKEN
     env.update(extra)
     return env
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 from content import BODY, title
+from procs import AUTH
 
 from publisher.notice import NoticeInput, parse_notice
 from publisher.queue.service import prepare, run_worker
@@ -259,7 +260,7 @@ async def dispatch_http(params: dict[str, Any]) -> dict[str, Any]:
     sink, count, rate, warmup = params["sink"], params["count"], params["rate"], params["warmup"]
     api = params["api"]
     path = params["path"]
-    async with httpx.AsyncClient(trust_env=False, timeout=10) as client:
+    async with httpx.AsyncClient(trust_env=False, timeout=10, headers=AUTH) as client:
 
         async def submit(i: int) -> tuple[int, float, float]:
             payload = notice_json(i, ["hook"])
