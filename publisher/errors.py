@@ -14,7 +14,7 @@ The *class* of an error decides what happens next; nobody returns ``False``.
      ├── ConfigError                a bad setting or channel account; stops start-up
      ├── StoreError                 the database cannot be used
      │    ├── DatabaseUnavailable   cannot connect at all
-     │    └── DatabaseBusy          another writer held the database too long (HTTP 503 + Retry-After)
+     │    └── DatabaseBusy          another writer held the lock too long (503 + Retry-After)
      ├── NotFoundError              no notice or delivery with that id
      ├── StateError                 the requested transition is not allowed now (retry a posted one)
      └── ChannelError               raised by adapters; the worker reads the class:

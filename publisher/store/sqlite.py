@@ -30,7 +30,6 @@ from publisher.contract import Clock
 from publisher.errors import ConfigError
 from publisher.store.sql import SqlStore
 
-
 SYNCHRONOUS = "FULL"  # see the module docstring: a committed ``sending`` survives power loss
 BUSY_TIMEOUT = 15.0  # seconds a write waits for another writer before DatabaseBusy
 
