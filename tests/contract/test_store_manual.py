@@ -148,9 +148,7 @@ async def test_retry_of_needs_review_with_force_sends_again(store: SqlStore) -> 
 # -- the duplicate guard ------------------------------------------------------------------
 
 
-def guarded(
-    store: SqlStore, row: dict[str, Any], window: timedelta | None = DAY
-) -> Any:
+def guarded(store: SqlStore, row: dict[str, Any], window: timedelta | None = DAY) -> Any:
     now = store.clock.now()
     return store.submit(
         notice=row,
@@ -216,9 +214,7 @@ async def test_a_notice_with_an_idempotency_key_keeps_the_key_rules(store: SqlSt
         await guarded(store, notice_row("关于停水的通知"))
 
 
-async def test_two_identical_submits_at_once_store_one(
-    store: SqlStore, database_url: str
-) -> None:
+async def test_two_identical_submits_at_once_store_one(store: SqlStore, database_url: str) -> None:
     other = open_store(database_url, store.clock)
     try:
         results = await asyncio.gather(
