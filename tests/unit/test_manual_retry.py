@@ -185,3 +185,40 @@ def test_the_cli_refuses_a_blind_retry_until_forced(settings: Settings, receiver
     data = asyncio.run(serve_a_moment())
     assert data["deliveries"][0]["status"] == "posted", json.dumps(data, ensure_ascii=False)
     assert receiver.posts_of(key) == 2
+
+
+def test_retry_after_cancel_keeps_the_schedule_from_the_cli(
+    settings: Settings, receiver: Receiver
+) -> None:
+    notice = {
+        "kind": "general",
+        "title": "二〇三〇年元旦放假通知",
+        "body": "元旦放假一天。",
+        "channels": ["blind"],
+        "publish_at": "2030-01-01T09:00:00+08:00",
+    }
+    Path("later.json").write_text(json.dumps(notice, ensure_ascii=False), encoding="utf-8")
+    runner = CliRunner()
+    submitted = runner.invoke(main, ["notice", "submit", "later.json", "--json"])
+    assert submitted.exit_code == 0, submitted.output
+    (d,) = json.loads(submitted.stdout)["deliveries"]
+    assert runner.invoke(main, ["deliveries", "cancel", str(d["id"])]).exit_code == 0
+
+    retried = runner.invoke(main, ["deliveries", "retry", str(d["id"])])
+    assert retried.exit_code == 0, retried.output
+    assert f"投递 #{d['id']} 已重新排队: 按定时于 2030-01-01 09:00:00 发布" in retried.stdout
+
+    async def serve_a_moment() -> dict[str, Any]:
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+                await asyncio.sleep(0.5)  # the worker polls every 0.05 s
+                data: dict[str, Any] = (await api.get(f"/api/notices/{d['notice_id']}")).json()
+                return data
+
+    data = asyncio.run(serve_a_moment())
+    (after,) = data["deliveries"]
+    assert after["status"] == "pending", data
+    assert after["not_before"].startswith("2030-01-01T01:00:00")
+    assert receiver.sink.posts == []  # nothing went out ahead of its time
