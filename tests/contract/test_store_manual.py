@@ -227,3 +227,33 @@ async def test_two_identical_submits_at_once_store_one(store: SqlStore, database
     assert len(created) == 1, results
     assert all(isinstance(r, DuplicateNotice) for r in results if r not in created)
     assert count_notices(database_url) == 1
+
+
+async def test_upgrading_hashes_the_last_days_notices_so_the_guard_sees_them(
+    tmp_path: Any,
+) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from publisher.clock import SystemClock
+    from publisher.store import upgrade
+    from publisher.store.migrate import alembic_config
+
+    store = open_store(f"sqlite:///{tmp_path}/old.db", SystemClock())
+    try:
+        await store._tx(lambda conn: command.upgrade(alembic_config(conn), "0005"))
+        insert = text(
+            "INSERT INTO notices (kind, title, body, fields, urgent, fingerprint, source,"
+            " created_by, created_at) VALUES ('general', :title, '正文', '{}', 0, 'fp', 'cli',"
+            " 'a', :at)"
+        )
+        now = datetime.now(UTC)
+        for title, at in (("昨天的通知", now - timedelta(hours=2)), ("上月的通知", now - 30 * DAY)):
+            await store._tx(lambda c, t=title, a=at: c.execute(insert, {"title": t, "at": a}))
+        assert await upgrade(store) == ["0007"]
+        with pytest.raises(DuplicateNotice, match="通知 #1 内容相同"):
+            await guarded(store, notice_row("昨天的通知", body="正文"))
+        _, created = await submitted(guarded(store, notice_row("上月的通知", body="正文")))
+        assert created
+    finally:
+        await store.close()
