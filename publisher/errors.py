@@ -10,10 +10,12 @@ The *class* of an error decides what happens next; nobody returns ``False``.
      │    ├── TemplateError         a template is missing or fails (names template and line)
      │    ├── PersonalDataFound     ID, mobile or bank card numbers in the content (with where)
      │    ├── IdempotencyConflict   the key was used before for a different notice
-     │    └── UnknownHolidayYear    a date in a year whose holidays chinesecalendar does not know
+     │    ├── UnknownHolidayYear    a date in a year whose holidays chinesecalendar does not know
+     │    └── DuplicateNotice       the same content was submitted within 24 hours (HTTP 409)
      ├── ConfigError                a bad setting or channel account; stops start-up
      ├── StoreError                 the database cannot be used
-     │    └── DatabaseUnavailable   cannot connect at all
+     │    ├── DatabaseUnavailable   cannot connect at all
+     │    └── DatabaseBusy          another writer held the lock too long (503 + Retry-After)
      ├── NotFoundError              no notice or delivery with that id
      ├── StateError                 the requested transition is not allowed now (retry a posted one)
      └── ChannelError               raised by adapters; the worker reads the class:
@@ -97,6 +99,14 @@ class UnknownHolidayYear(InputError):
         super().__init__(message)
 
 
+class DuplicateNotice(InputError):
+    """The same kind, title and body were submitted recently without an idempotency key."""
+
+    def __init__(self, message: str, notice_id: int) -> None:
+        self.notice_id = notice_id
+        super().__init__(message)
+
+
 class ConfigError(PublisherError):
     """A setting or channel account configuration is invalid."""
 
@@ -107,6 +117,13 @@ class StoreError(PublisherError):
 
 class DatabaseUnavailable(StoreError):
     """The database cannot be reached."""
+
+
+class DatabaseBusy(StoreError):
+    """Another connection held the database's write lock past the busy timeout; nothing was
+    written. Worth trying again shortly."""
+
+    retry_after = 5  # seconds a client is told to wait
 
 
 class NotFoundError(PublisherError):

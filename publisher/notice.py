@@ -96,6 +96,10 @@ class NoticeInput(BaseModel):
     allow_past: StrictBool = Field(
         default=False, description="publish_at 早于当前 5 分钟以上时仍然立即发布"
     )
+    allow_duplicate: StrictBool = Field(
+        default=False,
+        description="与 24 小时内提交的通知内容 (类型、标题、正文) 相同时仍然发布",
+    )
 
     @field_validator("fields", mode="wrap")
     @classmethod
@@ -246,7 +250,8 @@ def notice_fingerprint(notice: NoticeInput) -> str:
     """A stable digest of a notice's content, to tell a replay from a conflicting reuse of a key."""
     import hashlib
 
-    payload = notice.model_dump(mode="json", exclude={"idempotency_key", "allow_past"})
+    flags = {"idempotency_key", "allow_past", "allow_duplicate"}  # how to submit, not what
+    payload = notice.model_dump(mode="json", exclude=flags)
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()
 

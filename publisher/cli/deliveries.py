@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import click
@@ -9,9 +10,11 @@ import click
 from publisher import labels
 from publisher.cli import ROW_ID, Context, emit, main, pass_ctx
 from publisher.cli.acting import act_as, record
+from publisher.queue import manual
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json
+from publisher.store.records import DeliveryRecord
 
 
 @main.group()
@@ -64,12 +67,34 @@ def list_(ctx: Context, status: str | None, limit: int, as_json: bool) -> None:
 
 @deliveries.command("retry")
 @click.argument("delivery_id", type=ROW_ID)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="待人工核查的投递在无法查询的渠道上也重新发送 (渠道上可能已有这条发布，请先确认)。",
+)
 @pass_ctx
-def retry(ctx: Context, delivery_id: int) -> None:
-    """重新发送失败、已取消或待人工核查的投递。"""
+def retry(ctx: Context, delivery_id: int, force: bool) -> None:
+    """重新发送失败、已取消或待人工核查的投递 (不早于通知的定时发布时间)。
+
+    待人工核查的投递：渠道可查询时先查询，已发布的记为已发布，不再重发；
+    渠道无法查询时需加 --force。
+    """
     settings = ctx.settings()
-    d = ctx.run(_with_runtime(settings, lambda rt: _as_user(ctx, rt, "retry", delivery_id)))
-    click.echo(f"投递 #{d.id} 已重新排队: {labels.status(d.status)}")
+
+    async def go(rt: Runtime) -> tuple[DeliveryRecord, datetime]:
+        who = await act_as(rt.store, ctx, "deliveries retry")
+        done = await manual.retry(rt.store, rt.channels, delivery_id, who, force=force)
+        await record(rt.store, who, "delivery.retry", notice_id=done.notice_id, delivery_id=done.id)
+        return done, rt.clock.now()
+
+    d, now = ctx.run(_with_runtime(settings, go))
+    if d.status == Status.SENDING:
+        click.echo(f"投递 #{d.id} 已重新排队: 先向渠道 {d.account} 核对是否已发布，未发布才重发")
+    elif d.not_before > now:
+        when = labels.when(d.not_before, settings.zone)
+        click.echo(f"投递 #{d.id} 已重新排队: 按定时于 {when} 发布")
+    else:
+        click.echo(f"投递 #{d.id} 已重新排队: {labels.status(d.status)}")
 
 
 @deliveries.command("cancel")

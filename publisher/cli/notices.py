@@ -137,6 +137,11 @@ NO_WORKER = (
     is_flag=True,
     help="publish_at 早于当前时间 5 分钟以上时仍然立即发布 (默认拒绝，以免误发旧稿)。",
 )
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="与 24 小时内提交的通知内容相同时仍然发布 (默认拒绝，以免重复发布)。",
+)
 @FORMAT
 @pass_ctx
 def submit(
@@ -146,12 +151,15 @@ def submit(
     as_json: bool,
     actor: str | None,
     publish_now: bool,
+    allow_duplicate: bool,
     fmt: str | None,
 ) -> None:
     """提交 FILE 中的通知 (JSON、YAML 或 TOML；- 表示标准输入)。"""
     notice_input = ctx.guard(lambda: load_notice_file(file, fmt))
     if publish_now:
         notice_input = notice_input.model_copy(update={"allow_past": True})
+    if allow_duplicate:
+        notice_input = notice_input.model_copy(update={"allow_duplicate": True})
     settings = ctx.settings()
     if actor is not None:  # the older spelling of the global --user
         ctx.user = actor

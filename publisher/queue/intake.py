@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from publisher import pii
@@ -19,6 +20,9 @@ from publisher.validate import fit
 
 URGENT_PRIORITY = 100
 ROUTINE_PRIORITY = 0
+# Without an idempotency key, the same kind, title and body within this window is refused
+# unless the notice says ``allow_duplicate`` (a resubmitted file posted twice everywhere).
+DUPLICATE_WINDOW = timedelta(hours=24)
 
 
 class Claimer(Protocol):
@@ -140,6 +144,7 @@ class Intake:
             source=source,
             actor=actor,
             claim=request,
+            duplicate_window=None if notice.allow_duplicate else DUPLICATE_WINDOW,
         )
         if claimer is not None:
             claimer.adopt(done.claimed)

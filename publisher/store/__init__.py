@@ -14,7 +14,7 @@ from publisher.store.migrate import upgrade
 from publisher.store.postgres import PostgresStore, postgres_engine
 from publisher.store.schema import MAX_ROW_ID
 from publisher.store.sql import SqlStore, StoreTokens, new_key
-from publisher.store.sqlite import SQLiteStore, sqlite_engine
+from publisher.store.sqlite import SQLiteStore, busy_timeout, sqlite_engine
 
 __all__ = [
     "MAX_ROW_ID",
@@ -45,7 +45,7 @@ def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore
         path = Path(url.database).expanduser().resolve()
         if not path.parent.is_dir():
             raise ConfigError(f"PUBLISHER_DATABASE_URL: 文件夹 {path.parent} 不存在")
-        return SQLiteStore(sqlite_engine(path), clock, path)
+        return SQLiteStore(sqlite_engine(path, busy_timeout(url.query)), clock, path)
     if backend in ("postgresql", "postgres"):
         sync_url = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)

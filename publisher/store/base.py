@@ -26,7 +26,7 @@ cannot be reached. Other errors are listed per method.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
@@ -87,17 +87,24 @@ class NoticeStore(Protocol):
         source: str,
         actor: str,
         claim: ClaimRequest | None = None,
+        duplicate_window: timedelta | None = None,
     ) -> Submission:
         """Store a notice, its deliveries (``pending``) and their events in one transaction.
 
         Idempotent by ``notice["idempotency_key"]``: the same key with the same
         ``fingerprint`` returns the first notice with ``created=False`` and writes nothing;
-        also when two submits race. With ``claim``, the caller's worker takes the due new
-        deliveries in the same transaction, under the same rules as :meth:`QueueStore.claim`
-        (the fast path); what the rules hold back stays pending for any worker.
+        also when two submits race. Without a key and with ``duplicate_window``, a notice
+        whose kind, title and body equal one stored within the window (keyed or not) is
+        refused with :class:`~publisher.errors.DuplicateNotice` naming the newest such
+        notice, and nothing is written; also when two such submits race.
+
+        With ``claim``, the caller's worker takes the due new deliveries in the same
+        transaction, under the same rules as :meth:`QueueStore.claim` (the fast path); what
+        the rules hold back stays pending for any worker.
 
         Raises :class:`~publisher.errors.IdempotencyConflict` when the key was used for a
-        different content, and ``ValueError`` for two deliveries to one account.
+        different content, DuplicateNotice (above), and ``ValueError`` for two deliveries
+        to one account.
         """
 
     async def get_notice(self, notice_id: int) -> NoticeRecord:
@@ -163,10 +170,23 @@ class QueueStore(Protocol):
         """Release every lease (one process owns the queue and it just started: they are a
         dead process's); returns how many, logged as one ``recovered`` event."""
 
-    async def retry(self, delivery_id: int, actor: str) -> DeliveryRecord:
-        """A person asks to send a failed, needs-review or cancelled delivery again: back to
-        ``pending`` now, attempts reset. Raises NotFoundError, or StateError from any other
-        state (or when it changed meanwhile)."""
+    async def retry(
+        self, delivery_id: int, actor: str, *, reconcile: bool = False, force: bool = False
+    ) -> DeliveryRecord:
+        """A person asks to send a failed, needs-review or cancelled delivery again.
+
+        Back to ``pending``, attempts and lookups reset, due when its notice's ``publish_at``
+        comes (now if that has passed): a retry never publishes ahead of the schedule.
+
+        A ``needs_review`` delivery may already be on the channel. With ``reconcile`` (the
+        caller knows the account can be asked: lookup or its own idempotency key) it goes to
+        ``sending`` with no lease instead, due as above, so a worker reconciles it (asks the
+        channel, and sends only if the post is not there). Otherwise only with ``force``
+        (a person checked and wants it sent again); without either, StateError saying the
+        channel may already have the post, and nothing changes.
+
+        Raises NotFoundError, or StateError from any other state (or when it changed
+        meanwhile)."""
 
     async def cancel(self, delivery_id: int, actor: str) -> DeliveryRecord:
         """A person cancels a delivery not yet sent (or failed / needing review). Raises

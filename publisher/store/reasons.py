@@ -7,7 +7,7 @@ codes themselves (``claimed``, ``sending``, ...) stay English and are labelled b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from publisher import labels
 from publisher.states import Status
@@ -46,6 +46,7 @@ def leases_released(count: int, why: str) -> str:
 
 MANUAL_RETRY = "人工要求重试"
 MANUAL_CANCEL = "人工取消"
+MANUAL_RECONCILE = "人工要求重试：先向渠道核对是否已发布，未发布才重发"
 
 
 def manual_refused(delivery_id: int, before: str, allowed: list[str], action: str) -> str:
@@ -61,6 +62,21 @@ def changed_meanwhile(delivery_id: int) -> str:
 
 def idempotency_conflict(key: str, notice_id: int) -> str:
     return f"idempotency_key {key!r} 已被通知 #{notice_id} 用过，且内容不同"
+
+
+def duplicate_notice(notice_id: int, window: timedelta) -> str:
+    hours = f"{window.total_seconds() / 3600:g}"
+    return (
+        f"与 {hours} 小时内提交的通知 #{notice_id} 内容相同；如确需再次发布，请加 "
+        '--allow-duplicate (API 请求体加 "allow_duplicate": true)'
+    )
+
+
+def maybe_posted(delivery_id: int, account: str) -> str:
+    return (
+        f"投递 #{delivery_id} 待人工核查：渠道 {account} 上可能已经有这条发布，而该渠道无法查询；"
+        '请先到渠道上确认，确需重发请加 --force (API 请求体加 "force": true)'
+    )
 
 
 def no_notice(notice_id: int) -> str:

@@ -78,6 +78,10 @@ notices = Table(
     Column("source", String(40), nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # sha256 of kind, title and body (``sql.intake.content_hash``): finds the same content
+    # submitted again without an idempotency key (the duplicate guard).
+    Column("content_hash", String(64)),
+    Index("ix_notices_content", "content_hash", "created_at"),
 )
 
 deliveries = Table(

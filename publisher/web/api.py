@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from publisher.documents import DocumentError, decode
 from publisher.errors import NoticeFormatError
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import notice_schema, parse_notice
+from publisher.queue import manual
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json, notice_json
@@ -87,10 +89,27 @@ async def list_deliveries(
     return [delivery_json(d) for d in rows]
 
 
+class RetryRequest(BaseModel):
+    """What ``POST /api/deliveries/{id}/retry`` may carry (the body is optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force: StrictBool = Field(
+        default=False,
+        description="待人工核查的投递在无法查询的渠道上也重新发送 (渠道上可能已有这条发布)",
+    )
+
+
 @router.post("/deliveries/{delivery_id}/retry")
-async def retry_delivery(request: Request, delivery_id: RowId) -> dict[str, Any]:
+async def retry_delivery(
+    request: Request, delivery_id: RowId, body: RetryRequest | None = None
+) -> dict[str, Any]:
+    """Queue a delivery again, not before its notice's ``publish_at``. A needs-review one is
+    first looked up on the channel where it can be; elsewhere it needs ``"force": true``
+    (409 without: the channel may already have the post)."""
     rt = runtime(request)
-    record = await rt.store.retry(delivery_id, actor=acting(request))
+    force = body is not None and body.force
+    record = await manual.retry(rt.store, rt.channels, delivery_id, acting(request), force=force)
     await audit(request, "delivery.retry", notice_id=record.notice_id, delivery_id=record.id)
     if rt.worker is not None:
         rt.worker.wake()

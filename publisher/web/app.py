@@ -18,6 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from publisher import problems
 from publisher.auth.throttle import Throttle
 from publisher.errors import (
+    DatabaseBusy,
+    DuplicateNotice,
+    IdempotencyConflict,
     InputError,
     LimitViolationError,
     NotFoundError,
@@ -150,16 +153,21 @@ def create_app(
             body["violations"] = [
                 {"channel": v.account, "part": v.part, "rule": v.rule} for v in exc.violations
             ]
+        if isinstance(exc, DuplicateNotice):
+            body["duplicate_of"] = exc.notice_id
         status = 500
+        headers: dict[str, str] = {}
         if isinstance(exc, InputError):
-            status = 409 if type(exc).__name__ == "IdempotencyConflict" else 422
+            status = 409 if isinstance(exc, IdempotencyConflict | DuplicateNotice) else 422
         elif isinstance(exc, NotFoundError):
             status = 404
         elif isinstance(exc, StateError):
             status = 409
         elif isinstance(exc, StoreError):
             status = 503
-        return JSONResponse(body, status_code=status)
+            if isinstance(exc, DatabaseBusy):
+                headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -171,7 +171,8 @@ color = "橙色"
     ],
 )
 def test_yaml_and_toml_files_are_posted(site: Site, name: str, content: str, title: str) -> None:
-    result = site.submit(name, content, "--wait", "30", "--json")
+    # .yaml and .yml carry one notice: the second is a deliberate duplicate.
+    result = site.submit(name, content, "--wait", "30", "--json", "--allow-duplicate")
 
     assert result.returncode == 0, result
     data = result.json()
@@ -197,7 +198,11 @@ def test_a_notice_from_standard_input(site: Site) -> None:
 
 def test_failed_delivery_exits_1_with_the_channels_message(site: Site) -> None:
     result = site.submit(
-        "broken.json", {**NOTICE, "channels": ["broken"]}, "--wait", "30", "--json"
+        "broken.json",
+        {**NOTICE, "title": "拒收测试", "channels": ["broken"]},
+        "--wait",
+        "30",
+        "--json",
     )
 
     assert result.returncode == 1, result

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from publisher.contract import Clock
-from publisher.errors import DatabaseUnavailable
+from publisher.errors import DatabaseBusy, DatabaseUnavailable
 
 T = TypeVar("T")
 
@@ -91,6 +91,8 @@ class SqlCore:
         except OperationalError as exc:
             if _is_unreachable(exc):
                 raise DatabaseUnavailable(f"无法连接数据库: {_short(exc)}") from None
+            if _is_busy(exc):
+                raise DatabaseBusy(BUSY) from None
             raise
 
     # -- backend hooks --------------------------------------------------------------------
@@ -149,6 +151,15 @@ class GroupCommit:
                             future.set_result(result)
         finally:
             self._running.discard(fn)
+
+
+BUSY = "数据库正忙 (另一个程序长时间占用了写锁)，本次未写入任何内容，请稍后重试"
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLite's busy timeout ran out while another connection held the write lock."""
+    text = str(exc.orig or exc).lower()
+    return "database is locked" in text or "database is busy" in text
 
 
 def _is_unreachable(exc: OperationalError) -> bool:

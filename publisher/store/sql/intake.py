@@ -1,15 +1,20 @@
 """Notices in: a notice, its deliveries and their events in one transaction, or nothing.
 
 Idempotent by the notice's key (the same content answers with the first notice; different
-content under a used key is refused). Two fast paths keep intake cheap: on SQLite concurrent
-submits share one commit (group commit); with a ``ClaimRequest`` a worker in this process
-takes the new deliveries in the same transaction, with no separate claim round trip.
+content under a used key is refused). Without a key, the caller may ask for the duplicate
+guard: the same kind, title and body submitted within a window is refused, naming the first.
+
+Two fast paths keep intake cheap: on SQLite concurrent submits share one commit (group
+commit); with a ``ClaimRequest`` a worker in this process takes the new deliveries in the
+same transaction, with no separate claim round trip.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -17,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from publisher.contract import NoticeView
-from publisher.errors import IdempotencyConflict
+from publisher.errors import DuplicateNotice, IdempotencyConflict
 from publisher.states import Status
 from publisher.store import reasons
 from publisher.store.records import Claimed, ClaimRequest, NewDelivery, Submission
@@ -38,6 +43,7 @@ class IntakeMixin(ClaimsMixin):
         source: str,
         actor: str,
         claim: ClaimRequest | None = None,
+        duplicate_window: timedelta | None = None,
     ) -> Submission:
         """Store a notice and fan out its deliveries atomically.
 
@@ -46,19 +52,29 @@ class IntakeMixin(ClaimsMixin):
         transaction, under the same account limits as :meth:`claim` (the fast path: no
         separate claim round trip); anything the limits hold back stays pending. Raises
         IdempotencyConflict (key used for other content), ValueError (two deliveries to one
-        account).
+        account), DuplicateNotice (with ``duplicate_window`` and no key: the same kind, title
+        and body were submitted within the window).
         """
         now = self.clock.now()
         key = notice.get("idempotency_key")
+        digest = content_hash(notice["kind"], notice["title"], notice["body"])
 
         def _run(conn: Connection) -> Submission:
             if key is not None:
                 existing = self._by_key(conn, key, notice["fingerprint"])
                 if existing is not None:
                     return Submission(existing, False)
+            elif duplicate_window is not None:
+                self._refuse_duplicate(conn, notice, digest, now, duplicate_window)
             if len({d.account for d in new_deliveries}) != len(new_deliveries):
                 raise ValueError("a notice has one delivery per channel account")
-            row = {**notice, "source": source, "created_by": actor, "created_at": now}
+            row = {
+                **notice,
+                "content_hash": digest,
+                "source": source,
+                "created_by": actor,
+                "created_at": now,
+            }
             if claim is None and new_deliveries and self.fan_out_in_one_statement:
                 return Submission(self._fan_out(conn, row, new_deliveries, now), True)
             notice_id = conn.execute(INSERT_NOTICE, row).scalar_one()
@@ -197,6 +213,34 @@ class IntakeMixin(ClaimsMixin):
         except Exception as exc:
             raise GroupFailed from exc
 
+    def _refuse_duplicate(
+        self,
+        conn: Connection,
+        notice: Mapping[str, Any],
+        digest: str,
+        now: datetime,
+        window: timedelta,
+    ) -> None:
+        """DuplicateNotice naming the newest notice of the same content within ``window``."""
+        # Two identical submits at once must not both pass (PostgreSQL: an advisory lock on
+        # the content, the same kind of lock that serialises an account's first claim).
+        self._lock_account(conn, f"content:{digest}")
+        n = notices.c
+        earlier = conn.execute(
+            select(n.id)
+            .where(
+                n.content_hash == digest,
+                n.created_at >= now - window,
+                n.kind == notice["kind"],
+                n.title == notice["title"],
+                n.body == notice["body"],
+            )
+            .order_by(n.created_at.desc(), n.id.desc())
+            .limit(1)
+        ).scalar()
+        if earlier is not None:
+            raise DuplicateNotice(reasons.duplicate_notice(int(earlier), window), int(earlier))
+
     def _by_key(self, conn: Connection, key: str, fingerprint: str) -> int | None:
         """The notice already stored under this key, or None; IdempotencyConflict when its
         content differs."""
@@ -208,3 +252,10 @@ class IntakeMixin(ClaimsMixin):
         if row.fingerprint != fingerprint:
             raise IdempotencyConflict(reasons.idempotency_conflict(key, row.id))
         return int(row.id)
+
+
+def content_hash(kind: str, title: str, body: str) -> str:
+    """What the duplicate guard compares: a digest of kind, title and body (also written by
+    migration 0007 for the notices it found; keep the two alike)."""
+    blob = json.dumps([kind, title, body], ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()

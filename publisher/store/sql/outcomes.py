@@ -19,7 +19,7 @@ from publisher.states import CANCELLABLE, IN_FLIGHT, RETRYABLE, Status
 from publisher.store import reasons
 from publisher.store.base import Admission
 from publisher.store.records import DeliveryRecord, Outcome
-from publisher.store.schema import deliveries, workers
+from publisher.store.schema import deliveries, notices, workers
 from publisher.store.sql.accounts import AccountsMixin
 from publisher.store.sql.rows import INSERT_EVENT, delivery_record, event_row
 
@@ -200,11 +200,21 @@ class OutcomesMixin(AccountsMixin):
 
     # -- people's actions -----------------------------------------------------------------
 
-    async def retry(self, delivery_id: int, actor: str) -> DeliveryRecord:
-        """Send a failed, needs-review or cancelled delivery again (``pending`` now, counters
-        reset). NotFoundError; StateError from another state or when it changed meanwhile."""
+    async def retry(
+        self, delivery_id: int, actor: str, *, reconcile: bool = False, force: bool = False
+    ) -> DeliveryRecord:
+        """Send a failed, needs-review or cancelled delivery again, not before its notice's
+        ``publish_at``; a needs-review one is reconciled first (``reconcile``) or only resent
+        with ``force``. NotFoundError; StateError from another state, for a needs-review one
+        without either flag, or when it changed meanwhile."""
         return await self._manual(
-            delivery_id, actor, RETRYABLE, Status.PENDING, "retry", reasons.MANUAL_RETRY
+            delivery_id,
+            actor,
+            RETRYABLE,
+            Status.PENDING,
+            "retry",
+            reasons.MANUAL_RETRY,
+            review="reconcile" if reconcile else "resend" if force else "refuse",
         )
 
     async def cancel(self, delivery_id: int, actor: str) -> DeliveryRecord:
@@ -222,6 +232,7 @@ class OutcomesMixin(AccountsMixin):
         to_status: Status,
         action: str,
         reason: str,
+        review: str = "refuse",
     ) -> DeliveryRecord:
         allowed = list(allowed)
         now = self.clock.now()
@@ -234,11 +245,21 @@ class OutcomesMixin(AccountsMixin):
             before = row.status
             if before not in allowed:
                 raise StateError(reasons.manual_refused(delivery_id, before, allowed, action))
-            values: dict[str, Any] = dict(
-                status=to_status, updated_at=now, lease_until=None, worker_id=None
-            )
+            to, why = to_status, reason
+            values: dict[str, Any] = dict(updated_at=now, lease_until=None, worker_id=None)
             if to_status == Status.PENDING:
-                values.update(not_before=now, attempts=0, lookups=0, error=None)
+                if before == Status.NEEDS_REVIEW and review == "refuse":
+                    raise StateError(reasons.maybe_posted(delivery_id, row.account))
+                if before == Status.NEEDS_REVIEW and review == "reconcile":
+                    to, why = Status.SENDING, reasons.MANUAL_RECONCILE
+                publish_at = conn.execute(
+                    select(notices.c.publish_at).where(notices.c.id == row.notice_id)
+                ).scalar()
+                due = max(now, publish_at) if publish_at is not None else now
+                values.update(not_before=due, attempts=0, lookups=0, error=None)
+                if due > now:
+                    why = f"{why}；{reasons.queued(due, row.priority, now)}"
+            values["status"] = to
             result = conn.execute(
                 update(deliveries).where(D.id == delivery_id, D.status == before).values(**values)
             )
@@ -246,11 +267,9 @@ class OutcomesMixin(AccountsMixin):
                 raise StateError(reasons.changed_meanwhile(delivery_id))
             conn.execute(
                 INSERT_EVENT,
-                event_row(
-                    row.notice_id, delivery_id, now, action, before, to_status, actor, reason
-                ),
+                event_row(row.notice_id, delivery_id, now, action, before, to, actor, why),
             )
-            if to_status == Status.PENDING:
+            if to in (Status.PENDING, Status.SENDING):
                 self._notify(conn)
             return delivery_record(conn.execute(query).one())
 

@@ -1,7 +1,7 @@
 """users, their roles and API tokens; the append-only audit log
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-27 10:00:00
 
 People (publisher/auth): ``users`` with their ``user_roles`` and personal ``api_tokens`` (only
@@ -17,7 +17,7 @@ from alembic import op
 import publisher.store.schema
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
