@@ -106,6 +106,8 @@ deliveries = Table(
     Column("posted_at", UTCDateTime),
     Index("ix_deliveries_claim", "status", "account", "not_before"),
     Index("ix_deliveries_notice", "notice_id"),
+    # The reach report picks the posts of a period (publisher/store/sql/reach.py).
+    Index("ix_deliveries_posted", "posted_at"),
 )
 
 events = Table(
@@ -193,4 +195,22 @@ job_runs = Table(
     Column("fire_time", UTCDateTime, primary_key=True),
     Column("started_at", UTCDateTime, nullable=False),
     Column("runner", String(100), nullable=False),
+)
+
+# Clicks on tracked links (``/r/<code>``, publisher/web/tracked.py): one row per visitor per
+# delivery per local day, like ``page_views``; ``visitor_hash`` is salted and day-scoped, the
+# address itself is never stored. Each new row also appends a ``clicks`` metric sample.
+link_clicks = Table(
+    "link_clicks",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("visitor_hash", String(64), primary_key=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
 )
