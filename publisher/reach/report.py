@@ -97,6 +97,13 @@ def parse_day(text: str, name: str) -> date:
         raise ReportInputError(f"{name} 应为日期 YYYY-MM-DD，收到 {text!r}") from None
 
 
+def period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The days asked for; by default from the first of the end's month to the end (today)."""
+    last = parse_day(end, "结束日期") if end else today
+    first = parse_day(start, "开始日期") if start else last.replace(day=1)
+    return first, last
+
+
 def check_period(start: date, end: date, by: str) -> None:
     if by not in GROUPINGS:
         known = "、".join(GROUPINGS)
