@@ -123,9 +123,12 @@ def reach_report_cmd(
     if output is None:
         click.echo(data.decode(), nl=False)
         return
+    partial = output.with_name(output.name + ".part")  # a failed write leaves no half file
     try:
-        output.write_bytes(data)
+        partial.write_bytes(data)
+        partial.replace(output)
     except OSError as exc:
+        partial.unlink(missing_ok=True)
         click.echo(f"publisher: 错误: 无法写入 {output}: {exc.strerror}", err=True)
         raise SystemExit(EXIT_INPUT) from None
     click.echo(f"已写入 {output} ({len(result.rows)} 行)")

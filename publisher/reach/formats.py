@@ -38,13 +38,13 @@ def headers(report: ReachReport) -> list[str]:
 
 def cells(report: ReachReport, row: Row) -> list[Any]:
     """One row's cells: numbers as ints, no figure as None, times as local text."""
-    leads: dict[str, list[Any]] = {
-        "notice": [int(row.key), row.title or "", row.kind_label],
-        "kind": [row.kind_label],
-        "month": [row.key],
-        "channel": [],
-    }
-    lead = leads[report.by]
+    lead: list[Any] = []
+    if report.by == "notice":
+        lead = [int(row.key), row.title or "", row.kind_label]
+    elif report.by == "kind":
+        lead = [row.kind_label]
+    elif report.by == "month":
+        lead = [row.key]
     as_of = labels.when(row.as_of, report.zone) if row.as_of else None
     values = [f.value for f in row.figures]
     return [*lead, row.account, row.channel_label, row.posts, *values, as_of]
