@@ -216,9 +216,15 @@ class AccountContext:
     # the core then confirms the delivery with this remote_id now instead of at its next poll.
     # Returns False if no delivery of this account waits under that remote_id.
     confirm_now: Callable[[str], Awaitable[bool]] = _no_confirm
+    # Accounts whose posts link to the portal copy link through a tracked ``/r/<code>``.
+    link_codes: links.LinkCodes | None = None
 
     def notice_url(self, notice_id: int, key: str | None = None) -> str:
-        """The notice's public page, where every channel links (``links.notice_url``)."""
+        """Where this account's posts link for the notice's public page: the page itself
+        (``links.notice_url``), or its tracked link when the account counts clicks."""
+        if self.link_codes is not None:
+            code = self.link_codes.code(notice_id, self.account)
+            return links.tracked_url(self.base_url, code, key)
         return links.notice_url(self.base_url, notice_id, key)
 
 

@@ -29,6 +29,7 @@ from publisher.contract import (
     Idempotency,
 )
 from publisher.errors import ConfigError, UnknownChannelError
+from publisher.links import LinkCodes
 from publisher.settings import Settings
 from publisher.store.records import AccountLimits
 from publisher.transport import AiohttpTransport, ChannelClient
@@ -143,6 +144,7 @@ class Channels:
         tokens: Any,
         client_factory: ClientFactory | None = None,
         confirm_now: Callable[[str, str], Awaitable[bool]] | None = None,
+        link_codes: LinkCodes | None = None,
     ) -> None:
         factory = client_factory or default_client_factory(settings.request_timeout)
         self._accounts: dict[str, Account] = {}
@@ -152,11 +154,16 @@ class Channels:
             cls, options = build_options(name, raw, base_url)
 
             def context(
-                http: httpx.AsyncClient, name: str = name, options: AccountOptions = options
+                http: httpx.AsyncClient,
+                name: str = name,
+                options: AccountOptions = options,
+                tracked: bool = False,
             ) -> AccountContext:
                 extra: dict[str, Any] = {}
                 if confirm_now is not None:
                     extra["confirm_now"] = functools.partial(confirm_now, name)
+                if tracked and link_codes is not None:
+                    extra["link_codes"] = link_codes
                 return AccountContext(
                     account=name,
                     options=options,
@@ -171,7 +178,8 @@ class Channels:
             probe = cls(context(_probe_client()))  # capabilities may depend on options
             http = factory(max(1, probe.capabilities.max_concurrency))
             self._clients.append(http)
-            self._accounts[name] = Account(name=name, adapter=cls(context(http)))
+            tracked = probe.capabilities.links_to_copy  # links to the portal copy: count clicks
+            self._accounts[name] = Account(name=name, adapter=cls(context(http, tracked=tracked)))
         for kind, targets in settings.routes.items():
             for target in targets:
                 if target not in self._accounts:

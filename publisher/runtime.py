@@ -13,6 +13,7 @@ from pathlib import Path
 
 from publisher.clock import SystemClock
 from publisher.contract import Clock
+from publisher.links import LinkCodes, load_link_codes
 from publisher.portal import PortalContext
 from publisher.queue.intake import Intake
 from publisher.queue.retry import Backoff, RetryPolicy
@@ -34,6 +35,7 @@ class Runtime:
     renderer: Renderer
     intake: Intake
     worker: Worker | None = field(default=None)
+    link_codes: LinkCodes | None = field(default=None)  # tracked links (publisher.links)
 
     @classmethod
     async def open(
@@ -58,13 +60,20 @@ class Runtime:
             return found
 
         channels = None
+        codes = LinkCodes()
         try:
             channels = Channels(
-                settings, clock, StoreTokens(store), client_factory, confirm_now=confirm_now
+                settings,
+                clock,
+                StoreTokens(store),
+                client_factory,
+                confirm_now=confirm_now,
+                link_codes=codes,
             )
             await store.ping()
             if migrate:
                 await upgrade(store)
+            await load_link_codes(StoreTokens(store), codes)
         except BaseException:
             if channels is not None:
                 await channels.aclose()
@@ -72,7 +81,7 @@ class Runtime:
             raise
         renderer = Renderer(settings.templates_dir, settings.zone, settings.organization)
         intake = Intake(settings, store, channels, renderer, clock)
-        runtime = cls(settings, clock, store, channels, renderer, intake)
+        runtime = cls(settings, clock, store, channels, renderer, intake, link_codes=codes)
         if with_worker:
             runtime.worker = Worker(
                 store,

@@ -81,7 +81,7 @@ from channels.wechat.images import MAX_BODY_BYTES, MAX_BODY_CHARS, InlineImages,
 from channels.wechat.masssend import MassSend, article_url
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
-from channels.wechat.reconcile import Reconciler, Submitted, source_url
+from channels.wechat.reconcile import Reconciler, Submitted, account_source_url
 from channels.wechat.token import StableToken
 from publisher.contract import (
     AccountContext,
@@ -235,7 +235,7 @@ class WechatAdapter(ChannelAdapter[WechatOptions]):
             "author": self.options.author,
             "digest": post.rendered.parts.get("digest", ""),
             "content": within_limit(await self.images.rewrite(post.rendered.body)),
-            "content_source_url": source_url(self.ctx.base_url, notice.id, post.idempotency_key),
+            "content_source_url": account_source_url(self.ctx, notice.id, post.idempotency_key),
             "need_open_comment": int(self.options.need_open_comment),
             "only_fans_can_comment": 0,
         }

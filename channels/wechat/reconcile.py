@@ -93,7 +93,15 @@ def key_value(key: str) -> str:
 
 def source_url(base_url: str, notice_id: int, key: str) -> str:
     """The article's 阅读原文 link: the portal copy, carrying the delivery's key."""
-    url = links.notice_url(base_url, notice_id, key=key_value(key))
+    return _fits(links.notice_url(base_url, notice_id, key=key_value(key)))
+
+
+def account_source_url(ctx: AccountContext, notice_id: int, key: str) -> str:
+    """The 阅读原文 link as this account writes it (a tracked link keeps the key)."""
+    return _fits(ctx.notice_url(notice_id, key=key_value(key)))
+
+
+def _fits(url: str) -> str:
     if len(url.encode()) > SOURCE_URL_MAX:
         raise PermanentError(
             f"阅读原文链接超过 1 KB（{len(url.encode())} 字节）：请缩短 base_url",

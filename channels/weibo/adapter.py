@@ -186,7 +186,9 @@ class WeiboAdapter(ChannelAdapter[WeiboOptions]):
         return self._base(self.options.web_base, WEB_BASE, "/web")
 
     def portal_link(self, notice_id: int) -> str:
-        return links.notice_url(self.options.portal_base or self.ctx.base_url, notice_id)
+        if self.options.portal_base:  # another host: its /r/ may not reach us, link the page
+            return links.notice_url(self.options.portal_base, notice_id)
+        return self.ctx.notice_url(notice_id)
 
     def status_text(self, post: OutgoingPost) -> str:
         """The status as sent: the rendered body, a space, the safe-domain portal link."""

@@ -20,9 +20,10 @@ and for the people and tests driving it, the kit's routes (``publisher.sandbox.k
 ``share`` checks what Weibo checks: a token (any non-empty one, unless expired through
 ``expire_token``: ``true`` for every token, or one token's text), ``rip``, at most 140 字
 measured as ``length.weibo_length`` does (20012), a link on the safe domain (any URL with
-``/portal/`` in it, else 10017 "text not find domain!"), no ``#话题#`` (10017), and not the
-same text twice from one user (20019). Errors are ``{"request", "error_code", "error"}`` with
-HTTP 400, or 403 for token problems. Counts grow with the time since each post.
+``/portal/`` or a tracked ``/r/`` in it, else 10017 "text not find domain!"), no ``#话题#``
+(10017), and not the same text twice from one user (20019). Errors are
+``{"request", "error_code", "error"}`` with HTTP 400, or 403 for token problems. Counts grow
+with the time since each post.
 ``lost_reply`` records the post and then answers only after ``lost_reply_seconds``, so the
 client gives up without knowing: the "did it arrive?" case.
 """
@@ -150,7 +151,7 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
             raise WeiboError(20012, "Text too long, please input text less than 140 characters!")
         if topics(status):
             raise WeiboError(10017, "parameter (status)'s value invalid: #话题# is not allowed")
-        if not any(self.safe_path in url for url in URL.findall(status)):
+        if not any(p in url for url in URL.findall(status) for p in (self.safe_path, "/r/")):
             raise WeiboError(10017, "text not find domain!")
         if any(p["uid"] == uid and p["text"] == status for p in self.posts):
             raise WeiboError(20019, "repeat content!")

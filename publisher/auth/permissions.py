@@ -22,6 +22,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "list_deliveries": _READERS,
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
+    "reach": _READERS,  # the reach report: comms_officer's, and every reader's
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -36,6 +37,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user token": _ADMINS,
     "audit": _ADMINS,
 }
+# (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
 
 
 def route_allows(route: str, roles: frozenset[Role] | set[Role]) -> bool:

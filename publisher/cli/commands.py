@@ -1,3 +1,3 @@
 """Registers every subcommand group on ``publisher``."""
 
-from publisher.cli import audit, deliveries, notices, obligations, ops, users  # noqa: F401
+from publisher.cli import audit, deliveries, notices, obligations, ops, reach, users  # noqa: F401

@@ -53,6 +53,10 @@ async def collect_once(
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning("metrics for %s: %s", account.name, error)
                 break
+            except Exception as exc:  # an adapter bug: named, and the other accounts go on
+                error = f"{type(exc).__name__}: {exc}"
+                log.exception("metrics for %s failed", account.name)
+                break
             stored += await add_samples(store, samples)
         results.append(Collected(account.name, len(refs), stored, error))
     return results

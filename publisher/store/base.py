@@ -26,7 +26,8 @@ cannot be reached. Other errors are listed per method.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
@@ -224,8 +225,53 @@ class AccountStore(Protocol):
         """Store (or replace) a credential. Idempotent."""
 
 
+REACH_GROUPINGS = ("notice", "channel", "kind", "month")
+
+
+@dataclass(frozen=True)
+class ReachGroup:
+    """One row of the reach report: the posts of one group on one channel account.
+
+    ``figures`` maps a metric to (the sum over the group's posts of each post's latest sample
+    of it, the oldest ``observed_at`` among those samples). A metric no post has a sample of
+    is absent: no figure, which is not 0.
+    """
+
+    key: str  # notice id, kind, "" (by channel) or "YYYY-MM"
+    account: str
+    channel: str
+    posts: int
+    figures: Mapping[str, tuple[int, datetime]] = field(default_factory=dict)
+    title: str | None = None  # by notice
+    kind: str | None = None  # by notice
+
+
 class ReachStore(Protocol):
-    """Metric samples (reach) and the once-only runs of scheduled jobs."""
+    """Metric samples (reach), tracked-link clicks and the once-only runs of scheduled jobs."""
+
+    async def link_deliveries(self, notice_id: int) -> dict[str, int]:
+        """The notice's deliveries by account (account -> delivery id); empty if unknown."""
+
+    async def record_link_click(
+        self, delivery_id: int, day: date, visitor_hash: str, now: datetime
+    ) -> int | None:
+        """Count one visitor's click on a delivery's tracked link for one local day, in one
+        transaction with a ``clicks`` metric sample (source ``tracked_link``, as of ``now``)
+        holding the delivery's new total. Returns that total, or None when this visitor was
+        already counted that day (nothing written). Idempotent."""
+
+    async def reach_groups(
+        self,
+        posted_from: datetime,
+        posted_before: datetime,
+        by: str,
+        months: Sequence[tuple[str, datetime]] = (),
+    ) -> list[ReachGroup]:
+        """The reach of the deliveries posted in ``[posted_from, posted_before)``, grouped by
+        ``by`` (one of :data:`REACH_GROUPINGS`) and channel account, each post counted by its
+        latest sample per metric (never a sum of its samples). By month, ``months`` names each
+        month that starts at the given instant (ascending, the first at ``posted_from``).
+        Raises ``ValueError`` for another ``by``."""
 
     async def posted_refs(
         self, account: str, posted_after: datetime, posted_before: datetime

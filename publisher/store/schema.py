@@ -146,6 +146,8 @@ deliveries = Table(
         sqlite_where=text(PORTAL_PAGES),
         postgresql_where=text(PORTAL_PAGES),
     ),
+    # The reach report picks the posts of a period (publisher/store/sql/reach.py).
+    Index("ix_deliveries_posted", "posted_at"),
 )
 
 events = Table(
@@ -280,4 +282,23 @@ audit_log = Table(
     Column("detail", JSON, nullable=False),
     Index("ix_audit_log_notice", "notice_id"),
     Index("ix_audit_log_actor", "actor", "at"),
+)
+
+
+# Clicks on tracked links (``/r/<code>``, publisher/web/tracked.py): one row per visitor per
+# delivery per local day, like ``page_views``; ``visitor_hash`` is salted and day-scoped, the
+# address itself is never stored. Each new row also appends a ``clicks`` metric sample.
+link_clicks = Table(
+    "link_clicks",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("visitor_hash", String(64), primary_key=True),
+    Column("first_seen_at", UTCDateTime, nullable=False),
 )

@@ -34,7 +34,7 @@ from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
-from publisher.web import api
+from publisher.web import api, reports, tracked
 from publisher.web.limits import BodyLimit
 
 log = logging.getLogger("publisher.web")
@@ -122,6 +122,8 @@ def create_app(
     app.state.settings = settings
     app.state.throttle = Throttle()  # wrong API tokens, per client address (publisher/auth)
     app.include_router(api.router)
+    app.include_router(reports.router)
+    app.include_router(tracked.router)
     _include_account_routes(app, settings, runtime)
 
     @app.get("/", include_in_schema=False)

@@ -16,15 +16,21 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+from publisher import links
+
 from .procs import http
 
 PORTAL_LINK = re.compile(r"/portal/notices/(\d+)\b")
+TRACKED_LINK = re.compile(r"/r/([0-9A-Za-z]+)")
 
 
 def notice_id_in(text: str | None) -> int | None:
-    """The notice a message belongs to: the id in its portal link, if it has one."""
+    """The notice a message belongs to: the id in its portal link or tracked link, if any."""
     found = PORTAL_LINK.findall(text or "")
-    return int(found[-1]) if found else None
+    if found:
+        return int(found[-1])
+    tracked = [links.notice_of(code) for code in TRACKED_LINK.findall(text or "")]
+    return tracked[-1] if tracked else None
 
 
 class Sandboxes:

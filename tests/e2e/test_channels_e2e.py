@@ -216,11 +216,6 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def portal_copy(url: str) -> str:
-    """A link without its query (WeChat's 阅读原文 link may carry the delivery's key)."""
-    return url.split("?", 1)[0]
-
-
 def preview(ws: Workspace, file: str, channel: str) -> list[dict[str, Any]]:
     """`publisher preview FILE --channel C --json` in the workspace, run in this process (a
     subprocess per notice costs a second of CPU each on a busy 2-core machine)."""
@@ -250,6 +245,13 @@ class Site:
 
     def link(self, name: str) -> str:
         return f"{self.server.url}/portal/notices/{self.ids[name]}"
+
+    def leads(self, url: str) -> str:
+        """Where a tracked link (``/r/<code>``, posted by Weibo, WeChat, OA) redirects."""
+        with http() as client:
+            response = client.get(url, follow_redirects=False)
+        assert response.status_code == 302, (url, response.status_code)
+        return str(response.headers["location"])
 
     def page(self, path: str) -> str:
         with http() as client:
@@ -325,14 +327,15 @@ def test_submit_waits_for_four_posted_deliveries_with_remote_ids(site: Site, nam
     assert weibo["url"].endswith("/" + weibo["remote_id"])
     with http() as client:  # the Weibo post's address shows that very status
         status = client.get(weibo["url"]).json()
-    assert status["idstr"] == weibo["remote_id"] and site.link(name) in status["text"]
+    assert status["idstr"] == weibo["remote_id"]
+    assert site.leads(status["text"].rsplit(" ", 1)[-1]) == site.link(name)
     wechat = deliveries["wechat"]
     articles = {a["url"]: a for _, a in site.sandboxes.wechat_articles()}
     if name == "weather_warning":  # mass-sent: WeChat gives the article's address only by push
         assert wechat["url"] is None
     else:
         assert wechat["url"] in articles, (wechat, list(articles))
-        assert portal_copy(articles[wechat["url"]]["content_source_url"]) == site.link(name)
+        assert site.leads(articles[wechat["url"]]["content_source_url"]) == site.link(name)
     wecom = {post["msgid"] for nid, post in site.sandboxes.wecom() if nid == site.ids[name]}
     assert wecom == {deliveries["oa"]["remote_id"]}
 
@@ -383,7 +386,7 @@ def test_wechat_article_fits_and_reaches_readers(site: Site, name: str) -> None:
     assert len(draft.get("digest", "")) <= 128
     assert not draft.get("digest", "").endswith("：")  # not just the salutation line
     assert len(draft["content"]) < 20_000
-    assert portal_copy(draft["content_source_url"]) == site.link(name)  # 阅读原文
+    assert site.leads(draft["content_source_url"]) == site.link(name)  # 阅读原文
     assert "class=" not in draft["content"] and "<style" not in draft["content"]
     article = site.one(site.sandboxes.wechat_articles(), name)
     assert article["title"] == draft["title"]
@@ -430,13 +433,13 @@ def test_weibo_status_fits_links_the_portal_copy_and_has_no_topic(site: Site, na
     assert site.sandboxes.get("weibo")["rejected"] == []
     status = site.one(site.sandboxes.weibo(), name)["text"]
     assert weibo_length(status) <= WEIBO_MAX, (weibo_length(status), status)
-    assert status.endswith(" " + site.link(name))
+    assert site.leads(status.rsplit(" ", 1)[-1]) == site.link(name)
     assert topics(status) == [] and "#" not in status
     assert "\n" not in status
     # `publisher preview` showed exactly this text, before the link publish() appends
     (weibo,) = site.previews[name]
     assert weibo["channel"] == "weibo" and weibo["violations"] == []
-    assert status == weibo["parts"]["body"] + " " + site.link(name)
+    assert status.rsplit(" ", 1)[0] == weibo["parts"]["body"]
     assert weibo["lengths"] == [
         {
             "part": "body",
@@ -472,7 +475,7 @@ def test_oa_card_links_the_portal_copy(site: Site, name: str) -> None:
     payload = post["payload"]
     assert payload["msgtype"] == "textcard" and payload["touser"] == "@all"
     card = payload["textcard"]
-    assert card["url"] == site.link(name)
+    assert site.leads(card["url"]) == site.link(name)
     assert card["btntxt"] == "详情"
     assert len(card["title"].encode()) <= 128 and len(card["description"].encode()) <= 512
     assert active_markup(card["description"]) == []

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import and_, case, cast, func, insert, literal, select, type_coerce
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import String
 
 from publisher.contract import MetricSample, PostRef
 from publisher.states import Status
-from publisher.store.schema import deliveries, job_runs, metric_samples
+from publisher.store.base import REACH_GROUPINGS, ReachGroup
+from publisher.store.schema import (
+    UTCDateTime,
+    deliveries,
+    job_runs,
+    link_clicks,
+    metric_samples,
+    notices,
+)
 from publisher.store.sql.core import SqlCore
 
 D = deliveries.c
 M = metric_samples.c
+N = notices.c
+C = link_clicks.c
+CLICKS, TRACKED_LINK = "clicks", "tracked_link"
 
 
 class ReachMixin(SqlCore):
@@ -104,6 +119,138 @@ class ReachMixin(SqlCore):
 
         return await self._read(_run)
 
+    async def link_deliveries(self, notice_id: int) -> dict[str, int]:
+        """The notice's deliveries by account (account -> delivery id); empty if unknown."""
+        query = select(D.account, D.id).where(D.notice_id == notice_id)
+
+        def _run(conn: Connection) -> dict[str, int]:
+            return {r.account: r.id for r in conn.execute(query).all()}
+
+        return await self._read(_run)
+
+    async def record_link_click(
+        self, delivery_id: int, day: date, visitor_hash: str, now: datetime
+    ) -> int | None:
+        """Count a visitor-day's click and append the new total as a ``clicks`` sample."""
+        row = dict(delivery_id=delivery_id, day=day, visitor_hash=visitor_hash, first_seen_at=now)
+
+        def _new(conn: Connection) -> bool:
+            dialect = conn.dialect.name
+            if dialect in ("sqlite", "postgresql"):
+                upsert = sqlite_insert if dialect == "sqlite" else pg_insert
+                statement = upsert(link_clicks).values(row).on_conflict_do_nothing()
+                return conn.execute(statement.returning(C.delivery_id)).first() is not None
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(link_clicks).values(row))
+            except IntegrityError:
+                return False
+            return True
+
+        def _run(conn: Connection) -> int | None:
+            if not _new(conn):
+                return None
+            total = conn.execute(
+                select(func.count()).where(C.delivery_id == delivery_id)
+            ).scalar_one()
+            conn.execute(
+                insert(metric_samples).values(
+                    delivery_id=delivery_id,
+                    metric=CLICKS,
+                    value=int(total),
+                    observed_at=now,
+                    source=TRACKED_LINK,
+                )
+            )
+            return int(total)
+
+        return await self._tx(_run)
+
+    async def reach_groups(
+        self,
+        posted_from: datetime,
+        posted_before: datetime,
+        by: str,
+        months: Sequence[tuple[str, datetime]] = (),
+    ) -> list[ReachGroup]:
+        """Reach per group and account: each post's latest sample per metric, summed."""
+        if by not in REACH_GROUPINGS:
+            raise ValueError(f"unknown grouping {by!r}")
+        extra: list[Any] = [N.title, N.kind] if by == "notice" else []
+        posts = (
+            select(D.id, _group_key(by, months).label("key"), D.account, D.channel, *extra)
+            .join(notices, N.id == D.notice_id)
+            .where(
+                D.status == Status.POSTED,
+                D.posted_at >= posted_from,
+                D.posted_at < posted_before,
+            )
+            .subquery("posts")
+        )
+        groups = [posts.c.key, posts.c.account, posts.c.channel]
+        if by == "notice":
+            groups += [posts.c.title, posts.c.kind]
+        # The latest sample of each (post, metric): its newest observed_at (an index-only
+        # scan of ix_metric_samples_delivery), joined back for the value; equal times keep
+        # the larger value (counts only grow).
+        newest = (
+            select(M.delivery_id, M.metric, func.max(M.observed_at).label("at"))
+            .where(M.delivery_id.in_(select(posts.c.id)))
+            .group_by(M.delivery_id, M.metric)
+            .subquery("newest")
+        )
+        latest = (
+            select(
+                M.delivery_id,
+                M.metric,
+                func.max(M.value).label("value"),
+                newest.c.at,
+            )
+            .join(
+                newest,
+                and_(
+                    M.delivery_id == newest.c.delivery_id,
+                    M.metric == newest.c.metric,
+                    M.observed_at == newest.c.at,
+                ),
+            )
+            .group_by(M.delivery_id, M.metric, newest.c.at)
+            .subquery("latest")
+        )
+        figures = (
+            select(
+                *groups,
+                latest.c.metric,
+                func.sum(latest.c.value).label("value"),
+                type_coerce(func.min(latest.c.at), UTCDateTime()).label("as_of"),
+            )
+            .join(latest, latest.c.delivery_id == posts.c.id)
+            .group_by(*groups, latest.c.metric)
+        )
+        counts = select(*groups, func.count().label("posts")).group_by(*groups)
+
+        def _run(conn: Connection) -> list[ReachGroup]:
+            found: dict[tuple[Any, ...], dict[str, tuple[int, datetime]]] = {}
+            for r in conn.execute(figures).all():
+                found.setdefault(tuple(r[: len(groups)]), {})[r.metric] = (int(r.value), r.as_of)
+            out = []
+            for r in conn.execute(counts).all():
+                group = tuple(r[: len(groups)])
+                out.append(
+                    ReachGroup(
+                        key=str(r.key),
+                        account=r.account,
+                        channel=r.channel,
+                        posts=int(r.posts),
+                        figures=found.get(group, {}),
+                        title=r.title if by == "notice" else None,
+                        kind=r.kind if by == "notice" else None,
+                    )
+                )
+            return out
+
+        return await self._read(_run)
+
     async def claim_job_run(self, job: str, fire_time: datetime, runner: str) -> bool:
         """True for exactly one caller per (job, fire time), across processes: the fire is
         recorded as a ``job_runs`` row before it runs."""
@@ -117,3 +264,18 @@ class ReachMixin(SqlCore):
         except IntegrityError:
             return False
         return True
+
+
+def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
+    """The SQL expression a post is grouped by (its notice, kind, month; by channel: none)."""
+    if by == "notice":
+        return cast(N.id, String)
+    if by == "kind":
+        return N.kind
+    if by == "channel":
+        return literal("")
+    if not months:
+        raise ValueError("grouping by month needs the months of the period")
+    # The month a post went out in, local time: the last month starting at or before it.
+    whens = [(D.posted_at >= start, label) for label, start in reversed(months)]
+    return case(*whens, else_=literal(months[0][0]))

@@ -1,0 +1,134 @@
+"""``publisher reach collect`` and ``publisher report reach``: reach, at once and as a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from publisher.cli import EXIT_FAILED, EXIT_INPUT, Context, emit, main, pass_ctx
+from publisher.reach import formats
+from publisher.reach.report import GROUPINGS, ReachReport, period, reach_report
+from publisher.runtime import Runtime
+
+
+@main.group()
+def reach() -> None:
+    """触达：各渠道的阅读、点赞、点击等数据。"""
+
+
+@reach.command("collect")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@pass_ctx
+def collect(ctx: Context, as_json: bool) -> None:
+    """立即采集一次触达数据 (与定时任务相同)，并说明每个渠道账号的结果。"""
+    from publisher.metrics.collector import collect_once
+
+    settings = ctx.settings()
+
+    async def go() -> Any:
+        rt = await Runtime.open(settings)
+        try:
+            return await collect_once(rt.store, rt.channels, rt.clock, settings.metrics_window_days)
+        finally:
+            await rt.close()
+
+    results = ctx.run(go())
+    failed = [r for r in results if r.error]
+    if as_json:
+        emit(
+            [
+                {"account": r.account, "posts": r.posts, "samples": r.samples, "error": r.error}
+                for r in results
+            ]
+        )
+    elif not results:
+        click.echo("没有提供触达数据的渠道账号")
+    else:
+        for r in results:
+            line = f"{r.account}: 查询 {r.posts} 条发布，保存 {r.samples} 个采样"
+            click.echo(line + (f"；失败: {r.error}" if r.error else ""))
+        posts = sum(r.posts for r in results)
+        samples = sum(r.samples for r in results)
+        click.echo(f"合计: 查询 {posts} 条发布，保存 {samples} 个采样，{len(failed)} 个账号失败")
+    if failed:
+        names = "、".join(r.account for r in failed)
+        click.echo(f"publisher: 以下渠道账号采集失败: {names}", err=True)
+        raise SystemExit(EXIT_FAILED)
+
+
+@main.group()
+def report() -> None:
+    """统计报表。"""
+
+
+@report.command("reach")
+@click.option("--from", "start", default=None, help="开始日期 YYYY-MM-DD (默认本月 1 日)。")
+@click.option("--to", "end", default=None, help="结束日期 YYYY-MM-DD，含当天 (默认今天)。")
+@click.option(
+    "--by",
+    type=click.Choice(GROUPINGS),
+    default="channel",
+    show_default=True,
+    help="按通知、渠道、类别或月份分组 (按部门分组待用户信息上线后提供)。",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(formats.FORMATS),
+    default="table",
+    show_default=True,
+    help="输出格式；xlsx 需要 --output。",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="写入文件而不是屏幕。",
+)
+@pass_ctx
+def reach_report_cmd(
+    ctx: Context, start: str | None, end: str | None, by: str, fmt: str, output: Path | None
+) -> None:
+    """一段时间内发布的通知的触达：每条发布取各指标的最新采样，按组和渠道账号合计。"""
+    if fmt == "xlsx" and output is None:
+        click.echo("publisher: 错误: xlsx 格式需要 --output 指定文件", err=True)
+        raise SystemExit(EXIT_INPUT)
+    settings = ctx.settings()
+
+    async def go() -> ReachReport:
+        rt = await Runtime.open(settings)
+        try:
+            today = rt.clock.now().astimezone(settings.zone).date()
+            first, last = period(start, end, today)
+            return await reach_report(rt.store, first, last, by, settings.zone, rt.clock.now())
+        finally:
+            await rt.close()
+
+    result = ctx.run(go())
+    data: bytes
+    if fmt == "json":
+        import json
+
+        data = (json.dumps(formats.as_json(result), ensure_ascii=False, indent=2) + "\n").encode()
+    elif fmt == "csv":
+        data = formats.as_csv(result)
+        if output is None:
+            data = data.removeprefix(b"\xef\xbb\xbf")  # the BOM is for Excel, not a terminal
+    elif fmt == "xlsx":
+        data = formats.as_xlsx(result)
+    else:
+        data = formats.as_table(result).encode()
+    if output is None:
+        click.echo(data.decode(), nl=False)
+        return
+    partial = output.with_name(output.name + ".part")  # a failed write leaves no half file
+    try:
+        partial.write_bytes(data)
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        click.echo(f"publisher: 错误: 无法写入 {output}: {exc.strerror}", err=True)
+        raise SystemExit(EXIT_INPUT) from None
+    click.echo(f"已写入 {output} ({len(result.rows)} 行)")

@@ -1,0 +1,1 @@
+"""Reach: tracked-link clicks (``/r/<code>``) and the reach report over metric samples."""

@@ -1,0 +1,166 @@
+"""The reach report: how far the notices of a period went, per notice, channel, kind or month.
+
+Each post counts with its **latest** sample of each metric (never a sum of its samples), summed
+over the posts of a group on one channel account; channels are never added together, since a
+Weibo read and a WeChat read are not the same thing. Every figure carries its metric and the
+time it is as of (the oldest among the latest samples summed into it); a metric no post of the
+group has a sample of has no figure (``None``, shown "—"), never 0.
+
+The period is local calendar days, ``start`` to ``end`` inclusive, and picks posts by when they
+went out; a post's figures are its newest, whenever they were observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from publisher import labels
+from publisher.errors import InputError
+from publisher.render import KIND_LABELS
+from publisher.store.base import REACH_GROUPINGS, ReachGroup, ReachStore
+
+# The metrics a report shows, in this order (阅读, 浏览, 点击, 点赞, 转发, 评论, 分享).
+METRICS = ("reads", "views", "clicks", "likes", "reposts", "comments", "shares")
+GROUPINGS = REACH_GROUPINGS
+GROUP_WORDS = {"notice": "通知", "channel": "渠道", "kind": "类别", "month": "月份"}
+CHANNEL_TYPES = {
+    "portal": "门户网站",
+    "weibo": "微博",
+    "wechat": "微信公众号",
+    "wecom_app": "企业微信应用",
+    "wecom_robot": "企业微信群机器人",
+    "dingtalk": "钉钉",
+    "feishu": "飞书",
+    "oa_webhook": "OA 接口",
+    "webhook": "Webhook",
+}
+MAX_DAYS = 3660  # ten years: a longer period is a typo
+
+
+class ReportInputError(InputError):
+    """A report was asked for with a bad period or grouping."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    metric: str
+    value: int | None  # None: no figure (the channel has no such number, or none yet)
+    as_of: datetime | None
+
+    @property
+    def label(self) -> str:
+        return labels.metric(self.metric)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str  # notice id, kind code, "" (by channel) or "YYYY-MM"
+    account: str
+    channel: str
+    posts: int
+    figures: tuple[Figure, ...]  # one per METRICS, in order
+    title: str | None = None
+    kind: str | None = None
+
+    @property
+    def as_of(self) -> datetime | None:
+        """The oldest as-of among the row's figures: every figure is at least this fresh."""
+        times = [f.as_of for f in self.figures if f.as_of is not None]
+        return min(times) if times else None
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNEL_TYPES.get(self.channel, self.channel)
+
+    @property
+    def kind_label(self) -> str:
+        code = self.kind if self.kind is not None else self.key
+        return KIND_LABELS.get(code, code)
+
+
+@dataclass(frozen=True)
+class ReachReport:
+    by: str
+    start: date
+    end: date
+    zone: ZoneInfo
+    generated_at: datetime
+    rows: tuple[Row, ...]
+
+
+def parse_day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ReportInputError(f"{name} 应为日期 YYYY-MM-DD，收到 {text!r}") from None
+
+
+def period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The days asked for; by default from the first of the end's month to the end (today)."""
+    last = parse_day(end, "结束日期") if end else today
+    first = parse_day(start, "开始日期") if start else last.replace(day=1)
+    return first, last
+
+
+def check_period(start: date, end: date, by: str) -> None:
+    if by not in GROUPINGS:
+        known = "、".join(GROUPINGS)
+        if by == "department":
+            raise ReportInputError("按部门统计 (department) 尚不可用：需要先有用户和部门信息")
+        raise ReportInputError(f"不支持按 {by!r} 分组 (可用: {known})")
+    if end < start:
+        raise ReportInputError(f"结束日期 {end} 早于开始日期 {start}")
+    if (end - start).days > MAX_DAYS:
+        raise ReportInputError(f"统计期间过长 (最多 {MAX_DAYS} 天)")
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tzinfo=zone)
+
+
+def months_of(start: date, end: date, zone: ZoneInfo) -> list[tuple[str, datetime]]:
+    """Each month the period touches, with when it starts (the first: the period's start)."""
+    out = [(f"{start.year:04d}-{start.month:02d}", _midnight(start, zone))]
+    year, month = start.year, start.month
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        first = date(year, month, 1)
+        if first > end:
+            return out
+        out.append((f"{year:04d}-{month:02d}", _midnight(first, zone)))
+
+
+async def reach_report(
+    store: ReachStore, start: date, end: date, by: str, zone: ZoneInfo, now: datetime
+) -> ReachReport:
+    """The report of posts that went out from ``start`` to ``end`` (local days, inclusive)."""
+    check_period(start, end, by)
+    months = months_of(start, end, zone) if by == "month" else []
+    groups = await store.reach_groups(
+        _midnight(start, zone), _midnight(end + timedelta(days=1), zone), by, months
+    )
+    rows = sorted((_row(g) for g in groups), key=_order)
+    return ReachReport(by, start, end, zone, now, tuple(rows))
+
+
+def _row(group: ReachGroup) -> Row:
+    figures = []
+    for metric in METRICS:
+        found = group.figures.get(metric)
+        figures.append(Figure(metric, *(found if found else (None, None))))
+    return Row(
+        group.key,
+        group.account,
+        group.channel,
+        group.posts,
+        tuple(figures),
+        group.title,
+        group.kind,
+    )
+
+
+def _order(row: Row) -> tuple[int, str, str]:
+    number = int(row.key) if row.key.isdigit() else 0
+    return (number, row.key, row.account)
