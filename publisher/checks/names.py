@@ -10,7 +10,8 @@ substituted, inserted or deleted). Rules that keep false alarms rare:
   in the kind of body (部, 局, 厅, 委): 应急管理局 is a city bureau, not a misspelt 应急管理部.
   An extra or missing character at an end is just the neighbouring text, and so is a changed
   one when the rest already holds a protected name (中华人民共和国国务院 is no misspelt
-  中华人民共和国国徽).
+  中华人民共和国国徽), and so is an edit just after a correct name with less than
+  :data:`NEXT_WORD` characters after it (中华人民共和国刑法 is no misspelt 中华人民共和国宪法).
 * Text that is itself a protected name, or lies in a word of ``allowed.txt``, is never one.
 
 Finding them fast: every one-edit variant of every name (a substituted character as
@@ -34,6 +35,9 @@ from publisher.checks.trie import compile_words, fragments_regex
 
 MIN_LENGTH = 4
 EDGE_MIN_LENGTH = 6
+# Beside a correct protected name, fewer unchanged characters than this past the edit read as
+# the next word (刑法 after 中华人民共和国), more as a misspelt longer name (…大会长务委员会).
+NEXT_WORD = 3
 
 
 @dataclass(frozen=True)
@@ -118,11 +122,14 @@ class NearMissIndex:
 
     def _other_words(self, window: str, name: str, i: int) -> bool:
         """The text is a protected name with other words beside it, not a misspelt ``name``:
-        a name ends just before the edit or starts just after it (中华人民共和国法律 is no
-        中华人民共和国宪法), or the edit is at an end and the rest holds a name."""
+        a name ends just before the edit with little of ``name`` after it (中华人民共和国刑法
+        and 中华人民共和国法律 are no 中华人民共和国宪法), or starts just after it with little
+        before, or the edit is at an end and the rest holds a name."""
         before = window[:i]
         after = window[i + 1 :] if len(window) >= len(name) else window[i:]
-        if any(before.endswith(p) or after.startswith(p) for p in self._long):
+        if len(after) < NEXT_WORD and any(before.endswith(p) for p in self._long):
+            return True
+        if len(before) < NEXT_WORD and any(after.startswith(p) for p in self._long):
             return True
         at_end = i in (0, len(name) - 1) and len(window) == len(name)
         return (
