@@ -8,12 +8,15 @@ Plain UTF-8 text, one entry a line; ``#`` starts a comment, blank lines are skip
 * ``forbidden.txt`` (error) and ``discouraged.txt`` (warning) — ``词`` or ``词 => 建议用语``.
 
 The lists load once per process and again only when a file changes (its modification time
-or size), so a bureau's edit takes effect without a restart.
+or size), so a bureau's edit takes effect without a restart. The files are looked at no
+more than once every :data:`RECHECK_SECONDS`, so a busy intake does not stat them per notice.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
@@ -23,6 +26,7 @@ from publisher.checks.trie import compile_words
 from publisher.errors import ConfigError
 
 SUGGESTS = "=>"
+RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -79,29 +83,36 @@ def _names(folder: Path) -> list[str]:
     return names
 
 
-_cache: dict[Path, tuple[tuple[tuple[str, int, int], ...], Lists]] = {}
+Stamp = tuple[tuple[str, int, int], ...]
+_cache: dict[Path, tuple[float, Stamp, Lists]] = {}  # folder -> (looked at, files' stamp, lists)
 _lock = Lock()
 
 
-def _stamp(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    files = sorted(p for p in folder.glob("*.txt") if p.is_file())
-    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+def _stamp(folder: Path) -> Stamp:
+    with os.scandir(folder) as entries:
+        files = [e for e in entries if e.name.endswith(".txt") and e.is_file()]
+        return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in files))
 
 
 def load(folder: Path) -> Lists:
     """The lists of ``folder``, built once and rebuilt only when one of its files changed."""
+    now = time.monotonic()
+    cached = _cache.get(folder)
+    if cached is not None and now - cached[0] < RECHECK_SECONDS:
+        return cached[2]
     if not folder.is_dir():
         raise ConfigError(f"设置 PUBLISHER_CHECKS_DIR 无效: 目录不存在: {folder}")
     stamp = _stamp(folder)
     with _lock:
         cached = _cache.get(folder)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+        if cached is not None and cached[1] == stamp:
+            _cache[folder] = (now, stamp, cached[2])
+            return cached[2]
         allowed = [re.sub(r"\s+", "", w.word) for w in _words(folder / "allowed.txt")]
         lists = Lists(
             names=NearMissIndex(_names(folder), allowed),
             forbidden=WordList.of(_words(folder / "forbidden.txt")),
             discouraged=WordList.of(_words(folder / "discouraged.txt")),
         )
-        _cache[folder] = (stamp, lists)
+        _cache[folder] = (now, stamp, lists)
         return lists

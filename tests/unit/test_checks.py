@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from publisher.checks import Report, run_checks
+from publisher.checks import Report, lists, run_checks
 from publisher.checks.lists import load
 from publisher.checks.names import NearMissIndex
 from publisher.errors import ContentCheckFailed
@@ -101,7 +101,9 @@ def test_correct_text_is_not_a_near_miss(text: str) -> None:
     assert check({**GENERAL, "title": f"关于{text}的通知"}).findings == []
 
 
-def test_the_bureau_s_own_leaders_list_is_used_and_reread_when_edited(tmp_path: Path) -> None:
+def test_the_bureau_s_own_leaders_list_is_used_and_reread_when_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "checks"
     folder.mkdir()
     leaders = folder / "names-leaders.txt"
@@ -113,6 +115,7 @@ def test_the_bureau_s_own_leaders_list_is_used_and_reread_when_edited(tmp_path: 
     assert load(folder) is first  # read once, not on every notice
 
     leaders.write_text("王五 局长\n赵六 局长\n", encoding="utf-8")
+    monkeypatch.setattr(lists, "RECHECK_SECONDS", 0.0)  # look at the files again at once
     stat = leaders.stat()
     os.utime(leaders, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     # 赵六副局长 is one character more than 赵六局长: a wrong title is caught too
