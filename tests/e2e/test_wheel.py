@@ -30,7 +30,7 @@ WARNING = {
     "kind": "weather_warning",
     "title": "暴雨橙色预警",
     "body": "预计未来3小时内本市将出现50毫米以上降雨，请注意防范。",
-    "fields": {"signal": "暴雨", "color": "橙色", "issuer": "市气象台", "area": "全市"},
+    "fields": {"signal": "暴雨", "color": "橙色", "issuer": "市气象台", "area": ["全市"]},
 }
 
 
