@@ -10,7 +10,8 @@ The *class* of an error decides what happens next; nobody returns ``False``.
      │    ├── TemplateError         a template is missing or fails (names template and line)
      │    ├── PersonalDataFound     ID, mobile or bank card numbers in the content (with where)
      │    ├── ContentCheckFailed    a misspelt protected name, a forbidden word, a bad attachment
-     │    └── IdempotencyConflict   the key was used before for a different notice
+     │    ├── IdempotencyConflict   the key was used before for a different notice
+     │    └── UnknownHolidayYear    a date in a year whose holidays chinesecalendar does not know
      ├── ConfigError                a bad setting or channel account; stops start-up
      ├── StoreError                 the database cannot be used
      │    └── DatabaseUnavailable   cannot connect at all
@@ -94,6 +95,15 @@ class TemplateError(InputError):
 
 class IdempotencyConflict(InputError):
     """An idempotency key was reused with different content."""
+
+
+class UnknownHolidayYear(InputError):
+    """Working days were asked of a year the holiday calendar does not cover: refused, since
+    a guessed deadline is worse than none (``publisher.obligations.workdays``)."""
+
+    def __init__(self, message: str, *, year: int) -> None:
+        self.year = year
+        super().__init__(message)
 
 
 class ConfigError(PublisherError):

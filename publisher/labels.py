@@ -1,4 +1,4 @@
-"""The words people read for states, events and times (zh-CN).
+"""The words people read for states, events, reach and times (zh-CN).
 
 Stored values and the JSON API keep the English codes (``posted``, ``needs_review``); these are
 what the CLI's text output (and later the web console) shows instead. A code without a label
@@ -46,6 +46,17 @@ ACTION = {
     "recovered": "恢复",
 }
 
+METRIC = {
+    # reach, as channels report it (``Capabilities.metrics``)
+    "reads": "阅读",
+    "views": "浏览",
+    "likes": "点赞",
+    "reposts": "转发",
+    "comments": "评论",
+    "shares": "分享",
+    "clicks": "点击",
+}
+
 
 def status(code: str | None) -> str:
     """``已发布(posted)``: the word, with the code that ``--status`` and the API use."""
@@ -57,6 +68,11 @@ def status(code: str | None) -> str:
 
 def action(code: str) -> str:
     return ACTION.get(code, code)
+
+
+def metric(code: str) -> str:
+    """``阅读``: the word for a reach figure's code (``reads``)."""
+    return METRIC.get(code, code)
 
 
 def when(value: str | datetime | None, zone: tzinfo) -> str:

@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from publisher import kinds, problems
+from publisher import kinds, pii, problems
 from publisher.documents import FORMATS, DocumentError, check_shape, decode
 from publisher.errors import NoticeFormatError
 from publisher.values import Body, Cell, Key, Line, Moment, Phrase, Title
@@ -144,6 +144,7 @@ def describe_validation_error(exc: ValidationError, kind: object = None) -> str:
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     # Rows, cells and list items counted from 1, as people count them.
     where = ".".join(str(p + 1 if isinstance(p, int) else p) for p in first["loc"]) or "notice"
+    where = pii.masked(where)  # a key may itself be a mobile or ID number: never echo it
     if first["type"] == "extra_forbidden":
         close = difflib.get_close_matches(
             str(first["loc"][-1]), _names_beside(first["loc"], kind), n=1, cutoff=0.6

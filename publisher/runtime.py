@@ -9,16 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from publisher.clock import SystemClock
 from publisher.contract import Clock
+from publisher.portal import PortalContext
 from publisher.queue.intake import Intake
 from publisher.queue.retry import Backoff, RetryPolicy
 from publisher.queue.worker import Worker, WorkerConfig
 from publisher.registry import Channels, ClientFactory
 from publisher.render import Renderer
 from publisher.settings import Settings
-from publisher.store import SqlStore, StoreTokens, open_store, upgrade
+from publisher.store import Store, StoreTokens, open_store, upgrade
 
 log = logging.getLogger("publisher")
 
@@ -27,7 +29,7 @@ log = logging.getLogger("publisher")
 class Runtime:
     settings: Settings
     clock: Clock
-    store: SqlStore
+    store: Store
     channels: Channels
     renderer: Renderer
     intake: Intake
@@ -88,6 +90,18 @@ class Runtime:
             intake.claimer = runtime.worker
             wake.append(runtime.worker.wake)
         return runtime
+
+    def portal_context(self) -> PortalContext:
+        """What the portal's pages are given (see :mod:`publisher.portal`)."""
+        return PortalContext(
+            store=self.store,
+            tokens=StoreTokens(self.store),
+            clock=self.clock,
+            public_base_url=self.settings.public_base_url,
+            zone=self.settings.zone,
+            templates_dir=Path(self.settings.templates_dir),
+            options={account.name: account.adapter.ctx.options for account in self.channels},
+        )
 
     async def close(self) -> None:
         await self.channels.aclose()

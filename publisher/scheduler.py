@@ -13,36 +13,22 @@ from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from publisher.store.schema import job_runs
-from publisher.store.sql import SqlStore
+from publisher.contract import Clock
+from publisher.store.base import ReachStore
 
 log = logging.getLogger("publisher.scheduler")
 
 
-async def claim_fire(store: SqlStore, job: str, fire_time: datetime, runner: str) -> bool:
+async def claim_fire(store: ReachStore, job: str, fire_time: datetime, runner: str) -> bool:
     """True for exactly one caller per (job, fire time)."""
-
-    def run(conn: Connection) -> None:
-        conn.execute(
-            insert(job_runs).values(
-                job=job, fire_time=fire_time, started_at=store.clock.now(), runner=runner
-            )
-        )
-
-    try:
-        await store._tx(run)
-    except IntegrityError:
-        return False
-    return True
+    return await store.claim_job_run(job, fire_time, runner)
 
 
 class Scheduler:
-    def __init__(self, store: SqlStore, runner: str, timezone: str) -> None:
+    def __init__(self, store: ReachStore, clock: Clock, runner: str, timezone: str) -> None:
         self.store = store
+        self.clock = clock
         self.runner = runner
         self._aps = AsyncIOScheduler(timezone=timezone)
 
@@ -51,7 +37,7 @@ class Scheduler:
 
         async def fire() -> None:
             # The nominal fire time, truncated to the interval, names this fire everywhere.
-            now = self.store.clock.now()
+            now = self.clock.now()
             stamp = datetime.fromtimestamp(
                 now.timestamp() - now.timestamp() % seconds, tz=now.tzinfo
             )

@@ -56,6 +56,7 @@ ATTACHMENT_TYPES = ["pdf", "doc", "docx", "xls", "xlsx", "ofd", "wps", "jpg", "p
 # Names appear in URLs, environment variables (PUBLISHER_ACCOUNTS__<NAME>__...) and columns.
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SANDBOX_URL = "{base_url}/_sandbox"
+TRUE = ("true", "1", "yes", "on")  # a boolean account option, from a file or the environment
 
 
 def default_accounts() -> dict[str, dict[str, Any]]:
@@ -169,6 +170,12 @@ class Settings(BaseSettings):
     metrics_window_days: float = Field(default=30.0, gt=0.0)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
     organization: Organization = Field(default_factory=Organization)
+    # What the built-in sandbox received, kept across restarts of `serve` (one file per
+    # channel type); default: "publisher-sandbox" beside the SQLite file, else the working dir.
+    sandbox_dir: Path | None = None
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes. Empty: none,
+    # unless a portal account sets trust_forwarded_for (then the proxy on this host, 127.0.0.1).
+    forwarded_allow_ips: list[str] = Field(default_factory=list)
     # Content checks (publisher.checks): the folder of word lists, whether intake and preview
     # ask every link (the server may have no way out), how long a link may take to answer,
     # and the attachment file types allowed.
@@ -265,6 +272,32 @@ class Settings(BaseSettings):
             return not ipaddress.ip_address(host).is_loopback
         except ValueError:
             return True  # a host name: it may resolve to anything
+
+    @property
+    def sandbox_state_dir(self) -> Path:
+        """Where the built-in sandbox keeps what it received (``sandbox_dir``)."""
+        if self.sandbox_dir is not None:
+            return self.sandbox_dir
+        from sqlalchemy.engine import make_url
+
+        try:
+            database = make_url(self.database_url).database if self.is_sqlite else None
+        except Exception:
+            database = None
+        if database and database != ":memory:":
+            return Path(database).expanduser().parent / "publisher-sandbox"
+        return Path("publisher-sandbox")
+
+    @property
+    def proxy_addresses(self) -> list[str]:
+        """The proxies whose forwarded headers are believed; empty: believe none."""
+        if self.forwarded_allow_ips:
+            return list(self.forwarded_allow_ips)
+        trusting = any(
+            isinstance(raw, dict) and str(raw.get("trust_forwarded_for")).lower() in TRUE
+            for raw in self.accounts.values()
+        )
+        return ["127.0.0.1", "::1"] if trusting else []
 
     @property
     def is_sqlite(self) -> bool:

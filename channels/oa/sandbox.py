@@ -123,16 +123,18 @@ class OaSandbox(Sandbox[OaFaults]):
             return self.reply(f.error_code)
         return None
 
-    async def record(self, path: str, payload: Any, **meta: Any) -> dict[str, Any]:
+    async def record(
+        self, path: str, payload: Any, number: int | None = None, **meta: Any
+    ) -> dict[str, Any]:
         post = {
-            "id": len(self.posts) + 1,
+            "id": number or self.next_serial(),
             "path": path,
             "received_at": datetime.now(UTC).isoformat(),
             "received_ts": self.now(),
             "payload": payload,
             **meta,
         }
-        self.posts.append(post)
+        self.keep(post)
         await self.hold_reply()
         return post
 
@@ -200,6 +202,17 @@ class WecomAppSandbox(OaSandbox):
         now = self.now()
         self.tokens = {token: min(expiry, now) for token, expiry in self.tokens.items()}
 
+    def restore(self, kind: str, value: Any) -> None:
+        """After a restart the duplicate check still knows what was delivered (tokens are
+        not kept: the publisher fetches a new one when told 40014)."""
+        super().restore(kind, value)
+        payload = value.get("payload") if kind == "post" else None
+        if not isinstance(payload, dict) or not value.get("delivered"):
+            return
+        if payload.get("enable_duplicate_check") == 1:
+            digest = _content_digest(payload, str(payload.get("msgtype")))
+            self.seen[digest] = (float(value["received_ts"]), str(value["msgid"]))
+
     async def gettoken(self, corpid: str = "", corpsecret: str = "") -> JSONResponse:
         if not corpid or corpid.startswith("invalid"):
             return self.reply(40013)
@@ -257,12 +270,14 @@ class WecomAppSandbox(OaSandbox):
             earlier = self.seen.get(key)
             if earlier is not None and now - earlier[0] < interval:
                 duplicate_of = earlier[1]
-        msgid = duplicate_of or f"sbx-msg-{len(self.posts) + 1}"
+        number = self.next_serial()
+        msgid = duplicate_of or f"sbx-msg-{number}"
         if duplicate_of is None and payload.get("enable_duplicate_check") == 1:
             self.seen[_content_digest(payload, msgtype)] = (now, msgid)
         await self.record(
             request.url.path,
             payload,
+            number,
             msgid=msgid,
             duplicate=duplicate_of is not None,
             delivered=duplicate_of is None,

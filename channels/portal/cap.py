@@ -1,7 +1,9 @@
 """CAP 1.2 messages for the portal's warnings (OASIS ``urn:oasis:names:tc:emergency:cap:1.2``).
 
-Built with ElementTree (every text escaped, invalid XML characters removed) in the element
-order of the official schema; ``tests/channels/test_portal.py`` validates the output against
+Built with ElementTree in the element order of the official schema and written by
+``plaintext.write_xml`` (every text escaped; characters XML forbids, non-characters and bidi
+controls dropped, whatever is stored); ``tests/channels/test_portal.py`` and
+``tests/channels/test_feeds.py`` validate the output against
 ``shared/reference/CAP-v1.2.xsd`` [S60][S61].
 
 Mapping of a notice (kind ``weather_warning``) to CAP:
@@ -19,8 +21,10 @@ Mapping of a notice (kind ``weather_warning``) to CAP:
   ``COLOURS``, ``eventCode`` ``CMA_SIGNAL`` = type and level code ``TTLL`` [S64],
   ``effective`` ``fields.issued_at``, ``expires`` ``fields.valid_until``, ``senderName``
   ``fields.issuer``, ``headline`` the title (≤160 characters), ``description`` the body,
-  ``instruction`` ``fields.advice``, ``web`` the notice page, ``parameter`` the CMA level,
-  ``area/areaDesc`` ``fields.area`` (the account's ``default_area`` otherwise).
+  ``instruction`` ``fields.advice`` (these three as plain text, ``plaintext``: markdown and
+  HTML markup removed, entities decoded, since CAP readers show them as text), ``web`` the
+  notice page, ``parameter`` the CMA level, ``area/areaDesc`` ``fields.area`` (the
+  account's ``default_area`` otherwise).
 
 Colour -> severity follows the reference's table (channel-apis.md 4.2, "Mapping to CAP
 1.2": 红 Extreme, 橙 Severe, 黄 Moderate, 蓝 Minor; marked there as conventional for national
@@ -32,13 +36,13 @@ yellow and blue; certainty Likely, Possible for blue. ``fields.urgency`` and
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from channels.portal.queries import PortalNotice
+from channels.portal.plaintext import plain_line, plain_text, write_xml
+from publisher.store.portal import PortalNotice
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP_MIME = "application/cap+xml"
@@ -95,7 +99,6 @@ SIGNAL_CODES = {
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
 URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def colour_of(value: object) -> str | None:
@@ -117,7 +120,7 @@ def event_name(notice: PortalNotice) -> str:
         return f"{signal}{colour}预警"
     if signal:
         return f"{signal}预警"
-    return notice.title
+    return plain_line(notice.title)
 
 
 def cap_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -127,9 +130,10 @@ def cap_time(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def advice_text(value: object) -> str:
+    """The advice as plain text, one line per item."""
     if isinstance(value, (list, tuple)):
-        return "\n".join(str(v).strip() for v in value if str(v).strip())
-    return str(value or "").strip()
+        return "\n".join(line for line in (plain_line(str(v)) for v in value) if line)
+    return plain_text(str(value or ""))
 
 
 def area_text(value: object) -> str:
@@ -153,15 +157,11 @@ def identifier(source: CapSource, notice: PortalNotice) -> str:
     return f"{source.identifier_prefix}{notice.id}"
 
 
-def _text(value: object) -> str:
-    return _NOT_XML.sub("", str(value))
-
-
 def _add(parent: ET.Element, tag: str, value: object | None) -> ET.Element | None:
     if value is None or value == "":
         return None
     element = ET.SubElement(parent, f"{{{CAP_NS}}}{tag}")
-    element.text = _text(value)
+    element.text = str(value)
     return element
 
 
@@ -220,8 +220,8 @@ def build_alert(
     if until is not None:
         _add(info, "expires", cap_time(until, zone))
     _add(info, "senderName", notice.fields.get("issuer") or None)
-    _add(info, "headline", notice.title[:HEADLINE_MAX])
-    _add(info, "description", notice.body)
+    _add(info, "headline", plain_line(notice.title)[:HEADLINE_MAX])
+    _add(info, "description", plain_text(notice.body))
     _add(info, "instruction", advice_text(notice.fields.get("advice")) or None)
     _add(info, "web", page_url)
     _add(info, "contact", notice.fields.get("contact") or None)
@@ -234,5 +234,4 @@ def build_alert(
 
 def alert_xml(alert: ET.Element) -> bytes:
     """A standalone CAP document (UTF-8, CAP as the default namespace)."""
-    body = ET.tostring(alert, encoding="unicode", default_namespace=CAP_NS)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+    return write_xml(alert, default_namespace=CAP_NS)

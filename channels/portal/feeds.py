@@ -1,13 +1,20 @@
 """The portal's feeds: RSS 2.0, Atom 1.0 (RFC 4287) and a CAP 1.2 Atom feed of warnings.
 
 RSS items follow the reference's list (channel-apis.md 5): ``title, link, guid
-(isPermaLink), pubDate`` (RFC 822 with ``+0800``), ``description`` (the page's HTML, escaped
-as text, which readers treat like CDATA) and ``category``; the channel carries ``title,
-link, description, language`` zh-cn and ``lastBuildDate``. The CAP feed is an Atom feed whose
-entries each hold one complete CAP ``<alert>`` inline (``content type="application/cap+xml"``)
-and link to the same alert at ``/portal/notices/{id}/cap.xml``, the way public alert hubs
-publish CAP over Atom [S60]. Withdrawn notices stay in the feeds with 【已撤回】 in the
-title, so a reader that already showed them learns what happened.
+(isPermaLink), pubDate`` (RFC 822 with ``+0800``), ``description`` (the page's HTML,
+sanitised as the page is, escaped as text, which readers treat like CDATA) and
+``category``; the channel carries ``title, link, description, language`` zh-cn and
+``lastBuildDate``. The CAP feed is an Atom feed whose entries each hold one complete CAP
+``<alert>`` inline (``content type="application/cap+xml"``) and link to the same alert at
+``/portal/notices/{id}/cap.xml``, the way public alert hubs publish CAP over Atom [S60].
+Withdrawn notices stay in the feeds with 【已撤回】 in the title, so a reader that already
+showed them learns what happened.
+
+Titles and the Atom summary are plain text (``plaintext.plain_line``/``plain_text``: many
+readers render them as HTML, so markup in them is removed, not escaped); the fields meant
+for HTML (RSS ``description``, Atom ``content type="html"``) carry the page's sanitised HTML.
+Every document is written by ``plaintext.write_xml``, so no stored character can make a feed
+ill-formed.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
 from channels.portal.cap import CAP_MIME, CAP_NS, CapSource, build_alert
-from channels.portal.queries import PortalNotice
+from channels.portal.plaintext import plain_line, plain_text, write_xml
 from channels.portal.sanitize import clean_html
 from publisher import links
 from publisher.kinds import Kind
 from publisher.render import KIND_LABELS
+from publisher.store.portal import PortalNotice
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -61,16 +69,17 @@ def display_title(notice: PortalNotice, now: datetime, zone: ZoneInfo) -> str:
     return STATE_MARKS.get(state, "") + notice.title
 
 
+def feed_title(notice: PortalNotice, now: datetime, zone: ZoneInfo) -> str:
+    """The title as plain text; the kind's name if markup was all there was."""
+    title = plain_line(display_title(notice, now, zone))
+    return title or KIND_LABELS.get(notice.kind, notice.kind)
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
         element.text = text
     return element
-
-
-def _document(root: ET.Element) -> bytes:
-    body = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
 
 
 def _updated(notice: PortalNotice) -> datetime:
@@ -94,13 +103,13 @@ def rss(site: Site, items: Sequence[PortalNotice], now: datetime) -> bytes:
     )
     for n in items:
         item = _sub(channel, "item")
-        _sub(item, "title", display_title(n, now, site.zone))
+        _sub(item, "title", feed_title(n, now, site.zone))
         _sub(item, "link", site.page(n.id))
         _sub(item, "guid", site.page(n.id), isPermaLink="true")
         _sub(item, "pubDate", format_datetime(n.posted_at.astimezone(site.zone)))
         _sub(item, "category", KIND_LABELS.get(n.kind, n.kind))
         _sub(item, "description", clean_html(n.body_html))
-    return _document(root)
+    return write_xml(root)
 
 
 def _atom_feed(
@@ -123,7 +132,7 @@ def _atom_feed(
 def _atom_entry(feed: ET.Element, site: Site, n: PortalNotice, now: datetime) -> ET.Element:
     entry = _sub(feed, "entry")
     _sub(entry, "id", site.page(n.id))
-    _sub(entry, "title", display_title(n, now, site.zone))
+    _sub(entry, "title", feed_title(n, now, site.zone))
     _sub(entry, "updated", _updated(n).astimezone(site.zone).isoformat(timespec="seconds"))
     _sub(entry, "published", n.posted_at.astimezone(site.zone).isoformat(timespec="seconds"))
     _sub(entry, "category", term=n.kind, label=KIND_LABELS.get(n.kind, n.kind))
@@ -135,10 +144,11 @@ def atom(site: Site, items: Sequence[PortalNotice], now: datetime) -> bytes:
     for n in items:
         entry = _atom_entry(feed, site, n, now)
         _sub(entry, "link", rel="alternate", type="text/html", href=site.page(n.id))
-        if n.summary:
-            _sub(entry, "summary", n.summary)
+        summary = plain_text(n.summary or "")
+        if summary:
+            _sub(entry, "summary", summary)
         _sub(entry, "content", clean_html(n.body_html), type="html")
-    return _document(feed)
+    return write_xml(feed)
 
 
 def cap_atom(site: Site, source: CapSource, items: Sequence[PortalNotice], now: datetime) -> bytes:
@@ -149,4 +159,4 @@ def cap_atom(site: Site, source: CapSource, items: Sequence[PortalNotice], now: 
         _sub(entry, "link", rel="related", type="text/html", href=site.page(n.id))
         content = _sub(entry, "content", type=CAP_MIME)
         content.append(build_alert(source, n, site.page(n.id), now))
-    return _document(feed)
+    return write_xml(feed)

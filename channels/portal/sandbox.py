@@ -59,6 +59,7 @@ class CmsSandbox(Sandbox[CmsFaults]):
         self.clock = clock
         self.rejected: list[dict[str, Any]] = []
         self.by_key: dict[str, dict[str, Any]] = {}
+        self.by_id: dict[int, dict[str, Any]] = {}
         r = self.router
         r.add_api_route("/api/articles", self.create, methods=["POST", "PUT"])
         r.add_api_route("/api/articles/by-key/{key}", self.lookup, methods=["GET"])
@@ -75,7 +76,9 @@ class CmsSandbox(Sandbox[CmsFaults]):
         }
 
     def _refuse(self, status: int, message: str, body: Any = None) -> JSONResponse:
-        self.rejected.append({"status": status, "message": message, "body": body})
+        refused = {"status": status, "message": message, "body": body}
+        self.rejected.append(refused)
+        self.note("rejected", refused)
         return JSONResponse({"code": status, "message": message}, status_code=status)
 
     async def create(self, request: Request) -> JSONResponse:
@@ -100,7 +103,7 @@ class CmsSandbox(Sandbox[CmsFaults]):
             return JSONResponse(
                 {"code": 409, "message": "该文章已存在", "data": view}, status_code=409
             )
-        number = len(self.posts) + 1
+        number = self.next_serial()
         base = str(request.base_url).rstrip("/") + request.scope.get("root_path", "")
         post = {
             "id": number,
@@ -110,9 +113,8 @@ class CmsSandbox(Sandbox[CmsFaults]):
             "body": body,
             "received_at": self.clock(),
         }
-        self.posts.append(post)
-        if key:
-            self.by_key[key] = post
+        self.keep(post)
+        self._index(post)
         await self.hold_reply()
         return JSONResponse({"code": 0, "data": self._view(post)})
 
@@ -122,10 +124,15 @@ class CmsSandbox(Sandbox[CmsFaults]):
             return JSONResponse({"code": 404, "message": "没有这篇文章"}, status_code=404)
         return JSONResponse({"code": 0, "data": self._view(post)})
 
+    def _index(self, post: dict[str, Any]) -> None:
+        self.by_id[int(post["id"])] = post
+        if post.get("key"):
+            self.by_key[post["key"]] = post
+
     def _find(self, article_id: str) -> dict[str, Any] | None:
-        if not article_id.isdigit() or not 0 < int(article_id) <= len(self.posts):
+        if not article_id.isdigit() or len(article_id) > 18:
             return None
-        return self.posts[int(article_id) - 1]
+        return self.by_id.get(int(article_id))
 
     async def show(self, article_id: str) -> JSONResponse:
         post = self._find(article_id)
@@ -149,3 +156,12 @@ class CmsSandbox(Sandbox[CmsFaults]):
         super().forget()
         self.rejected.clear()
         self.by_key.clear()
+        self.by_id.clear()
+
+    def restore(self, kind: str, value: Any) -> None:
+        if kind == "rejected":
+            self.rejected.append(value)
+            return
+        super().restore(kind, value)
+        if kind == "post":
+            self._index(value)

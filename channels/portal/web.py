@@ -1,11 +1,11 @@
 """The portal's web routes: pages, feeds, CAP, read counting and the stylesheet.
 
-Handlers reach the database only through ``request.app.state.runtime`` (its store's own
-database thread) and the account's live adapter there, never through the adapter that built
-the router: ``create_app`` may build routers from a throw-away set of accounts. Page
-templates are ``templates/portal/pages/*.html`` under the configured templates directory,
-rendered with autoescaping; a notice's body is the portal delivery's rendered HTML, passed
-through ``sanitize.clean_html`` first.
+Every handler is given a :class:`~publisher.portal.PortalContext` (the store's portal reads,
+the clock, settings, this account's options) as a FastAPI dependency; none reaches the
+runtime or the adapter that built the router (``create_app`` may build routers from a
+throw-away set of accounts). Page templates are ``templates/portal/pages/*.html`` under the
+configured templates directory, rendered with autoescaping; a notice's body is the portal
+delivery's rendered HTML, passed through ``sanitize.clean_html`` first.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import secrets
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
-from channels.portal import queries
+from channels.portal.adapter import PortalOptions
 from channels.portal.cap import CapSource, alert_xml, build_alert
 from channels.portal.cap import signal_of as cap_signal
 from channels.portal.feeds import Site, atom, cap_atom, display_title, rss
@@ -36,11 +36,14 @@ from channels.portal.pageviews import (
     visitor_hash,
 )
 from channels.portal.sanitize import clean_html, safe_url
+from publisher.kinds import Kind
+from publisher.portal import PortalContext, portal_context
 from publisher.render import KIND_LABELS
-from publisher.store.schema import MAX_ROW_ID
+from publisher.store import MAX_ROW_ID
+from publisher.store.portal import PortalNotice
 
 CSS_PATH = Path(__file__).with_name("static") / "portal.css"
-WARNING = "weather_warning"
+WARNING = Kind.WEATHER_WARNING
 FRONT_PAGE_ITEMS = 6
 SEEN_MAX = 100_000
 STATE_WORDS = {
@@ -49,6 +52,7 @@ STATE_WORDS = {
     "expired": "已过期",
 }
 COLOUR_CLASSES = {"蓝色": "blue", "黄色": "yellow", "橙色": "orange", "红色": "red"}
+Ctx = Annotated[PortalContext, Depends(portal_context)]
 
 
 class PortalSite:
@@ -74,32 +78,27 @@ class PortalSite:
 
     # -- wiring ---------------------------------------------------------------------------
 
-    def _runtime(self, request: Request) -> Any:
-        return request.app.state.runtime
+    def _options(self, ctx: PortalContext) -> PortalOptions:
+        options = ctx.options[self.account]
+        assert isinstance(options, PortalOptions)
+        return options
 
-    def _adapter(self, request: Request) -> Any:
-        return self._runtime(request).channels.get(self.account).adapter
+    def _site(self, ctx: PortalContext) -> Site:
+        return Site(self._options(ctx).site_name, ctx.public_base_url, ctx.zone)
 
-    def _site(self, request: Request) -> Site:
-        rt = self._runtime(request)
-        options = self._adapter(request).options
-        return Site(options.site_name, rt.settings.public_base_url, rt.settings.zone)
-
-    def _cap_source(self, request: Request) -> CapSource:
-        rt = self._runtime(request)
-        options = self._adapter(request).options
-        host = urlsplit(rt.settings.public_base_url).hostname or "localhost"
+    def _cap_source(self, ctx: PortalContext) -> CapSource:
+        options = self._options(ctx)
+        host = urlsplit(ctx.public_base_url).hostname or "localhost"
         return CapSource(
             sender=options.cap_sender or f"portal@{host}",
             identifier_prefix=options.cap_identifier_prefix or f"{host}.notice.",
             default_area=options.default_area,
             status="Test" if options.sandbox else "Actual",
-            zone=rt.settings.zone,
+            zone=ctx.zone,
         )
 
-    def _env(self, request: Request) -> jinja2.Environment:
-        rt = self._runtime(request)
-        folder = Path(rt.settings.templates_dir) / "portal" / "pages"
+    def _env(self, ctx: PortalContext) -> jinja2.Environment:
+        folder = Path(ctx.templates_dir) / "portal" / "pages"
         env = self._envs.get(folder)
         if env is None:
             env = jinja2.Environment(
@@ -114,43 +113,35 @@ class PortalSite:
             self._envs[folder] = env
         return env
 
-    async def _read(self, request: Request, fn: Any, *args: Any) -> Any:
-        return await self._runtime(request).store._read(fn, *args)
-
-    def _page(self, request: Request, template: str, status: int = 200, **values: Any) -> Response:
-        rt = self._runtime(request)
-        options = self._adapter(request).options
-        zone = rt.settings.zone
+    def _page(
+        self, ctx: PortalContext, template: str, status: int = 200, **values: Any
+    ) -> Response:
+        options = self._options(ctx)
         context = {
             "site_name": options.site_name,
             "sandbox": bool(options.sandbox),
             "categories": list(KIND_LABELS.items()),
             "kind_labels": KIND_LABELS,
-            "zone": zone,
-            "now": rt.clock.now(),
+            "zone": ctx.zone,
+            "now": ctx.clock.now(),
             "current_kind": None,
             **values,
         }
-        html = self._env(request).get_template(template).render(context)
+        html = self._env(ctx).get_template(template).render(context)
         return HTMLResponse(html, status_code=status)
 
-    def _not_found(self, request: Request, message: str = "页面不存在或尚未发布") -> Response:
-        return self._page(request, "not_found.html", status=404, message=message)
+    def _not_found(self, ctx: PortalContext, message: str = "页面不存在或尚未发布") -> Response:
+        return self._page(ctx, "not_found.html", status=404, message=message)
 
     # -- pages ----------------------------------------------------------------------------
 
-    async def index(self, request: Request) -> Response:
-        def load(conn: Any) -> Any:
-            blocks = queries.front_page(conn, list(KIND_LABELS), FRONT_PAGE_ITEMS)
-            warnings = queries.live_notices(conn, kinds=[WARNING], limit=20)
-            return blocks, warnings
-
-        blocks, warnings = await self._read(request, load)
-        rt = self._runtime(request)
-        now, zone = rt.clock.now(), rt.settings.zone
+    async def index(self, ctx: Ctx) -> Response:
+        blocks = await ctx.store.portal_front_page(list(KIND_LABELS), FRONT_PAGE_ITEMS)
+        warnings = await ctx.store.portal_notices(kinds=[WARNING], limit=20)
+        now, zone = ctx.clock.now(), ctx.zone
         in_force = [_item(n, now, zone) for n in warnings if n.state(now, zone) == "active"]
         return self._page(
-            request,
+            ctx,
             "index.html",
             blocks=[
                 (kind, label, [_item(n, now, zone) for n in blocks[kind]])
@@ -159,25 +150,19 @@ class PortalSite:
             warnings=in_force[:5],
         )
 
-    async def category(self, request: Request, kind: str, page: str = "1") -> Response:
+    async def category(self, ctx: Ctx, kind: str, page: str = "1") -> Response:
         if kind not in KIND_LABELS:
-            return self._not_found(request, "没有这个栏目")
+            return self._not_found(ctx, "没有这个栏目")
         number = int(page) if page.isdigit() and int(page) > 0 else 1
-        size = self._adapter(request).options.page_size
-
-        def load(conn: Any) -> Any:
-            total = queries.count_live(conn, kinds=[kind])
-            items = queries.live_notices(conn, kinds=[kind], offset=(number - 1) * size, limit=size)
-            return total, items
-
-        total, items = await self._read(request, load)
+        size = self._options(ctx).page_size
+        total = await ctx.store.portal_count(kinds=[kind])
         pages = max(1, math.ceil(total / size))
         if number > pages:
-            return self._not_found(request, "没有这一页")
-        rt = self._runtime(request)
-        now, zone = rt.clock.now(), rt.settings.zone
+            return self._not_found(ctx, "没有这一页")
+        items = await ctx.store.portal_notices(kinds=[kind], offset=(number - 1) * size, limit=size)
+        now, zone = ctx.clock.now(), ctx.zone
         return self._page(
-            request,
+            ctx,
             "list.html",
             current_kind=kind,
             kind=kind,
@@ -188,23 +173,20 @@ class PortalSite:
             total=total,
         )
 
-    async def notice(self, request: Request, notice_id: str) -> Response:
+    async def notice(self, request: Request, ctx: Ctx, notice_id: str) -> Response:
         row = _row_id(notice_id)
-        if row is None:
-            return self._not_found(request)
-        found: queries.PortalNotice | None = await self._read(request, queries.live_notice, row)
+        found = None if row is None else await ctx.store.portal_notice(row)
         if found is None:
-            return self._not_found(request)
+            return self._not_found(ctx)
         if request.method == "GET":
-            await self._count(request, found.id)
-        reads = (await self._read(request, queries.view_counts, [found.id]))[found.id]
-        rt = self._runtime(request)
-        now, zone = rt.clock.now(), rt.settings.zone
-        site = self._site(request)
+            await self._count(request, ctx, found.id)
+        reads = (await ctx.store.page_view_counts([found.id]))[found.id]
+        now, zone = ctx.clock.now(), ctx.zone
+        site = self._site(ctx)
         state = found.state(now, zone)
         _signal, colour = cap_signal(found)
         return self._page(
-            request,
+            ctx,
             "notice.html",
             current_kind=found.kind,
             n=found,
@@ -223,31 +205,29 @@ class PortalSite:
             cap_url=site.cap(found.id) if found.kind == WARNING else None,
         )
 
-    async def _count(self, request: Request, notice_id: int) -> None:
+    async def _count(self, request: Request, ctx: PortalContext, notice_id: int) -> None:
         agent = request.headers.get("user-agent", "")
         if is_bot(agent, request.headers):
             return
-        rt = self._runtime(request)
-        adapter = self._adapter(request)
-        now = rt.clock.now()
-        day = local_day(now, rt.settings.zone)
+        now = ctx.clock.now()
+        day = local_day(now, ctx.zone)
         address = client_address(
             request.client.host if request.client else None,
             request.headers,
-            adapter.options.trust_forwarded_for,
+            self._options(ctx).trust_forwarded_for,
         )
-        visitor = visitor_hash(await self._visitor_salt(adapter), day, address, agent)
+        visitor = visitor_hash(await self._visitor_salt(ctx), day, address, agent)
         key = (notice_id, day, visitor)
         if key in self._seen:
             return
-        await rt.store._tx(queries.record_view, notice_id, day, visitor, now)
+        await ctx.store.record_page_view(notice_id, day, visitor, now)
         if len(self._seen) >= SEEN_MAX:
             self._seen.clear()
         self._seen.add(key)
 
-    async def _visitor_salt(self, adapter: Any) -> str:
+    async def _visitor_salt(self, ctx: PortalContext) -> str:
         if self._salt is None:
-            tokens = adapter.ctx.tokens
+            tokens = ctx.tokens
             found = await tokens.get(self.account, SALT_NAME)
             if found is None:
                 await tokens.put(self.account, SALT_NAME, secrets.token_hex(16), None)
@@ -257,53 +237,41 @@ class PortalSite:
 
     # -- machine-readable -----------------------------------------------------------------
 
-    async def notice_cap(self, request: Request, notice_id: str) -> Response:
-        found = None
+    async def notice_cap(self, ctx: Ctx, notice_id: str) -> Response:
         row = _row_id(notice_id)
-        if row is not None:
-            found = await self._read(request, queries.live_notice, row)
+        found = None if row is None else await ctx.store.portal_notice(row)
         if found is None or found.kind != WARNING:
             return Response("not found\n", status_code=404, media_type="text/plain")
-        now = self._runtime(request).clock.now()
         alert = build_alert(
-            self._cap_source(request), found, self._site(request).page(found.id), now
+            self._cap_source(ctx), found, self._site(ctx).page(found.id), ctx.clock.now()
         )
         return Response(alert_xml(alert), media_type="application/cap+xml; charset=utf-8")
 
-    async def _latest(self, request: Request, kinds: list[str] | None) -> Any:
-        size = self._adapter(request).options.feed_size
-        return await self._read(
-            request, lambda conn: queries.live_notices(conn, kinds=kinds, limit=size)
-        )
+    async def _latest(self, ctx: PortalContext, kinds: list[str] | None) -> list[PortalNotice]:
+        return await ctx.store.portal_notices(kinds=kinds, limit=self._options(ctx).feed_size)
 
-    async def rss(self, request: Request) -> Response:
-        items = await self._latest(request, None)
-        now = self._runtime(request).clock.now()
-        return Response(
-            rss(self._site(request), items, now), media_type="application/rss+xml; charset=utf-8"
-        )
+    async def rss(self, ctx: Ctx) -> Response:
+        items = await self._latest(ctx, None)
+        body = rss(self._site(ctx), items, ctx.clock.now())
+        return Response(body, media_type="application/rss+xml; charset=utf-8")
 
-    async def atom(self, request: Request) -> Response:
-        items = await self._latest(request, None)
-        now = self._runtime(request).clock.now()
-        return Response(
-            atom(self._site(request), items, now), media_type="application/atom+xml; charset=utf-8"
-        )
-
-    async def cap_feed(self, request: Request) -> Response:
-        items = await self._latest(request, [WARNING])
-        now = self._runtime(request).clock.now()
-        body = cap_atom(self._site(request), self._cap_source(request), items, now)
+    async def atom(self, ctx: Ctx) -> Response:
+        items = await self._latest(ctx, None)
+        body = atom(self._site(ctx), items, ctx.clock.now())
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
-    async def stats(self, request: Request, ids: str = "") -> Response:
+    async def cap_feed(self, ctx: Ctx) -> Response:
+        items = await self._latest(ctx, [WARNING])
+        body = cap_atom(self._site(ctx), self._cap_source(ctx), items, ctx.clock.now())
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    async def stats(self, ctx: Ctx, ids: str = "") -> Response:
         wanted = [int(p) for p in ids.split(",") if p.strip().isdigit()][:1000]
-        counts = await self._read(request, queries.view_counts, wanted)
-        now = self._runtime(request).clock.now()
+        counts = await ctx.store.page_view_counts(wanted)
         return JSONResponse(
             {
                 "reads": {str(k): v for k, v in counts.items()},
-                "as_of": now.isoformat(timespec="seconds"),
+                "as_of": ctx.clock.now().isoformat(timespec="seconds"),
             }
         )
 
@@ -321,7 +289,7 @@ def _local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:
     return value.astimezone(zone).strftime(fmt)
 
 
-def _item(n: queries.PortalNotice, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+def _item(n: PortalNotice, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
     """What a list shows of one notice."""
     state = n.state(now, zone)
     if state == "expired" and n.kind != WARNING:

@@ -73,7 +73,7 @@ class WebhookSink(Sandbox[WebhookFaults]):
         return reply
 
     def _store(self, request: Request, key: str | None, payload: Any) -> dict[str, Any]:
-        number = len(self.posts) + 1
+        number = self.next_serial()
         post = {
             "id": f"wh-{number}",
             "url": f"{request.base_url}_sandbox/webhook/posts/{number}",
@@ -81,10 +81,14 @@ class WebhookSink(Sandbox[WebhookFaults]):
             "received_at": datetime.now(UTC).isoformat(),
             "payload": payload,
         }
-        self.posts.append(post)
+        self.keep(post)
+        self._index(post)
+        return post
+
+    def _index(self, post: dict[str, Any]) -> None:
+        key = post.get("idempotency_key")
         if key and key not in self.by_key:
             self.by_key[key] = post
-        return post
 
     async def receive(self, request: Request) -> Response:
         return await self._accept(request, honour_key=True)
@@ -101,3 +105,8 @@ class WebhookSink(Sandbox[WebhookFaults]):
     def forget(self) -> None:
         super().forget()
         self.by_key.clear()
+
+    def restore(self, kind: str, value: Any) -> None:
+        super().restore(kind, value)
+        if kind == "post":
+            self._index(value)

@@ -180,7 +180,7 @@ class Reconciler:
 
     # -- reading WeChat --------------------------------------------------------------------
 
-    async def _read(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _query(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """A read-only call: an incomplete reply means "cannot tell now", nothing worse."""
         try:
             return await self.api.post(path, payload)
@@ -191,7 +191,7 @@ class Reconciler:
         """The items of ``path`` (a batchget), newest first, at most ``PAGES`` pages."""
         for page in range(PAGES):
             offset = page * PAGE
-            data = await self._read(path, {"offset": offset, "count": PAGE, "no_content": 1})
+            data = await self._query(path, {"offset": offset, "count": PAGE, "no_content": 1})
             items = data.get("item")
             if not isinstance(items, list):
                 # An empty answer would read as "not there": only a well-formed one may.
@@ -217,7 +217,7 @@ class Reconciler:
             article_id = item.get("article_id")
             news = self._news(item)
             if news is None and article_id:
-                data = await self._read(
+                data = await self._query(
                     "/cgi-bin/freepublish/getarticle", {"article_id": article_id}
                 )
                 news = self._news({"content": data}) or []
@@ -269,7 +269,7 @@ class Reconciler:
     async def draft(self, media_id: str) -> list[dict[str, Any]] | None:
         """(c) The articles of one draft, or None if it is no longer in the draft box."""
         try:
-            data = await self._read("/cgi-bin/draft/get", {"media_id": media_id})
+            data = await self._query("/cgi-bin/draft/get", {"media_id": media_id})
         except PermanentError as exc:
             if exc.code == INVALID_MEDIA_ID:
                 return None

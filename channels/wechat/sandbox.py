@@ -18,13 +18,11 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     POST /datacube/getarticletotaldetail       running totals that grow with time
     POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
 
-    The kit's routes (``publisher.sandbox.kit``):
-    GET  /posts      everything received (and the published articles: every finished
-                     job, polled or not, as WeChat publishes it anyway), as JSON
-    DELETE /posts    forget it all (issued tokens stay valid)
-    PUT  /faults     {"latency_ms", "error_rate", "errcode", "only", "expire_token",
-                      "lost_reply", "hang_seconds", "publish_seconds", "publish_status",
-                      "reads_per_minute", "mass_sends_per_day", "mass_send_drafts"}
+    The kit's routes (``publisher.sandbox.kit``): GET /posts, everything received (and the
+    published articles: every finished job, polled or not); DELETE /posts forgets it (issued
+    tokens stay valid); PUT /faults {"latency_ms", "error_rate", "errcode", "only",
+    "expire_token", "lost_reply", "hang_seconds", "publish_seconds", "publish_status",
+    "reads_per_minute", "mass_sends_per_day", "mass_send_drafts"}
     GET  /s/<article_id>, /media/<media_id>   the published article and uploaded images
 
 The draft box and the published list follow the reference (§1.3, §1.4 [S10][S15][S16]):
@@ -37,14 +35,14 @@ back if the job fails); a job's article exists as soon as its ``publish_seconds`
 whether or not anyone polls ``freepublish/get``.
 ``sendall`` takes a draft's media_id [S12]; ``mass_send_drafts = false`` answers 40007 for one
 instead, as some accounts report. Article urls carry ``mid=<msg_data_id>&idx=1``.
-Replies, faults, tokens: ``sandbox_replies.py``; the datacube: ``sandbox_stats.py``.
+Replies, faults, tokens: ``sandbox_replies.py``; the datacube: ``sandbox_stats.py``; what
+a restart keeps: ``sandbox_state.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -55,6 +53,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
+from channels.wechat import sandbox_state
 from channels.wechat import sandbox_stats as stats
 from channels.wechat.covers import image_type
 from channels.wechat.sandbox_replies import (
@@ -75,7 +74,6 @@ Handler = Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]]
 class WechatSandbox(Sandbox[WechatFaults]):
     def __init__(self, rng: random.Random | None = None) -> None:
         super().__init__(WechatFaults(), rng)
-        self.ids = itertools.count(2247490001)
         self.tokens = TokenDesk(self.rng)
         self._reset()
         r = self.router
@@ -94,9 +92,9 @@ class WechatSandbox(Sandbox[WechatFaults]):
             "/cgi-bin/freepublish/getarticle": (self.freepublish_getarticle, True),
             "/cgi-bin/message/mass/sendall": (self.mass_sendall, True),
             "/cgi-bin/message/mass/get": (self.mass_get, True),
-            "/datacube/getarticletotaldetail": (self.total_detail, True),
-            "/datacube/getarticleread": (self.article_read, True),
-            "/datacube/getarticleshare": (self.article_share, True),
+            "/datacube/getarticletotaldetail": (self.datacube, True),
+            "/datacube/getarticleread": (self.datacube, True),
+            "/datacube/getarticleshare": (self.datacube, True),
         }
         for path, (handler, needs_token) in endpoints.items():
             r.add_api_route(path, self._endpoint(path, handler, needs_token), methods=["POST"])
@@ -132,6 +130,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
             self._finish_jobs()
             hit = f.only is None or f.only in path
             problem = self.tokens.problem(request.query_params.get("access_token"))
+            held = None
             if needs_token and problem:
                 reply = fail(problem)
             elif hit and self.fault_strikes():
@@ -141,8 +140,10 @@ class WechatSandbox(Sandbox[WechatFaults]):
                 held = self.reply_is_lost() if hit else None
                 if held is not None:
                     record["reply_lost"] = True
-                    await asyncio.sleep(held)
             record["errcode"] = reply.get("errcode", 0)
+            self.note("post", record)  # complete now: written once, before any held reply
+            if held is not None:
+                await asyncio.sleep(held)
             return JSONResponse(reply)
 
         return endpoint
@@ -154,7 +155,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
         return url[: -len(path)] if url.endswith(path) else url
 
     def _new_id(self) -> str:
-        return str(next(self.ids))
+        return str(2247490000 + self.next_serial())  # never reused, not after a restart
 
     # -- media -----------------------------------------------------------------------------
 
@@ -305,6 +306,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
             "source": first,
             "appid": draft.get("appid"),
         }
+        self.note("article", self.articles[article_id])
         return article_id
 
     async def freepublish_submit(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
@@ -320,6 +322,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
             "status": self.faults.publish_status,
             "article_id": None,
         }
+        self.note("job", {"publish_id": publish_id, **self.jobs[publish_id]})
         return {"errcode": 0, "errmsg": "ok", "publish_id": publish_id, "msg_data_id": publish_id}
 
     async def freepublish_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
@@ -430,6 +433,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
         }
         if key:
             self.by_clientmsgid[key] = msg_id
+        self.note("mass", {"msg_id": msg_id, **self.mass[msg_id]})
         return {
             "errcode": 0,
             "errmsg": "send job submission success",
@@ -448,19 +452,10 @@ class WechatSandbox(Sandbox[WechatFaults]):
 
     # -- datacube (sandbox_stats.py) -------------------------------------------------------
 
-    async def total_detail(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await read_json(request, record)
-        return stats.total_detail(self.articles.values(), body, self.faults.reads_per_minute)
-
-    async def article_read(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+    async def datacube(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
         body = await read_json(request, record)
         rate = self.faults.reads_per_minute
-        return stats.daily(self.articles.values(), body, "read_user", rate)
-
-    async def article_share(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await read_json(request, record)
-        rate = self.faults.reads_per_minute
-        return stats.daily(self.articles.values(), body, "share_user", rate)
+        return stats.answer(record["path"], self.articles.values(), body, rate)
 
     # -- inspection and control ------------------------------------------------------------
 
@@ -475,6 +470,10 @@ class WechatSandbox(Sandbox[WechatFaults]):
 
     def forget(self) -> None:
         self._reset()
+
+    def restore(self, kind: str, value: Any) -> None:
+        if not sandbox_state.restore(self, kind, value):
+            super().restore(kind, value)
 
     def faults_changed(self, faults: WechatFaults) -> WechatFaults:
         if faults.expire_token:

@@ -91,3 +91,11 @@ def daily(articles: Iterable[Article], body: Any, metric: str, rate: float) -> d
                 }
             )
     return {"list": out, "is_delay": False}
+
+
+def answer(path: str, articles: Iterable[Article], body: Any, rate: float) -> dict[str, Any]:
+    """The reply of the datacube endpoint at ``path``."""
+    if path.endswith("/getarticletotaldetail"):
+        return total_detail(articles, body, rate)
+    metric = "read_user" if path.endswith("/getarticleread") else "share_user"
+    return daily(articles, body, metric, rate)

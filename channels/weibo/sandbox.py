@@ -85,7 +85,6 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
         self.clock = clock
         self.rejected: list[dict[str, Any]] = []
         self.first_seen: dict[str, float] = {}
-        self.last_mid = FIRST_MID
         r = self.router
         r.add_api_route("/2/statuses/share.json", self.share, methods=["POST"])
         r.add_api_route("/2/statuses/count.json", self.count, methods=["GET"])
@@ -134,7 +133,9 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
             uid = await self._enter(token)
             self._validate(uid, status, rip)
         except WeiboError as exc:
-            self.rejected.append({**received, "error_code": exc.code, "error": exc.text})
+            refused = {**received, "error_code": exc.code, "error": exc.text}
+            self.rejected.append(refused)
+            self.note("rejected", refused)
             return self._error(path, exc.code, exc.text)
         post = self._post(uid, status, received)
         await self.hold_reply()
@@ -155,8 +156,7 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
             raise WeiboError(20019, "repeat content!")
 
     def _post(self, uid: int, status: str, received: dict[str, Any]) -> dict[str, Any]:
-        self.last_mid += 1  # never reused, even after DELETE /posts
-        mid = self.last_mid
+        mid = FIRST_MID + self.next_serial()  # never reused: not after DELETE, nor a restart
         posted = self.clock()
         post = {
             **received,
@@ -170,7 +170,7 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
                 "%a %b %d %H:%M:%S %z %Y"
             ),
         }
-        self.posts.append(post)
+        self.keep(post)
         return post
 
     def _counts(self, post: dict[str, Any]) -> dict[str, int]:
@@ -265,3 +265,9 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
     def forget(self) -> None:
         super().forget()
         self.rejected.clear()
+
+    def restore(self, kind: str, value: Any) -> None:
+        if kind == "rejected":
+            self.rejected.append(value)
+        else:
+            super().restore(kind, value)

@@ -24,7 +24,7 @@ from publisher.errors import (
     StateError,
     StoreError,
 )
-from publisher.store.schema import MAX_ROW_ID
+from publisher.store import MAX_ROW_ID
 
 T = TypeVar("T")
 

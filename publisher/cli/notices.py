@@ -67,7 +67,9 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
             click.echo(f"      说明: {d['note']}")
         if d.get("metrics"):
             numbers = "，".join(
-                f"{k} {v}" for k, v in d["metrics"].items() if k not in ("as_of", "source")
+                f"{labels.metric(k)} {v}"
+                for k, v in d["metrics"].items()
+                if k not in ("as_of", "source")
             )
             click.echo(
                 f"      触达: {numbers} "

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import socket
+from pathlib import Path
 from typing import Any
 
 import click
@@ -58,12 +59,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             raise
         app = create_app(settings, runtime=rt)
         config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
+            app, log_level="warning", lifespan="on", access_log=False, **uvicorn_network(settings)
         )
         sandbox = "，沙箱渠道已启用" if uses_sandbox(settings) else ""
         click.echo(
@@ -147,10 +143,37 @@ def db_upgrade(ctx: Context) -> None:
         click.echo(f"数据库已是最新版本，无需迁移: {where}")
 
 
+def _a_url(_ctx: Any, _param: Any, value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter("应为 http:// 或 https:// 开头的地址，例如 http://127.0.0.1:8123")
+    return value.rstrip("/") if value else None
+
+
+def _serve_address(host: str, port: int) -> str:
+    """Where a local client reaches a serve listening on ``host:port``."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="publisher serve 监听的端口 (默认取设置 port)。",
+)
+@click.option(
+    "--url",
+    callback=_a_url,
+    default=None,
+    help="publisher serve 的地址，例如 http://127.0.0.1:8123 (默认取设置 base_url)。",
+)
 @pass_ctx
-def doctor(ctx: Context) -> None:
-    """检查设置、数据库和每个渠道账号；每个问题一行。"""
+def doctor(ctx: Context, port: int | None, url: str | None) -> None:
+    """检查设置、数据库、运行中的 publisher serve 和每个渠道账号；每个问题一行。"""
     from publisher.clock import SystemClock
     from publisher.registry import Channels
     from publisher.settings import load_settings
@@ -159,11 +182,16 @@ def doctor(ctx: Context) -> None:
     problems: list[str] = []
     try:
         settings = load_settings()
+        if url is not None or port is not None:
+            # The sandbox accounts call {base_url}/_sandbox: point them at that serve.
+            where = url or _serve_address(settings.host, port or settings.port)
+            settings = load_settings(base_url=where, **({"port": port} if port else {}))
     except PublisherError as exc:
         click.echo(f"✗ 设置: {exc}")
         raise SystemExit(EXIT_FAILED) from None
     click.echo(f"✓ 设置: 已读取 ({len(settings.accounts)} 个渠道账号)")
     click.echo(f"✓ 机构: {settings.organization.describe()}")
+    serving = _find_serve(settings)
 
     async def go() -> None:
         clock = SystemClock()
@@ -187,7 +215,7 @@ def doctor(ctx: Context) -> None:
                 problems.append(f"渠道配置: {exc}")
                 return
             try:
-                await _check_accounts(channels, problems, settings)
+                await _check_accounts(channels, problems, settings, serving)
             finally:
                 await channels.aclose()
         finally:
@@ -226,7 +254,31 @@ def _sqlite_missing(url: str) -> bool:
     return not Path(parsed.database).expanduser().exists()
 
 
-async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> None:
+def _find_serve(settings: Any) -> bool:
+    """Whether a publisher serve answers at the settings' address; says so either way."""
+    import httpx
+
+    base = settings.public_base_url
+    try:
+        with httpx.Client(timeout=3.0, trust_env=False) as client:
+            answer = client.get(f"{base}/healthz")
+        body = answer.json()
+        found = answer.status_code in (200, 503) and isinstance(body, dict) and "status" in body
+    except (httpx.HTTPError, ValueError):
+        found = False
+    if found:
+        click.echo(f"✓ 服务: publisher serve 正在 {base} 运行")
+    else:
+        click.echo(
+            f"- 服务: {base} 没有运行中的 publisher serve "
+            "(在别的端口或地址运行时，用 doctor --port 或 --url 指向它)"
+        )
+    return found
+
+
+async def _check_accounts(
+    channels: Any, problems: list[str], settings: Any, serving: bool = False
+) -> None:
     from publisher.errors import TransientError
     from publisher.http_errors import NOT_CONNECTED
 
@@ -237,9 +289,12 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
             click.echo(f"✓ {label}: 正常")
         except TransientError as exc:
             sandbox = settings.accounts.get(account.name, {}).get("sandbox")
-            if sandbox and NOT_CONNECTED in str(exc):
-                # The embedded sandbox is served by `publisher serve` itself: not running yet.
-                click.echo(f"- {label}: 沙箱接收端由 publisher serve 提供，当前未运行，跳过检查")
+            if sandbox and not serving and NOT_CONNECTED in str(exc):
+                # The embedded sandbox is served by `publisher serve` itself: not running here.
+                click.echo(
+                    f"- {label}: 沙箱接收端由 publisher serve 提供，"
+                    f"{settings.public_base_url} 上未运行，跳过检查"
+                )
             else:
                 problems.append(f"{label}: {exc}")
         except ChannelError as exc:
@@ -251,17 +306,47 @@ async def _check_accounts(channels: Any, problems: list[str], settings: Any) -> 
 @main.command()
 @click.option("--host", default="127.0.0.1", help="监听地址。")
 @click.option("--port", type=click.IntRange(1, 65535), default=8001, help="端口。")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="把收到的内容保存在这个目录，重启后仍在 (默认只在内存中)。",
+)
 @pass_ctx
-def sandbox(ctx: Context, host: str, port: int) -> None:
+def sandbox(ctx: Context, host: str, port: int, state_dir: Path | None) -> None:
     """单独运行沙箱渠道 (微博、微信公众号、OA 和 webhook 的模拟端)。"""
     import uvicorn
 
     from publisher.sandbox import sandbox_app
+    from publisher.sandbox.guard import SandboxGuard
 
+    settings = ctx.settings(host=host, port=port)
     ctx.guard(lambda: _check_port(host, port))
+    app = SandboxGuard(
+        sandbox_app(state_dir), settings.api_token, settings.listens_beyond_loopback
+    )
     click.echo(f"沙箱已启动: http://{host}:{port}/", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(sandbox_app(), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            app, log_level="warning", access_log=False, **uvicorn_network(settings)
+        )
+
+
+def uvicorn_network(settings: Any) -> dict[str, Any]:
+    """Where uvicorn listens, and whose forwarded headers it believes: our settings decide.
+
+    uvicorn's own default believes X-Forwarded-For from 127.0.0.1, which would let anyone on
+    this host (or a proxy that passes the header through) choose their address. Here it is off
+    unless ``forwarded_allow_ips`` names the proxies, or a portal account trusts
+    ``trust_forwarded_for`` (then the proxy on this host).
+    """
+    proxies = settings.proxy_addresses
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": list(proxies) if proxies else [],
+    }
 
 
 def _safe_url(url: str) -> str:

@@ -15,7 +15,7 @@ from publisher.contract import Clock
 from publisher.errors import ChannelError
 from publisher.metrics.samples import add_samples, posted_refs
 from publisher.registry import Channels
-from publisher.store.sql import SqlStore
+from publisher.store.base import ReachStore
 
 log = logging.getLogger("publisher.metrics")
 BATCH = 100
@@ -30,7 +30,7 @@ class Collected:
 
 
 async def collect_once(
-    store: SqlStore, channels: Channels, clock: Clock, window_days: float = 30.0
+    store: ReachStore, channels: Channels, clock: Clock, window_days: float = 30.0
 ) -> list[Collected]:
     now = clock.now()
     results = []

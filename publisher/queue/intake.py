@@ -13,8 +13,8 @@ from publisher.notice import NoticeInput, check_timing, notice_fingerprint
 from publisher.registry import Account, Channels
 from publisher.render import Renderer
 from publisher.settings import Settings
-from publisher.store.records import Claimed, ClaimRequest, NewDelivery
-from publisher.store.sql import SqlStore, new_key
+from publisher.store.base import NoticeStore
+from publisher.store.records import Claimed, ClaimRequest, NewDelivery, new_key
 from publisher.validate import fit
 
 URGENT_PRIORITY = 100
@@ -49,7 +49,7 @@ class Intake:
     def __init__(
         self,
         settings: Settings,
-        store: SqlStore | None,
+        store: NoticeStore | None,
         channels: Channels,
         renderer: Renderer,
         clock: Clock,

@@ -25,7 +25,7 @@ from publisher.errors import (
     PermanentError,
     RateLimited,
 )
-from publisher.queue.states import Status
+from publisher.states import Status
 from publisher.store.records import Outcome
 
 

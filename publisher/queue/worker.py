@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,11 +26,12 @@ from publisher.errors import (
     OutcomeUnknown,
     PermanentError,
 )
+from publisher.queue.admission import AdmissionPolicy
 from publisher.queue.retry import NOT_ASKED, REVIEW_HINT, RetryPolicy, describe
-from publisher.queue.states import Status
 from publisher.registry import Account, Channels
+from publisher.states import Status
+from publisher.store.base import Store
 from publisher.store.records import AccountLimits, Claimed, ClaimRequest, Job, Outcome
-from publisher.store.sql import SqlStore
 
 log = logging.getLogger("publisher.worker")
 
@@ -51,7 +52,7 @@ class WorkerConfig:
 class Worker:
     def __init__(
         self,
-        store: SqlStore,
+        store: Store,
         channels: Channels,
         clock: Clock,
         policy: RetryPolicy,
@@ -62,6 +63,7 @@ class Worker:
         self.clock = clock
         self.policy = policy
         self.config = config
+        self.admission = AdmissionPolicy(config.breaker_threshold, config.breaker_cooldown)
         # At most 80 characters whatever the host's name (ids are stored in 100).
         self.id = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
@@ -116,9 +118,7 @@ class Worker:
             eligible = {a: lim for a, lim in limits.items() if self._has_room(a, lim)}
             if free > 0 and eligible:
                 try:
-                    claimed, hint = await self.store.claim(
-                        self.id, eligible, free, self.config.lease_seconds
-                    )
+                    claimed, hint = await self.store.claim(self._request(eligible), free)
                 except Exception:
                     log.exception("claiming failed; trying again shortly")
                     hint = self.config.poll_interval
@@ -144,7 +144,10 @@ class Worker:
         limits = {a: lim for a, lim in self._limits.items() if self._has_room(a, lim)}
         if not limits:
             return None
-        return ClaimRequest(self.id, limits, self.config.lease_seconds)
+        return self._request(limits)
+
+    def _request(self, limits: Mapping[str, AccountLimits]) -> ClaimRequest:
+        return ClaimRequest(self.id, limits, self.config.lease_seconds, self.admission)
 
     def adopt(self, claimed: Sequence[Claimed]) -> None:
         """Start deliveries claimed on this worker's behalf (at submit)."""
@@ -212,12 +215,7 @@ class Worker:
             log.exception("delivery %s: unexpected error; its lease will expire", item.delivery.id)
 
     async def _finish(self, item: Claimed, outcome: Outcome) -> None:
-        done = await self.store.finish(
-            item.delivery,
-            self.id,
-            outcome,
-            (self.config.breaker_threshold, self.config.breaker_cooldown),
-        )
+        done = await self.store.finish(item.delivery, self.id, outcome, self.admission)
         if not done:
             log.warning("delivery %s: lease lost before the outcome was recorded", item.delivery.id)
 

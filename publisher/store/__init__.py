@@ -9,12 +9,25 @@ from sqlalchemy.exc import ArgumentError
 
 from publisher.contract import Clock
 from publisher.errors import ConfigError
+from publisher.store.base import Admission, Store
 from publisher.store.migrate import upgrade
 from publisher.store.postgres import PostgresStore, postgres_engine
-from publisher.store.sql import SqlStore, StoreTokens
+from publisher.store.schema import MAX_ROW_ID
+from publisher.store.sql import SqlStore, StoreTokens, new_key
 from publisher.store.sqlite import SQLiteStore, sqlite_engine
 
-__all__ = ["PostgresStore", "SQLiteStore", "SqlStore", "StoreTokens", "open_store", "upgrade"]
+__all__ = [
+    "MAX_ROW_ID",
+    "Admission",
+    "PostgresStore",
+    "SQLiteStore",
+    "SqlStore",
+    "Store",
+    "StoreTokens",
+    "new_key",
+    "open_store",
+    "upgrade",
+]
 
 
 def open_store(database_url: str, clock: Clock, pool_size: int = 10) -> SqlStore:

@@ -40,16 +40,19 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
 from publisher.contract import Clock
-from publisher.queue.states import Status
+from publisher.states import Status
+from publisher.store import reasons
 from publisher.store.records import NewDelivery
 from publisher.store.schema import UTCDateTime, deliveries, events, notices
-from publisher.store.sql import EVENT_COLUMNS, SqlStore, queued_reason
+from publisher.store.sql import SqlStore
+from publisher.store.sql.rows import EVENT_COLUMNS
 
 CHANNEL = "publisher_work"
 log = logging.getLogger("publisher.store")
 
 
 def postgres_engine(url: str, pool_size: int = 10) -> Engine:
+    """The synchronous engine (psycopg) the database threads use."""
     return create_engine(
         url,
         pool_size=pool_size,
@@ -82,7 +85,11 @@ class PostgresStore(SqlStore):
         self, conn: Connection, notice: Mapping[str, Any], new: Sequence[NewDelivery], now: datetime
     ) -> int:
         params: dict[str, Any] = {f"n_{c}": notice.get(c) for c in NOTICE_COLUMNS}
-        params |= {"now": now, "actor": notice["created_by"], "why": f"via {notice['source']}"}
+        params |= {
+            "now": now,
+            "actor": notice["created_by"],
+            "why": reasons.submitted(notice["source"]),
+        }
         params |= {
             "accounts": [d.account for d in new],
             "channels": [d.channel for d in new],
@@ -91,7 +98,7 @@ class PostgresStore(SqlStore):
             "max_attemptss": [d.max_attempts for d in new],
             "keys": [d.idempotency_key for d in new],
             "rendereds": [json.dumps(d.rendered, ensure_ascii=False) for d in new],
-            "reasons": [queued_reason(d, now) for d in new],
+            "reasons": [reasons.queued(d.not_before, d.priority, now) for d in new],
         }
         rows = conn.execute(FAN_OUT, params).all()
         if len(rows) != len(new):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from publisher.contract import Format, NoticeView, OutgoingPost, PostRef, RateLimit, Rendered
+
+if TYPE_CHECKING:
+    from publisher.store.base import Admission
 
 
 class Job(enum.StrEnum):
@@ -65,6 +69,7 @@ class DeliveryRecord:
     lookups: int = 0  # failed lookups while reconciling an unknown outcome
 
     def as_ref(self) -> PostRef:
+        """The reference a channel needs to ask about this post later."""
         return PostRef(
             delivery_id=self.id,
             remote_id=self.remote_id,
@@ -108,6 +113,7 @@ class NoticeRecord:
     events: list[EventRecord] = field(default_factory=list)
 
     def view(self) -> NoticeView:
+        """The notice as adapters see it."""
         return NoticeView(
             id=self.id,
             kind=self.kind,
@@ -132,6 +138,7 @@ class Claimed:
     marked: bool = False  # the claim already committed ``sending`` and counted the attempt
 
     def outgoing(self) -> OutgoingPost:
+        """What the adapter is asked to publish for this claim."""
         rendered = self.delivery.rendered
         return OutgoingPost(
             delivery_id=self.delivery.id,
@@ -164,11 +171,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class ClaimRequest:
-    """A worker in this process offers to take new deliveries at submit (the fast path)."""
+    """A worker asks for deliveries: at :meth:`claim`, or at submit (the fast path)."""
 
     worker_id: str
     limits: Mapping[str, AccountLimits]
     lease_seconds: float
+    admission: Admission  # decides, account by account, how much may be claimed
 
 
 @dataclass(frozen=True)
@@ -176,3 +184,37 @@ class Submission:
     notice_id: int
     created: bool
     claimed: list[Claimed] = field(default_factory=list)
+
+
+class Breaker(enum.StrEnum):
+    """An account's circuit breaker."""
+
+    CLOSED = "closed"  # sending normally
+    OPEN = "open"  # failing: nothing is sent until ``open_until``
+    HALF_OPEN = "half_open"  # cooled down: one probe is in flight; its outcome decides
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """An account's shared sending state (one ``channel_state`` row), as admission sees it."""
+
+    account: str
+    breaker: str = Breaker.CLOSED
+    open_until: datetime | None = None
+    failures: int = 0  # consecutive failures since the last success
+    recent: tuple[float, ...] = ()  # start times (epoch seconds) of recent publishes
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Admit:
+    """How much of an account's due work one claim may take, and what to do otherwise."""
+
+    room: int  # deliveries this claim may take for the account (0: none)
+    wait: float | None = None  # held back: seconds until asking again is worth it
+    window: tuple[float, ...] = ()  # the rate window's publishes still inside it, oldest first
+
+
+def new_key() -> str:
+    """A fresh idempotency key (for a delivery, or a notice submitted without one)."""
+    return uuid.uuid4().hex

@@ -23,6 +23,7 @@ from publisher.store.sql import SqlStore
 
 
 def sqlite_engine(path: Path) -> Engine:
+    """The engine for one SQLite file: WAL, immediate write transactions, foreign keys on."""
     engine = create_engine(
         f"sqlite+pysqlite:///{path}",
         poolclass=QueuePool,
@@ -76,7 +77,14 @@ class SQLiteStore(SqlStore):
         handle.flush()
         self._lock_file = handle
 
+    async def take_queue(self) -> int:
+        """Make this process the queue's only owner (ConfigError if another one is), then
+        release the leases a previous process left: they can only be a dead process's."""
+        self.acquire_process_lock()
+        return await self.expire_all_leases("上一个进程已结束")
+
     async def close(self) -> None:
+        """Release the process lock, then connections and the database thread."""
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None

@@ -15,7 +15,7 @@ from publisher.notice import notice_schema, parse_notice
 from publisher.queue.states import Status
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json, notice_json
-from publisher.store.schema import MAX_ROW_ID
+from publisher.store import MAX_ROW_ID
 
 
 def require_token(request: Request) -> None:

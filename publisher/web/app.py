@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,7 +40,8 @@ def _include_account_routes(app: FastAPI, settings: Settings, runtime: Runtime |
     """Routes channel accounts bring (portal pages, WeChat callbacks), at the root.
 
     Built from a Channels of their own when no runtime is given yet: routes must only reach
-    shared state through ``request.app.state.runtime``.
+    shared state through what the runtime puts on the app when it starts (the portal: its
+    ``PortalContext``).
     """
     channels = runtime.channels if runtime is not None else None
     if channels is None:
@@ -57,7 +58,7 @@ def _include_account_routes(app: FastAPI, settings: Settings, runtime: Runtime |
 def start_scheduler(rt: Runtime) -> Scheduler:
     """The scheduled jobs of ``publisher serve``: reach collection (more come with schedules)."""
     assert rt.worker is not None
-    scheduler = Scheduler(rt.store, rt.worker.id, rt.settings.timezone)
+    scheduler = Scheduler(rt.store, rt.clock, rt.worker.id, rt.settings.timezone)
     if rt.settings.metrics_interval:
 
         async def collect() -> None:
@@ -85,6 +86,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or await Runtime.open(settings, with_worker=run_worker_in_process)
         app.state.runtime = rt
+        app.state.portal = rt.portal_context()
         task = None
         scheduler = None
         try:
@@ -116,6 +118,12 @@ def create_app(
     app.state.settings = settings
     app.include_router(api.router)
     _include_account_routes(app, settings, runtime)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        """The portal for now (a console will take ``/`` later); the API docs without one."""
+        portal = any(raw.get("type") == "portal" for raw in settings.accounts.values())
+        return RedirectResponse("/portal" if portal else "/docs", status_code=302)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
@@ -176,6 +184,9 @@ def create_app(
 
     if uses_sandbox(settings):
         from publisher.sandbox import sandbox_app
+        from publisher.sandbox.guard import SandboxGuard
 
-        app.mount("/_sandbox", sandbox_app())
+        sandbox = sandbox_app(settings.sandbox_state_dir)
+        guarded = SandboxGuard(sandbox, settings.api_token, settings.listens_beyond_loopback)
+        app.mount("/_sandbox", guarded)
     return app

@@ -30,7 +30,7 @@ from helpers import context, notice_row
 from pydantic import ValidationError
 from sandbox_server import free_socket, serve_app
 
-from channels.portal import PortalAdapter, PortalOptions, queries
+from channels.portal import PortalAdapter, PortalOptions
 from channels.portal.cap import CAP_NS
 from channels.portal.pageviews import is_bot, local_day, visitor_hash
 from channels.portal.sanitize import clean_html, safe_url
@@ -610,7 +610,8 @@ def test_hostile_warning_text_still_gives_valid_cap(
     cap_schema.validate(text)
     alert = SafeET.fromstring(text.encode())
     assert alert.findtext(f"{CAP}info/{CAP}area/{CAP}areaDesc") == "<b>城区</b> & 郊区"
-    assert alert.findtext(f"{CAP}info/{CAP}headline", "").endswith(HOSTILE_TITLE)
+    # The headline is plain text: the markup is gone, not escaped (tests/channels/test_feeds.py).
+    assert alert.findtext(f"{CAP}info/{CAP}headline", "").endswith("关于的通知")
 
 
 # -- reads ------------------------------------------------------------------------------------
@@ -790,22 +791,24 @@ async def test_live_notices_and_views_over_every_store(store: SqlStore) -> None:
     await _set(store, posted, "portal", status="posted", posted_at=now)
     await _set(store, retracted, "portal", status="cancelled", posted_at=now - timedelta(hours=1))
 
-    found = await store._read(queries.live_notice, posted)
+    found = await store.portal_notice(posted)
     assert found is not None and found.title == "门户：已发布" and found.body_html == "<p>正文</p>"
     assert found.posted_at == now and not found.withdrawn
-    assert await store._read(queries.live_notice, waiting) is None
-    gone = await store._read(queries.live_notice, retracted)
+    assert await store.portal_notice(waiting) is None
+    gone = await store.portal_notice(retracted)
     assert gone is not None and gone.withdrawn
-    listed = await store._read(lambda c: queries.live_notices(c, kinds=["general"]))
+    listed = await store.portal_notices(kinds=["general"])
     assert [n.id for n in listed] == [posted, retracted]
-    assert await store._read(lambda c: queries.count_live(c, kinds=["general"])) == 2
+    assert await store.portal_count(kinds=["general"]) == 2
+    front = await store.portal_front_page(["general", "approval_list"], 1)
+    assert [n.id for n in front["general"]] == [posted] and front["approval_list"] == []
 
     day = now.date()
-    assert await store._tx(queries.record_view, posted, day, "a" * 64, now)
-    assert not await store._tx(queries.record_view, posted, day, "a" * 64, now)
-    assert await store._tx(queries.record_view, posted, day, "b" * 64, now)
-    assert await store._tx(queries.record_view, posted, day + timedelta(days=1), "a" * 64, now)
-    counts = await store._read(queries.view_counts, [posted, waiting])
+    assert await store.record_page_view(posted, day, "a" * 64, now)
+    assert not await store.record_page_view(posted, day, "a" * 64, now)
+    assert await store.record_page_view(posted, day, "b" * 64, now)
+    assert await store.record_page_view(posted, day + timedelta(days=1), "a" * 64, now)
+    counts = await store.page_view_counts([posted, waiting])
     assert counts == {posted: 3, waiting: 0}
 
 

@@ -1,4 +1,4 @@
-"""The queue store's contract (``publisher/store/sql.py`` docstring), over every backend.
+"""The store's contract (``publisher/store/base.py`` docstrings), over every backend.
 
 Each test runs on SQLite and on PostgreSQL (the ``store`` fixture). Time is a FakeClock the
 test moves by hand, so leases, schedules, rate limits and the breaker are exact.
@@ -18,15 +18,23 @@ from sqlalchemy.engine import make_url
 
 from publisher.contract import RateLimit
 from publisher.errors import IdempotencyConflict, NotFoundError, StateError
-from publisher.queue.states import Status
+from publisher.queue.admission import AdmissionPolicy
+from publisher.states import Status
 from publisher.store import SqlStore, open_store, upgrade
-from publisher.store.records import AccountLimits, Claimed, Job, Outcome, Submission
+from publisher.store.records import (
+    AccountLimits,
+    Claimed,
+    ClaimRequest,
+    Job,
+    Outcome,
+    Submission,
+)
 from publisher.store.schema import deliveries, events, notices
 
 OPEN = AccountLimits(max_concurrency=50)
 LEASE = 30.0
 COOLDOWN = 60.0
-BREAKER = (3, COOLDOWN)  # opens after 3 failures, for 60 s
+BREAKER = AdmissionPolicy(3, COOLDOWN)  # opens after 3 failures, for 60 s
 
 
 async def claim(
@@ -35,7 +43,7 @@ async def claim(
     capacity: int = 50,
     worker: str = "w1",
 ) -> tuple[list[Claimed], float | None]:
-    return await store.claim(worker, limits, capacity, LEASE)
+    return await store.claim(ClaimRequest(worker, limits, LEASE, BREAKER), capacity)
 
 
 def submit_row(
@@ -620,7 +628,7 @@ async def test_concurrent_claimers_never_share_a_delivery(
     for _ in range(20):
         rounds = await asyncio.gather(
             *(
-                s.claim(w, limits, 7, LEASE)
+                s.claim(ClaimRequest(w, limits, LEASE, BREAKER), 7)
                 for s, w in (
                     (store, "w1"),
                     (second_store, "w2"),
@@ -642,7 +650,7 @@ async def test_concurrency_limit_holds_across_workers(
     limits = {"weibo": AccountLimits(max_concurrency=3)}
     rounds = await asyncio.gather(
         *(
-            s.claim(w, limits, 10, LEASE)
+            s.claim(ClaimRequest(w, limits, LEASE, BREAKER), 10)
             for s, w in ((store, "w1"), (second_store, "w2"), (store, "w3"), (second_store, "w4"))
         )
     )
@@ -664,7 +672,7 @@ async def test_two_postgres_workers_drain_the_queue_exactly_once(
 
         async def drain(s: SqlStore, name: str) -> None:
             while True:
-                got, _ = await s.claim(name, limits, 5, LEASE)
+                got, _ = await s.claim(ClaimRequest(name, limits, LEASE, BREAKER), 5)
                 if not got:
                     return
                 for c in got:

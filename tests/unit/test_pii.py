@@ -90,3 +90,16 @@ async def test_submit_refuses_personal_data_and_writes_nothing(tmp_path: object)
         assert VALID_ID not in sent and "1101**********" in sent
     finally:
         await rt.close()
+
+
+def test_a_megabyte_full_of_numbers_is_guarded_whole() -> None:
+    """Many finds and long chains of digit groups: every number is found and masked (how fast
+    is bench/'s business; a quadratic guard would make this test crawl, not fail)."""
+    notice = {
+        "title": "名单",
+        "body": "13812345678 " * 80_000 + "１２３ " * 50_000,
+        "fields": {"list": ["1 " * 50_000]},
+    }
+    masked, findings = pii.guard(notice)
+    assert len(findings) == 80_000
+    assert masked["body"].startswith("138****5678 138****5678 ")

@@ -36,14 +36,15 @@ from publisher.errors import (
     TransientError,
 )
 from publisher.notice import parse_notice
+from publisher.queue.admission import AdmissionPolicy
 from publisher.queue.intake import Intake
 from publisher.queue.retry import Backoff, RetryPolicy
-from publisher.queue.states import FINAL, Status, notice_status
 from publisher.queue.worker import Worker, WorkerConfig
 from publisher.render import Renderer
 from publisher.settings import REPO_ROOT, Settings
+from publisher.states import FINAL, Status, notice_status
 from publisher.store import SqlStore, open_store, upgrade
-from publisher.store.records import DeliveryRecord, NoticeRecord
+from publisher.store.records import ClaimRequest, DeliveryRecord, NoticeRecord
 
 
 class UpperBound(random.Random):
@@ -391,7 +392,8 @@ async def test_a_crash_while_sending_is_never_reposted_blindly(make_env: MakeEnv
     )
     notice_id = await env.submit(["weibo", "oa"])
     limits = env.channels.limits()
-    got, _ = await env.store.claim("dead-worker", limits, 10, 10.0)
+    request = ClaimRequest("dead-worker", limits, 10.0, AdmissionPolicy())
+    got, _ = await env.store.claim(request, 10)
     for item in got:
         if not item.marked:
             assert await env.store.mark_sending(item.delivery, "dead-worker")

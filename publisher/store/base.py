@@ -1,0 +1,231 @@
+"""What the store promises: the interface every caller types against.
+
+The store keeps notices, their deliveries (one per channel account), the event log, each
+account's shared sending state, credentials, the worker registry, metric samples, scheduled
+job runs and portal page views. :class:`publisher.store.sql.SqlStore` implements it over
+SQLite and PostgreSQL; ``tests/contract/test_store.py`` checks this text over both.
+
+Terms used below:
+
+* **One transaction**: the method's writes are committed together or not at all, and every
+  state change of a delivery appends its event row in that same transaction.
+* **Lease**: a delivery a worker took is its own until ``lease_until``. Only the holder may
+  record progress on it (:meth:`QueueStore.mark_sending`, :meth:`QueueStore.finish`); once the
+  lease expires another worker may claim it, and the late holder's writes are refused.
+* **Claim**: taking due deliveries under a lease, each by exactly one worker, honouring every
+  account's concurrency, rate window and circuit breaker across all workers (the rules are the
+  caller's :class:`Admission`; the store applies them under row locks).
+* **Idempotent**: calling again with the same arguments changes nothing more and answers the
+  same.
+
+Errors: every method may raise :class:`publisher.errors.DatabaseUnavailable` when the database
+cannot be reached. Other errors are listed per method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.portal import PortalReads
+from publisher.store.records import (
+    AccountLimits,
+    AccountState,
+    Admit,
+    Claimed,
+    ClaimRequest,
+    DeliveryRecord,
+    NewDelivery,
+    NoticeRecord,
+    Outcome,
+    Submission,
+)
+
+
+class Admission(Protocol):
+    """The admission rules a claim applies, account by account (``publisher.queue.admission``).
+
+    Called inside the store's transaction with the account's state row locked, so the answers
+    hold across workers. Must be pure: no I/O, no clock of its own.
+    """
+
+    def admit(
+        self, limits: AccountLimits, state: AccountState, busy: int, want: int, now: datetime
+    ) -> Admit:
+        """How many of ``want`` due deliveries may be taken now, ``busy`` being in flight."""
+
+    def claimed(
+        self,
+        limits: AccountLimits,
+        state: AccountState,
+        admitted: Admit,
+        publishes: int,
+        now: datetime,
+    ) -> AccountState | None:
+        """The state to store after taking ``publishes`` new sends; None: unchanged."""
+
+    def failed(
+        self, state: AccountState, now: datetime, error: str | None
+    ) -> tuple[AccountState, bool]:
+        """The state after a failed attempt, and whether the breaker (re)opened."""
+
+
+class NoticeStore(Protocol):
+    """Notices in, and what became of them."""
+
+    clock: Clock
+
+    async def submit(
+        self,
+        *,
+        notice: Mapping[str, Any],
+        new_deliveries: Sequence[NewDelivery],
+        source: str,
+        actor: str,
+        claim: ClaimRequest | None = None,
+    ) -> Submission:
+        """Store a notice, its deliveries (``pending``) and their events in one transaction.
+
+        Idempotent by ``notice["idempotency_key"]``: the same key with the same
+        ``fingerprint`` returns the first notice with ``created=False`` and writes nothing;
+        also when two submits race. With ``claim``, the caller's worker takes the due new
+        deliveries in the same transaction, under the same rules as :meth:`QueueStore.claim`
+        (the fast path); what the rules hold back stays pending for any worker.
+
+        Raises :class:`~publisher.errors.IdempotencyConflict` when the key was used for a
+        different content, and ``ValueError`` for two deliveries to one account.
+        """
+
+    async def get_notice(self, notice_id: int) -> NoticeRecord:
+        """The notice with its deliveries and events, in order. Raises NotFoundError."""
+
+    async def get_delivery(self, delivery_id: int) -> DeliveryRecord:
+        """One delivery. Raises NotFoundError."""
+
+    async def list_deliveries(
+        self, *, status: str | None = None, notice_id: int | None = None, limit: int = 100
+    ) -> list[DeliveryRecord]:
+        """Deliveries, newest first, optionally of one status and/or one notice."""
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many deliveries are in each status (statuses with none are absent)."""
+
+    async def next_due(self, after: datetime | None = None) -> datetime | None:
+        """When the earliest waiting delivery (scheduled, retrying, reconciling, confirming)
+        falls due; with ``after``, the earliest such time later than ``after``."""
+
+
+class QueueStore(Protocol):
+    """Claims, leases and outcomes: the worker's side, and people's retry and cancel."""
+
+    async def claim(
+        self, request: ClaimRequest, capacity: int
+    ) -> tuple[list[Claimed], float | None]:
+        """Lease up to ``capacity`` due deliveries of ``request.limits``' accounts, urgent
+        first, in one transaction.
+
+        Due: pending or retrying work whose time has come, leases that expired before
+        sending, and ``sending``/``confirming`` work due to be reconciled or confirmed
+        (returned as :attr:`~publisher.store.records.Job.RECONCILE` / ``CONFIRM``). Each
+        delivery goes to exactly one claimer. Returns the claimed work and, when an account
+        held work back, the seconds until asking again may be worth it.
+        """
+
+    async def mark_sending(self, delivery: DeliveryRecord, worker_id: str) -> bool:
+        """Commit ``sending`` and count the attempt, before the network call.
+
+        False when the lease was lost: the caller must not send. Concurrent calls may share
+        one commit; each returns only once its own row is durable.
+        """
+
+    async def finish(
+        self, delivery: DeliveryRecord, worker_id: str, outcome: Outcome, admission: Admission
+    ) -> bool:
+        """Commit how an attempt ended, and its event, in one transaction.
+
+        A failure counts towards the account's breaker (``admission.failed``; a trip writes
+        a ``breaker_open`` event); a success closes it. False when the lease was lost (nothing
+        written). Concurrent calls may share one commit.
+        """
+
+    async def confirm_now(self, account: str, remote_id: str) -> bool:
+        """A channel said a two-phase job finished: make its ``confirming`` delivery due now.
+        False when no such delivery waits. Idempotent."""
+
+    async def renew_leases(self, worker_id: str, lease_seconds: float) -> None:
+        """Extend every lease this worker holds, and its heartbeat. Idempotent."""
+
+    async def expire_all_leases(self, reason: str) -> int:
+        """Release every lease (one process owns the queue and it just started: they are a
+        dead process's); returns how many, logged as one ``recovered`` event."""
+
+    async def retry(self, delivery_id: int, actor: str) -> DeliveryRecord:
+        """A person asks to send a failed, needs-review or cancelled delivery again: back to
+        ``pending`` now, attempts reset. Raises NotFoundError, or StateError from any other
+        state (or when it changed meanwhile)."""
+
+    async def cancel(self, delivery_id: int, actor: str) -> DeliveryRecord:
+        """A person cancels a delivery not yet sent (or failed / needing review). Raises
+        NotFoundError, or StateError from any other state."""
+
+    async def take_queue(self) -> int:
+        """Before a worker starts in this process. Where one process owns the queue (SQLite)
+        take that ownership (ConfigError if another process has it) and release the leases
+        a previous process left (returned count); elsewhere 0."""
+
+    async def listen(self, on_notify: Callable[[], None]) -> None:
+        """Until cancelled, call ``on_notify`` whenever another process announces new work
+        (PostgreSQL LISTEN, reconnecting as needed). Returns at once where no other process
+        can add work behind this one's back (SQLite)."""
+
+
+class AccountStore(Protocol):
+    """Workers alive, and credentials channels keep (tokens, salts)."""
+
+    async def register_worker(self, worker_id: str, host: str, pid: int) -> None:
+        """Record a worker as alive from now (its heartbeat is :meth:`QueueStore.renew_leases`)."""
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Forget a worker that stopped. Idempotent."""
+
+    async def live_workers(self, within_seconds: float) -> int:
+        """How many workers had a heartbeat within the last ``within_seconds``."""
+
+    async def get_credential(self, account: str, name: str) -> tuple[str, datetime | None] | None:
+        """A stored credential and its expiry, or None."""
+
+    async def put_credential(
+        self, account: str, name: str, value: str, expires_at: datetime | None
+    ) -> None:
+        """Store (or replace) a credential. Idempotent."""
+
+
+class ReachStore(Protocol):
+    """Metric samples (reach) and the once-only runs of scheduled jobs."""
+
+    async def posted_refs(
+        self, account: str, posted_after: datetime, posted_before: datetime
+    ) -> list[PostRef]:
+        """The account's posted deliveries with ``posted_at`` in the closed range, oldest first."""
+
+    async def add_metric_samples(self, samples: Sequence[MetricSample]) -> int:
+        """Append samples in one transaction; returns how many."""
+
+    async def latest_metrics(self, delivery_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+        """Per delivery, the newest value of each metric, with ``as_of`` (ISO time of the
+        newest observation) and ``source``. Deliveries without samples are absent."""
+
+    async def claim_job_run(self, job: str, fire_time: datetime, runner: str) -> bool:
+        """True for exactly one caller per (job, fire time), across processes."""
+
+
+class Store(NoticeStore, QueueStore, AccountStore, ReachStore, PortalReads, Protocol):
+    """Everything above, plus its lifecycle."""
+
+    async def ping(self) -> None:
+        """Return once a trivial query succeeds; raise DatabaseUnavailable otherwise."""
+
+    async def close(self) -> None:
+        """Release connections and the database thread(s). The store is unusable after."""

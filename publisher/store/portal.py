@@ -1,0 +1,105 @@
+"""What the portal reads from the store: live notices as their pages show them, page views.
+
+A notice is *live* on the portal once a delivery of channel type ``portal`` has been posted.
+A delivery cancelled after it was posted (``posted_at`` set) keeps its page, marked withdrawn,
+so a link already shared on Weibo or WeChat still explains what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+
+def parse_time(value: Any, zone: ZoneInfo) -> datetime | None:
+    """A time from a notice field: ISO 8601; without an offset it is local time."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value.strip():
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class PortalNotice:
+    """A notice as its portal page shows it."""
+
+    id: int
+    kind: str
+    title: str  # the portal's rendered title
+    body_html: str  # the portal's rendered body (sanitised again before it is served)
+    body: str  # the notice's own text (CAP description)
+    summary: str | None
+    table: Mapping[str, Any] | None
+    fields: Mapping[str, Any]
+    urgent: bool
+    created_at: datetime
+    posted_at: datetime
+    all_cancelled: bool
+    withdrawn_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def withdrawn(self) -> bool:
+        """Every delivery was cancelled, or the notice says it was withdrawn."""
+        return self.all_cancelled or bool(self.fields.get("withdrawn"))
+
+    @property
+    def lifted(self) -> bool:
+        """Explicitly lifted (解除) by a later message."""
+        return bool(self.fields.get("lifted"))
+
+    def valid_until(self, zone: ZoneInfo) -> datetime | None:
+        """When the notice stops being in force (``fields.valid_until``), if it says."""
+        return parse_time(self.fields.get("valid_until"), zone)
+
+    def issued_at(self, zone: ZoneInfo) -> datetime:
+        """When the issuer issued it (``fields.issued_at``), else when the page went live."""
+        return parse_time(self.fields.get("issued_at"), zone) or self.posted_at
+
+    def state(self, now: datetime, zone: ZoneInfo) -> str:
+        """``withdrawn``, ``lifted``, ``expired`` or ``active``."""
+        if self.withdrawn:
+            return "withdrawn"
+        if self.lifted:
+            return "lifted"
+        until = self.valid_until(zone)
+        if until is not None and until <= now:
+            return "expired"
+        return "active"
+
+
+class PortalReads(Protocol):
+    """The store as the portal sees it. Reads are one consistent snapshot each."""
+
+    async def portal_notice(self, notice_id: int) -> PortalNotice | None:
+        """The live notice with this id, or None (never posted to a portal, or no such id)."""
+
+    async def portal_notices(
+        self, *, kinds: Sequence[str] | None = None, offset: int = 0, limit: int = 20
+    ) -> list[PortalNotice]:
+        """Live notices, newest page first, optionally of some kinds only."""
+
+    async def portal_count(self, *, kinds: Sequence[str] | None = None) -> int:
+        """How many live notices (of these kinds)."""
+
+    async def portal_front_page(
+        self, kinds: Iterable[str], per_kind: int
+    ) -> dict[str, list[PortalNotice]]:
+        """The newest ``per_kind`` live notices of each kind, read in one snapshot."""
+
+    async def record_page_view(
+        self, notice_id: int, day: date, visitor_hash: str, now: datetime
+    ) -> bool:
+        """Count one visitor on one notice for one day; False if already counted. Idempotent."""
+
+    async def page_view_counts(self, notice_ids: Iterable[int]) -> dict[int, int]:
+        """Counted page views per notice; notices without any (or unknown) are 0."""

@@ -1,0 +1,44 @@
+"""The store over SQLAlchemy Core; SQLite and PostgreSQL differ only in their subclasses.
+
+``SqlStore`` implements :class:`publisher.store.base.Store` (read that for what each method
+promises). It is assembled from one mixin per concern, each in its own module:
+
+    core.py      transactions on the database thread, group commit, backend hooks
+    intake.py    notices in: submit, fan-out, idempotency-key lookup (+ the claim fast path)
+    claims.py    claims and admission: the claim transaction, account state rows
+    outcomes.py  leases and outcomes: sending, finish, renew, expire, manual retry / cancel
+    accounts.py  channel state and credentials: breakers, workers registry, credentials
+    reads.py     events and read models: a notice in full, lists, counts, next due time
+    reach.py     metric samples and scheduled job runs
+    portal.py    the portal's reads and page views
+    rows.py      shared statements and row-to-record converters
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.exc import OperationalError
+
+from publisher.store.records import new_key
+from publisher.store.sql.accounts import StoreTokens
+from publisher.store.sql.intake import IntakeMixin
+from publisher.store.sql.outcomes import OutcomesMixin
+from publisher.store.sql.portal import PortalMixin
+from publisher.store.sql.reach import ReachMixin
+from publisher.store.sql.reads import ReadsMixin
+
+
+class SqlStore(IntakeMixin, OutcomesMixin, ReadsMixin, ReachMixin, PortalMixin):
+    """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
+
+    async def take_queue(self) -> int:
+        """Before a worker starts here: nothing to take where many processes share the queue
+        (the SQLite store takes sole ownership instead)."""
+        return 0
+
+    async def listen(self, on_notify: Callable[[], None]) -> None:
+        """Nothing to hear where no other process adds work (PostgreSQL LISTENs instead)."""
+
+
+__all__ = ["OperationalError", "SqlStore", "StoreTokens", "new_key"]
