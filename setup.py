@@ -1,9 +1,10 @@
-"""Ship the top-level ``templates/`` and the example settings inside the ``publisher`` package.
+"""Ship ``templates/``, the example settings and the checks' word lists inside ``publisher``.
 
 In the repository the templates stay where people edit them (``templates/``); a wheel has no
 repository around it, so ``build_py`` copies them to ``publisher/templates`` (and the example
-settings to ``publisher/config``), where ``publisher.settings`` finds them when the repository
-copy is absent. Everything else about the build lives in ``pyproject.toml``.
+settings and ``config/checks/`` to ``publisher/config``), where ``publisher.settings`` finds
+them when the repository copy is absent. Everything else about the build lives in
+``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class BuildWithTemplates(build_py):
         shutil.copytree(ROOT / "templates", target / "templates", dirs_exist_ok=True)
         (target / "config").mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "config" / "publisher.example.toml", target / "config")
+        checks = target / "config" / "checks"
+        shutil.copytree(ROOT / "config" / "checks", checks, dirs_exist_ok=True)
 
 
 setup(cmdclass={"build_py": BuildWithTemplates})

@@ -9,6 +9,7 @@ The *class* of an error decides what happens next; nobody returns ``False``.
      │    ├── LimitViolationError   rendered content breaks a channel's declared limits
      │    ├── TemplateError         a template is missing or fails (names template and line)
      │    ├── PersonalDataFound     ID, mobile or bank card numbers in the content (with where)
+     │    ├── ContentCheckFailed    a misspelt protected name, a forbidden word, a bad attachment
      │    ├── IdempotencyConflict   the key was used before for a different notice
      │    ├── UnknownHolidayYear    a date in a year whose holidays chinesecalendar does not know
      │    └── DuplicateNotice       the same content was submitted within 24 hours (HTTP 409)
@@ -80,6 +81,14 @@ class PersonalDataFound(InputError):
         super().__init__(
             "发现个人信息 (如需打码后发布，请设置 pii: mask): " + "；".join(self.locations)
         )
+
+
+class ContentCheckFailed(InputError):
+    """The content checks (``publisher.checks``) found errors: one line per finding."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+        super().__init__("内容检查未通过:\n" + "\n".join(f"  {line}" for line in self.lines))
 
 
 class TemplateError(InputError):

@@ -46,6 +46,13 @@ TEMPLATES_DIR = (
     if (REPO_ROOT / "templates").is_dir()
     else Path(__file__).resolve().parent / "templates"
 )
+# The content checks' word lists (publisher.checks), likewise: the repository's, else the wheel's.
+CHECKS_DIR = (
+    REPO_ROOT / "config" / "checks"
+    if (REPO_ROOT / "config" / "checks").is_dir()
+    else Path(__file__).resolve().parent / "config" / "checks"
+)
+ATTACHMENT_TYPES = ["pdf", "doc", "docx", "xls", "xlsx", "ofd", "wps", "jpg", "png", "zip"]
 # Names appear in URLs, environment variables (PUBLISHER_ACCOUNTS__<NAME>__...) and columns.
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SANDBOX_URL = "{base_url}/_sandbox"
@@ -169,6 +176,13 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes. Empty: none,
     # unless a portal account sets trust_forwarded_for (then the proxy on this host, 127.0.0.1).
     forwarded_allow_ips: list[str] = Field(default_factory=list)
+    # Content checks (publisher.checks): the folder of word lists, whether intake and preview
+    # ask every link (the server may have no way out), how long a link may take to answer,
+    # and the attachment file types allowed.
+    checks_dir: Path = CHECKS_DIR
+    check_links: bool = False
+    link_timeout: float = Field(default=5.0, gt=0.0, le=60.0)
+    attachment_types: list[str] = Field(default_factory=lambda: list(ATTACHMENT_TYPES))
 
     @field_validator("database_url")
     @classmethod
@@ -185,6 +199,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"未知的时区 {value!r}") from exc
         return value
+
+    @field_validator("attachment_types")
+    @classmethod
+    def _extensions(cls, value: list[str]) -> list[str]:
+        types = [t.strip().lower().lstrip(".") for t in value]
+        for t in types:
+            if not re.fullmatch(r"[a-z0-9]{1,10}", t):
+                raise ValueError(f"附件类型 {t[:20]!r}: 应为扩展名，如 pdf、docx")
+        return types
 
     @field_validator("accounts")
     @classmethod

@@ -1,3 +1,12 @@
 """Registers every subcommand group on ``publisher``."""
 
-from publisher.cli import audit, deliveries, notices, obligations, ops, reach, users  # noqa: F401
+from publisher.cli import (  # noqa: F401
+    audit,
+    check,
+    deliveries,
+    notices,
+    obligations,
+    ops,
+    reach,
+    users,
+)

@@ -226,6 +226,7 @@ def preview(
     ctx: Context, file: Path, channels: tuple[str, ...], as_json: bool, fmt: str | None
 ) -> None:
     """预览每个渠道将收到的内容，并给出按渠道规则计算的长度 (- 表示标准输入)。"""
+    from publisher.checks import check_notice
     from publisher.clock import SystemClock
     from publisher.queue.intake import Intake
     from publisher.registry import Channels
@@ -233,6 +234,8 @@ def preview(
 
     notice_input = ctx.guard(lambda: load_notice_file(file, fmt))
     settings = ctx.settings()
+    report = ctx.run(check_notice(notice_input, settings, with_pii=False))  # as intake does
+    ctx.guard(report.raise_for_errors)
 
     def build() -> list[dict[str, Any]]:
         clock = SystemClock()
@@ -279,6 +282,8 @@ def preview(
                 click.echo(f"[{m['part']}: {m['measured']} / {m['limit']} {m['unit']}]")
             for v in item["violations"]:
                 click.echo(f"!! {v}")
+    for w in report.warnings:  # JSON keeps its shape: the warnings go to standard error
+        click.echo(f"{'publisher: ' if as_json else ''}警告: {w.describe()}", err=as_json)
     raise SystemExit(EXIT_FAILED if any(i["violations"] for i in result) else EXIT_OK)
 
 

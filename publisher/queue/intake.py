@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from publisher import pii
+from publisher import checks, pii
 from publisher.contract import Clock, Rendered
 from publisher.errors import LimitViolationError, PersonalDataFound, Violation
 from publisher.notice import NoticeInput, check_timing, notice_fingerprint
@@ -114,6 +114,8 @@ class Intake:
 
     async def submit(self, notice: NoticeInput, *, source: str, actor: str) -> Submitted:
         check_timing(notice, self.clock.now())  # an expired warning, a past publish_at
+        # content checks (names, words, links when on, attachments); warnings show in preview
+        (await checks.check_notice(notice, self.settings, with_pii=False)).raise_for_errors()
         notice = self.guard_pii(notice)
         previews = [self.preview(notice, account) for account in self.targets(notice)]
         problems = [v for p in previews for v in p.violations]

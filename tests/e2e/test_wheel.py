@@ -64,6 +64,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         n.startswith("publisher/templates/weibo/") for n in names
     )
     assert "publisher/config/publisher.example.toml" in names
+    assert "publisher/config/checks/names-country.txt" in names
     assert "channels/portal/static/portal.css" in names
     venv = base / "venv"
     run([sys.executable, "-m", "venv", str(venv)], base, env)
@@ -83,6 +84,17 @@ def test_preview_from_a_wheel_outside_the_repository(installed: tuple[Path, Path
     where = run([str(bin_dir / "python"), "-c", "import publisher; print(publisher.__file__)"],
                 work, clean_env(work))
     assert str(ROOT) not in where
+
+
+def test_check_from_a_wheel_uses_the_shipped_word_lists(installed: tuple[Path, Path]) -> None:
+    bin_dir, work = installed
+    bad = dict(WARNING, title="中华人民共合国暴雨橙色预警")
+    (work / "bad.json").write_text(json.dumps(bad, ensure_ascii=False), "utf-8")
+    done = subprocess.run([str(bin_dir / "publisher"), "check", "bad.json", "--no-links"],
+                          cwd=work, env=clean_env(work), capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    assert "中华人民共合国 疑为 中华人民共和国" in done.stdout
 
 
 def test_serve_posts_a_notice_from_a_wheel(installed: tuple[Path, Path]) -> None:
