@@ -1,3 +1,3 @@
 """Registers every subcommand group on ``publisher``."""
 
-from publisher.cli import deliveries, notices, obligations, ops  # noqa: F401
+from publisher.cli import deliveries, notices, obligations, ops, warn  # noqa: F401

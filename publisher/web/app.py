@@ -16,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher import problems
+from publisher.cap import poll as cap_poll
 from publisher.errors import (
     InputError,
     LimitViolationError,
@@ -30,7 +31,7 @@ from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
-from publisher.web import api
+from publisher.web import api, warnings
 from publisher.web.limits import BodyLimit
 
 log = logging.getLogger("publisher.web")
@@ -65,6 +66,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
             await collect_once(rt.store, rt.channels, rt.clock, rt.settings.metrics_window_days)
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
+    cap_poll.schedule(scheduler, rt.intake, rt.settings)
     scheduler.start()
     return scheduler
 
@@ -117,6 +119,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES)
     app.state.settings = settings
     app.include_router(api.router)
+    app.include_router(warnings.router)
     _include_account_routes(app, settings, runtime)
 
     @app.get("/healthz", tags=["ops"])
