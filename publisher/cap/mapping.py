@@ -43,7 +43,8 @@ KEY_MAX = 200
 ADVICE_MAX = 50
 _HAN = re.compile("[\u4e00-\u9fff]")
 _ADVICE_SPLIT = re.compile(r"[\r\n；;]+")
-_NUMBERING = re.compile(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[、.．)）]\s*")
+_NUMBER = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
+_NUMBERING = re.compile(rf"^\s*(?:[(（]\s*{_NUMBER}\s*[)）]|{_NUMBER}\s*[、.．)）])\s*")
 
 REFUSED_STATUS = {
     "Exercise": "演练信息暂不发布 (CAP status Exercise)",
