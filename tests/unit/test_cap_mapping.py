@@ -160,8 +160,8 @@ def test_advice_is_split_by_line_and_semicolon_without_numbering() -> None:
 
 def test_json_cannot_set_the_cap_record_or_a_level_against_the_colour() -> None:
     base = {"kind": "weather_warning", "title": "t", "body": "b"}
-    with pytest.raises(NoticeFormatError, match="fields.cap: 由 CAP 接收自动记录"):
+    with pytest.raises(NoticeFormatError, match=r"fields\.cap: 由 CAP 接收自动记录"):
         parse_notice({**base, "fields": {"cap": {"identifier": "x"}}})
-    with pytest.raises(NoticeFormatError, match="fields.level: 与颜色 红色 不符"):
+    with pytest.raises(NoticeFormatError, match=r"fields\.level: 与颜色 红色 不符"):
         parse_notice({**base, "fields": {"color": "红色", "level": "Ⅳ"}})
     assert parse_notice({**base, "fields": {"color": "红色", "level": "Ⅰ"}}).fields
