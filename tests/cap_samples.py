@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 OASIS_EXAMPLE = Path("/work/shared/reference/cap-examples/oasis-amber-alert-example.xml")
 if not OASIS_EXAMPLE.is_file():  # the repository's sibling "shared" folder, wherever it is
     OASIS_EXAMPLE = (
-        Path(__file__).parents[2].parent / "shared/reference/cap-examples"
+        Path(__file__).parents[1].parent / "shared/reference/cap-examples"
     ) / OASIS_EXAMPLE.name
 
 IDENTIFIER = "23070041600000_20261126160000_1"
