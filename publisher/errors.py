@@ -5,6 +5,8 @@ The *class* of an error decides what happens next; nobody returns ``False``.
     PublisherError
      ├── InputError                 bad notice or file: nothing is written (CLI exit 2, HTTP 422)
      │    ├── NoticeFormatError     not JSON/YAML/TOML, not UTF-8, wrong field types, unknown kind
+     │    │    └── CapFormatError   not a safe, schema-valid CAP 1.2 document (HTTP 400)
+     │    ├── CapRefused            a valid CAP message that is not published (expired, drill)
      │    ├── UnknownChannelError   a target names no configured channel account
      │    ├── LimitViolationError   rendered content breaks a channel's declared limits
      │    ├── TemplateError         a template is missing or fails (names template and line)
@@ -45,6 +47,14 @@ class InputError(PublisherError):
 
 class NoticeFormatError(InputError):
     """A notice file or request body cannot be read as a notice."""
+
+
+class CapFormatError(NoticeFormatError):
+    """A CAP document is unsafe, not UTF-8, too large, or not valid against the CAP 1.2 schema."""
+
+
+class CapRefused(InputError):
+    """A valid CAP message that is not published: expired, a drill, a Cancel, not Chinese."""
 
 
 class UnknownChannelError(InputError):

@@ -9,7 +9,9 @@ rendering, the portal, channels) asks this module instead of spelling a kind's n
 
 Only what templates and channels read, and a person may set, is in a schema. Keys the
 product sets itself (``withdrawn``, ``lifted``, ``portal_url``, ...) are not: from outside
-they are unknown fields.
+they are unknown fields. The one exception is a warning's ``cap``: what CAP intake
+(``publisher.cap``) keeps of the message it took in. It is in the schema so that it is typed,
+but only validation run with the :data:`INTERNAL` context may set it; from JSON it is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from publisher.values import Line, Link, MomentText, Name, Phrase
@@ -58,6 +61,26 @@ class Fields(BaseModel):
         return {k: v for k, v in handler(self).items() if v is not None}
 
 
+# The validation context under which product-set keys (a warning's ``cap``) are accepted.
+INTERNAL: dict[str, bool] = {"publisher_internal": True}
+LEVELS = {"蓝色": "Ⅳ", "黄色": "Ⅲ", "橙色": "Ⅱ", "红色": "Ⅰ"}  # 中国气象局令第16号
+
+
+class CapMessage(BaseModel):
+    """The CAP message a warning came from (set by CAP intake only; CAP's own names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    identifier: str
+    sender: str
+    sent: MomentText
+    msgType: Literal["Alert", "Update", "Cancel", "Ack", "Error"]
+    status: Literal["Actual", "Exercise", "System", "Test", "Draft"]
+    references: list[str] = Field(default_factory=list)  # "sender,identifier,sent" triplets
+    onset: MomentText | None = None
+    language: str | None = None
+
+
 class WarningFields(Fields):
     """A weather warning signal (气象灾害预警信号)."""
 
@@ -66,6 +89,9 @@ class WarningFields(Fields):
     )
     color: Literal["蓝色", "黄色", "橙色", "红色"] | None = Field(
         default=None, description="预警级别的颜色"
+    )
+    level: Literal["Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"] | None = Field(
+        default=None, description="预警级别 (红色 Ⅰ … 蓝色 Ⅳ)，须与颜色一致"
     )
     area: list[Line] | None = Field(
         default=None, max_length=200, description="影响区域", examples=[["城区", "北部山区"]]
@@ -85,6 +111,25 @@ class WarningFields(Fields):
     cap_status: Literal["Actual", "Exercise", "System", "Test", "Draft"] | None = Field(
         default=None, description="CAP status，例如演练用 Exercise"
     )
+
+    cap: SkipJsonSchema[CapMessage | None] = None
+
+    @field_validator("level")
+    @classmethod
+    def _level_matches_colour(cls, value: str | None, info: ValidationInfo) -> str | None:
+        colour = info.data.get("color")
+        if value is not None and colour is not None and LEVELS[colour] != value:
+            raise PydanticCustomError(
+                "value_error", f"与颜色 {colour} 不符 ({colour}为 {LEVELS[colour]} 级)"
+            )
+        return value
+
+    @field_validator("cap", mode="before")
+    @classmethod
+    def _set_by_intake_only(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not (info.context or {}).get("publisher_internal"):
+            raise PydanticCustomError("value_error", "由 CAP 接收自动记录，不能在通知中填写")
+        return value
 
     @field_validator("valid_until")
     @classmethod

@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -169,6 +170,10 @@ class Settings(BaseSettings):
     metrics_interval: float = Field(default=3600.0, ge=0.0)  # 0: do not collect reach
     metrics_window_days: float = Field(default=30.0, gt=0.0)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
+    # CAP 1.2 or Atom feeds whose warnings `serve` takes in (publisher.cap.poll), and how often
+    # (seconds; 0: do not poll).
+    cap_feeds: list[str] = Field(default_factory=list)
+    cap_poll_interval: float = Field(default=60.0, ge=0.0)
     organization: Organization = Field(default_factory=Organization)
     # What the built-in sandbox received, kept across restarts of `serve` (one file per
     # channel type); default: "publisher-sandbox" beside the SQLite file, else the working dir.
@@ -189,6 +194,17 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql", "postgres:")):
             raise ValueError("应为 sqlite:///path/file.db 或 postgresql://user@host/db")
+        return value
+
+    @field_validator("cap_feeds")
+    @classmethod
+    def _feed_addresses(cls, value: list[str]) -> list[str]:
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{url[:80]!r}: 应为 http:// 或 https:// 开头的地址")
+        if len(set(value)) != len(value):
+            raise ValueError("同一个地址出现了两次")
         return value
 
     @field_validator("timezone")

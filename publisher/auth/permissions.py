@@ -18,6 +18,7 @@ _ADMINS = frozenset({Role.ADMIN})
 
 ROUTES: dict[str, frozenset[Role]] = {
     "submit_notice": _WRITERS,
+    "submit_warning": _WRITERS,  # CAP 1.2 (publisher/web/warnings.py)
     "show_notice": _READERS,  # with its reach (comms_officer reads it here)
     "list_deliveries": _READERS,
     "retry_delivery": _WRITERS,
@@ -29,6 +30,7 @@ ROUTES: dict[str, frozenset[Role]] = {
 # preview, doctor, ...) work for whoever can run publisher on the server.
 COMMANDS: dict[str, frozenset[Role]] = {
     "notice submit": _WRITERS,
+    "warn": _WRITERS,
     "deliveries retry": _WRITERS,
     "deliveries cancel": _WRITERS,
     "user add": _ADMINS,

@@ -9,4 +9,5 @@ from publisher.cli import (  # noqa: F401
     ops,
     reach,
     users,
+    warn,
 )

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from publisher import problems
 from publisher.auth.throttle import Throttle
+from publisher.cap import poll as cap_poll
 from publisher.errors import (
     DatabaseBusy,
     DuplicateNotice,
@@ -34,7 +35,7 @@ from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
-from publisher.web import api, reports, tracked
+from publisher.web import api, reports, tracked, warnings
 from publisher.web.limits import BodyLimit
 
 log = logging.getLogger("publisher.web")
@@ -69,6 +70,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
             await collect_once(rt.store, rt.channels, rt.clock, rt.settings.metrics_window_days)
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
+    cap_poll.schedule(scheduler, rt.intake, rt.settings)
     scheduler.start()
     return scheduler
 
@@ -124,6 +126,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(reports.router)
     app.include_router(tracked.router)
+    app.include_router(warnings.router)
     _include_account_routes(app, settings, runtime)
 
     @app.get("/", include_in_schema=False)

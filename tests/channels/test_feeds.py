@@ -29,10 +29,11 @@ from sandbox_server import free_socket, serve_app
 
 from channels.portal.cap import CAP_NS
 from channels.portal.plaintext import plain_line, plain_text, write_xml, xml_chars
+from publisher.cap.parse import SCHEMA_PATH
 from publisher.settings import REPO_ROOT, load_settings
 from publisher.web.app import create_app
 
-XSD = Path(__file__).parents[2].parent / "shared/reference/CAP-v1.2.xsd"
+XSD = SCHEMA_PATH  # the OASIS schema shipped in the package (= shared/reference/CAP-v1.2.xsd)
 ATOM = "{http://www.w3.org/2005/Atom}"
 CAP = f"{{{CAP_NS}}}"
 FEEDS = ("/portal/rss.xml", "/portal/atom.xml", "/portal/cap.xml")

@@ -34,6 +34,7 @@ from channels.portal import PortalAdapter, PortalOptions
 from channels.portal.cap import CAP_NS
 from channels.portal.pageviews import is_bot, local_day, visitor_hash
 from channels.portal.sanitize import clean_html, safe_url
+from publisher.cap.parse import SCHEMA_PATH
 from publisher.contract import (
     Format,
     Idempotency,
@@ -56,7 +57,7 @@ from publisher.store.schema import deliveries
 from publisher.store.sql import new_key
 from publisher.web.app import create_app
 
-XSD = Path(__file__).parents[2].parent / "shared/reference/CAP-v1.2.xsd"
+XSD = SCHEMA_PATH  # the OASIS schema shipped in the package (= shared/reference/CAP-v1.2.xsd)
 ATOM = "{http://www.w3.org/2005/Atom}"
 CAP = f"{{{CAP_NS}}}"
 BROWSER_A = (

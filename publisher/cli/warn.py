@@ -1,0 +1,120 @@
+"""``publisher warn FILE.xml``: publish a CAP 1.2 warning, with ``notice submit``'s output and
+exit codes (0 posted or queued, 1 a delivery failed, 2 refused and nothing stored, 3 timed
+out waiting, 4 the database is unavailable)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from publisher.cap.intake import cap_json, take_in
+from publisher.cap.parse import MAX_CAP_BYTES, parse_cap
+from publisher.cli import EXIT_OK, EXIT_TIMEOUT, Context, main, pass_ctx
+from publisher.cli.acting import act_as, record
+from publisher.cli.notices import (
+    NO_WORKER,
+    _a_number,
+    _an_actor,
+    _exit_code,
+    _print_notice,
+)
+from publisher.errors import CapFormatError
+from publisher.queue.states import FINAL
+from publisher.runtime import Runtime
+from publisher.serialize import notice_json
+
+
+def read_cap_file(path: Path) -> bytes:
+    """The bytes of FILE (``-``: standard input), at most one byte past the CAP limit."""
+    if str(path) == "-":
+        return sys.stdin.buffer.read(MAX_CAP_BYTES + 1)
+    try:
+        with path.open("rb") as stream:
+            return stream.read(MAX_CAP_BYTES + 1)
+    except FileNotFoundError:
+        raise CapFormatError(f"{path}: 文件不存在") from None
+    except IsADirectoryError:
+        raise CapFormatError(f"{path}: 是目录，不是 CAP 文件") from None
+    except PermissionError:
+        raise CapFormatError(f"{path}: 没有读取权限") from None
+    except OSError as exc:
+        raise CapFormatError(f"{path}: 无法读取: {exc.strerror}") from None
+
+
+@main.command("warn")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(0, 86_400),
+    callback=lambda _ctx, _param, value: _a_number(value),
+    default=None,
+    metavar="SECONDS",
+    help="最多等待 SECONDS 秒 (不超过一天)，直到每个投递都有结果。",
+)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON (含 cap 字段)。")
+@click.option(
+    "--actor",
+    default=None,
+    callback=lambda _ctx, _param, value: _an_actor(value),
+    help="以此用户身份发布 (publisher --user 的旧写法)。",
+)
+@pass_ctx
+def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str | None) -> None:
+    """发布 FILE 中的 CAP 1.2 预警 (- 表示标准输入)；同一 CAP 标识只发布一次。"""
+    raw = ctx.guard(lambda: read_cap_file(file))
+    ctx.guard(lambda: parse_cap(raw))  # a bad document is refused before any database work
+    settings = ctx.settings()
+    if actor is not None:  # the older spelling of the global --user
+        ctx.user = actor
+
+    async def go() -> tuple[dict[str, Any], bool, str | None]:
+        rt = await Runtime.open(settings)
+        try:
+            who = await act_as(rt.store, ctx, "warn")
+            taken = await take_in(rt.intake, raw, via="cli", actor=who)
+            notice_id = taken.submitted.notice_id
+            await record(
+                rt.store,
+                who,
+                "notice.submit",
+                notice_id=notice_id,
+                replayed=not taken.submitted.created,
+                cap=True,
+            )
+            deadline = time.monotonic() + (wait or 0)
+
+            async def state() -> tuple[dict[str, Any], bool]:
+                record = await rt.store.get_notice(notice_id)
+                data = {**notice_json(record), "cap": cap_json(record.fields)}
+                return data, all(d["status"] in FINAL for d in data["deliveries"])
+
+            data, final = await state()
+            if taken.note:
+                click.echo(f"publisher: 提示: {taken.note}", err=True)
+            if not final and not await rt.store.live_workers(settings.lease_seconds):
+                click.echo(NO_WORKER, err=True)
+            while wait is not None and not final and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+                data, final = await state()
+            return data, final, taken.note
+        finally:
+            await rt.close()
+
+    data, final, note = ctx.run(go())
+    if note and as_json:
+        data["note"] = note
+    _print_notice(data, as_json, settings.zone)
+    if not as_json:
+        cap = data["cap"]
+        refs = f"  引用: {' '.join(cap['references'])}" if cap["references"] else ""
+        click.echo(f"CAP: {cap['identifier']}  {cap['msgType']}  {cap['status']}{refs}")
+    if wait is not None and not final:
+        click.echo(f"publisher: 等待投递超时 (已等 {wait:g} 秒)", err=True)
+        raise SystemExit(EXIT_TIMEOUT)
+    raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
