@@ -113,9 +113,8 @@ NO_WORKER = (
 )
 
 
-@notice.command("submit")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option(
+# The options `notice submit` shares with `warn` (publisher/cli/warn.py).
+WAIT_OPTION = click.option(
     "--wait",
     "wait",
     type=click.FloatRange(0, 86_400),
@@ -124,13 +123,19 @@ NO_WORKER = (
     metavar="SECONDS",
     help="最多等待 SECONDS 秒 (不超过一天)，直到每个投递都有结果。",
 )
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
-@click.option(
+ACTOR_OPTION = click.option(
     "--actor",
     default=None,
     callback=lambda _ctx, _param, value: _an_actor(value),
     help="以这个用户的身份提交 (与 publisher --user 相同；默认 operator)。",
 )
+
+
+@notice.command("submit")
+@click.argument("file", type=click.Path(path_type=Path))
+@WAIT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@ACTOR_OPTION
 @click.option(
     "--now",
     "publish_now",

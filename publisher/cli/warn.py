@@ -17,9 +17,9 @@ from publisher.cap.parse import MAX_CAP_BYTES, parse_cap
 from publisher.cli import EXIT_OK, EXIT_TIMEOUT, Context, main, pass_ctx
 from publisher.cli.acting import act_as, record
 from publisher.cli.notices import (
+    ACTOR_OPTION,
     NO_WORKER,
-    _a_number,
-    _an_actor,
+    WAIT_OPTION,
     _exit_code,
     _print_notice,
 )
@@ -48,22 +48,9 @@ def read_cap_file(path: Path) -> bytes:
 
 @main.command("warn")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--wait",
-    "wait",
-    type=click.FloatRange(0, 86_400),
-    callback=lambda _ctx, _param, value: _a_number(value),
-    default=None,
-    metavar="SECONDS",
-    help="最多等待 SECONDS 秒 (不超过一天)，直到每个投递都有结果。",
-)
+@WAIT_OPTION
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON (含 cap 字段)。")
-@click.option(
-    "--actor",
-    default=None,
-    callback=lambda _ctx, _param, value: _an_actor(value),
-    help="以此用户身份发布 (publisher --user 的旧写法)。",
-)
+@ACTOR_OPTION
 @pass_ctx
 def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str | None) -> None:
     """发布 FILE 中的 CAP 1.2 预警 (- 表示标准输入)；同一 CAP 标识只发布一次。"""
