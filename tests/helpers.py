@@ -356,3 +356,27 @@ async def open_intake(
     finally:
         await channels.aclose()
         await store.close()
+
+
+PORTAL_ONLY = {"portal": {"type": "portal", "display_name": "门户网站", "sandbox": True}}
+
+
+@contextlib.asynccontextmanager
+async def app_client(
+    database: Any, accounts: Mapping[str, Any] = PORTAL_ONLY
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The application in this process (lifespan run), without a worker: nothing is sent.
+    ``database`` is a folder for an SQLite file."""
+    from publisher.settings import load_settings
+    from publisher.web.app import create_app
+
+    settings = load_settings(
+        database_url=f"sqlite:///{database / 'publisher.db'}",
+        accounts=dict(accounts),
+        metrics_interval=0,
+    )
+    app = create_app(settings, run_worker_in_process=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http

@@ -14,10 +14,8 @@ from cap_samples import IDENTIFIER, OASIS_EXAMPLE, SENDER, alert, info
 from click.testing import CliRunner
 
 from publisher.cli import main
-from publisher.settings import load_settings
-from publisher.web.app import create_app
+from tests.helpers import app_client
 
-PORTAL_ONLY = {"portal": {"type": "portal", "display_name": "门户网站", "sandbox": True}}
 RED = alert(info(event_codes=[("CMA_SIGNAL", "0204")], headline="市气象台发布暴雨红色预警信号"))
 EXPIRED = alert(info(effective="2026-01-01T06:00:00+08:00", expires="2026-01-01T08:00:00+08:00"))
 
@@ -92,16 +90,8 @@ def test_warn_says_plainly_that_an_update_is_published_as_a_new_warning() -> Non
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'publisher.db'}",
-        accounts=PORTAL_ONLY,
-        metrics_interval=0,
-    )
-    app = create_app(settings, run_worker_in_process=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(tmp_path) as http:
+        yield http
 
 
 async def post(client: httpx.AsyncClient, body: bytes, media: str = "application/cap+xml") -> Any:

@@ -16,8 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from publisher.cli import main
-from publisher.settings import load_settings
-from publisher.web.app import create_app
+from tests.helpers import app_client
 
 pytestmark = pytest.mark.usefixtures("clean_env")
 
@@ -29,7 +28,6 @@ CLEAN: dict[str, Any] = {
 MISSPELT = {**CLEAN, "body": "根据《中华人民共合国安全生产法》，市应急管理局决定开展大检查。"}
 DISCOURAGED = {**CLEAN, "summary": "其它事项另行通知"}
 BAD_ATTACHMENT = {**CLEAN, "fields": {"attachments": [{"name": "a.exe", "url": "/a.exe"}]}}
-PORTAL_ONLY = {"portal": {"type": "portal", "display_name": "门户网站", "sandbox": True}}
 
 
 def run(*args: str, notice: dict[str, Any] | None = None) -> Result:
@@ -112,16 +110,8 @@ def test_notice_submit_refuses_errors_and_writes_nothing(clean_env: Path) -> Non
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'publisher.db'}",
-        accounts=PORTAL_ONLY,
-        metrics_interval=0,
-    )
-    app = create_app(settings, run_worker_in_process=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(tmp_path) as http:
+        yield http
 
 
 async def test_the_api_answers_422_for_errors_and_accepts_warnings(

@@ -15,8 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from publisher.cli import main
-from publisher.settings import load_settings
-from publisher.web.app import create_app
+from tests.helpers import app_client
 
 GENERAL: dict[str, Any] = {"kind": "general", "title": "关于开展安全检查的通知", "body": "正文"}
 WARNING: dict[str, Any] = {
@@ -25,22 +24,13 @@ WARNING: dict[str, Any] = {
     "body": "预计未来3小时有强降雨。",
     "fields": {"signal": "暴雨", "color": "橙色", "issuer": "市气象台"},
 }
-PORTAL_ONLY = {"portal": {"type": "portal", "display_name": "门户网站", "sandbox": True}}
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The application in this process (lifespan run), without a worker: nothing is sent."""
-    settings = load_settings(
-        database_url=f"sqlite:///{tmp_path / 'publisher.db'}",
-        accounts=PORTAL_ONLY,
-        metrics_interval=0,
-    )
-    app = create_app(settings, run_worker_in_process=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with app_client(tmp_path) as http:
+        yield http
 
 
 async def post(client: httpx.AsyncClient, body: Any) -> httpx.Response:
