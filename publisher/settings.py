@@ -162,6 +162,10 @@ class Settings(BaseSettings):
     metrics_window_days: float = Field(default=30.0, gt=0.0)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
     organization: Organization = Field(default_factory=Organization)
+    # Public routes (/portal, /r/): requests a second per client address, and the burst
+    # allowed at once; over it: 429 with Retry-After. 0: no limit.
+    portal_rate_limit: float = Field(default=10.0, ge=0.0)
+    portal_rate_burst: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

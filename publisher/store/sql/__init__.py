@@ -11,6 +11,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     reads.py     events and read models: a notice in full, lists, counts, next due time
     reach.py     metric samples and scheduled job runs
     portal.py    the portal's reads and page views
+    portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
 """
 
@@ -25,11 +26,12 @@ from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
+from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
 
 
-class SqlStore(IntakeMixin, OutcomesMixin, ReadsMixin, ReachMixin, PortalMixin):
+class SqlStore(IntakeMixin, OutcomesMixin, ReadsMixin, ReachMixin, PortalMixin, PortalVersionMixin):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
     async def take_queue(self) -> int:

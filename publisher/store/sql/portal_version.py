@@ -1,0 +1,45 @@
+"""The portal's cache key: a notice's version, read without reading the notice.
+
+See :meth:`publisher.store.portal.PortalReads.portal_version`. A few index lookups on small
+columns, so every portal request can afford it before choosing a cached page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from publisher.store.schema import deliveries, events, notices
+from publisher.store.sql.core import SqlCore
+
+D = deliveries.c
+E = events.c
+N = notices.c
+
+
+class PortalVersionMixin(SqlCore):
+    async def portal_version(self, notice_id: int) -> str | None:
+        """A token that changes whenever what the notice's page shows may have changed."""
+
+        def _run(conn: Connection) -> str | None:
+            fields = conn.execute(select(N.fields).where(N.id == notice_id)).first()
+            if fields is None:
+                return None
+            latest_event = conn.execute(
+                select(func.max(E.id)).where(E.notice_id == notice_id)
+            ).scalar()
+            count, updated = conn.execute(
+                select(func.count(), func.max(D.updated_at)).where(D.notice_id == notice_id)
+            ).one()
+            material = json.dumps(
+                [fields[0], latest_event, count, str(updated)],
+                sort_keys=True,
+                default=str,
+                ensure_ascii=False,
+            )
+            return hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+        return await self._read(_run)
