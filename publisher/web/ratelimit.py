@@ -8,8 +8,9 @@ from the delivery worker. Each client address has a token bucket: ``rate`` reque
 
 The client is :func:`real_address`: the connection's peer, unless the operator said a proxy
 stands in front (``trust_forwarded_for``); then the right-most ``X-Forwarded-For`` address
-that is not a proxy (loopback or the peer itself), since every proxy appends the address it
-saw and only the left part can be forged by the client.
+that is not a proxy on this host (loopback), since every proxy appends the address it saw
+and only the left part can be forged by the client. (When uvicorn already took the client
+from the header, the peer is that address and the header gives the same answer.)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def real_address(peer: str | None, headers: Mapping[str, str], trust_forwarded_f
     if trust_forwarded_for:
         hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
         for hop in reversed(hops):
-            if hop != peer and not hop.startswith(LOOPBACK):
+            if not hop.startswith(LOOPBACK):
                 return hop
         if hops:
             return hops[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from publisher.store.schema import deliveries, events, notices
@@ -31,11 +31,17 @@ class PortalVersionMixin(SqlCore):
             latest_event = conn.execute(
                 select(func.max(E.id)).where(E.notice_id == notice_id)
             ).scalar()
-            count, updated = conn.execute(
-                select(func.count(), func.max(D.updated_at)).where(D.notice_id == notice_id)
+            # Counted as well as timed: a status changed without touching updated_at still shows.
+            count, cancelled, posted, updated = conn.execute(
+                select(
+                    func.count(),
+                    func.sum(case((D.status == "cancelled", 1), else_=0)),
+                    func.count(D.posted_at),
+                    func.max(D.updated_at),
+                ).where(D.notice_id == notice_id)
             ).one()
             material = json.dumps(
-                [fields[0], latest_event, count, str(updated)],
+                [fields[0], latest_event, count, cancelled, posted, str(updated)],
                 sort_keys=True,
                 default=str,
                 ensure_ascii=False,
