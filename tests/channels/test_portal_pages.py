@@ -7,7 +7,9 @@ page numbers and ids that are not numbers, or too big for the database, are a 4x
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -113,7 +115,13 @@ def test_pages_are_cached_until_the_notice_changes(
         for _ in range(5):
             assert "本信息已撤回" not in portal.page(f"/portal/notices/{notice_id}").text
         assert reads_of_notice == [notice_id]
+        # A withdrawal as the product records it: the notice's fields and an event about it.
         portal.mark(notice_id, withdrawn=True, withdrawn_reason="内容有误")
+        with contextlib.closing(sqlite3.connect(portal.db)) as conn, conn:
+            conn.execute(
+                "INSERT INTO events (notice_id, at, action, actor) VALUES (?, ?, ?, ?)",
+                (notice_id, "2026-11-26 12:00:00.000000", "withdrawn", "test"),
+            )
         text = Page(portal.page(f"/portal/notices/{notice_id}").text).text
         assert "本信息已撤回" in text and "内容有误" in text
         assert reads_of_notice == [notice_id, notice_id]
