@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -223,6 +224,7 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=float, default=None, help="0: no limit")
     parser.add_argument("--source", help="the checkout serve runs from (default: this one)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop serve and the sink on timeout
     params = {
         "rows": args.rows,
         "warnings": args.warnings,
