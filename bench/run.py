@@ -35,6 +35,7 @@ from sections import (
     section_dispatch_http,
     section_fanout,
     section_peer,
+    section_portal_load,
     section_postgres,
 )
 
@@ -54,6 +55,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "postgres": {"workers": 2},
         "peer": {"count_0ms": 500, "count_50ms": 500, "gather": True},
         "portal": {"sizes": [2_000, 100_000], "warmup": 3, "repeat": 5},
+        "portal_load": {"rows": 100_000, "warnings": 40, "interval": 0.5},
     },
     "quick": {
         "dispatch": {"count": 75, "rate": 50, "warmup": 10},
@@ -70,10 +72,20 @@ PRESETS: dict[str, dict[str, Any]] = {
         "postgres": {"workers": 2},
         "peer": {"count_0ms": 100, "count_50ms": 40, "gather": False},
         "portal": {"sizes": [2_000, 20_000], "warmup": 2, "repeat": 5},
+        "portal_load": {"rows": 20_000, "warnings": 10, "interval": 0.5},
     },
 }
 
-SECTIONS = ("dispatch", "dispatch_http", "fanout", "burst", "postgres", "peer", "portal")
+SECTIONS = (
+    "dispatch",
+    "dispatch_http",
+    "fanout",
+    "burst",
+    "postgres",
+    "peer",
+    "portal",
+    "portal_load",
+)
 
 
 def wait_quiet(limit_s: float, below: float) -> None:
@@ -159,6 +171,7 @@ def main() -> None:
             ("postgres", lambda: section_postgres(sink, work, preset, args.postgres)),
             ("peer", lambda: section_peer(sink, work, preset, results.get("burst", {}))),
             ("portal", lambda: section_portal(work, preset)),
+            ("portal_load", lambda: section_portal_load(sink, work, preset)),
         ]
         for section, step in steps:
             if section not in wanted:

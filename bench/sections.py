@@ -226,3 +226,13 @@ def section_peer(sink: str, work: Path, p: dict[str, Any], ours: dict[str, Any])
         run["ratio_ours_over_apprise"] = round(mine / run["deliveries_per_s"], 2) if mine else None
         out[f"{mode}_{delay}ms"] = run
     return out
+
+
+def section_portal_load(sink: str, work: Path, p: dict[str, Any]) -> dict[str, Any]:
+    """Issue 9 §3 (bench/portal_load.py): without the rate limit, then with the default."""
+    from portal_load import run
+
+    return {
+        "no_rate_limit": run(sink, work, {**p["portal_load"], "rate_limit": 0}),
+        "default_rate_limit": run(sink, work, {**p["portal_load"], "rate_limit": None}),
+    }

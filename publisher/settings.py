@@ -188,6 +188,10 @@ class Settings(BaseSettings):
     check_links: bool = False
     link_timeout: float = Field(default=5.0, gt=0.0, le=60.0)
     attachment_types: list[str] = Field(default_factory=lambda: list(ATTACHMENT_TYPES))
+    # Public routes (/portal, /r/): requests a second per client address, and the burst
+    # allowed at once; over it: 429 with Retry-After. 0: no limit.
+    portal_rate_limit: float = Field(default=10.0, ge=0.0)
+    portal_rate_burst: int = Field(default=30, ge=1)
 
     @field_validator("database_url")
     @classmethod

@@ -1,10 +1,14 @@
 """Counting reads: one per visitor per notice per local day, bots left out.
 
-A *visitor* is ``sha256(salt | day | client address | User-Agent)``. The salt is random per
+A *visitor* is ``sha256(salt | day | client address)``. The User-Agent is not part of it: one
+client sending 100 different User-Agents is still one reader. The salt is random per
 installation, kept in the credentials table (so every process agrees) and never shown; with
 the day in the hash the same person cannot be followed from one day to the next, and the
-address itself is never stored. Behind a reverse proxy set ``trust_forwarded_for`` so the
-first ``X-Forwarded-For`` address is used instead of the proxy's.
+address itself is never stored. The address is the connection's peer; only behind a reverse
+proxy that the operator declared (``trust_forwarded_for``) is it the right-most address of
+``X-Forwarded-For`` that is not a proxy (:func:`publisher.web.ratelimit.real_address`, the
+same client the rate limit sees). Without that setting the header is ignored: anyone can
+send it.
 
 Not counted: empty User-Agents, the crawlers, link checkers and HTTP libraries in ``BOTS``,
 and browser prefetches (``Purpose: prefetch`` / ``Sec-Purpose: prefetch``). The list is data;
@@ -67,19 +71,10 @@ def is_bot(user_agent: str | None, headers: Mapping[str, str] | None = None) -> 
     return _BOT_PATTERN.search(user_agent) is not None
 
 
-def client_address(peer: str | None, headers: Mapping[str, str], trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        forwarded = headers.get("x-forwarded-for", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return peer or ""
-
-
 def local_day(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
 
 
-def visitor_hash(salt: str, day: date, address: str, user_agent: str) -> str:
-    material = "\x1f".join((salt, day.isoformat(), address, user_agent))
+def visitor_hash(salt: str, day: date, address: str) -> str:
+    material = "\x1f".join((salt, day.isoformat(), address))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()

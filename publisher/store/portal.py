@@ -110,6 +110,12 @@ class PortalReads(Protocol):
     async def portal_notice(self, notice_id: int) -> PortalNotice | None:
         """The live notice with this id, or None (never posted to a portal, or no such id)."""
 
+    async def portal_version(self, notice_id: int) -> str | None:
+        """A short token that changes whenever the notice's page may change (any of its
+        deliveries, any event about it; a change to the notice itself must record an event),
+        or None when there is no such notice. Cheap: asked on every request to key cached
+        pages."""
+
     async def portal_notices(
         self, *, kinds: Sequence[str] | None = None, offset: int = 0, limit: int = 20
     ) -> list[PortalNotice]:

@@ -37,6 +37,7 @@ from publisher.scheduler import Scheduler
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
 from publisher.web.limits import BodyLimit
+from publisher.web.ratelimit import PublicRateLimit
 
 log = logging.getLogger("publisher.web")
 
@@ -81,6 +82,14 @@ def _report_worker_end(task: asyncio.Task[None]) -> None:
         log.error("the worker stopped; nothing will be delivered", exc_info=task.exception())
 
 
+def _trusts_forwarded_for(settings: Settings) -> bool:
+    """A portal account says a reverse proxy stands in front (its X-Forwarded-For counts)."""
+    return any(
+        str(raw.get("trust_forwarded_for")).lower() in ("true", "1", "yes", "on")
+        for raw in settings.accounts.values()
+    )
+
+
 def uses_sandbox(settings: Settings) -> bool:
     return any(bool(raw.get("sandbox")) for raw in settings.accounts.values())
 
@@ -121,6 +130,12 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     )
     app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES)
+    app.add_middleware(
+        PublicRateLimit,
+        rate=settings.portal_rate_limit,
+        burst=settings.portal_rate_burst,
+        trust_forwarded_for=_trusts_forwarded_for(settings),
+    )
     app.state.settings = settings
     app.state.throttle = Throttle()  # wrong API tokens, per client address (publisher/auth)
     app.include_router(api.router)

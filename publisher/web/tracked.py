@@ -14,10 +14,11 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
-from channels.portal.pageviews import client_address, is_bot, local_day, visitor_hash
+from channels.portal.pageviews import is_bot, local_day, visitor_hash
 from publisher import links
 from publisher.runtime import Runtime
 from publisher.store import StoreTokens
+from publisher.web.ratelimit import real_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,12 +54,12 @@ async def _count(request: Request, rt: Runtime, delivery_id: int) -> None:
         return
     now = rt.clock.now()
     day = local_day(now, rt.settings.zone)
-    address = client_address(
+    address = real_address(
         request.client.host if request.client else None,
         request.headers,
         bool(rt.settings.proxy_addresses),
     )
-    visitor = visitor_hash(await _salt(request, rt), day, address, agent)
+    visitor = visitor_hash(await _salt(request, rt), day, address)
     await rt.store.record_link_click(delivery_id, day, visitor, now)
 
 

@@ -13,6 +13,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     portal.py    the portal's reads and page views
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
+    portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
 """
 
@@ -28,13 +29,21 @@ from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
+from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
 from publisher.store.sql.users import UsersMixin
 
 
 class SqlStore(
-    IntakeMixin, OutcomesMixin, ReadsMixin, ReachMixin, PortalMixin, UsersMixin, AuditMixin
+    IntakeMixin,
+    OutcomesMixin,
+    ReadsMixin,
+    ReachMixin,
+    PortalMixin,
+    PortalVersionMixin,
+    UsersMixin,
+    AuditMixin,
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
