@@ -208,15 +208,18 @@ class WechatSandbox(Sandbox[WechatFaults]):
 
     # -- draft and publish -----------------------------------------------------------------
 
-    async def draft_add(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await read_json(request, record)
+    def _articles(self, body: Any) -> tuple[list[Any], dict[str, Any] | None]:
+        """The articles of a draft/add or uploadnews body, or the errcode WeChat answers."""
         articles = body.get("articles") if isinstance(body, dict) else None
         if not articles or not isinstance(articles, list):
-            return fail(44002)
-        for a in articles:
-            problem = article_problem(a, self.materials)
-            if problem is not None:
-                return problem
+            return [], fail(44002)
+        problems = (article_problem(a, self.materials) for a in articles)
+        return articles, next((p for p in problems if p is not None), None)
+
+    async def draft_add(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        articles, problem = self._articles(await read_json(request, record))
+        if problem is not None:
+            return problem
         media_id = f"DRAFT_{self._new_id()}"
         self.drafts[media_id] = {
             "articles": articles,
@@ -228,14 +231,9 @@ class WechatSandbox(Sandbox[WechatFaults]):
         return {"media_id": media_id}
 
     async def uploadnews(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await read_json(request, record)
-        articles = body.get("articles") if isinstance(body, dict) else None
-        if not articles or not isinstance(articles, list):
-            return fail(44002)
-        for a in articles:
-            problem = article_problem(a, self.materials)
-            if problem is not None:
-                return problem
+        articles, problem = self._articles(await read_json(request, record))
+        if problem is not None:
+            return problem
         media_id = f"NEWS_{self._new_id()}"
         self.news[media_id] = {"articles": articles, "appid": record.get("appid")}
         return {"type": "news", "media_id": media_id, "created_at": int(time.time())}

@@ -11,11 +11,12 @@ they are what a sandbox is for.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from publisher.web.limits import refuse
 
 # Relative to the mount: /<type>/faults, /<type>/secrets (any method), DELETE /<type>/posts.
 CONTROL = re.compile(r"^/[^/]+/(faults|secrets)/?$")
@@ -70,16 +71,4 @@ def _relative_path(scope: Scope) -> str:
 
 
 async def _deny(send: Send, message: str) -> None:
-    body = json.dumps({"error": message}, ensure_ascii=False).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b"Bearer"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await refuse(send, 401, {"error": message}, [(b"www-authenticate", b"Bearer")])

@@ -9,6 +9,7 @@ it arrives and refused when it passes the ceiling.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,16 +51,21 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         mb = self.limit // 1024 // 1024
-        body = json.dumps({"error": f"请求体超过 {mb} MB"}, ensure_ascii=False).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await refuse(send, 413, {"error": f"请求体超过 {mb} MB"}, [(b"connection", b"close")])
+
+
+async def refuse(
+    send: Send,
+    status: int,
+    body: dict[str, Any] | str,
+    headers: list[tuple[bytes, bytes]] = [],  # noqa: B006 (never mutated)
+) -> None:
+    """Answer from ASGI middleware before the app runs: a JSON error (``body`` a dict) or a
+    short HTML page (``body`` a str), with ``headers`` added."""
+    if isinstance(body, str):
+        data, kind = body.encode("utf-8"), b"text/html; charset=utf-8"
+    else:
+        data, kind = json.dumps(body, ensure_ascii=False).encode(), b"application/json"
+    start = [(b"content-type", kind), (b"content-length", str(len(data)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": data})

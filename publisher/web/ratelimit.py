@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from publisher.web.limits import refuse
+
 MAX_CLIENTS = 50_000  # buckets kept; the least recently seen are forgotten first
 LOOPBACK = ("127.", "::1", "::ffff:127.")
 TOO_MANY = (
@@ -102,20 +104,8 @@ class PublicRateLimit:
             await self.app(scope, receive, send)
             return
         seconds = max(1, math.ceil(wait))
-        body = TOO_MANY.format(seconds=seconds).encode("utf-8")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"text/html; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(seconds).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        headers = [(b"retry-after", str(seconds).encode()), (b"cache-control", b"no-store")]
+        await refuse(send, 429, TOO_MANY.format(seconds=seconds), headers)
 
 
 def _public(path: str) -> bool:
