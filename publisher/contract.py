@@ -134,6 +134,13 @@ class NoticeView:
     urgent: bool
     publish_at: datetime | None
     created_at: datetime
+    # A follow-up of an earlier notice (issue 11, lifecycle): ``{"relation": "updates" |
+    # "lifts" | "withdraws", "notice_id": int, "title": str, "reason": str | None, ...}``;
+    # None for an ordinary notice. Templates see the same mapping as ``notice.follows``.
+    follows: Mapping[str, Any] | None = None
+    # A drill (CAP status Exercise/Test, or ``"drill": true``): labelled 【演练】 and posted
+    # only to accounts marked ``sandbox`` or ``drill``.
+    drill: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,10 @@ class OutgoingPost:
     notice: NoticeView
     rendered: Rendered
     attempt: int
+    # A withdrawal (``notice.follows["relation"] == "withdraws"``): this account's post of
+    # the original notice, which the adapter may delete or recall instead of posting a
+    # correction. None when the original never reached this account.
+    recall: PostRef | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +259,7 @@ class AccountOptions(BaseModel):
     type: str
     display_name: str = ""
     sandbox: bool = False
+    drill: bool = False  # takes drills (演练) though it is a real account
 
 
 OptionsT = TypeVar("OptionsT", bound=AccountOptions)
