@@ -184,6 +184,21 @@ class PublishResult:
 
 
 @dataclass(frozen=True)
+class DirectMessage:
+    """A message to named people inside the bureau, not a publication: the next reviewer,
+    the department that owes a disclosure, a reader who has not acknowledged a warning.
+
+    ``recipients`` are the OA platform's own user ids; ``key`` makes a resend harmless where
+    the platform honours one."""
+
+    recipients: tuple[str, ...]
+    title: str
+    text: str
+    url: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class MetricSample:
     """One reading of one metric of one post, as of ``observed_at``."""
 
@@ -332,6 +347,11 @@ class ChannelAdapter(abc.ABC, Generic[OptionsT]):
         Raises ``TransientError`` if it cannot tell now.
         """
         raise NotImplementedError(f"{self.type_name} cannot look posts up")
+
+    async def notify(self, message: DirectMessage) -> PublishResult:
+        """OA channels: send ``message`` to the named people only. Others raise
+        ``NotImplementedError`` (``publisher.notify`` then tries the next account)."""
+        raise NotImplementedError(f"{self.type_name} cannot message people")
 
     async def fetch_metrics(self, refs: Sequence[PostRef]) -> list[MetricSample]:
         """Read the declared metrics for a batch of posts. Default: none."""

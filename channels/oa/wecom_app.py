@@ -77,6 +77,7 @@ from channels.oa.common import (
 )
 from publisher.contract import (
     AccountContext,
+    DirectMessage,
     Format,
     Idempotency,
     Limit,
@@ -291,6 +292,38 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
             url=None,
             detail={"link": link, **missing},
             note=_missing_note(missing),
+        )
+
+
+    async def notify(self, message: DirectMessage) -> PublishResult:
+        """A text card to the named members only (``touser``), with the link as its button."""
+        o = self.options
+        if not message.recipients:
+            raise PermanentError("企业微信: 没有接收人")
+        card = {
+            "title": message.title,
+            "description": message.text,
+            "url": message.url or self.ctx.base_url,
+            "btntxt": BUTTON_TEXT,
+        }
+        body: dict[str, Any] = {
+            "touser": "|".join(message.recipients[:MAX_USERS]),
+            "msgtype": "textcard",
+            "agentid": o.agentid,
+            "textcard": card,
+        }
+        token = await self._token()
+        url = f"{self._api}/cgi-bin/message/send"
+        try:
+            data = await self._send(url, body, params={"access_token": token})
+        except AuthExpired as expired:
+            if expired.code in TOKEN_INVALID_CODES:
+                self._rejected = token
+            raise
+        missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
+        msgid = data.get("msgid")
+        return PublishResult(
+            remote_id=str(msgid) if msgid else None, detail=missing, note=_missing_note(missing)
         )
 
 
