@@ -36,7 +36,7 @@ NAV = [
 
 # The delivery states, in the order the monitor's filter lists them.
 STATUS_LABELS = {
-    code: labels.status(code)
+    code: labels.STATUS[code]
     for code in (
         "pending",
         "leased",
@@ -81,7 +81,7 @@ def environment(request: Request) -> jinja2.Environment:
         env.filters["local"] = lambda v, fmt="%Y-%m-%d %H:%M": (
             v.astimezone(zone).strftime(fmt) if isinstance(v, datetime) else "—"
         )
-        env.filters["status_label"] = lambda v: labels.status(str(v))
+        env.filters["status_label"] = lambda v: labels.STATUS.get(str(v), str(v))
         env.filters["action_label"] = lambda v: labels.action(str(v))
         env.filters["metric_label"] = lambda v: labels.metric(str(v))
         env.filters["kind_label"] = lambda v: kinds.label(str(v))
