@@ -28,9 +28,7 @@ async def _account_rows(request: Request) -> list[dict[str, Any]]:
     now = rt.clock.now()
     rows = []
     for account in rt.channels:
-        last = await rt.store.monitor_rows(
-            MonitorFilter(status=Status.POSTED, account=account.name), limit=1
-        )
+        posted_at = await rt.store.last_posted(account.name)
         troubled = 0
         for status in (Status.FAILED, Status.NEEDS_REVIEW):
             troubled += len(
@@ -38,7 +36,6 @@ async def _account_rows(request: Request) -> list[dict[str, Any]]:
                     MonitorFilter(status=status, account=account.name), limit=100
                 )
             )
-        posted_at = last[0].posted_at if last else None
         rows.append(
             {
                 "name": account.name,

@@ -355,6 +355,9 @@ class AuditStore(Protocol):
 class ConsoleReads(Protocol):
     """What the web console lists beyond the notice store (issue 15)."""
 
+    async def last_posted(self, account: str) -> datetime | None:
+        """When ``account`` last posted anything, or None (never)."""
+
     async def monitor_rows(self, where: MonitorFilter, limit: int = 50) -> list[MonitorRow]:
         """Deliveries with their notice's title and kind matching every filter in ``where``,
         newest first, at most ``limit`` (capped at 200); page on with ``where.before``."""

@@ -3,6 +3,7 @@ and paged by keyset (newest first), never an unbounded query."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,20 @@ MAX_PAGE = 200
 
 
 class MonitorMixin(SqlCore):
+    async def last_posted(self, account: str) -> datetime | None:
+        """When ``account`` last posted anything (newest ``posted_at``), or None."""
+
+        def _run(conn: Connection) -> datetime | None:
+            q = (
+                select(D.posted_at)
+                .where(D.account == account, D.posted_at.is_not(None))
+                .order_by(D.posted_at.desc())
+                .limit(1)
+            )
+            return conn.execute(q).scalar_one_or_none()
+
+        return await self._read(_run)
+
     async def monitor_rows(self, where: MonitorFilter, limit: int = 50) -> list[MonitorRow]:
         """Up to ``limit`` (at most 200) rows matching every filter, newest delivery first."""
         limit = max(1, min(limit, MAX_PAGE))
