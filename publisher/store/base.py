@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.collection import CollectionStore  # reach (issue 14)
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -355,6 +356,7 @@ class Store(
     PortalReads,
     UserStore,
     AuditStore,
+    CollectionStore,  # reach: collection schedule state, OA readers
     Protocol,
 ):
     """Everything above, plus its lifecycle."""
