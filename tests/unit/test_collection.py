@@ -130,7 +130,7 @@ async def test_hourly_for_two_days_daily_to_thirty_weekly_to_ninety(
 ) -> None:
     start = clock.now()
     delivery = await _posted(toy, "通知", "toy")
-    for _ in range(int(100 * 24)):  # an hourly job, for 100 days
+    for _ in range(100 * 24):  # an hourly job, for 100 days
         await collect_once(toy.store, toy.channels, clock)
         clock.advance(HOUR)
     ages = [(at - start) / timedelta(days=1) for at, ids in Counted.asked if delivery in ids]
