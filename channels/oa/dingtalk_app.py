@@ -150,6 +150,10 @@ class DingtalkAppAdapter(OaAdapter[DingtalkAppOptions]):
         return {"appkey": "ding-test", "appsecret": "s", "agent_id": 1, "userid_list": ["u1"]}
 
     @property
+    def reads_known(self) -> bool:
+        return True
+
+    @property
     def nudge_after_minutes(self) -> int:
         return self.options.nudge_after_minutes
 

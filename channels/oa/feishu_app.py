@@ -133,6 +133,10 @@ class FeishuAppAdapter(OaAdapter[FeishuAppOptions]):
         return {"app_id": "cli_test", "app_secret": "s", "user_ids": ["u1"]}
 
     @property
+    def reads_known(self) -> bool:
+        return True
+
+    @property
     def nudge_after_minutes(self) -> int:
         return self.options.nudge_after_minutes
 

@@ -125,7 +125,8 @@ class DingtalkAppSandbox(OaSandbox):
         if refusal is not None:
             return refusal
         body = await self.json_body(request)
-        task = self.tasks.get(body.get("task_id") if isinstance(body, dict) else None)  # type: ignore[arg-type]
+        number = body.get("task_id") if isinstance(body, dict) else None
+        task = self.tasks.get(number) if isinstance(number, int) else None
         if task is None:
             return self.reply(40035)
         read = [u for u in task["users"] if u in task["read"]]

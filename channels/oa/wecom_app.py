@@ -287,8 +287,9 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
     async def publish(self, post: OutgoingPost) -> PublishResult:
         token = await self._token()
         url = f"{self._api}/cgi-bin/message/send"
+        body = self._payload(post)
         try:
-            data = await self._send(url, self._payload(post), params={"access_token": token})
+            data = await self._send(url, body, params={"access_token": token})
         except AuthExpired as expired:
             if expired.code in TOKEN_INVALID_CODES:
                 self._rejected = token  # refresh_credentials() replaces this token, not a newer one
@@ -296,10 +297,11 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
         missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
         link = portal_url(self.ctx, post.notice)
         msgid = data.get("msgid")
+        ack = body.get("textcard", {}).get("url") if self.options.ack else None
         return PublishResult(
             remote_id=str(msgid) if msgid else None,
             url=None,
-            detail={"link": link, **missing},
+            detail={"link": link, **missing, **({"ack": ack} if ack and ack != link else {})},
             note=_missing_note(missing),
         )
 
@@ -312,8 +314,12 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
         return WecomAckSandbox().router
 
     @property
+    def reads_known(self) -> bool:
+        return self.options.ack and self.options.msgtype == "textcard"
+
+    @property
     def nudge_after_minutes(self) -> int:
-        return self.options.nudge_after_minutes if self.options.ack else 0
+        return self.options.nudge_after_minutes if self.reads_known else 0
 
     async def read_state(self, ref: PostRef) -> wecom_ack.ReadState:
         return wecom_ack.read_state(self.options.touser, ref)

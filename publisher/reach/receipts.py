@@ -32,7 +32,12 @@ class ReadState:
 
 @runtime_checkable
 class ReadReceipts(Protocol):
+    """An adapter that can say who read its posts (when ``reads_known``)."""
+
     async def read_state(self, ref: PostRef) -> ReadState: ...
 
     @property
-    def nudge_after_minutes(self) -> int: ...
+    def reads_known(self) -> bool: ...  # False: this account's options turn receipts off
+
+    @property
+    def nudge_after_minutes(self) -> int: ...  # 0: never remind
