@@ -272,4 +272,3 @@ def _when(value: Any) -> datetime | None:
         return datetime.fromtimestamp(int(value) / 1000, UTC)
     except (TypeError, ValueError):
         return None
-

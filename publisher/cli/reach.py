@@ -32,8 +32,12 @@ def collect(ctx: Context, as_json: bool) -> None:
         rt = await Runtime.open(settings)
         try:
             return await collect_once(
-                rt.store, rt.channels, rt.clock, settings.metrics_window_days,
-                schedule=settings.metrics_schedule, max_posts=settings.metrics_max_posts,
+                rt.store,
+                rt.channels,
+                rt.clock,
+                settings.metrics_window_days,
+                schedule=settings.metrics_schedule,
+                max_posts=settings.metrics_max_posts,
             )
         finally:
             await rt.close()

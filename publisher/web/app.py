@@ -72,8 +72,12 @@ def start_scheduler(rt: Runtime) -> Scheduler:
 
         async def collect() -> None:
             await collect_once(  # reach: the decaying schedule (issue 14)
-                rt.store, rt.channels, rt.clock, rt.settings.metrics_window_days,
-                schedule=rt.settings.metrics_schedule, max_posts=rt.settings.metrics_max_posts,
+                rt.store,
+                rt.channels,
+                rt.clock,
+                rt.settings.metrics_window_days,
+                schedule=rt.settings.metrics_schedule,
+                max_posts=rt.settings.metrics_max_posts,
             )
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
