@@ -25,6 +25,7 @@ ROUTES: dict[str, frozenset[Role]] = {
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
     "notice_readers": _READERS,  # reach: who read an OA warning (issue 14)
+    "reach_collection": _READERS,  # reach: collection health per account (issue 14)
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,

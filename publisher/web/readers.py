@@ -1,5 +1,6 @@
 """``GET /api/notices/{id}/readers``: who has read or acknowledged an OA warning and who has
-not, per OA account (``publisher reach readers`` over the API; ``publisher.reach.readers``)."""
+not, per OA account (``publisher reach readers`` over the API; ``publisher.reach.readers``);
+``GET /api/reach/collection``: how reach collection is going per account (for the console)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,13 @@ async def notice_readers(
     rt: Runtime = request.app.state.runtime
     record, accounts = await oa_readers.readers_of(rt.store, rt.channels, notice_id)
     return oa_readers.as_json(record, accounts)
+
+
+@router.get("/reach/collection")
+async def reach_collection(request: Request) -> dict[str, Any]:
+    """How reach collection is going per channel account (what ``doctor`` checks): last run,
+    last success, last error, consecutive failures, and until when a quota holds it back."""
+    from publisher.metrics.health import health_json
+
+    rt: Runtime = request.app.state.runtime
+    return {"accounts": [health_json(h) for h in await rt.store.collection_health()]}

@@ -239,3 +239,20 @@ async def test_counts_grow_a_deleted_post_gets_no_sample_and_a_quota_pauses_the_
     await health.doctor(rt.store, rt.channels, clock.now(), rt.settings.zone, problems)
     assert problems == []
     assert (await rt.store.latest_metrics([kept]))[kept]["as_of"] == clock.now().isoformat()
+
+
+async def test_collection_health_over_the_api(tmp_path: Any) -> None:
+    from helpers import app_client
+
+    async with app_client(tmp_path) as http:
+        empty = await http.get("/api/reach/collection")
+        assert empty.status_code == 200 and empty.json() == {"accounts": []}
+        rt = http._transport.app.state.runtime  # type: ignore[attr-defined]
+        at = rt.clock.now()
+        await rt.store.record_collection("weibo", at, "RateLimited: 10023")
+        [row] = (await http.get("/api/reach/collection")).json()["accounts"]
+    assert (row["account"], row["failures"], row["last_error"]) == (
+        "weibo",
+        1,
+        "RateLimited: 10023",
+    )
