@@ -170,7 +170,11 @@ class Settings(BaseSettings):
     breaker_cooldown: float = Field(default=30.0, ge=0.0)
     request_timeout: float = Field(default=20.0, gt=0.0)
     metrics_interval: float = Field(default=3600.0, ge=0.0)  # 0: do not collect reach
-    metrics_window_days: float = Field(default=30.0, gt=0.0)
+    metrics_window_days: float = Field(default=90.0, gt=0.0)
+    # Reach collection (issue 14, branch reach): the decaying schedule (publisher.metrics.
+    # schedule: AGE:EVERY steps) and how many posts one account is asked for per run.
+    metrics_schedule: str = "2d:1h,30d:1d,90d:7d"
+    metrics_max_posts: int = Field(default=1000, ge=1, le=1_000_000)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
     # CAP 1.2 or Atom feeds whose warnings `serve` takes in (publisher.cap.poll), and how often
     # (seconds; 0: do not poll).
@@ -211,6 +215,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{url[:80]!r}: 应为 http:// 或 https:// 开头的地址")
         if len(set(value)) != len(value):
             raise ValueError("同一个地址出现了两次")
+        return value
+
+    @field_validator("metrics_schedule")
+    @classmethod
+    def _metrics_schedule(cls, value: str) -> str:  # reach (issue 14)
+        from publisher.metrics.schedule import parse_schedule
+
+        parse_schedule(value)  # ValueError in Chinese names what is wrong
         return value
 
     @field_validator("timezone")

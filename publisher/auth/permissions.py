@@ -24,6 +24,8 @@ ROUTES: dict[str, frozenset[Role]] = {
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
+    "notice_readers": _READERS,  # reach: who read an OA warning (issue 14)
+    "reach_collection": _READERS,  # reach: collection health per account (issue 14)
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -39,7 +41,8 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user token": _ADMINS,
     "audit": _ADMINS,
 }
-# (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
+# (report reach, reach collect and reach readers read or refresh figures: open to whoever
+# runs publisher.)
 
 # Console pages (publisher/console), by page name. Each page checks this on the server; the
 # navigation only shows what the table allows, but hiding a link is never the check.

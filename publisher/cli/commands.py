@@ -8,6 +8,7 @@ from publisher.cli import (  # noqa: F401
     obligations,
     ops,
     reach,
+    readers,  # reach readers (issue 14)
     users,
     warn,
 )

@@ -221,6 +221,10 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
                 return
             try:
                 await _check_accounts(channels, problems, settings, serving)
+                if not _sqlite_missing(settings.database_url):  # reach collection (issue 14)
+                    from publisher.metrics import health
+
+                    await health.doctor(store, channels, clock.now(), settings.zone, problems)
             finally:
                 await channels.aclose()
         finally:

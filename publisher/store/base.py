@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
 from publisher.store.monitor import MonitorFilter, MonitorRow
+from publisher.store.collection import CollectionStore  # reach (issue 14)
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -372,6 +373,7 @@ class Store(
     UserStore,
     AuditStore,
     ConsoleReads,
+    CollectionStore,  # reach: collection schedule state, OA readers
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

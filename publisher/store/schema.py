@@ -302,3 +302,56 @@ link_clicks = Table(
     Column("visitor_hash", String(64), primary_key=True),
     Column("first_seen_at", UTCDateTime, nullable=False),
 )
+
+
+# -- reach collection and OA read receipts (issue 14, branch reach) ---------------------------
+
+# When the collector last asked a channel for one post's numbers (the decaying schedule,
+# publisher/metrics/schedule.py), and how many samples it got then (0: the channel had
+# nothing, e.g. a deleted Weibo post). One row per delivery, replaced on every ask; the
+# samples themselves stay append-only in ``metric_samples``.
+metric_polls = Table(
+    "metric_polls",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("polled_at", UTCDateTime, nullable=False),
+    Column("samples", Integer, nullable=False),
+)
+
+# Per channel account, how reach collection went: shown by `doctor` and the console.
+collection_health = Table(
+    "collection_health",
+    metadata,
+    Column("account", String(100), primary_key=True),
+    Column("last_run_at", UTCDateTime, nullable=False),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False),  # consecutive failed runs
+    Column("retry_after", UTCDateTime),  # a quota said: not before then
+)
+
+# Who read or acknowledged an OA warning (DingTalk getsendresult, Feishu read_users, the
+# WeCom "已知悉" link), and who was nudged: one row per delivery and recipient. A read is
+# kept from the first time it is seen; ``nudged_at`` is set once and never again.
+oa_readers = Table(
+    "oa_readers",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("user_id", String(128), primary_key=True),
+    Column("read_at", UTCDateTime),
+    Column("how", String(20)),  # "read" | "acknowledged"
+    Column("nudged_at", UTCDateTime),
+)

@@ -32,13 +32,16 @@ from publisher.errors import (
 from publisher.metrics.collector import collect_once
 from publisher.notice import MAX_FILE_BYTES
 from publisher.queue.service import prepare, run_worker
+from publisher.reach import readers as readers_job  # reach: nudges (issue 14)
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
 from publisher.web.headers import SecurityHeaders
+from publisher.web.ack import router as ack_router  # reach: WeCom 已知悉 (issue 14)
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
+from publisher.web.readers import router as readers_router  # reach: OA readers (issue 14)
 
 log = logging.getLogger("publisher.web")
 
@@ -69,10 +72,18 @@ def start_scheduler(rt: Runtime) -> Scheduler:
     if rt.settings.metrics_interval:
 
         async def collect() -> None:
-            await collect_once(rt.store, rt.channels, rt.clock, rt.settings.metrics_window_days)
+            await collect_once(  # reach: the decaying schedule (issue 14)
+                rt.store,
+                rt.channels,
+                rt.clock,
+                rt.settings.metrics_window_days,
+                schedule=rt.settings.metrics_schedule,
+                max_posts=rt.settings.metrics_max_posts,
+            )
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
+    readers_job.schedule(scheduler, rt.store, rt.channels, rt.clock)  # reach: nudges (issue 14)
     scheduler.start()
     return scheduler
 
@@ -145,6 +156,8 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(tracked.router)
     app.include_router(warnings.router)
+    app.include_router(readers_router)  # reach: OA readers (issue 14)
+    app.include_router(ack_router)  # reach: the WeCom 已知悉 link (issue 14)
     _include_account_routes(app, settings, runtime)
 
     console.install(app)  # the web console at / (the portal stays at /portal)

@@ -14,6 +14,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
     monitor.py   the console's delivery monitor (filtered, keyset-paged)
+    collection.py  reach collection state and OA readers (issue 14)
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
 """
@@ -27,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.audit import AuditMixin
+from publisher.store.sql.collection import CollectionMixin  # reach: collection, OA readers
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.monitor import MonitorMixin
 from publisher.store.sql.outcomes import OutcomesMixin
@@ -47,6 +49,7 @@ class SqlStore(
     UsersMixin,
     AuditMixin,
     MonitorMixin,
+    CollectionMixin,  # reach: collection schedule state, OA readers
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
