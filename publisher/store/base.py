@@ -45,6 +45,7 @@ from publisher.store.records import (
     Outcome,
     Submission,
 )
+from publisher.store.schedules import FireRecord, ScheduleRow
 
 
 class Admission(Protocol):
@@ -347,6 +348,52 @@ class AuditStore(Protocol):
         ``limit`` of them."""
 
 
+# -- recurring schedules (publisher/schedules) --------------------------------------------------
+class ScheduleStore(Protocol):
+    """Schedules added through the CLI or the API, and every fire of any schedule."""
+
+    async def add_schedule(self, row: ScheduleRow) -> ScheduleRow:
+        """Store a new schedule, stamped with the store's clock. Raises InputError when the
+        name is taken (also when two adds race)."""
+
+    async def list_schedules(self) -> list[ScheduleRow]:
+        """Every stored schedule, by name."""
+
+    async def remove_schedule(self, name: str) -> None:
+        """Remove the schedule (its fires stay on record). Raises NotFoundError."""
+
+    async def claim_schedule_fire(
+        self,
+        schedule: str,
+        fire_time: datetime,
+        runner: str,
+        outcome: str,
+        detail: str | None = None,
+    ) -> bool:
+        """Record the fire with ``outcome``; True for exactly one caller per (schedule, fire
+        time), across processes."""
+
+    async def finish_schedule_fire(
+        self,
+        schedule: str,
+        fire_time: datetime,
+        outcome: str,
+        *,
+        detail: str | None = None,
+        notice_id: int | None = None,
+        data_file: str | None = None,
+    ) -> None:
+        """Set a claimed fire's outcome, stamped ``finished_at`` with the store's clock."""
+
+    async def schedule_fires(
+        self, schedule: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[FireRecord]:
+        """Fires, newest first: of one schedule or of all, with ``fire_time >= since``."""
+
+    async def latest_schedule_fires(self) -> dict[str, FireRecord]:
+        """Each schedule's latest fire (by fire time), by schedule name."""
+
+
 class Store(
     NoticeStore,
     QueueStore,
@@ -355,6 +402,7 @@ class Store(
     PortalReads,
     UserStore,
     AuditStore,
+    ScheduleStore,  # recurring schedules
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

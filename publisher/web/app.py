@@ -34,6 +34,7 @@ from publisher.notice import MAX_FILE_BYTES
 from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
+from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
 from publisher.web.limits import BodyLimit
@@ -72,6 +73,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
+    schedules_serve.attach(scheduler, rt)  # recurring schedules (publisher/schedules)
     scheduler.start()
     return scheduler
 

@@ -13,6 +13,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     portal.py    the portal's reads and page views
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
+    schedules.py recurring schedules and their once-only fires
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
 """
@@ -32,6 +33,7 @@ from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
+from publisher.store.sql.schedules import SchedulesMixin  # recurring schedules
 from publisher.store.sql.users import UsersMixin
 
 
@@ -44,6 +46,7 @@ class SqlStore(
     PortalVersionMixin,
     UsersMixin,
     AuditMixin,
+    SchedulesMixin,  # recurring schedules
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
