@@ -8,6 +8,7 @@ from publisher.cli import (  # noqa: F401
     obligations,
     ops,
     reach,
+    schedules,  # recurring schedules
     users,
     warn,
 )

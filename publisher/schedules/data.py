@@ -56,7 +56,7 @@ def find(inbox: Path, schedule: str, glob: str) -> list[Path]:
             top = path.relative_to(inbox).parts[0]
             if path.is_file() and top not in (DONE, UPLOADS):
                 found.add(path)
-    return sorted(p for p in found if p.suffix.lower() in TYPES)
+    return sorted(p for p in found if p.suffix.lower() in TYPES and not p.name.startswith("."))
 
 
 def move_aside(inbox: Path, path: Path, stamp: str) -> Path:

@@ -37,6 +37,7 @@ from publisher.scheduler import Scheduler
 from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
+from publisher.web import schedules as schedules_api
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
 
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(tracked.router)
     app.include_router(warnings.router)
+    app.include_router(schedules_api.router)  # recurring schedules
     _include_account_routes(app, settings, runtime)
 
     @app.get("/", include_in_schema=False)
