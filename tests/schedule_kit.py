@@ -14,6 +14,7 @@ from publisher.schedules import views
 from publisher.schedules.runner import ScheduleRunner
 from publisher.settings import load_settings
 
+
 class FakeClock:
     """A clock tests set by hand."""
 

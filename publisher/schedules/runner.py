@@ -146,8 +146,15 @@ class ScheduleRunner:
                 if await self.store.claim_schedule_fire(
                     schedule.name, missed, self.runner, MISSED, note
                 ):
-                    log.warning("schedule %s: fire %s missed", schedule.name, missed)
                     results.append(FireResult(schedule.name, missed, MISSED, note))
+            misses = [r.fire_time for r in results if r.schedule == schedule.name]
+            if misses:
+                log.warning(
+                    "schedule %s: %d fire(s) missed, the last %s",
+                    schedule.name,
+                    len(misses),
+                    misses[-1],
+                )
             if times and now - times[-1] <= grace:
                 done = await self.fire(schedule, times[-1])
                 if done is not None:

@@ -143,12 +143,20 @@ async def test_no_data_file_by_the_fire_time_posts_nothing(folder: Path) -> None
 @pytest.mark.parametrize(
     ("row", "said"),
     [
-        (["(滨)危化经字〔2026〕003号", "某某加油站", "危险化学品经营许可", "13812345678"], "手机号"),
+        (
+            ["(滨)危化经字〔2026〕003号", "某某加油站", "危险化学品经营许可", "13812345678"],
+            "手机号",
+        ),
         (["(滨)危化经字〔2026〕003号", "某某加油站"], "第 4 行只有 2 个单元格"),
-        (["(滨)危化经字〔2026〕003号", "某某加油站", "经营许可", "2026-11-20", "多余"], "第 4 行有 5"),
+        (
+            ["(滨)危化经字〔2026〕003号", "某某加油站", "经营许可", "2026-11-20", "多余"],
+            "第 4 行有 5",
+        ),
     ],
 )
-async def test_a_bad_csv_row_refuses_the_whole_fire(folder: Path, row: list[str], said: str) -> None:
+async def test_a_bad_csv_row_refuses_the_whole_fire(
+    folder: Path, row: list[str], said: str
+) -> None:
     clock = FakeClock(BEFORE)
     data = write_csv(folder / "inbox", [*GOOD_ROWS, row])
     async with opened(settings_for(folder), clock) as (rt, runner):
@@ -172,7 +180,9 @@ async def test_a_csv_with_other_columns_is_refused(folder: Path) -> None:
         clock.set(FIRE)
         [fired] = await runner.check()
         assert fired.outcome == REFUSED
-        assert "表头应为 许可证号、企业名称、许可事项、决定日期，实际是 编号、名称" in (fired.detail or "")
+        assert "表头应为 许可证号、企业名称、许可事项、决定日期，实际是 编号、名称" in (
+            fired.detail or ""
+        )
         assert await notices(rt) == []
 
 
@@ -195,7 +205,14 @@ async def test_xlsx_data_dates_and_numbers(folder: Path) -> None:
     from datetime import date
 
     clock = FakeClock(BEFORE)
-    rows = [["(滨)危化经字〔2026〕001号", "滨江化工贸易有限公司", "危险化学品经营许可", date(2026, 11, 5)]]
+    rows = [
+        [
+            "(滨)危化经字〔2026〕001号",
+            "滨江化工贸易有限公司",
+            "危险化学品经营许可",
+            date(2026, 11, 5),
+        ]
+    ]
     write_xlsx(folder / "inbox", rows)
     async with opened(settings_for(folder), clock) as (rt, runner):
         await add_monthly(runner, folder)
@@ -212,7 +229,12 @@ async def test_a_bad_xlsx_row_refuses_the_whole_fire(folder: Path) -> None:
     clock = FakeClock(BEFORE)
     rows = [
         ["(滨)危化经字〔2026〕001号", "滨江化工贸易有限公司", "危险化学品经营许可", "2026-11-05"],
-        ["(滨)危化经字〔2026〕002号", "东港物流有限公司", "法人身份证 110101199003071233", "2026-11-18"],
+        [
+            "(滨)危化经字〔2026〕002号",
+            "东港物流有限公司",
+            "法人身份证 110101199003071233",
+            "2026-11-18",
+        ],
     ]
     data = write_xlsx(folder / "inbox", rows)
     async with opened(settings_for(folder), clock) as (rt, runner):
@@ -239,7 +261,11 @@ async def test_two_data_files_for_one_fire_post_nothing(folder: Path) -> None:
 
 async def test_run_now_posts_and_repeats_are_exempt_from_the_duplicate_guard(folder: Path) -> None:
     clock = FakeClock(BEFORE)
-    template = {"kind": "general", "title": "{year}年第{quarter}季度安全生产提示", "body": "请各单位落实安全生产责任。"}
+    template = {
+        "kind": "general",
+        "title": "{year}年第{quarter}季度安全生产提示",
+        "body": "请各单位落实安全生产责任。",
+    }
     async with opened(settings_for(folder), clock) as (rt, runner):
         await add_monthly(runner, folder, name="提示", template=template, data=None)
         first = await runner.run_now("提示", "zhang")
@@ -268,7 +294,9 @@ async def test_run_now_posts_and_repeats_are_exempt_from_the_duplicate_guard(fol
         ("年度{", "花括号不成对"),
     ],
 )
-async def test_unknown_placeholders_are_refused_when_added(folder: Path, title: str, said: str) -> None:
+async def test_unknown_placeholders_are_refused_when_added(
+    folder: Path, title: str, said: str
+) -> None:
     clock = FakeClock(BEFORE)
     async with opened(settings_for(folder), clock) as (rt, runner):
         with pytest.raises(InputError) as refused:
@@ -304,7 +332,11 @@ async def test_placeholders_fill_by_the_fire_date(folder: Path) -> None:
 async def test_bad_definitions_store_nothing(folder: Path) -> None:
     clock = FakeClock(BEFORE)
     async with opened(settings_for(folder), clock) as (rt, runner):
-        for cron, said in [("0 9 1 *", "应为 5 个字段"), ("0 25 1 * *", "字段 '25'"), ("0 9 * * 8", "周 0-7")]:
+        for cron, said in [
+            ("0 9 1 *", "应为 5 个字段"),
+            ("0 25 1 * *", "字段 '25'"),
+            ("0 9 * * 8", "周 0-7"),
+        ]:
             with pytest.raises(InputError) as refused:
                 await add_monthly(runner, folder, cron=cron)
             assert said in str(refused.value)
@@ -364,6 +396,8 @@ def test_the_shipped_example_file_loads(tmp_path: Path) -> None:
     from publisher.schedules.model import read_file
     from publisher.settings import REPO_ROOT
 
-    schedules, problems = read_file(REPO_ROOT / "config" / "schedules.example.toml", ZoneInfo("Asia/Shanghai"))
+    schedules, problems = read_file(
+        REPO_ROOT / "config" / "schedules.example.toml", ZoneInfo("Asia/Shanghai")
+    )
     assert problems == []
     assert "每月行政许可公示" in [s.name for s in schedules]
