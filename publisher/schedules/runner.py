@@ -164,14 +164,14 @@ class ScheduleRunner:
     # -- one fire -----------------------------------------------------------------------------
 
     async def run_now(self, name: str, actor: str) -> FireResult:
-        """Fire ``name`` now (its fire time: this second), whatever its cron says."""
+        """Fire ``name`` now (its fire time: this instant), whatever its cron says."""
         schedule = await self.get(name)
-        now = self.clock.now().replace(microsecond=0)
+        now = self.clock.now()
         done = await self.fire(schedule, now, actor=actor)
         if done is None:
             from publisher.errors import StateError
 
-            raise StateError(f"计划 {name} 在这一秒已经执行过，请稍后再试")
+            raise StateError(f"计划 {name} 在这一时刻已经执行过，请稍后再试")
         return done
 
     async def fire(

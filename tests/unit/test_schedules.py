@@ -11,10 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from publisher.errors import InputError
-from publisher.schedules import views
-from publisher.schedules.runner import MISSED, NO_DATA, POSTED, REFUSED, ScheduleRunner
 from schedule_kit import (
     BEFORE,
     FIRE,
@@ -29,6 +25,10 @@ from schedule_kit import (
     write_template,
     write_xlsx,
 )
+
+from publisher.errors import InputError
+from publisher.schedules import views
+from publisher.schedules.runner import MISSED, NO_DATA, POSTED, REFUSED, ScheduleRunner
 
 
 @pytest.fixture
@@ -306,8 +306,9 @@ async def test_unknown_placeholders_are_refused_when_added(
 
 
 async def test_placeholders_fill_by_the_fire_date(folder: Path) -> None:
-    from publisher.schedules.model import period_values
     from zoneinfo import ZoneInfo
+
+    from publisher.schedules.model import period_values
 
     zone = ZoneInfo("Asia/Shanghai")
     values = period_values(FIRE.replace(month=1, year=2027), zone)  # 2027-01-01 09:00
@@ -401,3 +402,31 @@ def test_the_shipped_example_file_loads(tmp_path: Path) -> None:
     )
     assert problems == []
     assert "每月行政许可公示" in [s.name for s in schedules]
+
+
+async def test_serve_keeps_a_cron_job_per_enabled_schedule(folder: Path) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    from publisher.scheduler import Scheduler
+    from publisher.schedules.serve import ServedSchedules
+
+    clock = FakeClock(BEFORE)
+    write_csv(folder / "inbox", GOOD_ROWS)
+    async with opened(settings_for(folder), clock) as (rt, runner):
+        scheduler = Scheduler(rt.store, clock, "serve", "Asia/Shanghai")
+        served = ServedSchedules(scheduler, runner)
+        await add_monthly(runner, folder)
+        await served.sync()
+        [(name, trigger)] = scheduler.jobs().items()
+        assert name == "schedule:monthly-approvals" and isinstance(trigger, CronTrigger)
+        assert trigger.get_next_fire_time(None, BEFORE) == FIRE
+        # the sweep makes what is due (here: nothing yet, then the fire)
+        await served.sweep()
+        assert await notices(rt) == []
+        clock.set(FIRE + timedelta(seconds=2))
+        await served.sweep()
+        assert len(await notices(rt)) == 1
+        # removed elsewhere (another process): its job goes at the next sweep
+        await views.remove(runner, "monthly-approvals")
+        await served.sweep()
+        assert scheduler.jobs() == {}

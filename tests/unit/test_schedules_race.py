@@ -7,8 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
-from publisher.schedules.runner import POSTED
 from schedule_kit import (
     BEFORE,
     FIRE,
@@ -18,8 +16,11 @@ from schedule_kit import (
     notices,
     opened,
     settings_for,
+    write_csv,
+    write_template,
 )
-from schedule_kit import write_csv, write_template
+
+from publisher.schedules.runner import POSTED
 
 pytestmark = pytest.mark.postgres
 
