@@ -238,14 +238,13 @@ class ScheduleRunner:
         moved = None
         if used is not None:
             moved = datafiles.move_aside(self.inbox, used.path, local.strftime("%Y%m%d-%H%M%S"))
-        return _Posted(
-            schedule.name, fire_time, POSTED, None, submitted.notice_id, str(moved or "")
+        return FireResult(
+            schedule.name,
+            fire_time,
+            POSTED,
+            notice_id=submitted.notice_id,
+            data_file=str(moved) if moved is not None else None,
         )
-
-
-@dataclass(frozen=True)
-class _Posted(FireResult):
-    data_file: str = ""
 
 
 def describe(fire: FireRecord | FireResult) -> str:

@@ -73,6 +73,7 @@ async def test_a_fire_at_its_time_posts_exactly_once(folder: Path) -> None:
         [entry] = listed["schedules"]
         assert entry["last_fire"]["outcome"] == POSTED
         assert entry["last_fire"]["notice_id"] == notice.id
+        assert entry["last_fire"]["data_file"].endswith("done/20261201-090000-行政许可-2026-11.csv")
         assert entry["next_fire"] == "2027-01-01T09:00:00+08:00"
 
 
