@@ -53,6 +53,8 @@ LABELS = {
 LOOKBACK = timedelta(days=35)
 MAX_FIRES = 100
 SWEEP_SECONDS = 60.0
+# A fire still "running" after this long lost its process: another takes it over.
+STALE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,30 @@ class ScheduleRunner:
                 done = await self.fire(schedule, times[-1])
                 if done is not None:
                     results.append(done)
+            if last is not None and last.outcome == RUNNING and now - last.claimed_at > STALE:
+                resumed = await self._resume(schedule, last.fire_time, now, grace)
+                if resumed is not None:
+                    results.append(resumed)
         return results
+
+    async def _resume(
+        self, schedule: Schedule, fire_time: datetime, now: datetime, grace: timedelta
+    ) -> FireResult | None:
+        """Finish a fire whose process died in the middle of it (still ``running``)."""
+        if not await self.store.retake_schedule_fire(
+            schedule.name, fire_time, self.runner, now - STALE
+        ):
+            return None
+        notice_id = await self.store.notice_with_key(self.key(schedule, fire_time))
+        if notice_id is not None:  # submitted before the process died
+            result = FireResult(schedule.name, fire_time, POSTED, "中断后恢复", notice_id)
+        elif now - fire_time <= grace:
+            return await self._make_claimed(schedule, fire_time, None)
+        else:
+            note = "执行中断，超过宽限时间，未发布"
+            result = FireResult(schedule.name, fire_time, MISSED, note)
+        await self._finish(result)
+        return result
 
     # -- one fire -----------------------------------------------------------------------------
 
@@ -183,20 +208,32 @@ class ScheduleRunner:
             schedule.name, fire_time, runner[:100], RUNNING
         ):
             return None
+        return await self._make_claimed(schedule, fire_time, actor)
+
+    async def _make_claimed(
+        self, schedule: Schedule, fire_time: datetime, actor: str | None
+    ) -> FireResult:
         try:
             result = await self._make(schedule, fire_time, actor)
         except Exception as exc:  # recorded, never left "running"
             log.exception("schedule %s: fire %s failed", schedule.name, fire_time)
             result = FireResult(schedule.name, fire_time, ERROR, f"{type(exc).__name__}: {exc}")
+        await self._finish(result)
+        return result
+
+    async def _finish(self, result: FireResult) -> None:
         await self.store.finish_schedule_fire(
-            schedule.name,
-            fire_time,
+            result.schedule,
+            result.fire_time,
             result.outcome,
             detail=result.detail,
             notice_id=result.notice_id,
             data_file=result.data_file,
         )
-        return result
+
+    def key(self, schedule: Schedule, fire_time: datetime) -> str:
+        """The idempotency key of a fire's notice."""
+        return f"schedule:{schedule.name}:{fire_time.astimezone(self.zone).isoformat()}"
 
     async def _make(self, schedule: Schedule, fire_time: datetime, actor: str | None) -> FireResult:
         def refused(detail: str, outcome: str = REFUSED) -> FireResult:
@@ -225,7 +262,7 @@ class ScheduleRunner:
                 return refused(f"数据文件被拒绝: {exc}")
             filled["table"] = {"columns": used.columns, "rows": used.rows}
         local = fire_time.astimezone(self.zone)
-        filled["idempotency_key"] = f"schedule:{schedule.name}:{local.isoformat()}"
+        filled["idempotency_key"] = self.key(schedule, fire_time)
         filled["allow_duplicate"] = True
         try:
             notice = parse_notice(filled)

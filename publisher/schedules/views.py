@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from publisher.errors import InputError
@@ -15,6 +15,7 @@ from publisher.schedules.runner import (
     NO_DATA,
     POSTED,
     RUNNING,
+    STALE,
     ScheduleRunner,
     describe,
 )
@@ -115,7 +116,7 @@ async def doctor_lines(runner: ScheduleRunner) -> list[str]:
         fire = latest.get(s.name)
         if fire is None or not s.enabled:
             continue
-        stuck = fire.outcome == RUNNING and now - fire.claimed_at > timedelta(minutes=10)
+        stuck = fire.outcome == RUNNING and now - fire.claimed_at > STALE
         if fire.outcome in TROUBLE or stuck:
             when = _short(_when(fire.fire_time, runner))
             lines.append(f"计划 {s.name}: {when} 的执行{describe(fire)}")

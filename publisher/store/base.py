@@ -393,6 +393,15 @@ class ScheduleStore(Protocol):
     async def latest_schedule_fires(self) -> dict[str, FireRecord]:
         """Each schedule's latest fire (by fire time), by schedule name."""
 
+    async def retake_schedule_fire(
+        self, schedule: str, fire_time: datetime, runner: str, stale_before: datetime
+    ) -> bool:
+        """Take over a fire still ``running`` whose claim is older than ``stale_before`` (its
+        process died mid-fire); True for exactly one caller."""
+
+    async def notice_with_key(self, key: str) -> int | None:
+        """The id of the notice submitted with this idempotency key, if any."""
+
 
 class Store(
     NoticeStore,

@@ -52,3 +52,20 @@ async def test_a_fire_is_claimed_once_and_keeps_its_outcome(store: Any, clock: A
     assert [f.schedule for f in await store.schedule_fires(since=fire)] == ["a"]
     missed = (await store.schedule_fires("a"))[1]
     assert (missed.outcome, missed.detail) == ("missed", "没有运行")
+
+
+async def test_a_stale_running_fire_is_taken_over_once(store: Any, clock: Any) -> None:
+    fire = clock.now()
+    assert await store.claim_schedule_fire("a", fire, "dead", "running")
+    fresh = clock.now() - timedelta(minutes=10)
+    assert not await store.retake_schedule_fire("a", fire, "me", fresh)  # not stale yet
+    clock.advance(11 * 60)
+    stale = clock.now() - timedelta(minutes=10)
+    assert await store.retake_schedule_fire("a", fire, "me", stale)
+    assert not await store.retake_schedule_fire("a", fire, "you", stale)
+    [taken] = await store.schedule_fires("a")
+    assert (taken.runner, taken.claimed_at) == ("me", clock.now())
+    await store.finish_schedule_fire("a", fire, "posted")
+    clock.advance(3600)
+    assert not await store.retake_schedule_fire("a", fire, "you", clock.now())
+    assert await store.notice_with_key("schedule:a:x") is None

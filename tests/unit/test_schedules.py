@@ -431,3 +431,41 @@ async def test_serve_keeps_a_cron_job_per_enabled_schedule(folder: Path) -> None
         await views.remove(runner, "monthly-approvals")
         await served.sweep()
         assert scheduler.jobs() == {}
+
+
+async def test_a_fire_whose_process_died_is_finished_once(folder: Path) -> None:
+    clock = FakeClock(BEFORE)
+    settings = settings_for(folder)
+    write_csv(folder / "inbox", GOOD_ROWS)
+    async with opened(settings, clock, "crashed") as (rt, runner):
+        await add_monthly(runner, folder)
+        clock.set(FIRE)
+        # the process claims the fire, submits the notice, moves the file ... and dies
+        schedule = await runner.get("monthly-approvals")
+        assert await rt.store.claim_schedule_fire(schedule.name, FIRE, "crashed", "running")
+        made = await runner._make(schedule, FIRE, None)
+        assert made.outcome == POSTED
+    clock.set(FIRE + timedelta(minutes=5))
+    async with opened(settings, clock, "restarted") as (rt, runner):
+        assert await runner.check() == []  # the claim is still fresh: it may yet finish
+        clock.set(FIRE + timedelta(minutes=11))
+        [resumed] = await runner.check()
+        assert (resumed.outcome, resumed.notice_id) == (POSTED, made.notice_id)
+        assert await runner.check() == []
+        assert len(await notices(rt)) == 1
+        [entry] = (await views.listing(runner))["schedules"]
+        assert entry["last_fire"]["outcome"] == POSTED
+
+
+async def test_a_fire_that_died_before_submitting_is_made_by_another(folder: Path) -> None:
+    clock = FakeClock(BEFORE)
+    settings = settings_for(folder)
+    write_csv(folder / "inbox", GOOD_ROWS)
+    async with opened(settings, clock, "crashed") as (rt, runner):
+        await add_monthly(runner, folder)
+        assert await rt.store.claim_schedule_fire("monthly-approvals", FIRE, "crashed", "running")
+        clock.set(FIRE + timedelta(minutes=11))
+        other = ScheduleRunner(settings, rt.store, rt.intake, clock, "other")
+        [done], again = await other.check(), await runner.check()
+        assert done.outcome == POSTED and again == []
+        assert len(await notices(rt)) == 1

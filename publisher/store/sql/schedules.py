@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from publisher.errors import InputError, NotFoundError
 from publisher.store.schedules import FireRecord, ScheduleRow
-from publisher.store.schema import schedule_fires, schedules
+from publisher.store.schema import notices, schedule_fires, schedules
 from publisher.store.sql.core import SqlCore
 
 S = schedules.c
@@ -170,5 +170,33 @@ class SchedulesMixin(SqlCore):
 
         def _run(conn: Connection) -> dict[str, FireRecord]:
             return {r.schedule: _fire(r) for r in conn.execute(query)}
+
+        return await self._read(_run)
+
+    async def retake_schedule_fire(
+        self, schedule: str, fire_time: datetime, runner: str, stale_before: datetime
+    ) -> bool:
+        query = (
+            update(schedule_fires)
+            .where(
+                F.schedule == schedule,
+                F.fire_time == fire_time,
+                F.outcome == "running",
+                F.claimed_at < stale_before,
+            )
+            .values(runner=runner, claimed_at=self.clock.now())
+        )
+
+        def _run(conn: Connection) -> int:
+            return int(conn.execute(query).rowcount or 0)
+
+        return await self._tx(_run) == 1
+
+    async def notice_with_key(self, key: str) -> int | None:
+        query = select(notices.c.id).where(notices.c.idempotency_key == key)
+
+        def _run(conn: Connection) -> int | None:
+            found = conn.execute(query).scalar_one_or_none()
+            return int(found) if found is not None else None
 
         return await self._read(_run)
