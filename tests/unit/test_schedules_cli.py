@@ -97,3 +97,12 @@ def test_a_reader_may_not_add_a_schedule() -> None:
     assert result.exit_code == 2
     assert "无权执行 schedule add" in result.stderr
     assert listed()["schedules"] == []
+
+
+def test_doctor_names_a_fire_that_posted_nothing() -> None:
+    assert cli(*ADD, "--cron", "0 9 1 * *").exit_code == 0
+    assert cli("schedule", "run-now", "每月行政许可公示").exit_code == 1
+    result = cli("doctor")
+    assert result.exit_code == 1
+    [line] = [s for s in result.stdout.splitlines() if "计划" in s]
+    assert line.startswith("✗ 计划 每月行政许可公示: ") and "缺少数据文件" in line
