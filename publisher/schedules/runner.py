@@ -141,6 +141,10 @@ class ScheduleRunner:
             except InputError as exc:  # a cron edited wrong in the file
                 log.warning("schedule %s: %s", schedule.name, exc)
                 continue
+            if last is None and schedule.created_at is None:
+                # a schedule of the file seen for the first time: since when it was there is
+                # unknown, so nothing before its latest fire counts as missed
+                times = times[-1:]
             for missed in times[:-1] if times and now - times[-1] <= grace else times:
                 note = (
                     f"到点时没有运行中的 publisher serve，超过宽限时间 {grace.total_seconds():g} 秒"

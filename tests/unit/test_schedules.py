@@ -469,3 +469,27 @@ async def test_a_fire_that_died_before_submitting_is_made_by_another(folder: Pat
         [done], again = await other.check(), await runner.check()
         assert done.outcome == POSTED and again == []
         assert len(await notices(rt)) == 1
+
+
+async def test_a_file_schedule_seen_first_makes_its_latest_fire_and_misses_nothing(
+    folder: Path,
+) -> None:
+    (folder / "duty.json").write_text(
+        '{"kind": "general", "title": "{date}值班", "body": "值班安排已更新。"}', encoding="utf-8"
+    )
+    (folder / "schedules.toml").write_text(
+        '[[schedule]]\nname = "duty"\ncron = "*/5 * * * *"\nnotice = "duty.json"\n',
+        encoding="utf-8",
+    )
+    clock = FakeClock(FIRE + timedelta(minutes=7))
+    async with opened(settings_for(folder), clock) as (rt, runner):
+        [fired] = await runner.check()
+        assert (fired.outcome, fired.fire_time) == (POSTED, FIRE + timedelta(minutes=5))
+        clock.set(FIRE + timedelta(minutes=21))  # serve down for two fires (within grace)
+        made = await runner.check()
+        assert [(r.outcome, r.fire_time.minute) for r in made] == [
+            (MISSED, 10),
+            (MISSED, 15),
+            (POSTED, 20),
+        ]
+        assert len(await notices(rt)) == 2
