@@ -198,6 +198,12 @@ class Settings(BaseSettings):
     # allowed at once; over it: 429 with Retry-After. 0: no limit.
     portal_rate_limit: float = Field(default=10.0, ge=0.0)
     portal_rate_burst: int = Field(default=30, ge=1)
+    # Recurring schedules (publisher/schedules): the file of schedules (missing: none), the
+    # folder their data files are dropped in, and how late a fire missed while nothing ran is
+    # still made (seconds); later it is recorded as missed.
+    schedules_file: Path = Path("config/schedules.toml")
+    inbox_dir: Path = Path("inbox")
+    schedule_grace_seconds: float = Field(default=3600.0, ge=0.0, le=31 * 86400)
 
     @field_validator("database_url")
     @classmethod

@@ -26,6 +26,12 @@ ROUTES: dict[str, frozenset[Role]] = {
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
     "notice_readers": _READERS,  # reach: who read an OA warning (issue 14)
     "reach_collection": _READERS,  # reach: collection health per account (issue 14)
+    # recurring schedules (publisher/web/schedules.py)
+    "list_schedules": _READERS,
+    "add_schedule": _WRITERS,
+    "remove_schedule": _WRITERS,
+    "run_schedule": _WRITERS,
+    "upload_schedule_data": _WRITERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -40,6 +46,10 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user disable": _ADMINS,
     "user token": _ADMINS,
     "audit": _ADMINS,
+    # recurring schedules (publisher/cli/schedules.py); schedule list reads
+    "schedule add": _WRITERS,
+    "schedule remove": _WRITERS,
+    "schedule run-now": _WRITERS,
 }
 # (report reach, reach collect and reach readers read or refresh figures: open to whoever
 # runs publisher.)

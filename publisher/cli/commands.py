@@ -9,6 +9,7 @@ from publisher.cli import (  # noqa: F401
     ops,
     reach,
     readers,  # reach readers (issue 14)
+    schedules,  # recurring schedules
     users,
     warn,
 )

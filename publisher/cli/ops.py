@@ -181,6 +181,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
     """检查设置、数据库、运行中的 publisher serve 和每个渠道账号；每个问题一行。"""
     from publisher.clock import SystemClock
     from publisher.registry import Channels
+    from publisher.schedules import views as schedule_views
     from publisher.settings import load_settings
     from publisher.store import StoreTokens, open_store
 
@@ -214,6 +215,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
                 )
             else:
                 await _check_database(store, settings.database_url, problems)
+                problems.extend(await schedule_views.doctor(settings, store, clock))  # schedules
             try:
                 channels = Channels(settings, clock, StoreTokens(store))
             except PublisherError as exc:

@@ -31,8 +31,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
-from publisher.store.monitor import MonitorFilter, MonitorRow
 from publisher.store.collection import CollectionStore  # reach (issue 14)
+from publisher.store.monitor import MonitorFilter, MonitorRow
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -47,6 +47,7 @@ from publisher.store.records import (
     Outcome,
     Submission,
 )
+from publisher.store.schedules import FireRecord, ScheduleRow
 
 
 class Admission(Protocol):
@@ -364,6 +365,61 @@ class ConsoleReads(Protocol):
         newest first, at most ``limit`` (capped at 200); page on with ``where.before``."""
 
 
+# -- recurring schedules (publisher/schedules) --------------------------------------------------
+class ScheduleStore(Protocol):
+    """Schedules added through the CLI or the API, and every fire of any schedule."""
+
+    async def add_schedule(self, row: ScheduleRow) -> ScheduleRow:
+        """Store a new schedule, stamped with the store's clock. Raises InputError when the
+        name is taken (also when two adds race)."""
+
+    async def list_schedules(self) -> list[ScheduleRow]:
+        """Every stored schedule, by name."""
+
+    async def remove_schedule(self, name: str) -> None:
+        """Remove the schedule (its fires stay on record). Raises NotFoundError."""
+
+    async def claim_schedule_fire(
+        self,
+        schedule: str,
+        fire_time: datetime,
+        runner: str,
+        outcome: str,
+        detail: str | None = None,
+    ) -> bool:
+        """Record the fire with ``outcome``; True for exactly one caller per (schedule, fire
+        time), across processes."""
+
+    async def finish_schedule_fire(
+        self,
+        schedule: str,
+        fire_time: datetime,
+        outcome: str,
+        *,
+        detail: str | None = None,
+        notice_id: int | None = None,
+        data_file: str | None = None,
+    ) -> None:
+        """Set a claimed fire's outcome, stamped ``finished_at`` with the store's clock."""
+
+    async def schedule_fires(
+        self, schedule: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[FireRecord]:
+        """Fires, newest first: of one schedule or of all, with ``fire_time >= since``."""
+
+    async def latest_schedule_fires(self) -> dict[str, FireRecord]:
+        """Each schedule's latest fire (by fire time), by schedule name."""
+
+    async def retake_schedule_fire(
+        self, schedule: str, fire_time: datetime, runner: str, stale_before: datetime
+    ) -> bool:
+        """Take over a fire still ``running`` whose claim is older than ``stale_before`` (its
+        process died mid-fire); True for exactly one caller."""
+
+    async def notice_with_key(self, key: str) -> int | None:
+        """The id of the notice submitted with this idempotency key, if any."""
+
+
 class Store(
     NoticeStore,
     QueueStore,
@@ -374,6 +430,7 @@ class Store(
     AuditStore,
     ConsoleReads,
     CollectionStore,  # reach: collection schedule state, OA readers
+    ScheduleStore,  # recurring schedules
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

@@ -355,3 +355,33 @@ oa_readers = Table(
     Column("how", String(20)),  # "read" | "acknowledged"
     Column("nudged_at", UTCDateTime),
 )
+
+# Recurring schedules (publisher/schedules): the ones added through the CLI or the API (those
+# in config/schedules.toml live in that file), and every fire of any schedule, claimed once per
+# (schedule, fire time) before it runs and then marked with its outcome.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("cron", String(100), nullable=False),
+    Column("notice_file", String(500), nullable=False),
+    Column("template", JSON, nullable=False),
+    Column("data_glob", String(200)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    Column("schedule", String(64), primary_key=True),
+    Column("fire_time", UTCDateTime, primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("runner", String(100), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text),
+    Column("notice_id", Id),
+    Column("data_file", String(500)),
+    Column("finished_at", UTCDateTime),
+)

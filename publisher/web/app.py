@@ -35,10 +35,12 @@ from publisher.queue.service import prepare, run_worker
 from publisher.reach import readers as readers_job  # reach: nudges (issue 14)
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
+from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
-from publisher.web.headers import SecurityHeaders
+from publisher.web import schedules as schedules_api
 from publisher.web.ack import router as ack_router  # reach: WeCom 已知悉 (issue 14)
+from publisher.web.headers import SecurityHeaders
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
 from publisher.web.readers import router as readers_router  # reach: OA readers (issue 14)
@@ -84,6 +86,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
     readers_job.schedule(scheduler, rt.store, rt.channels, rt.clock)  # reach: nudges (issue 14)
+    schedules_serve.attach(scheduler, rt)  # recurring schedules (publisher/schedules)
     scheduler.start()
     return scheduler
 
@@ -158,6 +161,7 @@ def create_app(
     app.include_router(warnings.router)
     app.include_router(readers_router)  # reach: OA readers (issue 14)
     app.include_router(ack_router)  # reach: the WeCom 已知悉 link (issue 14)
+    app.include_router(schedules_api.router)  # recurring schedules
     _include_account_routes(app, settings, runtime)
 
     console.install(app)  # the web console at / (the portal stays at /portal)

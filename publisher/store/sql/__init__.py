@@ -15,6 +15,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     audit.py     the append-only audit log
     monitor.py   the console's delivery monitor (filtered, keyset-paged)
     collection.py  reach collection state and OA readers (issue 14)
+    schedules.py recurring schedules and their once-only fires
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
 """
@@ -36,6 +37,7 @@ from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
+from publisher.store.sql.schedules import SchedulesMixin  # recurring schedules
 from publisher.store.sql.users import UsersMixin
 
 
@@ -50,6 +52,7 @@ class SqlStore(
     AuditMixin,
     MonitorMixin,
     CollectionMixin,  # reach: collection schedule state, OA readers
+    SchedulesMixin,  # recurring schedules
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
