@@ -104,12 +104,14 @@ class Renderer:
             return ""
         if isinstance(value, str):  # an ISO time (e.g. ``notice.follows.posted_at``)
             try:
-                value = datetime.fromisoformat(value)
+                moment = datetime.fromisoformat(value)
             except ValueError:
                 return value
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=self.zone)
-        return value.astimezone(self.zone).strftime(fmt)
+        else:
+            moment = value
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.astimezone(self.zone).strftime(fmt)
 
     def _find(
         self, channel: str, kind: str, filename: str, followup: bool = False

@@ -32,10 +32,10 @@ from channels.wechat.options import WechatOptions
 from publisher.contract import TokenStore
 from publisher.kinds import Kind
 
-FOLLOWUP_NOTE = (
-    "按本账号设置，后续通知（更新、解除、撤回）不群发推送（mass_send_followups = false），"
-    "本条已发布但未推送给关注者"
+FOLLOWUP_REASON = (
+    "按本账号设置，后续通知（更新、解除、撤回）不群发推送（mass_send_followups = false）"
 )
+NOT_PUSHED = "本条已发布但未推送给关注者"
 DAY_QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注者"
 MONTH_QUOTA_NOTE = "本月群发次数已用完，本条已发布但未推送给关注者"
 
@@ -43,7 +43,12 @@ MONTH_QUOTA_NOTE = "本月群发次数已用完，本条已发布但未推送给
 @dataclass(frozen=True)
 class Decision:
     push: bool
-    note: str | None = None  # why not, when the notice is of a kind that is pushed
+    reason: str | None = None  # why not, when the notice is of a kind that is pushed
+
+    @property
+    def note(self) -> str | None:
+        """What the sender is told after publishing without a push."""
+        return f"{self.reason}，{NOT_PUSHED}" if self.reason else None
 
 
 def decide(
@@ -53,16 +58,14 @@ def decide(
     if not options.mass_send or kind not in options.mass_send_kinds:
         return Decision(False)
     if follows and not options.mass_send_followups:
-        return Decision(False, FOLLOWUP_NOTE)
+        return Decision(False, FOLLOWUP_REASON)
     if kind == Kind.WEATHER_WARNING:
         colour = fields.get("color")
         if colour not in options.mass_send_colors:
             allowed = "、".join(options.mass_send_colors) or "任何颜色"
             which = f"{colour}预警" if isinstance(colour, str) and colour else "未注明颜色的预警"
             return Decision(
-                False,
-                f"按本账号设置只群发推送{allowed}预警（mass_send_colors），"
-                f"本条{which}已发布但未推送给关注者",
+                False, f"按本账号设置只群发推送{allowed}预警（mass_send_colors），本条是{which}"
             )
     return Decision(True)
 
@@ -128,12 +131,12 @@ def preview_lines(decision: Decision, options: WechatOptions, left: Quota | None
         lines = ["群发推送：本账号未开启群发（mass_send = false），只发布不推送"]
     elif decision.push:
         lines = ["群发推送：会推送给关注者"]
-    elif decision.note:
-        lines = ["群发推送：不推送。" + decision.note]
+    elif decision.reason:
+        lines = [f"群发推送：不推送（{decision.reason}），只发布"]
     else:
         lines = ["群发推送：此类通知不群发（mass_send_kinds），只发布不推送"]
     if left is None:
-        lines.append("群发配额：无法读取（数据库不可用）")
+        lines.append("群发配额：无法读取（数据库不存在或不可用）")
         return lines
     if left.day_exhausted:
         lines.append(f"今日群发配额：已用完（微信已提示无配额），共 {left.day_limit} 次")
