@@ -145,5 +145,5 @@ def preview_lines(decision: Decision, options: WechatOptions, left: Quota | None
     if left.month_limit is not None:
         lines.append(f"本月群发配额：剩余 {left.month_left} 次（共 {left.month_limit} 次）")
     if decision.push and left.spent:
-        lines.append("配额已用完：本条将发布，但不会推送给关注者")
+        lines.append("群发配额已用完：本条将发布，但不会推送给关注者")
     return lines
