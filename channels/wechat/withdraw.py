@@ -20,6 +20,7 @@ its ``PublishResult.note`` says why. Token errors refresh and retry as for every
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ NOT_CONFIRMED = "原文章尚未确认发表（没有 article_id），无法删�
 async def withdraw(adapter: WechatAdapter, post: OutgoingPost) -> PublishResult:
     found = recall.target(post, adapter.options.recall)
     if isinstance(found, str):
-        return recall.with_correction_note(await adapter.post_article(post), found)
+        return await _correction(adapter, post, found)
     detail = found.detail
     if detail.get("mode") == "masssend":
         path = "/cgi-bin/message/mass/delete"
@@ -48,12 +49,17 @@ async def withdraw(adapter: WechatAdapter, post: OutgoingPost) -> PublishResult:
         path = "/cgi-bin/freepublish/delete"
         payload = {"article_id": detail["article_id"], "index": 1}
     else:
-        return recall.with_correction_note(await adapter.post_article(post), NOT_CONFIRMED)
+        return await _correction(adapter, post, NOT_CONFIRMED)
     try:
         await adapter.api.with_refresh(partial(adapter.api.post, path, payload))
     except (AuthExpired, CredentialsInvalid):
         raise
     except PermanentError as exc:
-        why = recall.refused(exc)
-        return recall.with_correction_note(await adapter.post_article(post), why)
+        return await _correction(adapter, post, recall.refused(exc))
     return recall.recalled(found, "文章", deleted_with=path.rsplit("/cgi-bin/", 1)[-1])
+
+
+async def _correction(adapter: WechatAdapter, post: OutgoingPost, why: str) -> PublishResult:
+    """The 【撤回】 article; its note also in ``detail`` so that ``confirm`` repeats it."""
+    result = recall.with_correction_note(await adapter.post_article(post), why)
+    return replace(result, detail={**result.detail, "note": result.note})

@@ -168,7 +168,8 @@ async def test_with_the_default_policy_the_orange_is_not_pushed_and_the_red_afte
     orange = await adapter.publish(post("暴雨橙色预警", ORANGE, "orange"))
     assert orange.detail["mode"] == "freepublish"  # published, not pushed
     assert orange.note is not None and "本条是橙色预警" in orange.note
-    assert (await settle(adapter, orange)).url
+    settled = await settle(adapter, orange)
+    assert settled.url and settled.note == orange.note  # the posted delivery says why
 
     red = await adapter.publish(post("暴雨红色预警", RED, "red"))
     assert red.detail["mode"] == "masssend" and red.note is None  # reached the followers
@@ -324,6 +325,7 @@ async def test_a_withdrawal_that_cannot_delete_posts_a_correction_and_says_why(
     started = await adapter.publish(withdrawal)
     assert started.note is not None and said in started.note and "已改发撤回说明" in started.note
     correction = await settle(adapter, started)
+    assert correction.note == started.note  # the posted delivery keeps saying why
     assert correction.detail["recalled"] is False and correction.detail["correction"] is True
     assert correction.url and "【撤回】处罚公示" in (await client.get(correction.url)).text
     assert (await client.get(original.url or "")).status_code == 200  # the original stays
