@@ -46,6 +46,13 @@ to the same people within the interval arrive once — for an OA note that is wh
 wants. What WeCom answers for a suppressed repeat is not in our reference (UNCERTAIN); any
 success reply counts as posted. ``duplicate_check = false`` turns it off and declares NONE.
 
+Withdrawals (issue 11; ``wecom_recall.py``): with ``recall = true`` (the default) a
+withdrawal recalls this account's message of the original, ``POST
+{api_base}/cgi-bin/message/recall?access_token=TOKEN {"msgid"}`` -> ``{"errcode":0,
+"errmsg":"ok"}`` (developer.work.weixin.qq.com/document/path/94867: "本接口可以撤回24小时内
+通过发送应用消息接口推送的消息"). Past 24 h, without the original's msgid, with the option off
+or when WeCom refuses, it sends the 【撤回】 correction instead and says why in the note.
+
 Errors (``SEND_ERRORS``, ``TOKEN_ERRORS``): -1 busy -> TransientError; 45009 -> RateLimited
 (60 s); 60020 untrusted IP (企业可信IP, UNCERTAIN) and 40013 bad corpid -> CredentialsInvalid;
 anything else -> PermanentError with WeCom's own message.
@@ -76,6 +83,8 @@ from channels.oa.common import (
     read_reply,
     window_rate,
 )
+from channels.oa.wecom_recall import withdraw
+from channels.recall import is_withdrawal
 from publisher.contract import (
     AccountContext,
     DirectMessage,
@@ -158,6 +167,7 @@ class WecomAppOptions(OaOptions):
     ack: bool = False
     oauth_base: HttpUrl | None = None  # default https://open.weixin.qq.com (sandbox: its own)
     nudge_after_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
+    recall: bool = True  # a withdrawal recalls the original message (within 24 h)
 
     @field_validator("touser", "toparty", "totag", mode="before")
     @classmethod
@@ -285,6 +295,11 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
         return body
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
+        if is_withdrawal(post):
+            return await withdraw(self, post)
+        return await self.send_message(post)
+
+    async def send_message(self, post: OutgoingPost) -> PublishResult:
         token = await self._token()
         url = f"{self._api}/cgi-bin/message/send"
         body = self._payload(post)

@@ -243,15 +243,26 @@ def preview(
     report = ctx.run(check_notice(notice_input, settings, with_pii=False))  # as intake does
     ctx.guard(report.raise_for_errors)
 
+    clock = SystemClock()
+    options: list[tuple[str, Any]] = []  # issue 11: WeChat mass-send lines (push_preview.py)
+
     def build() -> list[dict[str, Any]]:
-        clock = SystemClock()
         accounts = Channels(settings, clock, None)
         renderer = Renderer(settings.templates_dir, settings.zone, settings.organization)
         intake = Intake(settings, None, accounts, renderer, clock)  # preview: no database
         targets = [accounts.get(c) for c in channels] if channels else None
-        return preview_items(intake, notice_input, targets)
+        items = preview_items(intake, notice_input, targets)
+        for item in items:
+            options.append((item["channel"], accounts.get(item["channel"]).adapter.ctx.options))
+        return items
 
     result = ctx.guard(build)
+    from publisher.cli.push_preview import push_lines
+
+    pushes = ctx.run(push_lines(settings, clock, notice_input.model_dump(mode="json"), options))
+    for item in result:
+        if item["channel"] in pushes:
+            item["mass_send"] = pushes[item["channel"]]
     if as_json:
         emit(result)
     else:
@@ -262,6 +273,8 @@ def preview(
                 click.echo(text)
             for m in item["lengths"]:
                 click.echo(f"[{m['part']}: {m['measured']} / {m['limit']} {m['unit']}]")
+            for line in item.get("mass_send", []):
+                click.echo(line)
             for v in item["violations"]:
                 click.echo(f"!! {v}")
     for w in report.warnings:  # JSON keeps its shape: the warnings go to standard error
