@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.lifecycle import LifecycleStore  # issue 11: follow-ups
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -355,6 +356,7 @@ class Store(
     PortalReads,
     UserStore,
     AuditStore,
+    LifecycleStore,  # issue 11: follow-ups
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

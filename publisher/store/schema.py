@@ -82,6 +82,15 @@ notices = Table(
     # submitted again without an idempotency key (the duplicate guard).
     Column("content_hash", String(64)),
     Index("ix_notices_content", "content_hash", "created_at"),
+    # Lifecycle (issue 11, migration 0010): a follow-up names the notice it follows, how
+    # ("updates" | "lifts" | "withdraws") and carries the ``follows`` mapping its templates
+    # and adapters see. One follow-up per notice at most (unique): an updated notice is
+    # superseded, a lifted or withdrawn one is final, so a second one is refused even when
+    # two requests race. The original's state is read from its follow-up.
+    Column("follows_id", Id),
+    Column("relation", String(20)),
+    Column("follows", JSON),
+    Index("ix_notices_follows", "follows_id", unique=True),
 )
 
 deliveries = Table(

@@ -15,6 +15,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     audit.py     the append-only audit log
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
+    lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.intake import IntakeMixin
+from publisher.store.sql.lifecycle import LifecycleMixin  # issue 11: follow-ups
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
@@ -36,6 +38,7 @@ from publisher.store.sql.users import UsersMixin
 
 
 class SqlStore(
+    LifecycleMixin,  # issue 11: follow-ups (subclasses IntakeMixin, so it comes first)
     IntakeMixin,
     OutcomesMixin,
     ReadsMixin,
