@@ -24,6 +24,11 @@ ROUTES: dict[str, frozenset[Role]] = {
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
+    # issue 11, lifecycle: follow-ups of a published notice (publisher/web/lifecycle.py)
+    "update_notice": _WRITERS,
+    "lift_notice": _WRITERS,
+    "withdraw_notice": _WRITERS,
+    "delete_notice": _WRITERS,  # DELETE /api/notices/{id}: a withdrawal
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -38,6 +43,10 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user disable": _ADMINS,
     "user token": _ADMINS,
     "audit": _ADMINS,
+    # issue 11, lifecycle: follow-ups of a published notice (publisher/cli/lifecycle.py)
+    "notice update": _WRITERS,
+    "notice lift": _WRITERS,
+    "notice withdraw": _WRITERS,
 }
 # (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
 
