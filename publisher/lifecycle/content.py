@@ -105,7 +105,11 @@ def _build(data: dict[str, Any]) -> NoticeInput:
 
 
 def lift_notice(
-    original: NoticeRecord, reason: str | None, now: datetime, zone: ZoneInfo
+    original: NoticeRecord,
+    reason: str | None,
+    now: datetime,
+    zone: ZoneInfo,
+    cap: Mapping[str, Any] | None = None,
 ) -> NoticeInput:
     """The lift (解除) of a warning, as a notice of its own."""
     issuer = original.fields.get("issuer") or original.fields.get("department")
@@ -119,6 +123,8 @@ def lift_notice(
         body += f"\n\n解除原因：{reason}"
     fields = {k: original.fields[k] for k in LIFT_KEEPS if original.fields.get(k)}
     fields["issued_at"] = now.astimezone(zone).isoformat()
+    if cap is not None:  # a CAP Cancel: the message it came from (CAP intake only)
+        fields["cap"] = dict(cap)
     return _build(
         {
             "kind": original.kind,

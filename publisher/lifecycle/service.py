@@ -16,7 +16,8 @@ Accounts whose posts link to the portal copy bring the portal along, as at submi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from publisher import checks, kinds
@@ -139,16 +140,18 @@ class Lifecycle:
         actor: str,
         key: str | None = None,
         accounts: Collection[str] | None = None,
+        cap: Mapping[str, Any] | None = None,
     ) -> Submitted:
         """Lift (解除) the warning ``notice_id``. ``key``: the same key again returns the
-        same lift; ``accounts``: only these of the original's accounts (expiry lifts)."""
+        same lift; ``accounts``: only these of the original's accounts (expiry lifts);
+        ``cap``: the CAP Cancel message it came from (kept as ``fields.cap``)."""
         replay = await self._replayed(key, None)
         if replay is not None:
             return replay
         why = _reason(reason, required=False)
         original = await self._original(notice_id, LIFTS)
         now = self.intake.clock.now()
-        notice = lift_notice(original, why, now, self.zone)
+        notice = lift_notice(original, why, now, self.zone, cap)
         if key is not None:
             notice = notice.model_copy(update={"idempotency_key": key})
         follows = follows_mapping(LIFTS, original, self.intake.settings.public_base_url, why)
@@ -158,9 +161,9 @@ class Lifecycle:
         self, notice_id: int, reason: str | None, *, source: str, actor: str
     ) -> Submitted:
         """Withdraw (撤回) the notice ``notice_id``, of any kind; ``reason`` is required."""
+        original = await self._original(notice_id, WITHDRAWS)  # 404 / 409 first
         why = _reason(reason, required=True)
         assert why is not None
-        original = await self._original(notice_id, WITHDRAWS)
         now = self.intake.clock.now()
         notice = withdraw_notice(original, why, now, self.zone)
         follows = follows_mapping(WITHDRAWS, original, self.intake.settings.public_base_url, why)
