@@ -29,6 +29,8 @@ from publisher.errors import (
     StateError,
     StoreError,
 )
+from publisher.lifecycle import Lifecycle
+from publisher.lifecycle import expiry as lift_at_expiry
 from publisher.metrics.collector import collect_once
 from publisher.notice import MAX_FILE_BYTES
 from publisher.queue.service import prepare, run_worker
@@ -72,6 +74,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
+    lift_at_expiry.schedule(scheduler, Lifecycle(rt.intake))  # issue 11: expiry lift posts
     scheduler.start()
     return scheduler
 
