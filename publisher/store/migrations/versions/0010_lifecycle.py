@@ -23,6 +23,8 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+WITHDRAWALS = "relation = 'withdraws'"
+
 
 def upgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
@@ -31,11 +33,31 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("relation", sa.String(length=20)))
         batch_op.add_column(sa.Column("follows", sa.JSON()))
-        batch_op.create_index("ix_notices_follows", ["follows_id"], unique=True)
+        batch_op.create_index(
+            "ix_notices_follows",
+            ["follows_id"],
+            unique=True,
+            sqlite_where=sa.text("follows_id IS NOT NULL"),
+            postgresql_where=sa.text("follows_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_notices_withdrawals",
+            ["id", "follows_id"],
+            sqlite_where=sa.text(WITHDRAWALS),
+            postgresql_where=sa.text(WITHDRAWALS),
+        )
+        batch_op.create_index(
+            "ix_notices_withdrawn",
+            ["follows_id"],
+            sqlite_where=sa.text(WITHDRAWALS),
+            postgresql_where=sa.text(WITHDRAWALS),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_index("ix_notices_withdrawn")
+        batch_op.drop_index("ix_notices_withdrawals")
         batch_op.drop_index("ix_notices_follows")
         batch_op.drop_column("follows")
         batch_op.drop_column("relation")
