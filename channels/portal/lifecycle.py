@@ -52,6 +52,13 @@ def page_values(notice: PortalNotice, page: Callable[[int], str], zone: ZoneInfo
     return values
 
 
+def in_force_now(notice: PortalNotice, now: datetime, zone: ZoneInfo) -> bool:
+    """In the front page's "warnings in force": active (not withdrawn, lifted, superseded or
+    expired) and not itself a lift."""
+    lift = (notice.follows or {}).get("relation") == "lifts"
+    return not lift and notice.state(now, zone) == "active"
+
+
 def cap_kind(
     notice: PortalNotice, state: str, original_id: Callable[[int], str]
 ) -> tuple[str | None, str | None, str | None]:

@@ -163,6 +163,10 @@ class PortalReads(Protocol):
     ) -> dict[str, list[PortalNotice]]:
         """The newest ``per_kind`` live notices of each kind, read in one snapshot."""
 
+    async def portal_withdrawal_of(self, notice_id: int) -> int | None:
+        """For a withdrawal (撤回, issue 11), the notice it withdrew (whose page says so);
+        None for any other notice or id."""
+
     async def record_page_view(
         self, notice_id: int, day: date, visitor_hash: str, now: datetime
     ) -> bool:

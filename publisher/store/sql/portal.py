@@ -30,7 +30,12 @@ from publisher.states import Status
 from publisher.store.portal import PortalCursor, PortalNotice, PortalPage
 from publisher.store.schema import Id, UTCDateTime, deliveries, notices, page_views
 from publisher.store.sql.core import SqlCore
-from publisher.store.sql.portal_lifecycle import WITHDRAWS, followed_by, withdrawn_notice
+from publisher.store.sql.portal_lifecycle import (
+    WITHDRAWS,
+    followed_by,
+    withdrawal_of,
+    withdrawn_notice,
+)
 
 PORTAL = "portal"  # the channel type whose posted deliveries are portal pages
 SHOWN = (Status.POSTED.value, Status.CANCELLED.value)  # a posted page stays, maybe withdrawn
@@ -298,6 +303,10 @@ class PortalMixin(SqlCore):
             return {kind: [found[k[0]] for k in keys[kind] if k[0] in found] for kind in wanted}
 
         return await self._read(_run)
+
+    async def portal_withdrawal_of(self, notice_id: int) -> int | None:
+        """For a withdrawal (issue 11), the notice it withdrew; None otherwise."""
+        return await self._read(withdrawal_of, notice_id)
 
     async def record_page_view(
         self, notice_id: int, day: date, visitor_hash: str, now: datetime

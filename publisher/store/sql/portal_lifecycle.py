@@ -62,3 +62,10 @@ def withdrawn_notice(
         follows=m["follows"],
         followed_by=after,
     )
+
+
+def withdrawal_of(conn: Connection, notice_id: int) -> int | None:
+    found = conn.execute(
+        select(N.follows_id).where(N.id == notice_id, N.relation == WITHDRAWS)
+    ).scalar()
+    return None if found is None else int(found)
