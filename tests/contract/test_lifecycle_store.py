@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from helpers import notice_row, submit
 from helpers import delivery as fake_delivery
+from helpers import notice_row, submit
 from sqlalchemy import select
 
 from publisher.errors import NotFoundError, StateError
