@@ -144,7 +144,6 @@ class Claimed:
     marked: bool = False  # the claim already committed ``sending`` and counted the attempt
     recall: PostRef | None = None  # a withdrawal: this account's post of the original
 
-
     def outgoing(self) -> OutgoingPost:
         """What the adapter is asked to publish for this claim."""
         rendered = self.delivery.rendered
