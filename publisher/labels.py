@@ -44,6 +44,10 @@ ACTION = {
     "cancelled": "取消",
     "breaker_open": "熔断暂停",
     "recovered": "恢复",
+    # issue 11: the original's event when a follow-up is made
+    "updates": "被更新",
+    "lifts": "被解除",
+    "withdraws": "被撤回",
 }
 
 METRIC = {

@@ -32,6 +32,11 @@ ROUTES: dict[str, frozenset[Role]] = {
     "remove_schedule": _WRITERS,
     "run_schedule": _WRITERS,
     "upload_schedule_data": _WRITERS,
+    # issue 11, lifecycle: follow-ups of a published notice (publisher/web/lifecycle.py)
+    "update_notice": _WRITERS,
+    "lift_notice": _WRITERS,
+    "withdraw_notice": _WRITERS,
+    "delete_notice": _WRITERS,  # DELETE /api/notices/{id}: a withdrawal
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -50,6 +55,10 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "schedule add": _WRITERS,
     "schedule remove": _WRITERS,
     "schedule run-now": _WRITERS,
+    # issue 11, lifecycle: follow-ups of a published notice (publisher/cli/lifecycle.py)
+    "notice update": _WRITERS,
+    "notice lift": _WRITERS,
+    "notice withdraw": _WRITERS,
 }
 # (report reach, reach collect and reach readers read or refresh figures: open to whoever
 # runs publisher.)

@@ -4,6 +4,7 @@ from publisher.cli import (  # noqa: F401
     audit,
     check,
     deliveries,
+    lifecycle,  # issue 11: notice update|lift|withdraw
     notices,
     obligations,
     ops,

@@ -23,6 +23,7 @@ from publisher.cli import (
     pass_ctx,
 )
 from publisher.cli.acting import act_as, record
+from publisher.lifecycle.present import links_json, links_lines
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
@@ -55,6 +56,8 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
     )
     if data["publish_at"]:
         click.echo(f"定时发布: {labels.when(data['publish_at'], zone)}")
+    for line in links_lines(data, zone):  # issue 11: what it follows, what follows it
+        click.echo(line)
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
         line = (
@@ -214,7 +217,9 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
         try:
             record = await rt.store.get_notice(notice_id)
             reach = await latest_metrics(rt.store, [d.id for d in record.deliveries])
-            return notice_json(record, events=True, metrics=reach)
+            data = notice_json(record, events=True, metrics=reach)
+            data.update(links_json(await rt.store.notice_links(notice_id)))  # issue 11
+            return data
         finally:
             await rt.close()
 

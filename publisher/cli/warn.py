@@ -69,7 +69,7 @@ def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str
             await record(
                 rt.store,
                 who,
-                "notice.submit",
+                taken.action,
                 notice_id=notice_id,
                 replayed=not taken.submitted.created,
                 cap=True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -91,11 +91,16 @@ class Intake:
                 chosen.append(host)
         return chosen
 
-    def preview(self, notice: NoticeInput, account: Account) -> Preview:
-        """Exactly what ``account`` would receive, with any rule it breaks."""
+    def preview(
+        self, notice: NoticeInput, account: Account, follows: Mapping[str, Any] | None = None
+    ) -> Preview:
+        """Exactly what ``account`` would receive, with any rule it breaks. ``follows``: a
+        follow-up's link to the notice it follows (``notice.follows`` in templates; None for
+        an ordinary notice; see ``publisher.lifecycle``)."""
         caps = account.capabilities
         data = notice.model_dump(mode="python")
         data["urgent"] = notice.is_urgent
+        data["follows"] = dict(follows) if follows is not None else None
         context = self.renderer.notice_context(
             data, {"name": account.name, **account.adapter.ctx.options.model_dump(mode="json")}
         )

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
 from publisher.store.collection import CollectionStore  # reach (issue 14)
+from publisher.store.lifecycle import LifecycleStore  # issue 11: follow-ups
 from publisher.store.monitor import MonitorFilter, MonitorRow
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
@@ -431,6 +432,7 @@ class Store(
     ConsoleReads,
     CollectionStore,  # reach: collection schedule state, OA readers
     ScheduleStore,  # recurring schedules
+    LifecycleStore,  # issue 11: follow-ups
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

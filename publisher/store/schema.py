@@ -60,6 +60,10 @@ Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements 
 MAX_ROW_ID = 2**63 - 1  # ids are 64-bit: a larger number names no row (and overflows a query)
 # Deliveries that may hold a portal page: the predicate of the portal's partial indexes.
 PORTAL_PAGES = "channel = 'portal' AND posted_at IS NOT NULL"
+# Follow-ups only (issue 11): partial, so the planner's statistics see follow-ups, not the
+# many ordinary notices where the column is empty.
+FOLLOW_UPS = "follows_id IS NOT NULL"
+WITHDRAWALS = "relation = 'withdraws'"
 
 notices = Table(
     "notices",
@@ -82,6 +86,36 @@ notices = Table(
     # submitted again without an idempotency key (the duplicate guard).
     Column("content_hash", String(64)),
     Index("ix_notices_content", "content_hash", "created_at"),
+    # Lifecycle (issue 11, migration 0010): a follow-up names the notice it follows, how
+    # ("updates" | "lifts" | "withdraws") and carries the ``follows`` mapping its templates
+    # and adapters see. One follow-up per notice at most (unique): an updated notice is
+    # superseded, a lifted or withdrawn one is final, so a second one is refused even when
+    # two requests race. The original's state is read from its follow-up.
+    Column("follows_id", Id),
+    Column("relation", String(20)),
+    Column("follows", JSON),
+    Index(
+        "ix_notices_follows",
+        "follows_id",
+        unique=True,
+        sqlite_where=text(FOLLOW_UPS),
+        postgresql_where=text(FOLLOW_UPS),
+    ),
+    # Withdrawals and what they withdrew leave the portal's lists: these keep that check an
+    # index lookup however many notices there are (publisher/store/sql/portal.py).
+    Index(
+        "ix_notices_withdrawals",
+        "id",
+        "follows_id",
+        sqlite_where=text(WITHDRAWALS),
+        postgresql_where=text(WITHDRAWALS),
+    ),
+    Index(
+        "ix_notices_withdrawn",
+        "follows_id",
+        sqlite_where=text(WITHDRAWALS),
+        postgresql_where=text(WITHDRAWALS),
+    ),
 )
 
 deliveries = Table(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from publisher.documents import DocumentError, decode
 from publisher.errors import NoticeFormatError
+from publisher.lifecycle.present import links_json
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import notice_schema, parse_notice
 from publisher.queue import manual
@@ -76,7 +77,9 @@ async def show_notice(request: Request, notice_id: RowId) -> dict[str, Any]:
     store = runtime(request).store
     record = await store.get_notice(notice_id)
     reach = await latest_metrics(store, [d.id for d in record.deliveries])
-    return notice_json(record, events=True, metrics=reach)
+    data = notice_json(record, events=True, metrics=reach)
+    data.update(links_json(await store.notice_links(notice_id)))  # issue 11: both sides
+    return data
 
 
 @router.get("/deliveries")

@@ -29,6 +29,8 @@ from publisher.errors import (
     StateError,
     StoreError,
 )
+from publisher.lifecycle import Lifecycle
+from publisher.lifecycle import expiry as lift_at_expiry
 from publisher.metrics.collector import collect_once
 from publisher.notice import MAX_FILE_BYTES
 from publisher.queue.service import prepare, run_worker
@@ -37,7 +39,7 @@ from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
-from publisher.web import api, reports, tracked, warnings
+from publisher.web import api, lifecycle, reports, tracked, warnings
 from publisher.web import schedules as schedules_api
 from publisher.web.ack import router as ack_router  # reach: WeCom 已知悉 (issue 14)
 from publisher.web.headers import SecurityHeaders
@@ -87,6 +89,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
     readers_job.schedule(scheduler, rt.store, rt.channels, rt.clock)  # reach: nudges (issue 14)
     schedules_serve.attach(scheduler, rt)  # recurring schedules (publisher/schedules)
+    lift_at_expiry.schedule(scheduler, Lifecycle(rt.intake))  # issue 11: expiry lift posts
     scheduler.start()
     return scheduler
 
@@ -162,6 +165,7 @@ def create_app(
     app.include_router(readers_router)  # reach: OA readers (issue 14)
     app.include_router(ack_router)  # reach: the WeCom 已知悉 link (issue 14)
     app.include_router(schedules_api.router)  # recurring schedules
+    app.include_router(lifecycle.router)  # issue 11: update, lift, withdraw
     _include_account_routes(app, settings, runtime)
 
     console.install(app)  # the web console at / (the portal stays at /portal)

@@ -62,7 +62,7 @@ async def submit_warning(request: Request) -> JSONResponse:
         return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=400)
     await audit(
         request,
-        "notice.submit",
+        taken.action,
         notice_id=taken.submitted.notice_id,
         replayed=not taken.submitted.created,
         cap=True,

@@ -18,6 +18,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     schedules.py recurring schedules and their once-only fires
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
+    lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.collection import CollectionMixin  # reach: collection, OA readers
 from publisher.store.sql.intake import IntakeMixin
+from publisher.store.sql.lifecycle import LifecycleMixin  # issue 11: follow-ups
 from publisher.store.sql.monitor import MonitorMixin
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
@@ -42,6 +44,7 @@ from publisher.store.sql.users import UsersMixin
 
 
 class SqlStore(
+    LifecycleMixin,  # issue 11: follow-ups (subclasses IntakeMixin, so it comes first)
     IntakeMixin,
     OutcomesMixin,
     ReadsMixin,
