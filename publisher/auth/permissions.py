@@ -15,6 +15,7 @@ from publisher.auth.roles import ALL_ROLES, Role
 _WRITERS = frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.EDITOR})
 _READERS = ALL_ROLES
 _ADMINS = frozenset({Role.ADMIN})
+_OBLIGATION_EDITORS = frozenset({Role.ADMIN, Role.SIGNER})  # who owes what: the leadership
 
 ROUTES: dict[str, frozenset[Role]] = {
     "submit_notice": _WRITERS,
@@ -24,6 +25,14 @@ ROUTES: dict[str, frozenset[Role]] = {
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
+    # obligations and freshness (issue 13; publisher/web/obligations.py)
+    "list_obligations": _READERS,
+    "obligations_summary": _READERS,
+    "show_obligation": _READERS,
+    "add_obligation": _OBLIGATION_EDITORS,
+    "replace_obligation": _OBLIGATION_EDITORS,
+    "delete_obligation": _OBLIGATION_EDITORS,
+    "freshness": _READERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -38,6 +47,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user disable": _ADMINS,
     "user token": _ADMINS,
     "audit": _ADMINS,
+    "obligations remind": _OBLIGATION_EDITORS,  # issue 13: sends reminders now
 }
 # (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
 

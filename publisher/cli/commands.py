@@ -5,6 +5,7 @@ from publisher.cli import (  # noqa: F401
     check,
     deliveries,
     notices,
+    obligation_views,  # obligations list/summary/remind, freshness (issue 13)
     obligations,
     ops,
     reach,

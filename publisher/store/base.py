@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.obligations import ObligationStore  # obligations (issue 13)
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -355,6 +356,7 @@ class Store(
     PortalReads,
     UserStore,
     AuditStore,
+    ObligationStore,  # obligations (issue 13)
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

@@ -31,11 +31,13 @@ from publisher.errors import (
 )
 from publisher.metrics.collector import collect_once
 from publisher.notice import MAX_FILE_BYTES
+from publisher.obligations import jobs as obligation_jobs  # obligations (issue 13)
 from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
+from publisher.web import obligations as obligations_api  # obligations (issue 13)
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
 
@@ -72,6 +74,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
+    obligation_jobs.schedule(scheduler, rt)  # obligations' reminders + freshness (issue 13)
     scheduler.start()
     return scheduler
 
@@ -142,6 +145,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(tracked.router)
     app.include_router(warnings.router)
+    app.include_router(obligations_api.router)  # obligations + freshness (issue 13)
     _include_account_routes(app, settings, runtime)
 
     @app.get("/", include_in_schema=False)
