@@ -210,7 +210,7 @@ def test_a_watch_can_be_switched_off_and_never_posted_is_not_an_alarm() -> None:
 
 
 def test_freshness_thresholds_must_rise() -> None:
-    with pytest.raises(ConfigError, match="freshness_days"):
+    with pytest.raises(ConfigError, match="PUBLISHER_FRESHNESS_DAYS 无效: 应为递增的正整数天数"):
         load_settings(freshness_days=[14, 10])
 
 
