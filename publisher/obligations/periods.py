@@ -1,11 +1,12 @@
 """Periods and due dates of recurring obligations.
 
 A recurring obligation is about a *data period* (November's approvals, the third quarter's
-penalties, the year 2025's report) and is met by a disclosure posted in its *window*: from the
-day after the data period ends to the end of the following period (November's list counts when
-posted between 1 and 31 December). It is due ``working_days`` working days after the data
-period ends (counted by :mod:`publisher.obligations.workdays`), or on a fixed date of the
-following year (``due = "01-31"``: the annual report).
+penalties, the year 2025's report). Its *window* opens the day after the data period ends
+(November's list counts when posted from 1 December on; normally during December, the
+window shown). It is due ``working_days`` working days after the data period ends (counted by
+:mod:`publisher.obligations.workdays`), or on a fixed date of the following year
+(``due = "01-31"``: the annual report). Which post meets which period:
+:func:`publisher.obligations.status.period_statuses`.
 
 Years the holiday data does not know: the due date cannot be computed. :func:`due_date` then
 answers the Chinese reason ("无法计算（节假日数据未覆盖 2027 年）") instead of a date; nothing
@@ -75,23 +76,6 @@ def previous(period: Period) -> Period:
 def _every_of(period: Period) -> str:
     months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
     return {1: "month", 3: "quarter", 6: "half_year", 12: "year"}[months]
-
-
-def periods_due_in(every: str, first: date, last: date, spec: Obligation) -> list[Period]:
-    """The data periods whose due date falls in [first, last] (or cannot be computed while
-    their window overlaps it), oldest first."""
-    found: list[Period] = []
-    period = period_of(every, last)
-    for _ in range(30):  # far enough back for any due date within a year of its period
-        due, _problem = due_date(spec, period.end)
-        known = due is not None and first <= due <= last
-        unknown = due is None and period.window_start <= last and period.window_end >= first
-        if known or unknown:
-            found.append(period)
-        if period.window_end < first:
-            break
-        period = previous(period)
-    return sorted(found, key=lambda p: p.start)
 
 
 def unknown_text(year: int) -> str:

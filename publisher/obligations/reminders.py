@@ -4,7 +4,8 @@ For an obligation not yet met: the responsible person ``obligations_remind_days`
 before the due date and on the day; once it is a working day late, the department head; once
 it is ``obligations_leader_after`` working days late, the leader. Every attempt is recorded
 (``obligation_reminders``): a sent reminder is never sent again, a failed one is tried again at
-the next run and is listed by ``doctor`` until then.
+the next run and is listed by ``doctor`` until then. Occurrences due before the obligation
+was recorded (a fresh install's past periods) are listed as overdue but never chased.
 """
 
 from __future__ import annotations
@@ -116,7 +117,11 @@ async def remind(
     accounts = list(accounts)
     attempts: list[Attempt] = []
     url = f"{settings.public_base_url}/api/obligations"
-    for row in await status_mod.current(store, settings, today):
+    loaded = await status_mod.load(store, settings)
+    owed_from = {o.name: o.created for o in loaded}
+    for row in await status_mod.current(store, settings, today, loaded):
+        if row.due is not None and row.due < owed_from[row.name]:
+            continue  # due before the obligation was recorded: listed, never chased
         for step, people, title, text in steps(row, today, settings):
             attempt = await send_once(
                 store,

@@ -81,6 +81,7 @@ class Status:
 class Loaded:
     name: str
     spec: Obligation
+    created: date  # owed from this day: earlier occurrences are not chased
 
 
 async def load(store: Store, settings: Settings, actor: str = "obligations_file") -> list[Loaded]:
@@ -88,7 +89,11 @@ async def load(store: Store, settings: Settings, actor: str = "obligations_file"
     found = spec.read_file(settings)
     await store.seed_obligations({n: spec.dump(s) for n, s in found.items()}, actor)
     return [
-        Loaded(r.name, spec.Obligation.model_validate(r.spec))
+        Loaded(
+            r.name,
+            spec.Obligation.model_validate(r.spec),
+            r.created_at.astimezone(settings.zone).date(),
+        )
         for r in await store.list_obligations()
     ]
 
@@ -119,6 +124,65 @@ def _state(
     return "overdue", late, why
 
 
+def period_statuses(
+    name: str,
+    s: Obligation,
+    channels: Sequence[str],
+    history: Sequence[Period],
+    found: Iterable[Disclosure],
+    today: date,
+    zone: ZoneInfo,
+) -> list[Status]:
+    """A recurring obligation over consecutive data periods (oldest first).
+
+    Each post meets one period: the oldest one still open whose window had started when it was
+    posted. A list posted late, or for a period skipped, is counted where it belongs instead
+    of twice; a post before a period's window opened never counts for it."""
+    posts: dict[str, list[tuple[datetime, int]]] = {c: [] for c in channels}
+    for d in found:
+        if d.posted_at is not None and d.account in posts and _matches(s, d):
+            posts[d.account].append((d.posted_at, d.notice_id))
+    for times in posts.values():
+        times.sort()
+    taken = dict.fromkeys(channels, 0)
+    out: list[Status] = []
+    for period in history:
+        got: dict[str, tuple[datetime, int]] = {}
+        for c in channels:
+            times = posts[c]
+            while taken[c] < len(times) and times[taken[c]][0].astimezone(zone).date() < (
+                period.window_start
+            ):
+                taken[c] += 1
+            if taken[c] < len(times):
+                got[c] = times[taken[c]]
+                taken[c] += 1
+        complete = bool(channels) and len(got) == len(channels)
+        last = max(got.values()) if complete else None
+        met_at = last[0] if last else None
+        due, problem = periods.due_date(s, period.end)
+        met_on = met_at.astimezone(zone).date() if met_at else None
+        state, late, why = _state(due, met_on, today, problem)
+        window = (period.window_start, period.window_end)
+        out.append(
+            Status(
+                name,
+                s,
+                tuple(channels),
+                period.key,
+                period.label,
+                window,
+                due,
+                state,
+                late,
+                met_at,
+                last[1] if last else None,
+                why,
+            )
+        )
+    return out
+
+
 def period_status(
     name: str,
     s: Obligation,
@@ -128,37 +192,20 @@ def period_status(
     today: date,
     zone: ZoneInfo,
 ) -> Status:
-    """One recurring obligation in one data period."""
-    first: dict[str, datetime] = {}
-    notice_of: dict[str, int] = {}
-    for d in found:
-        if d.posted_at is None or d.account not in channels or not _matches(s, d):
-            continue
-        day = d.posted_at.astimezone(zone).date()
-        if period.window_start <= day <= period.window_end and (
-            d.account not in first or d.posted_at < first[d.account]
-        ):
-            first[d.account] = d.posted_at
-            notice_of[d.account] = d.notice_id
-    met_at = max(first.values()) if channels and len(first) == len(channels) else None
-    due, problem = periods.due_date(s, period.end)
-    met_on = met_at.astimezone(zone).date() if met_at else None
-    state, late, why = _state(due, met_on, today, problem)
-    last = max(first, key=lambda a: first[a]) if met_at else None
-    return Status(
-        name,
-        s,
-        tuple(channels),
-        period.key,
-        period.label,
-        (period.window_start, period.window_end),
-        due,
-        state,
-        late,
-        met_at,
-        notice_of[last] if last else None,
-        why,
-    )
+    """One recurring obligation in one data period (as if no earlier one were open)."""
+    return period_statuses(name, s, channels, [period], found, today, zone)[0]
+
+
+def history(every: str, first: date, last: date) -> list[Period]:
+    """The data periods whose window starts between ``first`` and ``last``, oldest first."""
+    found: list[Period] = []
+    period = periods.period_of(every, last)
+    while period.window_start > last:
+        period = periods.previous(period)
+    while period.window_start >= first:
+        found.append(period)
+        period = periods.previous(period)
+    return found[::-1]
 
 
 def notice_statuses(
@@ -223,13 +270,22 @@ async def _disclosures(
     return await store.disclosures(kinds, midnight(since, zone))
 
 
+HISTORY_DAYS = 400  # how far back open periods are looked for
+
+
+def _open(row: Status, created: date) -> bool:
+    """An older occurrence still owed: not met, and due after the obligation was recorded."""
+    return row.state in ("overdue", "unknown") and (row.due is None or row.due >= created)
+
+
 async def current(
     store: Store, settings: Settings, today: date, loaded: Sequence[Loaded] | None = None
 ) -> list[Status]:
-    """Every obligation in its current period (per-notice ones: each recent or open item)."""
+    """Every obligation in its current period, plus earlier periods still open (overdue
+    since the obligation was recorded); per-notice ones: each recent or open item."""
     zone = settings.zone
     loaded = list(loaded) if loaded is not None else await load(store, settings)
-    since = today - timedelta(days=NOTICE_LOOKBACK)
+    since = today - timedelta(days=HISTORY_DAYS)
     found = await _disclosures(store, loaded, since, zone)
     rows: list[Status] = []
     for o in loaded:
@@ -239,9 +295,11 @@ async def current(
                 recent = row.due is not None and row.due >= today - timedelta(days=RECENT_DAYS)
                 if row.state not in ("met", "met_late") or recent:
                     rows.append(row)
-        else:
-            period = periods.current(o.spec.every, today)
-            rows.append(period_status(o.name, o.spec, channels, period, found, today, zone))
+            continue
+        past = period_statuses(
+            o.name, o.spec, channels, history(o.spec.every, since, today), found, today, zone
+        )
+        rows += [r for r in past[:-1] if _open(r, o.created)] + past[-1:]
     return rows
 
 
@@ -249,10 +307,11 @@ async def due_in(
     store: Store, settings: Settings, first: date, last: date, today: date
 ) -> list[Status]:
     """Every obligation occurrence due between ``first`` and ``last`` (inclusive), as of
-    ``today``; occurrences whose due date cannot be computed are included as ``unknown``."""
+    ``today``; occurrences whose due date cannot be computed are included as ``unknown``
+    while their window overlaps the range."""
     zone = settings.zone
     loaded = await load(store, settings)
-    since = first - timedelta(days=NOTICE_LOOKBACK)
+    since = first - timedelta(days=HISTORY_DAYS)
     found = await _disclosures(store, loaded, since, zone)
     rows: list[Status] = []
     for o in loaded:
@@ -262,6 +321,11 @@ async def due_in(
                 if row.due is not None and first <= row.due <= last:
                     rows.append(row)
             continue
-        for period in periods.periods_due_in(o.spec.every, first, last, o.spec):
-            rows.append(period_status(o.name, o.spec, channels, period, found, today, zone))
+        span = history(o.spec.every, since, max(last, today))
+        for row in period_statuses(o.name, o.spec, channels, span, found, today, zone):
+            if row.due is not None:
+                if first <= row.due <= last:
+                    rows.append(row)
+            elif row.window and row.window[0] <= last and row.window[1] >= first:
+                rows.append(row)
     return rows
