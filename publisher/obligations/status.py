@@ -273,9 +273,21 @@ async def _disclosures(
 HISTORY_DAYS = 400  # how far back open periods are looked for
 
 
-def _open(row: Status, created: date) -> bool:
-    """An older occurrence still owed: not met, and due after the obligation was recorded."""
-    return row.state in ("overdue", "unknown") and (row.due is None or row.due >= created)
+def _open(row: Status) -> bool:
+    """An older occurrence still owed and not met."""
+    return row.state in ("overdue", "unknown")
+
+
+def _owed(o: Loaded, span: list[Period], keep_last: bool = True) -> list[Period]:
+    """The periods owed since the obligation was recorded (due then or later, or due date
+    unknown); with ``keep_last``, the current period whatever its due date. Posts are only
+    matched against these, so a period nobody owed cannot take a later period's post."""
+    owed = [
+        p for p in span if (due := periods.due_date(o.spec, p.end)[0]) is None or due >= o.created
+    ]
+    if keep_last and span and (not owed or owed[-1] != span[-1]):
+        owed.append(span[-1])
+    return owed
 
 
 async def current(
@@ -296,10 +308,9 @@ async def current(
                 if row.state not in ("met", "met_late") or recent:
                     rows.append(row)
             continue
-        past = period_statuses(
-            o.name, o.spec, channels, history(o.spec.every, since, today), found, today, zone
-        )
-        rows += [r for r in past[:-1] if _open(r, o.created)] + past[-1:]
+        span = _owed(o, history(o.spec.every, since, today))
+        past = period_statuses(o.name, o.spec, channels, span, found, today, zone)
+        rows += [r for r in past[:-1] if _open(r)] + past[-1:]
     return rows
 
 
@@ -321,7 +332,7 @@ async def due_in(
                 if row.due is not None and first <= row.due <= last:
                     rows.append(row)
             continue
-        span = history(o.spec.every, since, max(last, today))
+        span = _owed(o, history(o.spec.every, since, max(last, today)), keep_last=False)
         for row in period_statuses(o.name, o.spec, channels, span, found, today, zone):
             if row.due is not None:
                 if first <= row.due <= last:
