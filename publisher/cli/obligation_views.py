@@ -164,10 +164,9 @@ def freshness_command(ctx: Context, as_json: bool) -> None:
         emit({"today": today.isoformat(), "watches": [w.as_json() for w in watches]})
         return
     for w in watches:
-        days = f"{w.days} 天未发布" if w.days is not None else "无发布记录"
-        limits = (
-            f"（提醒 {'、'.join(map(str, w.thresholds[:-1]))} 天，告警 {w.thresholds[-1]} 天）"
-            if w.thresholds
-            else ""
-        )
-        click.echo(f"{w.label}: {days}，{FRESH[w.state]}{limits}")
+        days = f"{w.days} 天未发布，" if w.days is not None else ""
+        limits = ""
+        if w.thresholds:
+            reminds = "、".join(map(str, w.thresholds[:-1])) or "无"
+            limits = f"（提醒 {reminds} 天，告警 {w.thresholds[-1]} 天）"
+        click.echo(f"{w.label}: {days}{FRESH[w.state]}{limits}")

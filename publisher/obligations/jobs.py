@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from publisher.contract import Clock
 from publisher.errors import PublisherError
-from publisher.obligations import freshness, reminders, status
+from publisher.obligations import freshness, reminders, status, workdays
 from publisher.obligations.reminders import Attempt
 from publisher.registry import Account
 from publisher.settings import Settings
@@ -67,11 +67,18 @@ async def doctor(
     problems: list[str] = []
     today = clock.now().astimezone(settings.zone).date()
     try:
-        rows = await status.current(store, settings, today)
+        loaded = await status.load(store, settings)
+        rows = await status.current(store, settings, today, loaded)
     except PublisherError as exc:
         return fine, warnings, [f"信息公开义务: {exc}"]
     overdue = [r for r in rows if r.state == "overdue"]
-    fine.append(f"信息公开义务: {len({r.name for r in rows})} 项，逾期 {len(overdue)} 项")
+    fine.append(f"信息公开义务: {len(loaded)} 项，逾期 {len(overdue)} 项")
+    last_year = workdays.known_years()[1]
+    if today.year >= last_year and today.month >= 11:
+        warnings.append(
+            f"节假日数据 {workdays.calendar_version()} 只收录到 {last_year} 年："
+            f"{last_year + 1} 年的截止日期将无法计算，国务院公布安排后请升级 chinesecalendar"
+        )
     for r in rows:
         if r.problem:
             warnings.append(
