@@ -254,9 +254,9 @@ def test_months_and_definitions_are_refused_in_one_line() -> None:
     assert parse_month("2026-02") == (date(2026, 2, 1), date(2026, 2, 28))
     with pytest.raises(InputError, match="月份应为 YYYY-MM"):
         parse_month("2026-13")
-    with pytest.raises(InputError, match="^义务 x: working_days 和 due 须给出且只给出一个$"):
+    with pytest.raises(InputError, match=r"^义务 x: working_days 和 due 须给出且只给出一个$"):
         parse("x", {"title": "t", "kind": "general", "department": "d", "every": "month"})
-    with pytest.raises(InputError, match="^义务 x working_days: 应为整数$"):
+    with pytest.raises(InputError, match=r"^义务 x working_days: 应为整数$"):
         parse(
             "x",
             {
