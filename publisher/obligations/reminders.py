@@ -117,7 +117,7 @@ async def remind(
     accounts = list(accounts)
     attempts: list[Attempt] = []
     url = f"{settings.public_base_url}/api/obligations"
-    loaded = await status_mod.load(store, settings)
+    loaded = await status_mod.load(store, settings, strict=False)
     owed_from = {o.name: o.created for o in loaded}
     for row in await status_mod.current(store, settings, today, loaded):
         if row.due is not None and row.due < owed_from[row.name]:

@@ -13,18 +13,22 @@ as notices are known: one never entered is not seen.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from publisher.errors import ConfigError
 from publisher.obligations import periods, spec
 from publisher.obligations.periods import Period
 from publisher.obligations.spec import Obligation
 from publisher.settings import Settings
 from publisher.store import Store
 from publisher.store.obligations import Disclosure
+
+log = logging.getLogger("publisher.obligations")
 
 STATE_LABELS = {
     "met": "已按时发布",
@@ -84,9 +88,19 @@ class Loaded:
     created: date  # owed from this day: earlier occurrences are not chased
 
 
-async def load(store: Store, settings: Settings, actor: str = "obligations_file") -> list[Loaded]:
-    """The obligations in the store, after seeding the ones new in the file."""
-    found = spec.read_file(settings)
+async def load(
+    store: Store, settings: Settings, actor: str = "obligations_file", *, strict: bool = True
+) -> list[Loaded]:
+    """The obligations in the store, after seeding the ones new in the file. A file that
+    cannot be read raises ConfigError; without ``strict`` (the API, the scheduled run) it is
+    logged and the stored obligations are used (``doctor`` and the CLI name the problem)."""
+    try:
+        found = spec.read_file(settings)
+    except ConfigError as exc:
+        if strict:
+            raise
+        log.warning("obligations file not read: %s", exc)
+        found = {}
     await store.seed_obligations({n: spec.dump(s) for n, s in found.items()}, actor)
     return [
         Loaded(
@@ -291,12 +305,17 @@ def _owed(o: Loaded, span: list[Period], keep_last: bool = True) -> list[Period]
 
 
 async def current(
-    store: Store, settings: Settings, today: date, loaded: Sequence[Loaded] | None = None
+    store: Store,
+    settings: Settings,
+    today: date,
+    loaded: Sequence[Loaded] | None = None,
+    *,
+    strict: bool = True,
 ) -> list[Status]:
     """Every obligation in its current period, plus earlier periods still open (overdue
     since the obligation was recorded); per-notice ones: each recent or open item."""
     zone = settings.zone
-    loaded = list(loaded) if loaded is not None else await load(store, settings)
+    loaded = list(loaded) if loaded is not None else await load(store, settings, strict=strict)
     since = today - timedelta(days=HISTORY_DAYS)
     found = await _disclosures(store, loaded, since, zone)
     rows: list[Status] = []
@@ -315,13 +334,13 @@ async def current(
 
 
 async def due_in(
-    store: Store, settings: Settings, first: date, last: date, today: date
+    store: Store, settings: Settings, first: date, last: date, today: date, *, strict: bool = True
 ) -> list[Status]:
     """Every obligation occurrence due between ``first`` and ``last`` (inclusive), as of
     ``today``; occurrences whose due date cannot be computed are included as ``unknown``
     while their window overlaps the range."""
     zone = settings.zone
-    loaded = await load(store, settings)
+    loaded = await load(store, settings, strict=strict)
     since = first - timedelta(days=HISTORY_DAYS)
     found = await _disclosures(store, loaded, since, zone)
     rows: list[Status] = []

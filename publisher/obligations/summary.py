@@ -86,10 +86,10 @@ class Department:
 
 
 async def month_summary(
-    store: Store, settings: Settings, month: str, today: date
+    store: Store, settings: Settings, month: str, today: date, *, strict: bool = True
 ) -> dict[str, Any]:
     first, last = parse_month(month)
-    rows = await due_in(store, settings, first, last, today)
+    rows = await due_in(store, settings, first, last, today, strict=strict)
     departments: dict[str, Department] = {}
     for row in rows:
         departments.setdefault(row.spec.department, Department(row.spec.department)).add(row)

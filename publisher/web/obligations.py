@@ -60,7 +60,7 @@ async def list_obligations(
     due_today / overdue / unknown) and working days late."""
     rt = _rt(request)
     today = _today(rt)
-    rows = await current(rt.store, rt.settings, today)
+    rows = await current(rt.store, rt.settings, today, strict=False)
     if overdue:
         rows = [r for r in rows if r.state == "overdue"]
     if department is not None:
@@ -80,17 +80,17 @@ async def obligations_summary(
 ) -> JSONResponse:
     """Per department: what fell due in the month, on time, late, still missing."""
     rt = _rt(request)
-    return JSONResponse(await month_summary(rt.store, rt.settings, month, _today(rt)))
+    return JSONResponse(await month_summary(rt.store, rt.settings, month, _today(rt), strict=False))
 
 
 @router.get("/obligations/{name}")
 async def show_obligation(request: Request, name: Name) -> JSONResponse:
     """One obligation's definition and its current period(s)."""
     rt = _rt(request)
-    await load(rt.store, rt.settings)
+    await load(rt.store, rt.settings, strict=False)
     record = await rt.store.get_obligation(name)
     spec = specs.Obligation.model_validate(record.spec)
-    rows = await current(rt.store, rt.settings, _today(rt))
+    rows = await current(rt.store, rt.settings, _today(rt), strict=False)
     return JSONResponse(
         {
             "definition": _definition(name, spec, record.updated_by),
@@ -106,7 +106,8 @@ async def add_obligation(request: Request) -> JSONResponse:
     body = await _body(request)
     name = specs.check_name(body.pop("name", None))
     spec = specs.parse(name, body, rt.settings)
-    await load(rt.store, rt.settings)  # the file's names first, so they are not seeded over it
+    # The file's names first, so that a later seeding never lands on top of this one.
+    await load(rt.store, rt.settings, strict=False)
     await rt.store.add_obligation(name, specs.dump(spec), acting(request))
     await audit(request, "obligation_add", name=name)
     return JSONResponse(_definition(name, spec, acting(request)), status_code=201)
@@ -120,7 +121,7 @@ async def replace_obligation(request: Request, name: Name) -> JSONResponse:
     if body.pop("name", name) != name:
         raise InputError("请求体中的 name 与地址中的不一致")
     spec = specs.parse(name, body, rt.settings)
-    await load(rt.store, rt.settings)
+    await load(rt.store, rt.settings, strict=False)
     await rt.store.replace_obligation(name, specs.dump(spec), acting(request))
     await audit(request, "obligation_replace", name=name)
     return JSONResponse(_definition(name, spec, acting(request)))
@@ -130,7 +131,7 @@ async def replace_obligation(request: Request, name: Name) -> JSONResponse:
 async def delete_obligation(request: Request, name: Name) -> Response:
     """Delete an obligation (the file does not bring it back)."""
     rt = _rt(request)
-    await load(rt.store, rt.settings)
+    await load(rt.store, rt.settings, strict=False)
     await rt.store.delete_obligation(name, acting(request))
     await audit(request, "obligation_delete", name=name)
     return Response(status_code=204)

@@ -387,3 +387,21 @@ async def test_freshness_reminds_the_owner_at_10_and_12_days_and_alarms_at_14(
         assert len(await received(http)) == 4  # the watchdog never posts filler on a channel
         portal_posts = [d for d in await rt.store.last_posts() if d.account == "portal"]
         assert len(portal_posts) == 1
+
+
+async def test_a_broken_file_never_breaks_the_api_and_doctor_names_it(
+    database_url: str, clock: Any, tmp_path: Path
+) -> None:
+    clock.current = local(date(2026, 2, 26))
+    settings = settings_for(tmp_path, database_url)
+    async with api(settings, clock) as (http, rt):
+        assert (await http.get("/api/obligations")).status_code == 200  # seeded
+        (tmp_path / "obligations.toml").write_text("[obligations.x\n", encoding="utf-8")
+        listed = await http.get("/api/obligations")
+        assert listed.status_code == 200
+        names = {o["name"] for o in listed.json()["obligations"]}
+        assert names == {"approvals", "accidents"}  # penalty decisions: none entered
+        _, _, problems = await jobs.doctor(rt.store, settings, clock)
+        assert len(problems) == 1
+        assert problems[0].startswith(f"信息公开义务: obligations_file: {tmp_path}")
+        assert "不是有效的 TOML" in problems[0]
