@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from publisher import kinds
 from publisher.contract import Clock
 from publisher.errors import PublisherError
 from publisher.obligations import freshness, reminders, status, workdays
@@ -79,6 +80,17 @@ async def doctor(
             f"节假日数据 {workdays.calendar_version()} 只收录到 {last_year} 年："
             f"{last_year + 1} 年的截止日期将无法计算，国务院公布安排后请升级 chinesecalendar"
         )
+    for o in loaded:
+        gone = [c for c in o.spec.channels if c not in settings.accounts]
+        if gone:
+            warnings.append(f"信息公开义务 {o.name}: 渠道账号 {'、'.join(gone)} 已不存在，无法满足")
+        if not o.spec.responsible:
+            warnings.append(f"信息公开义务 {o.name}: 未指定责任人 (responsible)，不会发送提醒")
+    names = set(settings.accounts) | {k.category for k in kinds.REGISTRY.values()}
+    for setting in ("freshness_owners", "freshness_thresholds"):
+        unknown = sorted(set(getattr(settings, setting)) - names)
+        if unknown:
+            warnings.append(f"{setting}: 没有名为 {'、'.join(unknown)} 的渠道账号或门户栏目")
     for r in rows:
         if r.problem:
             warnings.append(

@@ -43,6 +43,19 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _body_schema(with_name: bool) -> dict[str, Any]:
+    """The request body in the OpenAPI document: an entry of config/obligations.toml."""
+    schema = specs.Obligation.model_json_schema()
+    if with_name:
+        schema["properties"] = {
+            "name": {"type": "string", "pattern": specs.NAME.pattern, "title": "Name"},
+            **schema["properties"],
+        }
+        schema["required"] = ["name", *schema.get("required", [])]
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 def _definition(name: str, spec: specs.Obligation, updated_by: str | None = None) -> dict[str, Any]:
     out = {"name": name, **specs.dump(spec), "rule": spec.rule_text()}
     if updated_by is not None:
@@ -99,7 +112,7 @@ async def show_obligation(request: Request, name: Name) -> JSONResponse:
     )
 
 
-@router.post("/obligations", status_code=201)
+@router.post("/obligations", status_code=201, openapi_extra=_body_schema(True))
 async def add_obligation(request: Request) -> JSONResponse:
     """Add an obligation: ``name`` plus the keys of an entry of config/obligations.toml."""
     rt = _rt(request)
@@ -113,7 +126,7 @@ async def add_obligation(request: Request) -> JSONResponse:
     return JSONResponse(_definition(name, spec, acting(request)), status_code=201)
 
 
-@router.put("/obligations/{name}")
+@router.put("/obligations/{name}", openapi_extra=_body_schema(False))
 async def replace_obligation(request: Request, name: Name) -> JSONResponse:
     """Replace an obligation's definition (the body: every key, as for POST, without name)."""
     rt = _rt(request)

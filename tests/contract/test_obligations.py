@@ -405,3 +405,25 @@ async def test_a_broken_file_never_breaks_the_api_and_doctor_names_it(
         assert len(problems) == 1
         assert problems[0].startswith(f"信息公开义务: obligations_file: {tmp_path}")
         assert "不是有效的 TOML" in problems[0]
+
+
+async def test_doctor_warns_of_what_would_silently_do_nothing(
+    database_url: str, clock: Any, tmp_path: Path
+) -> None:
+    clock.current = local(date(2026, 11, 20))  # the holiday data ends with 2026
+    text = APPROVALS_ONLY.replace('responsible = ["zhangsan"]', "responsible = []")
+    (tmp_path / "obligations.toml").write_text(text, encoding="utf-8")
+    settings = settings_for(tmp_path, database_url, freshness_owners={"nope": ["x"]})
+    rt = await Runtime.open(settings, clock=clock)
+    try:
+        fine, warnings, problems = await jobs.doctor(rt.store, settings, clock)
+    finally:
+        await rt.close()
+    assert fine == ["信息公开义务: 1 项，逾期 1 项"]  # October's list, due 17 November
+    assert problems == []
+    assert warnings == [
+        "节假日数据 chinesecalendar 1.11.0 只收录到 2026 年：2027 年的截止日期将无法计算，"
+        "国务院公布安排后请升级 chinesecalendar",
+        "信息公开义务 approvals: 未指定责任人 (responsible)，不会发送提醒",
+        "freshness_owners: 没有名为 nope 的渠道账号或门户栏目",
+    ]
