@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -204,6 +205,19 @@ class Settings(BaseSettings):
     schedules_file: Path = Path("config/schedules.toml")
     inbox_dir: Path = Path("inbox")
     schedule_grace_seconds: float = Field(default=3600.0, ge=0.0, le=31 * 86400)
+    # -- obligations and the freshness watchdog (issue 13; publisher.obligations) --
+    # The file that seeds the obligations (None: config/obligations.toml in the working
+    # directory if present, else the starter entries shipped with publisher).
+    obligations_file: Path | None = None
+    obligations_remind_days: int = Field(default=3, ge=0, le=60)  # working days before due
+    obligations_leader_after: int = Field(default=5, ge=1, le=250)  # working days late
+    obligations_interval: float = Field(default=3600.0, ge=0.0)  # reminders + watchdog; 0: off
+    freshness_days: list[int] = Field(default_factory=lambda: [10, 12, 14])  # remind.., alarm
+    freshness_notice_categories: list[str] = Field(default_factory=list)  # 通知公告 columns
+    freshness_notice_days: list[int] = Field(default_factory=lambda: [160, 170, 180])
+    freshness_thresholds: dict[str, list[int]] = Field(default_factory=dict)  # per name; []: off
+    freshness_owners: dict[str, list[str]] = Field(default_factory=dict)  # name -> OA user ids
+    freshness_leaders: list[str] = Field(default_factory=list)  # OA user ids told of alarms
 
     @field_validator("database_url")
     @classmethod
@@ -248,6 +262,21 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[a-z0-9]{1,10}", t):
                 raise ValueError(f"附件类型 {t[:20]!r}: 应为扩展名，如 pdf、docx")
         return types
+
+    @field_validator("freshness_days", "freshness_notice_days")
+    @classmethod
+    def _rising_days(cls, value: list[int]) -> list[int]:
+        if not value or any(b <= a for a, b in pairwise(value)) or value[0] < 1:
+            raise ValueError("应为递增的正整数天数，如 [10, 12, 14]（最后一个为告警）")
+        return value
+
+    @field_validator("freshness_thresholds")
+    @classmethod
+    def _rising_thresholds(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        for days in value.values():
+            if days:  # [] switches the watch off for that account or category
+                cls._rising_days(days)
+        return value
 
     @field_validator("accounts")
     @classmethod

@@ -15,6 +15,7 @@ from publisher.auth.roles import ALL_ROLES, Role
 _WRITERS = frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.EDITOR})
 _READERS = ALL_ROLES
 _ADMINS = frozenset({Role.ADMIN})
+_OBLIGATION_EDITORS = frozenset({Role.ADMIN, Role.SIGNER})  # who owes what: the leadership
 
 ROUTES: dict[str, frozenset[Role]] = {
     "submit_notice": _WRITERS,
@@ -37,6 +38,14 @@ ROUTES: dict[str, frozenset[Role]] = {
     "lift_notice": _WRITERS,
     "withdraw_notice": _WRITERS,
     "delete_notice": _WRITERS,  # DELETE /api/notices/{id}: a withdrawal
+    # obligations and freshness (issue 13; publisher/web/obligations.py)
+    "list_obligations": _READERS,
+    "obligations_summary": _READERS,
+    "show_obligation": _READERS,
+    "add_obligation": _OBLIGATION_EDITORS,
+    "replace_obligation": _OBLIGATION_EDITORS,
+    "delete_obligation": _OBLIGATION_EDITORS,
+    "freshness": _READERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -76,6 +85,7 @@ PAGES: dict[str, frozenset[Role]] = {
     "audit": _ADMINS,
     "users": _ADMINS,
     "account": _READERS,  # one's own password
+    "obligations remind": _OBLIGATION_EDITORS,  # issue 13: sends reminders now
 }
 
 

@@ -6,6 +6,7 @@ from publisher.cli import (  # noqa: F401
     deliveries,
     lifecycle,  # issue 11: notice update|lift|withdraw
     notices,
+    obligation_views,  # obligations list/summary/remind, freshness (issue 13)
     obligations,
     ops,
     reach,

@@ -34,6 +34,7 @@ from publisher.contract import Clock, MetricSample, PostRef
 from publisher.store.collection import CollectionStore  # reach (issue 14)
 from publisher.store.lifecycle import LifecycleStore  # issue 11: follow-ups
 from publisher.store.monitor import MonitorFilter, MonitorRow
+from publisher.store.obligations import ObligationStore  # obligations (issue 13)
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -433,6 +434,7 @@ class Store(
     CollectionStore,  # reach: collection schedule state, OA readers
     ScheduleStore,  # recurring schedules
     LifecycleStore,  # issue 11: follow-ups
+    ObligationStore,  # obligations (issue 13)
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

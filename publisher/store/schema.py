@@ -419,3 +419,34 @@ schedule_fires = Table(
     Column("data_file", String(500)),
     Column("finished_at", UTCDateTime),
 )
+
+# -- obligations (issue 13): disclosure duties and the reminders sent about them ------------
+# ``obligations``: one row per duty, its definition as JSON (publisher.obligations.spec);
+# ``deleted`` keeps a name removed through the API from being seeded again from the file.
+obligations = Table(
+    "obligations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+
+# One row per reminder (obligation reminders and freshness alarms): sent once, or failed and
+# retried at the next run. ``subject`` names what it is about, ``period`` which occurrence.
+obligation_reminders = Table(
+    "obligation_reminders",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("period", String(100), primary_key=True),
+    Column("step", String(20), primary_key=True),
+    Column("recipients", JSON, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_obligation_reminders_status", "status"),
+)

@@ -33,6 +33,7 @@ from publisher.lifecycle import Lifecycle
 from publisher.lifecycle import expiry as lift_at_expiry
 from publisher.metrics.collector import collect_once
 from publisher.notice import MAX_FILE_BYTES
+from publisher.obligations import jobs as obligation_jobs  # obligations (issue 13)
 from publisher.queue.service import prepare, run_worker
 from publisher.reach import readers as readers_job  # reach: nudges (issue 14)
 from publisher.runtime import Runtime
@@ -40,6 +41,7 @@ from publisher.scheduler import Scheduler
 from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
 from publisher.web import api, lifecycle, reports, tracked, warnings
+from publisher.web import obligations as obligations_api  # obligations (issue 13)
 from publisher.web import schedules as schedules_api
 from publisher.web.ack import router as ack_router  # reach: WeCom 已知悉 (issue 14)
 from publisher.web.headers import SecurityHeaders
@@ -90,6 +92,7 @@ def start_scheduler(rt: Runtime) -> Scheduler:
     readers_job.schedule(scheduler, rt.store, rt.channels, rt.clock)  # reach: nudges (issue 14)
     schedules_serve.attach(scheduler, rt)  # recurring schedules (publisher/schedules)
     lift_at_expiry.schedule(scheduler, Lifecycle(rt.intake))  # issue 11: expiry lift posts
+    obligation_jobs.schedule(scheduler, rt)  # obligations' reminders + freshness (issue 13)
     scheduler.start()
     return scheduler
 
@@ -166,6 +169,7 @@ def create_app(
     app.include_router(ack_router)  # reach: the WeCom 已知悉 link (issue 14)
     app.include_router(schedules_api.router)  # recurring schedules
     app.include_router(lifecycle.router)  # issue 11: update, lift, withdraw
+    app.include_router(obligations_api.router)  # obligations + freshness (issue 13)
     _include_account_routes(app, settings, runtime)
 
     console.install(app)  # the web console at / (the portal stays at /portal)

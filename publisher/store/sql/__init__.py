@@ -16,6 +16,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     monitor.py   the console's delivery monitor (filtered, keyset-paged)
     collection.py  reach collection state and OA readers (issue 14)
     schedules.py recurring schedules and their once-only fires
+    obligations.py  disclosure obligations, their evidence and reminders (issue 13)
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
     lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
@@ -34,6 +35,7 @@ from publisher.store.sql.collection import CollectionMixin  # reach: collection,
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.lifecycle import LifecycleMixin  # issue 11: follow-ups
 from publisher.store.sql.monitor import MonitorMixin
+from publisher.store.sql.obligations import ObligationsMixin  # obligations (issue 13)
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
@@ -56,6 +58,7 @@ class SqlStore(
     MonitorMixin,
     CollectionMixin,  # reach: collection schedule state, OA readers
     SchedulesMixin,  # recurring schedules
+    ObligationsMixin,  # obligations (issue 13)
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
