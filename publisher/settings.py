@@ -192,6 +192,22 @@ class Settings(BaseSettings):
     # allowed at once; over it: 429 with Retry-After. 0: no limit.
     portal_rate_limit: float = Field(default=10.0, ge=0.0)
     portal_rate_burst: int = Field(default=30, ge=1)
+    # -- review chain (publisher/review) --
+    # Notice kind (or "_default") -> 0-3 review steps before release; each a role code, or
+    # {"role": R, "all": bool} / {"users": [names], "all": bool}. Empty: no review.
+    review_steps: dict[str, list[Any]] = Field(default_factory=dict)
+    # Print 责任编辑 / 审核 / 签发 under a reviewed notice on the portal page.
+    portal_show_reviewers: bool = False
+
+    @field_validator("review_steps")
+    @classmethod
+    def _review_steps(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        from publisher.review.steps import parse_steps
+
+        parse_steps(value)  # ValueError naming the bad entry
+        return value
+
+    # -- end review chain --
 
     @field_validator("database_url")
     @classmethod

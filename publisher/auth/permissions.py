@@ -15,6 +15,8 @@ from publisher.auth.roles import ALL_ROLES, Role
 _WRITERS = frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.EDITOR})
 _READERS = ALL_ROLES
 _ADMINS = frozenset({Role.ADMIN})
+# review chain: who may take part in reviews at all (comms_officer only reads reach)
+_DECIDERS = ALL_ROLES - {Role.COMMS_OFFICER}
 
 ROUTES: dict[str, frozenset[Role]] = {
     "submit_notice": _WRITERS,
@@ -24,6 +26,11 @@ ROUTES: dict[str, frozenset[Role]] = {
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
+    # review chain: the step's own role (or names) is checked per notice (publisher/review)
+    "list_reviews": _DECIDERS,
+    "approve_notice": _DECIDERS,
+    "reject_notice": _DECIDERS,
+    "resubmit_notice": _WRITERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -38,6 +45,10 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user disable": _ADMINS,
     "user token": _ADMINS,
     "audit": _ADMINS,
+    # review chain
+    "review approve": _DECIDERS,
+    "review reject": _DECIDERS,
+    "review resubmit": _WRITERS,
 }
 # (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
 

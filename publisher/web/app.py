@@ -35,7 +35,7 @@ from publisher.queue.service import prepare, run_worker
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
-from publisher.web import api, reports, tracked, warnings
+from publisher.web import api, reports, reviews, tracked, warnings
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
 
@@ -142,6 +142,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(tracked.router)
     app.include_router(warnings.router)
+    app.include_router(reviews.router)  # review chain
     _include_account_routes(app, settings, runtime)
 
     @app.get("/", include_in_schema=False)

@@ -14,6 +14,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
     portal_version.py  a notice's version, the key of the portal's cached pages
+    reviews.py   the review chain: held notices, decisions, release, revision (+ OA ids)
     rows.py      shared statements and row-to-record converters
 """
 
@@ -32,6 +33,7 @@ from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
+from publisher.store.sql.reviews import ReviewsMixin  # review chain
 from publisher.store.sql.users import UsersMixin
 
 
@@ -44,6 +46,7 @@ class SqlStore(
     PortalVersionMixin,
     UsersMixin,
     AuditMixin,
+    ReviewsMixin,  # review chain
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
