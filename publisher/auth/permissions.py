@@ -46,6 +46,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user token": _ADMINS,
     "audit": _ADMINS,
     # review chain
+    "user oa-id": _ADMINS,
     "review approve": _DECIDERS,
     "review reject": _DECIDERS,
     "review resubmit": _WRITERS,

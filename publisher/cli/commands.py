@@ -8,6 +8,7 @@ from publisher.cli import (  # noqa: F401
     obligations,
     ops,
     reach,
+    review,  # review chain
     users,
     warn,
 )

@@ -26,6 +26,7 @@ from publisher.cli.acting import act_as, record
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
+from publisher.review.show import print_record, with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 
@@ -55,6 +56,8 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
     )
     if data["publish_at"]:
         click.echo(f"定时发布: {labels.when(data['publish_at'], zone)}")
+    if data.get("record"):  # review chain: who drafted, reviewed, signed, released
+        print_record(data["record"], zone)
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
         line = (
@@ -181,6 +184,7 @@ def submit(
 
             async def state() -> tuple[dict[str, Any], bool]:
                 data = notice_json(await rt.store.get_notice(done.notice_id))
+                data = await with_record(rt.store, data)  # review chain
                 return data, all(d["status"] in FINAL for d in data["deliveries"])
 
             data, final = await state()
@@ -214,7 +218,8 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
         try:
             record = await rt.store.get_notice(notice_id)
             reach = await latest_metrics(rt.store, [d.id for d in record.deliveries])
-            return notice_json(record, events=True, metrics=reach)
+            data = notice_json(record, events=True, metrics=reach)
+            return await with_record(rt.store, data)  # review chain
         finally:
             await rt.close()
 
