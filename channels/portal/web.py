@@ -285,6 +285,7 @@ class PortalSite:
             reads=Markup(READS_MARK),
             url=site.page(found.id),
             cap_url=site.cap(found.id) if found.kind == WARNING else None,
+            reviewers=await ctx.reviewers(found.id) if ctx.reviewers else None,  # review chain
         )
         html = await self._off_loop.run(self._render, ctx, "notice.html", values)
         return CachedPage.of(html, stale_at(found, state, zone))

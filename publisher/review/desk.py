@@ -348,3 +348,16 @@ async def with_record(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     data["status"] = notice_status(record, data["status"])
     data["record"] = record
     return data
+
+
+async def portal_names(store: Store, notice_id: int) -> dict[str, str] | None:
+    """责任编辑 / 审核 / 签发 of a reviewed notice as its portal page prints them (None: the
+    notice had no review)."""
+    if await store.review_of(notice_id) is None:
+        return None
+    record = await record_of(store, notice_id)
+    return {
+        "editor": record["drafted_by"],
+        "reviewers": "、".join(r["actor"] for r in record["reviewed_by"]),
+        "signers": "、".join(r["actor"] for r in record["signed_by"]),
+    }

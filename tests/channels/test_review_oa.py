@@ -45,6 +45,7 @@ def test_the_next_reviewer_is_told_over_oa_and_nothing_goes_out_before_approval(
         templates_dir=REPO_ROOT / "templates",
         metrics_interval=0,
         review_steps={"_default": ["reviewer", "signer"]},
+        portal_show_reviewers=True,
         accounts={
             "portal": {"type": "portal", "display_name": "门户", "sandbox": True},
             "oa": {
@@ -121,3 +122,5 @@ def test_the_next_reviewer_is_told_over_oa_and_nothing_goes_out_before_approval(
         published = [p for p in oa_posts() if p["payload"].get("touser") == "@all"]
         assert len(published) == 1
         assert NOTICE["title"] in http.get("/portal/", follow_redirects=True).text
+        page = http.get(f"/portal/notices/{nid}").text
+        assert "<span>责任编辑：zhang</span> <span>审核：li</span> <span>签发：wang</span>" in page
