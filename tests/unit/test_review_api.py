@@ -48,7 +48,7 @@ class Api:
         await store.replace_token(name, token_digest(self.tokens[name]))
 
     async def call(self, who: str, method: str, path: str, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", **kw.pop("headers", {})}
         return await self.http.request(method, path, headers=headers, **kw)
 
     async def submit(self, who: str, notice: dict[str, Any] = NOTICE) -> dict[str, Any]:
@@ -261,3 +261,21 @@ def test_bad_review_steps_are_refused_with_one_line() -> None:
     ]:
         with pytest.raises((ConfigError, ValueError), match=words):
             load_settings(review_steps=bad)
+
+
+async def test_a_cap_warning_is_reviewed_unless_a_duty_officer_sends_it_red(api: Api) -> None:
+    from cap_samples import alert, info
+
+    def red(identifier: str) -> bytes:
+        signal = info(event_codes=[("CMA_SIGNAL", "0204")], headline="市气象台发布暴雨红色预警信号")
+        return alert(signal, identifier=identifier)
+
+    cap = {"Content-Type": "application/cap+xml"}
+    by_editor = await api.call("editor1", "POST", "/api/warnings", content=red("e1"), headers=cap)
+    assert by_editor.status_code == 201, by_editor.text
+    assert by_editor.json()["status"] == "awaiting_review"
+    assert by_editor.json()["deliveries"] == []
+    by_duty = await api.call("duty1", "POST", "/api/warnings", content=red("d1"), headers=cap)
+    assert by_duty.status_code == 201, by_duty.text
+    assert by_duty.json()["status"] == "queued"
+    assert by_duty.json()["record"]["review"]["flag"] == "待补审"
