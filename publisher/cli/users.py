@@ -103,7 +103,7 @@ def add(
         )
         if oa_id is not None:  # review chain: where OA messages reach this user
             await store.set_oa_id(name, oa_id.strip())
-        extra = {"oa_id": oa_id.strip()} if oa_id is not None else {}
+        extra: dict[str, Any] = {"oa_id": oa_id.strip()} if oa_id is not None else {}
         await record(store, who, "user.add", user=name, roles=sorted(made.roles), **extra)
         return made
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from publisher import kinds
@@ -173,7 +172,7 @@ class Desk:
             "round": review.round,
             "step": review.step + 1,
             "people": people,
-            "at": datetime.now().astimezone().isoformat(),
+            "at": self.store.clock.now().isoformat(),
         }
         try:
             ids = await self.store.oa_ids(people)
