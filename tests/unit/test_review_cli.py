@@ -122,3 +122,24 @@ def test_other_kinds_are_not_reviewed(clean_env: Path) -> None:
     assert done.exit_code == 0
     data = json.loads(done.stdout)
     assert data["status"] == "queued" and data["record"]["released_by"] == "operator"
+
+
+def test_warn_is_reviewed_unless_a_duty_officer_sends_it_red(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cap_samples import alert, info
+
+    monkeypatch.setenv("PUBLISHER_REVIEW_STEPS", json.dumps({"_default": ["reviewer"]}))
+    assert cli("user", "add", "duty", "--role", "duty_officer").exit_code == 0
+    signal = info(event_codes=[("CMA_SIGNAL", "0204")], headline="市气象台发布暴雨红色预警信号")
+    (clean_env / "a.xml").write_bytes(alert(signal, identifier="a1"))
+    (clean_env / "b.xml").write_bytes(alert(signal, identifier="b1"))
+    held = cli("warn", str(clean_env / "a.xml"), "--json")
+    assert held.exit_code == 0, held.output
+    assert json.loads(held.stdout)["status"] == "awaiting_review"
+    fast = cli("--user", "duty", "warn", str(clean_env / "b.xml"), "--json")
+    assert fast.exit_code == 0, fast.output
+    data = json.loads(fast.stdout)
+    assert data["status"] == "queued" and data["record"]["review"]["flag"] == "待补审"
+    listed = cli("review", "list").stdout
+    assert "[待补审]" in listed and "已由 duty 于" in listed
