@@ -123,4 +123,17 @@ def test_the_next_reviewer_is_told_over_oa_and_nothing_goes_out_before_approval(
         assert len(published) == 1
         assert NOTICE["title"] in http.get("/portal/", follow_redirects=True).text
         page = http.get(f"/portal/notices/{nid}").text
+        assert "<span>责任编辑：zhang</span>" in page
+
+        # a rejection goes back to the author, who is told over OA with the comment
+        again = {**NOTICE, "title": "关于开展消防安全检查的通知"}
+        second = http.post("/api/notices", json=again, headers=as_("zhang")).json()["id"]
+        no = http.post(
+            f"/api/notices/{second}/reject", json={"comment": "请补充检查范围"}, headers=as_("li")
+        )
+        assert no.status_code == 200
+        back = [p for p in oa_posts() if p["payload"].get("touser") == "ZhangSan"]
+        assert len(back) == 1
+        assert back[0]["payload"]["textcard"]["title"] == f"已驳回：{again['title']}"
+        assert "请补充检查范围" in back[0]["payload"]["textcard"]["description"]
         assert "<span>责任编辑：zhang</span> <span>审核：li</span> <span>签发：wang</span>" in page
