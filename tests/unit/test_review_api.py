@@ -17,7 +17,11 @@ from publisher.web.app import create_app
 
 PORTAL_ONLY = {"portal": {"type": "portal", "display_name": "门户网站", "sandbox": True}}
 SERVICE_TOKEN = "service-" + "s" * 32
-STEPS = {"_default": ["reviewer", "signer"], "weather_warning": ["reviewer"]}
+STEPS = {
+    "_default": ["reviewer", "signer"],
+    "weather_warning": ["reviewer"],
+    "accident_report": [{"role": "reviewer", "all": True}],
+}
 NOTICE: dict[str, Any] = {
     "kind": "general",
     "title": "关于开展安全生产大检查的通知",
@@ -279,3 +283,18 @@ async def test_a_cap_warning_is_reviewed_unless_a_duty_officer_sends_it_red(api:
     assert by_duty.status_code == 201, by_duty.text
     assert by_duty.json()["status"] == "queued"
     assert by_duty.json()["record"]["review"]["flag"] == "待补审"
+
+
+async def test_an_all_step_waits_for_every_holder_of_the_role(api: Api) -> None:
+    report = {"kind": "accident_report", "title": "一起事故的调查情况", "body": "调查已结束。"}
+    nid = (await api.submit("editor1", report))["id"]
+    item = (await api.reviews("rev1"))[0]
+    assert item["steps"][0]["all"] and item["steps"][0]["who"] == "审核（全部）"
+    for who in ("rev1", "rev2", "both"):
+        answer = await api.approve(who, nid)
+        assert answer.status_code == 200 and answer.json()["released"] is False
+    assert (await api.reviews("selfrev"))[0]["waiting_for"] == ["selfrev"]
+    assert (await api.notice(nid))["deliveries"] == []
+    last = await api.approve("selfrev", nid)
+    assert last.json()["released"] is True
+    assert len((await api.notice(nid))["deliveries"]) == 1
