@@ -218,6 +218,22 @@ class Settings(BaseSettings):
     freshness_thresholds: dict[str, list[int]] = Field(default_factory=dict)  # per name; []: off
     freshness_owners: dict[str, list[str]] = Field(default_factory=dict)  # name -> OA user ids
     freshness_leaders: list[str] = Field(default_factory=list)  # OA user ids told of alarms
+    # -- review chain (publisher/review) --
+    # Notice kind (or "_default") -> 0-3 review steps before release; each a role code, or
+    # {"role": R, "all": bool} / {"users": [names], "all": bool}. Empty: no review.
+    review_steps: dict[str, list[Any]] = Field(default_factory=dict)
+    # Print 责任编辑 / 审核 / 签发 under a reviewed notice on the portal page.
+    portal_show_reviewers: bool = False
+
+    @field_validator("review_steps")
+    @classmethod
+    def _review_steps(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        from publisher.review.steps import parse_steps
+
+        parse_steps(value)  # ValueError naming the bad entry
+        return value
+
+    # -- end review chain --
 
     @field_validator("database_url")
     @classmethod

@@ -291,6 +291,7 @@ class PortalSite:
             url=site.page(found.id),
             cap_url=site.cap(found.id) if found.kind == WARNING else None,
             **page_values(found, site.page, zone),  # issue 11: updated, lifted, withdrawn
+            reviewers=await ctx.reviewers(found.id) if ctx.reviewers else None,  # review chain
         )
         html = await self._off_loop.run(self._render, ctx, "notice.html", values)
         return CachedPage.of(html, stale_at(found, state, zone))

@@ -16,6 +16,8 @@ _WRITERS = frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.EDITOR})
 _READERS = ALL_ROLES
 _ADMINS = frozenset({Role.ADMIN})
 _OBLIGATION_EDITORS = frozenset({Role.ADMIN, Role.SIGNER})  # who owes what: the leadership
+# review chain: who may take part in reviews at all (comms_officer only reads reach)
+_DECIDERS = ALL_ROLES - {Role.COMMS_OFFICER}
 
 ROUTES: dict[str, frozenset[Role]] = {
     "submit_notice": _WRITERS,
@@ -46,6 +48,11 @@ ROUTES: dict[str, frozenset[Role]] = {
     "replace_obligation": _OBLIGATION_EDITORS,
     "delete_obligation": _OBLIGATION_EDITORS,
     "freshness": _READERS,
+    # review chain: the step's own role (or names) is checked per notice (publisher/review)
+    "list_reviews": _DECIDERS,
+    "approve_notice": _DECIDERS,
+    "reject_notice": _DECIDERS,
+    "resubmit_notice": _WRITERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -68,6 +75,11 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "notice update": _WRITERS,
     "notice lift": _WRITERS,
     "notice withdraw": _WRITERS,
+    # review chain
+    "user oa-id": _ADMINS,
+    "review approve": _DECIDERS,
+    "review reject": _DECIDERS,
+    "review resubmit": _WRITERS,
 }
 # (report reach, reach collect and reach readers read or refresh figures: open to whoever
 # runs publisher.)

@@ -11,6 +11,7 @@ from publisher.cli import (  # noqa: F401
     ops,
     reach,
     readers,  # reach readers (issue 14)
+    review,  # review chain
     schedules,  # recurring schedules
     users,
     warn,

@@ -27,6 +27,7 @@ from publisher.lifecycle.present import links_json, links_lines
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
+from publisher.review.show import print_record, with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 
@@ -58,6 +59,8 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
         click.echo(f"定时发布: {labels.when(data['publish_at'], zone)}")
     for line in links_lines(data, zone):  # issue 11: what it follows, what follows it
         click.echo(line)
+    if data.get("record"):  # review chain: who drafted, reviewed, signed, released
+        print_record(data["record"], zone)
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
         line = (
@@ -184,6 +187,7 @@ def submit(
 
             async def state() -> tuple[dict[str, Any], bool]:
                 data = notice_json(await rt.store.get_notice(done.notice_id))
+                data = await with_record(rt.store, data)  # review chain
                 return data, all(d["status"] in FINAL for d in data["deliveries"])
 
             data, final = await state()
@@ -219,7 +223,7 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
             reach = await latest_metrics(rt.store, [d.id for d in record.deliveries])
             data = notice_json(record, events=True, metrics=reach)
             data.update(links_json(await rt.store.notice_links(notice_id)))  # issue 11
-            return data
+            return await with_record(rt.store, data)  # review chain
         finally:
             await rt.close()
 

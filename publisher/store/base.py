@@ -49,6 +49,7 @@ from publisher.store.records import (
     Outcome,
     Submission,
 )
+from publisher.store.reviews import Decided, Decision, ReviewRecord  # review chain
 from publisher.store.schedules import FireRecord, ScheduleRow
 
 
@@ -356,6 +357,77 @@ class AuditStore(Protocol):
         ``limit`` of them."""
 
 
+# -- review chain (publisher/review) -------------------------------------------------------
+
+
+class ReviewStore(Protocol):
+    """Notices held for review, their decisions, release at the last approval, revision;
+    and the people the chain needs (OA ids, holders of a role). See
+    ``publisher/store/sql/reviews.py``; ``tests/contract/test_reviews_store.py`` checks it."""
+
+    async def submit_for_review(
+        self,
+        *,
+        notice: Mapping[str, Any],
+        held: Sequence[NewDelivery],
+        source: str,
+        actor: str,
+        steps: Sequence[Mapping[str, Any]],
+        release_now: bool = False,
+        duplicate_window: timedelta | None = None,
+        warnings: Sequence[str] = (),
+    ) -> Submission:
+        """Store the notice with its review and no delivery (held until the last approval),
+        in one transaction; ``release_now``: the deliveries are inserted at once (fast path).
+        Idempotency and the duplicate guard as :meth:`NoticeStore.submit`."""
+
+    async def decide_review(
+        self,
+        notice_id: int,
+        *,
+        step: int,
+        actor: str,
+        decision: Decision,
+        comment: str | None,
+        required: frozenset[str] | None,
+        fingerprint: str | None = None,
+    ) -> Decided:
+        """Approve or reject the open ``step`` (exactly one of concurrent deciders wins; the
+        last approval releases the held deliveries in the same transaction). Raises
+        NotFoundError, ReviewRefused (own notice, decided already this round), StateError
+        (step no longer open, content changed)."""
+
+    async def revise_review(
+        self,
+        notice_id: int,
+        *,
+        actor: str,
+        notice: Mapping[str, Any],
+        held: Sequence[NewDelivery],
+        steps: Sequence[Mapping[str, Any]],
+        warnings: Sequence[str] = (),
+    ) -> ReviewRecord:
+        """The author replaces an unreleased notice's content: approvals void, next round."""
+
+    async def review_of(self, notice_id: int) -> ReviewRecord | None:
+        """The notice's review, None when it had none."""
+
+    async def open_reviews(self, limit: int = 500) -> list[ReviewRecord]:
+        """Reviews not yet approved, oldest first."""
+
+    async def note_review_told(self, notice_id: int, told: Mapping[str, Any]) -> None:
+        """Remember whom the open step's people were told, or why nobody could be."""
+
+    async def set_oa_id(self, name: str, oa_id: str | None) -> None:
+        """Set or clear a user's OA id. Raises NotFoundError."""
+
+    async def oa_ids(self, names: Iterable[str]) -> dict[str, str]:
+        """The OA ids of the named users that have one."""
+
+    async def holders(self, role: str) -> list[str]:
+        """Enabled users holding ``role``, by name."""
+
+
 class ConsoleReads(Protocol):
     """What the web console lists beyond the notice store (issue 15)."""
 
@@ -423,6 +495,7 @@ class ScheduleStore(Protocol):
 
 
 class Store(
+    ReviewStore,  # review chain
     NoticeStore,
     QueueStore,
     AccountStore,

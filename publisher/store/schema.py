@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 
@@ -282,6 +283,7 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("password_hash", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("oa_id", String(100)),  # review chain (0012): the id OA messages reach them by
 )
 
 user_roles = Table(
@@ -449,4 +451,41 @@ obligation_reminders = Table(
     Column("first_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_obligation_reminders_status", "status"),
+)
+
+# The review chain (publisher/review, migration 0012): one row per reviewed notice, and each
+# approval or rejection; ``held`` keeps the rendered deliveries until the last approval.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("notice_id", Id, ForeignKey("notices.id"), primary_key=True, autoincrement=False),
+    Column("state", String(20), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("held", JSON),
+    Column("drafted_by", String(100), nullable=False),
+    Column("fast_path", Boolean, nullable=False),
+    Column("released_by", String(100)),
+    Column("released_at", UTCDateTime),
+    Column("told", JSON),
+    Column("warnings", JSON),  # the content checks' warnings, shown to reviewers
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_reviews_state", "state"),
+)
+
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notice_id", Id, ForeignKey("notices.id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("comment", Text),
+    Column("fingerprint", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("notice_id", "round", "actor", name="uq_review_decisions_once"),
 )

@@ -40,7 +40,7 @@ from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
-from publisher.web import api, lifecycle, reports, tracked, warnings
+from publisher.web import api, lifecycle, reports, reviews, tracked, warnings
 from publisher.web import obligations as obligations_api  # obligations (issue 13)
 from publisher.web import schedules as schedules_api
 from publisher.web.ack import router as ack_router  # reach: WeCom 已知悉 (issue 14)
@@ -170,6 +170,7 @@ def create_app(
     app.include_router(schedules_api.router)  # recurring schedules
     app.include_router(lifecycle.router)  # issue 11: update, lift, withdraw
     app.include_router(obligations_api.router)  # obligations + freshness (issue 13)
+    app.include_router(reviews.router)  # review chain
     _include_account_routes(app, settings, runtime)
 
     console.install(app)  # the web console at / (the portal stays at /portal)

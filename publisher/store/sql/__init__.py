@@ -18,6 +18,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     schedules.py recurring schedules and their once-only fires
     obligations.py  disclosure obligations, their evidence and reminders (issue 13)
     portal_version.py  a notice's version, the key of the portal's cached pages
+    reviews.py   the review chain: held notices, decisions, release, revision (+ OA ids)
     rows.py      shared statements and row-to-record converters
     lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
 """
@@ -41,6 +42,7 @@ from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
+from publisher.store.sql.reviews import ReviewsMixin  # review chain
 from publisher.store.sql.schedules import SchedulesMixin  # recurring schedules
 from publisher.store.sql.users import UsersMixin
 
@@ -59,6 +61,7 @@ class SqlStore(
     CollectionMixin,  # reach: collection schedule state, OA readers
     SchedulesMixin,  # recurring schedules
     ObligationsMixin,  # obligations (issue 13)
+    ReviewsMixin,  # review chain
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
