@@ -27,6 +27,7 @@ class BuildWithTemplates(build_py):
         shutil.copytree(ROOT / "templates", target / "templates", dirs_exist_ok=True)
         (target / "config").mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "config" / "publisher.example.toml", target / "config")
+        shutil.copy2(ROOT / "config" / "obligations.toml", target / "config")  # starter duties
         checks = target / "config" / "checks"
         shutil.copytree(ROOT / "config" / "checks", checks, dirs_exist_ok=True)
 

@@ -275,6 +275,8 @@ class AccountOptions(BaseModel):
     display_name: str = ""
     sandbox: bool = False
     drill: bool = False  # takes drills (演练) though it is a real account
+    # issue 11, lifecycle: post a lift (解除) follow-up when a warning it posted expires
+    lift_at_expiry: bool = False
 
 
 OptionsT = TypeVar("OptionsT", bound=AccountOptions)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from publisher.values import Line, Link, MomentText, Name, Phrase
+from publisher.values import DayText, Line, Link, MomentText, Name, Phrase
 
 
 class Kind(StrEnum):
@@ -144,6 +144,9 @@ class ListFields(Fields):
     """A list published by law (行政许可、行政处罚): the rows are the table."""
 
     period: Line | None = Field(default=None, description="公示期间，例如 2026年10月")
+    # The date a decision was made: per-decision obligations count their working days from it
+    # (publisher.obligations; 双公示: online within 7 working days).
+    decided_on: DayText | None = Field(default=None, description="决定日期 YYYY-MM-DD")
 
 
 class AccidentFields(Fields):

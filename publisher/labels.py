@@ -24,6 +24,10 @@ STATUS = {
     "empty": "无投递",
     "queued": "排队中",
     "partial": "部分发布",
+    # review chain (publisher/review)
+    "awaiting_review": "待审核",
+    "rejected": "已驳回",
+    "approved": "已审核",
 }
 
 ACTION = {
@@ -44,6 +48,16 @@ ACTION = {
     "cancelled": "取消",
     "breaker_open": "熔断暂停",
     "recovered": "恢复",
+    # issue 11: the original's event when a follow-up is made
+    "updates": "被更新",
+    "lifts": "被解除",
+    "withdraws": "被撤回",
+    # review chain (publisher/review)
+    "awaiting_review": "送审",
+    "approved": "审核通过",
+    "rejected": "驳回",
+    "revised": "修改后重新送审",
+    "released": "签发放行",
 }
 
 METRIC = {

@@ -7,7 +7,7 @@ it as a FastAPI dependency (:func:`portal_context`); no handler reaches the runt
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +30,8 @@ class PortalContext:
     zone: ZoneInfo  # local time for dates shown and days counted
     templates_dir: Path  # pages come from ``templates/portal/pages`` under it
     options: Mapping[str, BaseModel]  # each portal account's validated options, by account
+    # review chain: 责任编辑 / 审核 / 签发 of a notice, when portal_show_reviewers is on
+    reviewers: Callable[[int], Awaitable[Mapping[str, str] | None]] | None = None
 
 
 class PortalNotReady(RuntimeError):

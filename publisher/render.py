@@ -6,6 +6,10 @@ template found of::
     templates/C/K/<part>.<ext>     templates/C/_default/<part>.<ext>
     templates/_default/K/<part>.<ext>   templates/_default/_default/<part>.<ext>
 
+A follow-up of an earlier notice (``notice.follows`` set: an update, a lift, a withdrawal)
+first looks for ``templates/C/_followup/<part>.<ext>``; that template may include the kind's
+own one (the names above) for the new text of an update.
+
 ``ext`` is ``html``, ``md`` or ``txt`` for the body (by the channel's format) and ``txt`` for
 other parts. Errors name the template and line.
 """
@@ -78,7 +82,7 @@ class Renderer:
         # org.portal_title, org.signature.
         self.organization = (organization or Organization()).model_dump()
         # Which file serves (channel, kind, part): templates are read once per process.
-        self._resolved: dict[tuple[str, str, str], jinja2.Template] = {}
+        self._resolved: dict[tuple[str, str, str, bool], jinja2.Template] = {}
         self.env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
@@ -95,20 +99,34 @@ class Renderer:
         self.env.filters["cut"] = cut  # {{ text | cut(60) }}, {{ text | cut(120, "bytes") }}
         self.env.filters["measure"] = measure  # {{ text | measure("bytes") }}
 
-    def local_time(self, value: datetime | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
-        if value is None:
+    def local_time(self, value: datetime | str | None, fmt: str = "%Y年%m月%d日 %H:%M") -> str:
+        if value is None or value == "":
             return ""
-        return value.astimezone(self.zone).strftime(fmt)
+        if isinstance(value, str):  # an ISO time (e.g. ``notice.follows.posted_at``)
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        else:
+            moment = value
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.astimezone(self.zone).strftime(fmt)
 
-    def _find(self, channel: str, kind: str, filename: str) -> jinja2.Template:
-        key = (channel, kind, filename)
+    def _find(
+        self, channel: str, kind: str, filename: str, followup: bool = False
+    ) -> jinja2.Template:
+        key = (channel, kind, filename, followup)
         found = self._resolved.get(key)
         if found is None:
-            found = self._resolved[key] = self._select(channel, kind, filename)
+            found = self._resolved[key] = self._select(channel, kind, filename, followup)
         return found
 
-    def _select(self, channel: str, kind: str, filename: str) -> jinja2.Template:
-        names = [
+    def _select(
+        self, channel: str, kind: str, filename: str, followup: bool = False
+    ) -> jinja2.Template:
+        names = [f"{channel}/_followup/{filename}"] if followup else []  # issue 11 follow-ups
+        names += [
             f"{channel}/{kind}/{filename}",
             f"{channel}/_default/{filename}",
             f"_default/{kind}/{filename}",
@@ -133,9 +151,11 @@ class Renderer:
         context: Mapping[str, Any],
     ) -> Rendered:
         out: dict[str, str] = {}
+        notice = context.get("notice")
+        followup = isinstance(notice, Mapping) and bool(notice.get("follows"))
         for part in parts:
             ext = EXTENSIONS[fmt] if part == "body" else "txt"
-            template = self._find(channel, kind, f"{part}.{ext}")
+            template = self._find(channel, kind, f"{part}.{ext}", followup)
             try:
                 out[part] = template.render(context).strip()
             except jinja2.TemplateError as exc:

@@ -110,7 +110,14 @@ class Runtime:
             zone=self.settings.zone,
             templates_dir=Path(self.settings.templates_dir),
             options={account.name: account.adapter.ctx.options for account in self.channels},
+            reviewers=self._reviewers if self.settings.portal_show_reviewers else None,
         )
+
+    async def _reviewers(self, notice_id: int) -> dict[str, str] | None:
+        """review chain: who drafted, reviewed and signed a notice, for its portal page."""
+        from publisher.review.desk import portal_names
+
+        return await portal_names(self.store, notice_id)
 
     async def close(self) -> None:
         await self.channels.aclose()

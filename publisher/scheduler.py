@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from publisher.contract import Clock
@@ -49,6 +50,35 @@ class Scheduler:
                 log.exception("scheduled job %s failed", name)
 
         self._aps.add_job(fire, trigger, id=name, name=name, max_instances=1, coalesce=True)
+
+    def at(
+        self,
+        name: str,
+        trigger: BaseTrigger,
+        job: Callable[[], Awaitable[object]],
+        first: datetime | None = None,
+    ) -> None:
+        """Run ``job`` on ``trigger`` (first at ``first`` if given), unclaimed: the job claims
+        its own fires (publisher/schedules). Replaces a job of the same name."""
+        extra = {"next_run_time": first} if first is not None else {}
+        self._aps.add_job(
+            job,
+            trigger,
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+            **extra,
+        )
+
+    def remove(self, name: str) -> None:
+        if self._aps.get_job(name) is not None:
+            self._aps.remove_job(name)
+
+    def jobs(self) -> dict[str, BaseTrigger]:
+        """The registered jobs' triggers, by name."""
+        return {job.id: job.trigger for job in self._aps.get_jobs()}
 
     def start(self) -> None:
         self._aps.start()

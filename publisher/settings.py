@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -170,7 +171,11 @@ class Settings(BaseSettings):
     breaker_cooldown: float = Field(default=30.0, ge=0.0)
     request_timeout: float = Field(default=20.0, gt=0.0)
     metrics_interval: float = Field(default=3600.0, ge=0.0)  # 0: do not collect reach
-    metrics_window_days: float = Field(default=30.0, gt=0.0)
+    metrics_window_days: float = Field(default=90.0, gt=0.0)
+    # Reach collection (issue 14, branch reach): the decaying schedule (publisher.metrics.
+    # schedule: AGE:EVERY steps) and how many posts one account is asked for per run.
+    metrics_schedule: str = "2d:1h,30d:1d,90d:7d"
+    metrics_max_posts: int = Field(default=1000, ge=1, le=1_000_000)
     pii_allow: list[str] = Field(default_factory=list)  # published numbers the PII guard allows
     # CAP 1.2 or Atom feeds whose warnings `serve` takes in (publisher.cap.poll), and how often
     # (seconds; 0: do not poll).
@@ -194,6 +199,41 @@ class Settings(BaseSettings):
     # allowed at once; over it: 429 with Retry-After. 0: no limit.
     portal_rate_limit: float = Field(default=10.0, ge=0.0)
     portal_rate_burst: int = Field(default=30, ge=1)
+    # Recurring schedules (publisher/schedules): the file of schedules (missing: none), the
+    # folder their data files are dropped in, and how late a fire missed while nothing ran is
+    # still made (seconds); later it is recorded as missed.
+    schedules_file: Path = Path("config/schedules.toml")
+    inbox_dir: Path = Path("inbox")
+    schedule_grace_seconds: float = Field(default=3600.0, ge=0.0, le=31 * 86400)
+    # -- obligations and the freshness watchdog (issue 13; publisher.obligations) --
+    # The file that seeds the obligations (None: config/obligations.toml in the working
+    # directory if present, else the starter entries shipped with publisher).
+    obligations_file: Path | None = None
+    obligations_remind_days: int = Field(default=3, ge=0, le=60)  # working days before due
+    obligations_leader_after: int = Field(default=5, ge=1, le=250)  # working days late
+    obligations_interval: float = Field(default=3600.0, ge=0.0)  # reminders + watchdog; 0: off
+    freshness_days: list[int] = Field(default_factory=lambda: [10, 12, 14])  # remind.., alarm
+    freshness_notice_categories: list[str] = Field(default_factory=list)  # 通知公告 columns
+    freshness_notice_days: list[int] = Field(default_factory=lambda: [160, 170, 180])
+    freshness_thresholds: dict[str, list[int]] = Field(default_factory=dict)  # per name; []: off
+    freshness_owners: dict[str, list[str]] = Field(default_factory=dict)  # name -> OA user ids
+    freshness_leaders: list[str] = Field(default_factory=list)  # OA user ids told of alarms
+    # -- review chain (publisher/review) --
+    # Notice kind (or "_default") -> 0-3 review steps before release; each a role code, or
+    # {"role": R, "all": bool} / {"users": [names], "all": bool}. Empty: no review.
+    review_steps: dict[str, list[Any]] = Field(default_factory=dict)
+    # Print 责任编辑 / 审核 / 签发 under a reviewed notice on the portal page.
+    portal_show_reviewers: bool = False
+
+    @field_validator("review_steps")
+    @classmethod
+    def _review_steps(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        from publisher.review.steps import parse_steps
+
+        parse_steps(value)  # ValueError naming the bad entry
+        return value
+
+    # -- end review chain --
 
     @field_validator("database_url")
     @classmethod
@@ -213,6 +253,14 @@ class Settings(BaseSettings):
             raise ValueError("同一个地址出现了两次")
         return value
 
+    @field_validator("metrics_schedule")
+    @classmethod
+    def _metrics_schedule(cls, value: str) -> str:  # reach (issue 14)
+        from publisher.metrics.schedule import parse_schedule
+
+        parse_schedule(value)  # ValueError in Chinese names what is wrong
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -230,6 +278,21 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[a-z0-9]{1,10}", t):
                 raise ValueError(f"附件类型 {t[:20]!r}: 应为扩展名，如 pdf、docx")
         return types
+
+    @field_validator("freshness_days", "freshness_notice_days")
+    @classmethod
+    def _rising_days(cls, value: list[int]) -> list[int]:
+        if not value or any(b <= a for a, b in pairwise(value)) or value[0] < 1:
+            raise ValueError("应为递增的正整数天数，如 [10, 12, 14]（最后一个为告警）")
+        return value
+
+    @field_validator("freshness_thresholds")
+    @classmethod
+    def _rising_thresholds(cls, value: dict[str, list[int]]) -> dict[str, list[int]]:
+        for days in value.values():
+            if days:  # [] switches the watch off for that account or category
+                cls._rising_days(days)
+        return value
 
     @field_validator("accounts")
     @classmethod

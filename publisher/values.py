@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -122,6 +122,30 @@ Moment = Annotated[
 ]
 # In ``fields``: kept as the ISO text it was given, as templates and channels read it.
 MomentText = Annotated[Moment, PlainSerializer(lambda value: value.isoformat(), return_type=str)]
+
+
+def _day(value: Any) -> str:
+    """A calendar day as ISO text (``2026-09-30``), kept as given: no time, no number."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("value_error", "应为日期文本 YYYY-MM-DD，例如 2026-09-30")
+    text = value.strip()
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise PydanticCustomError("value_error", "应为日期 YYYY-MM-DD，例如 2026-09-30")
+    if not 2000 <= day.year <= 2100:
+        raise PydanticCustomError("value_error", "必须在 2000 年到 2100 年之间")
+    return day.isoformat()
+
+
+# A day (a decision's date): ISO text in, the same text out (obligations count from it).
+DayText = Annotated[
+    str,
+    BeforeValidator(_day),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-09-30"]}),
+]
 
 
 # -- text -------------------------------------------------------------------------------------

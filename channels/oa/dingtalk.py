@@ -66,7 +66,7 @@ from channels.oa.common import (
     portal_url,
     window_rate,
 )
-from publisher.contract import Format, Limit, OutgoingPost, Overflow
+from publisher.contract import DirectMessage, Format, Limit, OutgoingPost, Overflow, PublishResult
 from publisher.errors import CredentialsInvalid, PermanentError, RateLimited, TransientError
 
 API_BASE = "https://oapi.dingtalk.com"
@@ -146,3 +146,20 @@ class DingtalkAdapter(RobotAdapter[DingtalkOptions]):
             title = post.rendered.title or post.notice.title
             return {"msgtype": "markdown", "markdown": {"title": title, "text": text}, "at": at}
         return {"msgtype": "text", "text": {"content": text}, "at": at}
+
+    async def notify(self, message: DirectMessage) -> PublishResult:
+        """A text to the robot's group that @-mentions the named people (DingTalk user ids,
+        ``at.atUserIds``): a group robot cannot message a person alone, so the group sees it
+        too. Used by the review chain to tell the next reviewer."""
+        if not message.recipients:
+            raise PermanentError("钉钉: 没有接收人")
+        mentions = " ".join(f"@{r}" for r in message.recipients)
+        link = f"\n{message.url}" if message.url else ""
+        text = f"{message.title}\n{message.text}{link}\n{mentions}"
+        payload = {
+            "msgtype": "text",
+            "text": {"content": text},
+            "at": {"atUserIds": list(message.recipients), "isAtAll": False},
+        }
+        await self._send(self._url(), payload, self._params())
+        return PublishResult(remote_id=None, detail={"mentioned": list(message.recipients)})

@@ -68,7 +68,7 @@ from channels.oa.common import (
     to_json,
     window_rate,
 )
-from publisher.contract import Format, Limit, OutgoingPost, Overflow
+from publisher.contract import DirectMessage, Format, Limit, OutgoingPost, Overflow, PublishResult
 from publisher.errors import CredentialsInvalid, PermanentError, RateLimited
 
 API_BASE = "https://open.feishu.cn"
@@ -215,3 +215,26 @@ class FeishuAdapter(RobotAdapter[FeishuOptions]):
         colour = HEADER_COLOURS.get(str(post.notice.fields.get("color", "")), "blue")
         link = portal_url(self.ctx, post.notice)
         return self._request(title, post.rendered.body, link, post.notice.urgent, colour)
+
+    async def notify(self, message: DirectMessage) -> PublishResult:
+        """A post to the robot's group that @-mentions the named people (Feishu open_ids /
+        user_ids, ``{"tag": "at"}``): a group robot cannot message a person alone, so the
+        group sees it too. Used by the review chain to tell the next reviewer."""
+        if not message.recipients:
+            raise PermanentError("飞书: 没有接收人")
+        lines: list[list[dict[str, Any]]] = [
+            [{"tag": "at", "user_id": r} for r in message.recipients],
+            [{"tag": "text", "text": message.text}],
+        ]
+        if message.url:
+            lines.append([{"tag": "a", "text": LINK_TEXT, "href": message.url}])
+        payload: dict[str, Any] = {}
+        o = self.options
+        if o.secret is not None:
+            ts = str(int(self.ctx.clock.now().timestamp()))
+            payload["timestamp"] = ts
+            payload["sign"] = sign(ts, o.secret.get_secret_value())
+        payload["msg_type"] = "post"
+        payload["content"] = {"post": {"zh_cn": {"title": message.title, "content": lines}}}
+        await self._send(self._url(), payload)
+        return PublishResult(remote_id=None, detail={"mentioned": list(message.recipients)})

@@ -6,6 +6,8 @@ Each adapter's ``sandbox()`` returns the router of one of these; the server moun
     wecom_app    GET  /cgi-bin/gettoken?corpid=&corpsecret=      (same token while valid)
                  POST /cgi-bin/message/send?access_token=        40014 unknown token, 42001
                       expired, 81013 all recipients invalid, duplicate check by content
+                 POST /cgi-bin/message/recall?access_token=      {"msgid"}, within 24 h
+                      (``sandbox_recall.py``)
     wecom_robot  POST /cgi-bin/webhook/send?key=                 93000 bad key, 45009 >20/min
     dingtalk     POST /robot/send?access_token=&timestamp=&sign=  300005 bad token, 310000
                       bad/missing sign or timestamp >1 h off, 130101 >20/min then 10 min
@@ -46,6 +48,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import Field
 
+from channels.oa import sandbox_recall
 from publisher.sandbox.kit import Faults, Sandbox
 
 SANDBOX_SECRET = "SECsandbox0123456789"
@@ -197,6 +200,10 @@ class WecomAppSandbox(OaSandbox):
     def routes(self, router: APIRouter) -> None:
         router.add_api_route("/cgi-bin/gettoken", self.gettoken, methods=["GET"])
         router.add_api_route("/cgi-bin/message/send", self.send, methods=["POST"])
+        router.add_api_route("/cgi-bin/message/recall", self.recall, methods=["POST"])
+
+    async def recall(self, request: Request, access_token: str = "") -> Response:
+        return await sandbox_recall.recall(self, request, access_token)
 
     def expire_tokens(self) -> None:
         now = self.now()
@@ -205,6 +212,9 @@ class WecomAppSandbox(OaSandbox):
     def restore(self, kind: str, value: Any) -> None:
         """After a restart the duplicate check still knows what was delivered (tokens are
         not kept: the publisher fetches a new one when told 40014)."""
+        if kind == "recalled":
+            sandbox_recall.restore(self, value)
+            return
         super().restore(kind, value)
         payload = value.get("payload") if kind == "post" else None
         if not isinstance(payload, dict) or not value.get("delivered"):

@@ -46,6 +46,13 @@ to the same people within the interval arrive once — for an OA note that is wh
 wants. What WeCom answers for a suppressed repeat is not in our reference (UNCERTAIN); any
 success reply counts as posted. ``duplicate_check = false`` turns it off and declares NONE.
 
+Withdrawals (issue 11; ``wecom_recall.py``): with ``recall = true`` (the default) a
+withdrawal recalls this account's message of the original, ``POST
+{api_base}/cgi-bin/message/recall?access_token=TOKEN {"msgid"}`` -> ``{"errcode":0,
+"errmsg":"ok"}`` (developer.work.weixin.qq.com/document/path/94867: "本接口可以撤回24小时内
+通过发送应用消息接口推送的消息"). Past 24 h, without the original's msgid, with the option off
+or when WeCom refuses, it sends the 【撤回】 correction instead and says why in the note.
+
 Errors (``SEND_ERRORS``, ``TOKEN_ERRORS``): -1 busy -> TransientError; 45009 -> RateLimited
 (60 s); 60020 untrusted IP (企业可信IP, UNCERTAIN) and 40013 bad corpid -> CredentialsInvalid;
 anything else -> PermanentError with WeCom's own message.
@@ -62,6 +69,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from channels.oa import wecom_ack
 from channels.oa.common import (
     FOOTERS,
     Code,
@@ -75,14 +83,18 @@ from channels.oa.common import (
     read_reply,
     window_rate,
 )
+from channels.oa.wecom_recall import withdraw
+from channels.recall import is_withdrawal
 from publisher.contract import (
     AccountContext,
     DirectMessage,
     Format,
+    HttpUrl,
     Idempotency,
     Limit,
     OutgoingPost,
     Overflow,
+    PostRef,
     PublishResult,
 )
 from publisher.errors import (
@@ -150,6 +162,12 @@ class WecomAppOptions(OaOptions):
     duplicate_check: bool = True
     duplicate_check_interval: int = Field(default=1800, ge=1, le=4 * 3600)
     max_concurrency: int = Field(default=4, ge=1)
+    # Read receipts (issue 14; channels/oa/wecom_ack.py): the card's button says 已知悉 and
+    # records who acknowledged; those who have not after N minutes are reminded once (0: off).
+    ack: bool = False
+    oauth_base: HttpUrl | None = None  # default https://open.weixin.qq.com (sandbox: its own)
+    nudge_after_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
+    recall: bool = True  # a withdrawal recalls the original message (within 24 h)
 
     @field_validator("touser", "toparty", "totag", mode="before")
     @classmethod
@@ -262,11 +280,12 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
             if getattr(o, name):
                 body[name] = getattr(o, name)
         if o.msgtype == "textcard":
+            ack = wecom_ack.ack_url(self.ctx, post.notice.id) if o.ack else None
             body["textcard"] = {
                 "title": post.rendered.title,
                 "description": post.rendered.body,
-                "url": link,
-                "btntxt": BUTTON_TEXT,
+                "url": ack or link,
+                "btntxt": wecom_ack.BUTTON if ack else BUTTON_TEXT,
             }
         else:
             body["markdown"] = {"content": post.rendered.body + MARKDOWN_FOOTER.format(url=link)}
@@ -276,10 +295,16 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
         return body
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
+        if is_withdrawal(post):
+            return await withdraw(self, post)
+        return await self.send_message(post)
+
+    async def send_message(self, post: OutgoingPost) -> PublishResult:
         token = await self._token()
         url = f"{self._api}/cgi-bin/message/send"
+        body = self._payload(post)
         try:
-            data = await self._send(url, self._payload(post), params={"access_token": token})
+            data = await self._send(url, body, params={"access_token": token})
         except AuthExpired as expired:
             if expired.code in TOKEN_INVALID_CODES:
                 self._rejected = token  # refresh_credentials() replaces this token, not a newer one
@@ -287,13 +312,39 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
         missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
         link = portal_url(self.ctx, post.notice)
         msgid = data.get("msgid")
+        ack = body.get("textcard", {}).get("url") if self.options.ack else None
         return PublishResult(
             remote_id=str(msgid) if msgid else None,
             url=None,
-            detail={"link": link, **missing},
+            detail={"link": link, **missing, **({"ack": ack} if ack and ack != link else {})},
             note=_missing_note(missing),
         )
 
+    # -- read receipts (the 已知悉 acknowledgement: channels/oa/wecom_ack.py) -----------------
+
+    @classmethod
+    def sandbox(cls) -> Any:
+        from channels.oa.sandbox_apps import WecomAckSandbox
+
+        return WecomAckSandbox().router
+
+    @property
+    def reads_known(self) -> bool:
+        return self.options.ack and self.options.msgtype == "textcard"
+
+    @property
+    def nudge_after_minutes(self) -> int:
+        return self.options.nudge_after_minutes if self.reads_known else 0
+
+    async def read_state(self, ref: PostRef) -> wecom_ack.ReadState:
+        return wecom_ack.read_state(self.options.touser, ref)
+
+    def oauth_url(self, redirect_uri: str) -> str:
+        return wecom_ack.oauth_url(self.ctx, self.options, redirect_uri)
+
+    async def identify(self, code: str) -> str:
+        """The member who opened an OAuth link (``code`` from WeCom's redirect)."""
+        return await wecom_ack.identify(self, code)
 
     async def notify(self, message: DirectMessage) -> PublishResult:
         """A text card to the named members only (``touser``), with the link as its button."""

@@ -16,7 +16,8 @@ Publishing is local: a notice's page is live once the delivery of this account i
 404. A notice withdrawn (``fields.withdrawn``, or every one of its deliveries cancelled) or
 lifted (``fields.lifted``; or past ``fields.valid_until``: expired) keeps its page, marked
 已撤回 / 已解除 / 已过期. Titles and bodies are the portal's message templates
-(``templates/portal/<kind>/``), rendered with autoescaping at submit; the page templates are
+(``templates/portal/<kind>/``), rendered with autoescaping at submit; follow-ups
+(update, lift, withdrawal) are described in ``lifecycle.py``; the page templates are
 ``templates/portal/pages/``. Rendered HTML passes an allow-list (``sanitize.py``) once more
 before it is served.
 
@@ -146,6 +147,12 @@ class PortalAdapter(ChannelAdapter[PortalOptions]):
         return PortalSite(self.ctx.account).router
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
+        withdrawn = withdrawn_original(post)
+        if withdrawn is not None:  # issue 11: recorded on the original's page, no page of its own
+            url = self.page_url(withdrawn)
+            return PublishResult(
+                remote_id=str(withdrawn), url=url, detail={"page": url, "withdraws": withdrawn}
+            )
         url = self.page_url(post.notice.id)
         detail: dict[str, Any] = {"page": url}
         if self.options.cms_url:
@@ -153,6 +160,8 @@ class PortalAdapter(ChannelAdapter[PortalOptions]):
         return PublishResult(remote_id=str(post.notice.id), url=url, detail=detail)
 
     async def lookup(self, post: OutgoingPost) -> PublishResult | None:
+        if withdrawn_original(post) is not None:
+            return await self.publish(post)  # nothing left the server: answering is finding
         url = self.page_url(post.notice.id)
         detail: dict[str, Any] = {"page": url}
         o = self.options
@@ -265,3 +274,12 @@ class PortalAdapter(ChannelAdapter[PortalOptions]):
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def withdrawn_original(post: OutgoingPost) -> int | None:
+    """A withdrawal (issue 11): the id of the notice it withdraws, whose page says 已撤回
+    (the store keeps both out of every list). None for any other notice."""
+    follows = post.notice.follows or {}
+    if follows.get("relation") == "withdraws" and follows.get("notice_id") is not None:
+        return int(follows["notice_id"])
+    return None

@@ -14,7 +14,10 @@ Mapping of a notice (kind ``weather_warning``) to CAP:
 * ``status`` ``fields.cap_status`` when it is a CAP status, else ``Test`` for a sandbox
   account, else ``Actual``; ``scope`` ``Public``.
 * ``msgType`` ``Alert``; ``Cancel`` (with ``references`` to the alert) once the notice is
-  withdrawn (已撤回) or lifted (已解除). A warning past ``valid_until`` stays an Alert whose
+  withdrawn (已撤回) or lifted (已解除) by ``fields``. Follow-ups (issue 11,
+  ``lifecycle.py``): an update is ``Update`` and a lift ``Cancel``, each with ``references``
+  to the notice it follows; the warning a lift follows stays an Alert (urgency Past).
+  A warning past ``valid_until`` stays an Alert whose
   ``expires`` has passed and whose urgency is ``Past``.
 * ``info``: ``language`` zh-CN, ``category`` Met, ``event`` "{signal}{colour}预警" (e.g.
   暴雨橙色预警, the reference's example), ``urgency``/``severity``/``certainty`` from
@@ -41,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from channels.portal.lifecycle import cap_kind, lifted_by_follow_up, sent_time
 from channels.portal.plaintext import plain_line, plain_text, write_xml
 from publisher.store.portal import PortalNotice
 
@@ -177,7 +181,11 @@ def build_alert(
     """The CAP ``<alert>`` for one warning as it stands ``now``."""
     zone = source.zone
     state = notice.state(now, zone)
-    cancelled = state in ("withdrawn", "lifted")
+    # A lift follow-up is the Cancel; the warning it lifted stays an Alert (lifecycle.py).
+    cancelled = state == "withdrawn" or (state == "lifted" and not lifted_by_follow_up(notice))
+    follow_type, follows_id, follows_sent = cap_kind(
+        notice, state, lambda i: f"{source.identifier_prefix}{i}"
+    )
     signal, colour = signal_of(notice)
     reading = COLOURS.get(colour or "")
     status = str(notice.fields.get("cap_status") or source.status)
@@ -192,11 +200,14 @@ def build_alert(
     sent_at = (notice.withdrawn_at or now) if cancelled else notice.posted_at
     _add(alert, "sent", cap_time(sent_at, zone) if cancelled else original_sent)
     _add(alert, "status", status)
-    _add(alert, "msgType", "Cancel" if cancelled else "Alert")
+    _add(alert, "msgType", "Cancel" if cancelled else follow_type or "Alert")
     _add(alert, "scope", "Public")
     if cancelled:
         _add(alert, "note", "已撤回" if state == "withdrawn" else "已解除")
         _add(alert, "references", f"{source.sender},{original_id},{original_sent}")
+    elif follow_type is not None:
+        sent = sent_time(follows_sent, zone) or notice.posted_at
+        _add(alert, "references", f"{source.sender},{follows_id},{cap_time(sent, zone)}")
 
     info = ET.SubElement(alert, f"{{{CAP_NS}}}info")
     _add(info, "language", "zh-CN")

@@ -59,7 +59,12 @@ class Site:
         return f"{self.page(notice_id)}/cap.xml"
 
 
-STATE_MARKS = {"withdrawn": "【已撤回】", "lifted": "【已解除】", "expired": "【已过期】"}
+STATE_MARKS = {
+    "withdrawn": "【已撤回】",
+    "lifted": "【已解除】",
+    "superseded": "【已更新】",
+    "expired": "【已过期】",
+}
 
 
 def display_title(notice: PortalNotice, now: datetime, zone: ZoneInfo) -> str:

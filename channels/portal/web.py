@@ -36,6 +36,7 @@ from channels.portal.cache import ByteLRU, OffLoop, OffLoopHTML, SingleFlight
 from channels.portal.cap import CapSource, alert_xml, build_alert
 from channels.portal.cap import signal_of as cap_signal
 from channels.portal.feeds import Site, atom, cap_atom, display_title, rss
+from channels.portal.lifecycle import in_force_now, page_values
 from channels.portal.notice_page import (
     READS_MARK,
     CachedPage,
@@ -66,6 +67,7 @@ MAX_PAGE = 1_000_000  # a page number beyond any archive or table
 STATE_WORDS = {
     "withdrawn": "已撤回",
     "lifted": "已解除",
+    "superseded": "已更新",
     "expired": "已过期",
 }
 COLOUR_CLASSES = {"蓝色": "blue", "黄色": "yellow", "橙色": "orange", "红色": "red"}
@@ -168,7 +170,7 @@ class PortalSite:
         blocks = await ctx.store.portal_front_page(list(KIND_LABELS), FRONT_PAGE_ITEMS)
         warnings = await ctx.store.portal_notices(kinds=[WARNING], limit=20)
         now, zone = ctx.clock.now(), ctx.zone
-        in_force = [_item(n, now, zone) for n in warnings if n.state(now, zone) == "active"]
+        in_force = [_item(n, now, zone) for n in warnings if in_force_now(n, now, zone)]
         return self._page(
             ctx,
             "index.html",
@@ -227,6 +229,10 @@ class PortalSite:
         row, number = _row_id(notice_id), page_number(rows)
         version = None if row is None else await ctx.store.portal_version(row)
         source = None if row is None or version is None else await self._source(ctx, row, version)
+        if row is not None and version is not None and source is None:
+            withdrew = await ctx.store.portal_withdrawal_of(row)  # a withdrawal: its original
+            if withdrew is not None:
+                return RedirectResponse(f"/portal/notices/{withdrew}", status_code=302)
         if row is None or version is None or source is None:
             return self._not_found(ctx)
         if number is None or number > source.pages:
@@ -280,11 +286,12 @@ class PortalSite:
             valid_until=found.valid_until(zone),
             issuer=str(found.fields.get("issuer") or found.fields.get("source") or ""),
             colour_class=COLOUR_CLASSES.get(colour or "", ""),
-            withdrawn_reason=str(found.fields.get("withdrawn_reason") or ""),
             attachments=_attachments(found.fields.get("attachments")),
             reads=Markup(READS_MARK),
             url=site.page(found.id),
             cap_url=site.cap(found.id) if found.kind == WARNING else None,
+            **page_values(found, site.page, zone),  # issue 11: updated, lifted, withdrawn
+            reviewers=await ctx.reviewers(found.id) if ctx.reviewers else None,  # review chain
         )
         html = await self._off_loop.run(self._render, ctx, "notice.html", values)
         return CachedPage.of(html, stale_at(found, state, zone))
@@ -477,5 +484,3 @@ def _row_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ROW_ID else None
-
-

@@ -6,6 +6,11 @@ Request: ``POST {url}`` with ``Content-Type: application/json`` and ``Idempotenc
     {"title", "body", "summary", "kind", "urgent", "fields", "table",
      "notice_id", "delivery_id", "idempotency_key", "format"}
 
+plus, for a follow-up (issue 11: an update, a lift or a withdrawal of an earlier notice),
+``"follows": {"relation": "updates"|"lifts"|"withdraws", "notice_id", "title", "reason",
+"changes", "posted_at", "url"}``, so the receiver can link or retract its copy of the original
+itself; ``title``/``body`` are then the follow-up's text (``templates/webhook/_followup``).
+
 ``title`` and ``body`` come from ``templates/webhook/<kind>/`` (``_default`` otherwise).
 Response: any 2xx; the remote id and url are read from the JSON reply at ``id_path`` and
 ``url_path`` (dotted paths). 409 means the receiver already has this key (treated as posted);
@@ -103,7 +108,7 @@ class WebhookAdapter(ChannelAdapter[WebhookOptions]):
 
     def _payload(self, post: OutgoingPost) -> dict[str, Any]:
         n = post.notice
-        return {
+        payload = {
             "title": post.rendered.title,
             "body": post.rendered.body,
             "format": post.rendered.format.value,
@@ -116,6 +121,9 @@ class WebhookAdapter(ChannelAdapter[WebhookOptions]):
             "delivery_id": post.delivery_id,
             "idempotency_key": post.idempotency_key,
         }
+        if n.follows:
+            payload["follows"] = dict(n.follows)
+        return payload
 
     def _result(self, data: Any) -> PublishResult:
         remote_id = dig(data, self.options.id_path)

@@ -15,6 +15,7 @@ Endpoints (``api_base`` default ``https://api.weixin.qq.com``; sandbox accounts 
 ``cgi-bin/message/mass/sendall`` / ``get``    push a warning to followers (masssend.py) [S19]
 ``cgi-bin/media/uploadnews``                  ... as news, if sendall refuses a draft id [S12]
 ``datacube/getarticletotaldetail``            reads/shares/likes per article, T+1 (metrics.py)
+``cgi-bin/freepublish/delete``, ``mass/delete``  withdrawals: delete the original (withdraw.py)
 ============================================  ==============================================
 
 Flow of ``publish``: cover (uploaded once per kind) -> inline images (only if the body has
@@ -25,13 +26,15 @@ any) -> ``draft/add`` (title, author, digest, content, ``content_source_url`` = 
   under ``remote_id = publish_id``; ``confirm`` polls ``freepublish/get`` (publish_status
   1 = still publishing; 0 = posted with the article url; 2-6 = failed, named) and the
   ``PUBLISHJOBFINISH`` push (callback.py) makes it poll at once;
-- or, for notice kinds that must reach followers (``mass_send_kinds``, default the weather
-  warning) while ``mass_send`` is on: ``message/mass/sendall`` of the same draft with
-  ``clientmsgid`` = our idempotency key -> ``confirming`` under ``remote_id = msg_id``, polled
-  with ``mass/get``. 45065 (that clientmsgid was sent already) counts as posted. 45028 (no mass
-  send quota: one a day on a verified subscription account) falls back to ``freepublish`` and
-  tells the sender in ``PublishResult.note``; ``masssend:<date>`` in ``ctx.tokens`` remembers
-  that today's quota is used, so the next warning goes straight to ``freepublish``.
+- or, for notices the account pushes to followers (``policy.py``: ``mass_send_kinds``, default
+  the weather warning; of those, warnings of ``mass_send_colors``, default red only;
+  follow-ups only with ``mass_send_followups``) while ``mass_send`` is on:
+  ``message/mass/sendall`` of the same draft with ``clientmsgid`` = our idempotency key ->
+  ``confirming`` under ``remote_id = msg_id``, polled with ``mass/get``. 45065 (that
+  clientmsgid was sent already) counts as posted. 45028 (no mass send quota: one a day on a
+  verified subscription account) falls back to ``freepublish`` and tells the sender in
+  ``PublishResult.note``; ``masssend:<date>`` in ``ctx.tokens`` remembers that today's quota
+  is used, so the next warning goes straight to ``freepublish``.
 
 Limits, declared for the core to enforce at submit [S1]: title 32 字, digest 128 字, content
 < 20,000 characters and < 1 MB; the author (16 字) is checked when settings load. All REJECT:
@@ -59,14 +62,11 @@ the current datacube endpoints [S20].
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
-
+from channels.recall import is_withdrawal
 from channels.wechat.api import WechatApi
 from channels.wechat.covers import Covers
 from channels.wechat.errors import (
@@ -81,15 +81,16 @@ from channels.wechat.images import MAX_BODY_BYTES, MAX_BODY_CHARS, InlineImages,
 from channels.wechat.masssend import MassSend, article_url
 from channels.wechat.metrics import FIELDS
 from channels.wechat.metrics import fetch as fetch_datacube
+from channels.wechat.options import WechatOptions
+from channels.wechat.policy import DAY_QUOTA_NOTE, decide
 from channels.wechat.reconcile import Reconciler, Submitted, account_source_url
 from channels.wechat.token import StableToken
+from channels.wechat.withdraw import withdraw
 from publisher.contract import (
     AccountContext,
-    AccountOptions,
     Capabilities,
     ChannelAdapter,
     Format,
-    HttpUrl,
     Idempotency,
     Limit,
     MetricSample,
@@ -109,76 +110,8 @@ from publisher.errors import (
 )
 from publisher.kinds import Kind
 
-REAL_API = "https://api.weixin.qq.com"
-QUOTA_NOTE = "今日群发次数已用完，本条已发布但未推送给关注者"
+QUOTA_NOTE = DAY_QUOTA_NOTE
 DAY_SECONDS = 86_400.0
-KIND_NAMES = frozenset(Kind)  # StrEnum members hash as their names: a name is found here
-
-
-class WechatOptions(AccountOptions):
-    type: str = "wechat"
-    appid: str = Field(min_length=1, max_length=64)
-    secret: SecretStr
-    api_base: HttpUrl = REAL_API
-    author: str = Field(default="", max_length=16)
-    callback_token: SecretStr | None = None  # 服务器配置 Token: enables /callbacks/wechat/<name>
-    encoding_aes_key: SecretStr | None = None  # 43 characters; safe-mode pushes
-    mass_send: bool = True
-    mass_send_kinds: tuple[str, ...] = (Kind.WEATHER_WARNING,)
-    mass_send_tag_id: int | None = None  # None: every follower (is_to_all)
-    mass_sends_per_day: int = Field(default=1, ge=1, le=100)
-    send_ignore_reprint: bool = True  # warnings go out even if judged a reprint
-    need_open_comment: bool = False
-    covers: dict[str, FilePath] = Field(default_factory=dict)  # kind or "_default" -> image
-    stats_lag_days: int = Field(default=1, ge=0, le=7)  # 0 only against the sandbox
-    max_concurrency: int = Field(default=2, ge=1, le=8)
-    max_attempts: int = Field(default=8, ge=1)
-    timeout: float = Field(default=20.0, gt=0)
-    # After a submit whose outcome is unknown: how long its draft may stay in the draft box, or
-    # stay taken without its article showing, before lookup submits it again / asks a person.
-    reconcile_wait_seconds: float = Field(default=600.0, ge=0, le=86_400)
-    # while a submitted article may still appear, ask again this often
-    reconcile_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
-
-    @field_validator("encoding_aes_key")
-    @classmethod
-    def _aes_key_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return value
-        key = value.get_secret_value()
-        try:
-            valid = len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ValueError("EncodingAESKey 应为微信公众平台上显示的 43 个字符")
-        return value
-
-    @field_validator("covers")
-    @classmethod
-    def _cover_kinds(cls, value: dict[str, Path]) -> dict[str, Path]:
-        for kind in value:
-            if kind != "_default" and kind not in KIND_NAMES:
-                raise ValueError(f"未知的通知类型 {kind!r}")
-        return value
-
-    @field_validator("mass_send_kinds")
-    @classmethod
-    def _mass_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for kind in value:
-            if kind not in KIND_NAMES:
-                raise ValueError(f"未知的通知类型 {kind!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> WechatOptions:
-        if self.encoding_aes_key is not None and self.callback_token is None:
-            raise ValueError("设置 encoding_aes_key 时也要设置 callback_token")
-        if self.sandbox and self.api_base.rstrip("/") == REAL_API:
-            raise ValueError(
-                '沙箱账号不能使用真实的微信接口；请设置 api_base = "{base_url}/_sandbox/wechat"'
-            )
-        return self
 
 
 class WechatAdapter(ChannelAdapter[WechatOptions]):
@@ -199,6 +132,7 @@ class WechatAdapter(ChannelAdapter[WechatOptions]):
             per_day=o.mass_sends_per_day,
             tag_id=o.mass_send_tag_id,
             ignore_reprint=o.send_ignore_reprint,
+            per_month=o.mass_sends_per_month,
         )
 
     @property
@@ -226,6 +160,11 @@ class WechatAdapter(ChannelAdapter[WechatOptions]):
     # -- publish ---------------------------------------------------------------------------
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
+        if is_withdrawal(post):
+            return await withdraw(self, post)  # delete the original, else a correction
+        return await self.post_article(post)
+
+    async def post_article(self, post: OutgoingPost) -> PublishResult:
         notice = post.notice
         colour = notice.fields.get("color") if notice.kind == Kind.WEATHER_WARNING else None
         colour = colour if isinstance(colour, str) else None
@@ -249,12 +188,15 @@ class WechatAdapter(ChannelAdapter[WechatOptions]):
         """Make a draft public: mass send it (warnings) or ``freepublish/submit`` it."""
         today = self.ctx.clock.now().astimezone(CHINA).date().isoformat()
         detail: dict[str, Any] = {"media_id": media_id, "published_on": today, **extra}
-        note = None
-        if self.options.mass_send and post.notice.kind in self.options.mass_send_kinds:
+        n = post.notice
+        policy = decide(self.options, n.kind, n.fields, n.follows)  # colours, follow-ups
+        note = policy.note
+        if policy.push:
             pushed = await self.mass.send(post, media_id, today, detail)
-            if pushed is not None:
+            if isinstance(pushed, PublishResult):
                 return pushed
-            note = QUOTA_NOTE
+            note = pushed  # the day's or the month's quota is used
+        if note:
             detail["note"] = note
         key = post.idempotency_key
         before = await self.reconciler.mark(key, media_id, note)  # committed before it leaves

@@ -21,9 +21,11 @@ show_cover_pic, need_open_comment, only_fans_can_comment}]}`` -> ``{"type": "new
 answers 40007 too), that 40007 is raised: someone took the draft meanwhile.
 
 The day's book lives in ``ctx.tokens`` as ``masssend:<Beijing date>``: how many sends went
-out, whether WeChat said the quota is used, and which keys were tried. A warning goes straight
-to ``freepublish`` when the book says the quota is used, *unless* its own key was tried today:
-that send may have gone out with its reply lost, and only ``sendall`` itself can say so (45065).
+out, whether WeChat said the quota is used, and which keys were tried. A service account's
+month (``mass_sends_per_month``, 4) is counted in ``masssend-month:<YYYY-MM>``
+(``policy.py``). A warning goes straight to ``freepublish`` when the book says the quota is
+used, *unless* its own key was tried today: that send may have gone out with its reply lost,
+and only ``sendall`` itself can say so (45065).
 
 ``mass/get`` names no article URL; the ``MASSSENDJOBFINISH`` push does (``ArticleUrl`` [S17]).
 A push can be forged, so :func:`article_url` keeps a URL only if it is an article page on
@@ -41,6 +43,7 @@ from urllib.parse import urlsplit
 
 from channels.wechat.api import WechatApi
 from channels.wechat.errors import CLIENTMSGID_EXISTS, INVALID_MEDIA_ID, NO_MASS_SEND_QUOTA
+from channels.wechat.policy import DAY_QUOTA_NOTE, MONTH_QUOTA_NOTE
 from publisher.contract import AccountContext, OutgoingPost, PublishResult
 from publisher.errors import (
     ChannelError,
@@ -98,22 +101,28 @@ class MassSend:
         per_day: int,
         tag_id: int | None,
         ignore_reprint: bool,
+        per_month: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.api = api
         self.per_day = per_day
+        self.per_month = per_month
         self.tag_id = tag_id
         self.ignore_reprint = ignore_reprint
 
     async def send(
         self, post: OutgoingPost, media_id: str, today: str, detail: dict[str, Any]
-    ) -> PublishResult | None:
-        """Push the draft; ``None`` when today's quota is used (publish without push)."""
+    ) -> PublishResult | str:
+        """Push the draft; the note to give instead when the day's or the month's quota is
+        used (publish without push)."""
         key = client_msg_id(post.idempotency_key)
         book = await self._book(today)
         tried = key in book.get("keys", [])
         if not tried and (book.get("exhausted") or int(book.get("sent", 0)) >= self.per_day):
-            return None
+            return DAY_QUOTA_NOTE
+        month = await self._book(_month(today))
+        if not tried and self.per_month is not None and int(month.get("sent", 0)) >= self.per_month:
+            return MONTH_QUOTA_NOTE
         book["keys"] = [*book.get("keys", []), key] if not tried else book["keys"]
         await self._save(today, book)  # before the call: its reply may be lost
         audience: dict[str, Any] = {"is_to_all": self.tag_id is None}
@@ -142,10 +151,13 @@ class MassSend:
             self.ctx.log.warning(
                 "wechat %s: no mass send quota today; publishing without push", self.ctx.account
             )
-            return None
+            return DAY_QUOTA_NOTE
         book = await self._book(today)
         book["sent"] = int(book.get("sent", 0)) + 1
         await self._save(today, book)
+        month = await self._book(_month(today))
+        month["sent"] = int(month.get("sent", 0)) + 1
+        await self._save(_month(today), month)
         msg_id = reply.get("msg_id")
         if msg_id in (None, ""):
             raise OutcomeUnknown("mass/sendall 返回成功，但没有 msg_id")
@@ -190,7 +202,8 @@ class MassSend:
         return str(news_id)
 
     async def _book(self, today: str) -> dict[str, Any]:
-        stored = await self.ctx.tokens.get(self.ctx.account, f"masssend:{today}")
+        """The book of ``today`` (``YYYY-MM-DD``) or of a month (``_month``)."""
+        stored = await self.ctx.tokens.get(self.ctx.account, _name(today))
         try:
             book = json.loads(stored[0]) if stored else {}
         except ValueError:
@@ -198,4 +211,15 @@ class MassSend:
         return book if isinstance(book, dict) else {}
 
     async def _save(self, today: str, book: dict[str, Any]) -> None:
-        await self.ctx.tokens.put(self.ctx.account, f"masssend:{today}", json.dumps(book), None)
+        await self.ctx.tokens.put(self.ctx.account, _name(today), json.dumps(book), None)
+
+
+def _month(today: str) -> str:
+    return "month:" + today[:7]
+
+
+def _name(day_or_month: str) -> str:
+    """``masssend:2026-07-01`` for a day, ``masssend-month:2026-07`` for a month."""
+    if day_or_month.startswith("month:"):
+        return "masssend-month:" + day_or_month[len("month:") :]
+    return f"masssend:{day_or_month}"

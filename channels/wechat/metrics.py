@@ -29,6 +29,9 @@ ENDPOINT = "/datacube/getarticletotaldetail"
 #: our metric name -> field of a ``detail_list`` entry
 FIELDS = {"reads": "read_user", "shares": "share_user", "likes": "like_user"}
 SOURCE = "wechat datacube/getarticletotaldetail"
+#: Datacube counts an article for 30 days after publishing; one more week lets a weekly
+#: collection (publisher.metrics.schedule) take the final total once, then no call is spent.
+FINAL_AFTER = timedelta(days=37)
 
 
 def published_on(ref: PostRef) -> date | None:
@@ -58,6 +61,8 @@ async def fetch(
         day = published_on(ref)
         if msg_data_id in (None, "") or day is None or day > last_day:
             continue  # not joinable, or no numbers yet (T+1)
+        if day < last_day - FINAL_AFTER:
+            continue  # past the 30-day window: the last sample already holds the final total
         by_day[day].append((ref, f"{msg_data_id}_1"))
     samples: list[MetricSample] = []
     for day, wanted in sorted(by_day.items()):

@@ -13,8 +13,9 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     POST /cgi-bin/media/uploadnews             news for mass send (same checks as draft/add)
     POST /cgi-bin/freepublish/submit | get     status 1 for ``publish_seconds``, then final
     POST /cgi-bin/freepublish/batchget | getarticle   articles published from drafts
-    POST /cgi-bin/message/mass/sendall | get   once a day (then 45028); clientmsgid -> 45065;
-                                               a draft's or an uploadnews media_id
+    POST /cgi-bin/freepublish/delete           removes a published article (sandbox_delete.py)
+    POST /cgi-bin/message/mass/sendall | get | delete   once a day (then 45028), and a month's
+                                               quota if set; clientmsgid -> 45065 (sandbox_mass.py)
     POST /datacube/getarticletotaldetail       running totals that grow with time
     POST /datacube/getarticleread | getarticleshare   per-day increments (one day at a time)
 
@@ -22,7 +23,8 @@ Same paths, fields and error codes as ``api.weixin.qq.com`` (reference §1), err
     published articles: every finished job, polled or not); DELETE /posts forgets it (issued
     tokens stay valid); PUT /faults {"latency_ms", "error_rate", "errcode", "only",
     "expire_token", "lost_reply", "hang_seconds", "publish_seconds", "publish_status",
-    "reads_per_minute", "mass_sends_per_day", "mass_send_drafts"}
+    "reads_per_minute", "mass_sends_per_day", "mass_sends_per_month", "mass_send_drafts",
+    "delete_unauthorized"}
     GET  /s/<article_id>, /media/<media_id>   the published article and uploaded images
 
 The draft box and the published list follow the reference (§1.3, §1.4 [S10][S15][S16]):
@@ -47,20 +49,20 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from channels.wechat import sandbox_state
+from channels.wechat import sandbox_delete, sandbox_mass, sandbox_state
 from channels.wechat import sandbox_stats as stats
 from channels.wechat.covers import image_type
 from channels.wechat.sandbox_replies import (
     TokenDesk,
     WechatFaults,
     article_problem,
-    day_of,
     fail,
     news_item,
     page,
@@ -90,8 +92,10 @@ class WechatSandbox(Sandbox[WechatFaults]):
             "/cgi-bin/freepublish/get": (self.freepublish_get, True),
             "/cgi-bin/freepublish/batchget": (self.freepublish_batchget, True),
             "/cgi-bin/freepublish/getarticle": (self.freepublish_getarticle, True),
-            "/cgi-bin/message/mass/sendall": (self.mass_sendall, True),
-            "/cgi-bin/message/mass/get": (self.mass_get, True),
+            "/cgi-bin/freepublish/delete": (partial(sandbox_delete.freepublish_delete, self), True),
+            "/cgi-bin/message/mass/sendall": (partial(sandbox_mass.sendall, self), True),
+            "/cgi-bin/message/mass/get": (partial(sandbox_mass.get, self), True),
+            "/cgi-bin/message/mass/delete": (partial(sandbox_mass.delete, self), True),
             "/datacube/getarticletotaldetail": (self.datacube, True),
             "/datacube/getarticleread": (self.datacube, True),
             "/datacube/getarticleshare": (self.datacube, True),
@@ -149,12 +153,12 @@ class WechatSandbox(Sandbox[WechatFaults]):
         return endpoint
 
     @staticmethod
-    def _root(request: Request, path: str) -> str:
+    def root(request: Request, path: str) -> str:
         """Where this sandbox is mounted, as seen by the caller."""
         url = str(request.url).split("?", 1)[0]
         return url[: -len(path)] if url.endswith(path) else url
 
-    def _new_id(self) -> str:
+    def new_id(self) -> str:
         return str(2247490000 + self.next_serial())  # never reused, not after a restart
 
     # -- media -----------------------------------------------------------------------------
@@ -181,11 +185,11 @@ class WechatSandbox(Sandbox[WechatFaults]):
             return fail(40005)
         if len(data) > 10 * 1024 * 1024:
             return fail(40009)
-        media_id = f"MAT_{self._new_id()}"
+        media_id = f"MAT_{self.new_id()}"
         self.materials[media_id] = {"data": data, "type": image_type(data)}
         return {
             "media_id": media_id,
-            "url": self._root(request, record["path"]) + "/media/" + media_id,
+            "url": self.root(request, record["path"]) + "/media/" + media_id,
         }
 
     async def uploadimg(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
@@ -198,10 +202,10 @@ class WechatSandbox(Sandbox[WechatFaults]):
             return fail(40005)
         if len(data) >= 1024 * 1024:
             return fail(40009)
-        key = f"IMG_{self._new_id()}"
+        key = f"IMG_{self.new_id()}"
         self.materials[key] = {"data": data, "type": found}
         return {
-            "url": self._root(request, record["path"]) + "/media/" + key,
+            "url": self.root(request, record["path"]) + "/media/" + key,
             "errcode": 0,
             "errmsg": "ok",
         }
@@ -220,12 +224,12 @@ class WechatSandbox(Sandbox[WechatFaults]):
         articles, problem = self._articles(await read_json(request, record))
         if problem is not None:
             return problem
-        media_id = f"DRAFT_{self._new_id()}"
+        media_id = f"DRAFT_{self.new_id()}"
         self.drafts[media_id] = {
             "articles": articles,
             "consumed": False,
             "update_time": int(time.time()),
-            "root": self._root(request, record["path"]),
+            "root": self.root(request, record["path"]),
             "appid": record.get("appid"),
         }
         return {"media_id": media_id}
@@ -234,7 +238,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
         articles, problem = self._articles(await read_json(request, record))
         if problem is not None:
             return problem
-        media_id = f"NEWS_{self._new_id()}"
+        media_id = f"NEWS_{self.new_id()}"
         self.news[media_id] = {"articles": articles, "appid": record.get("appid")}
         return {"type": "news", "media_id": media_id, "created_at": int(time.time())}
 
@@ -279,14 +283,14 @@ class WechatSandbox(Sandbox[WechatFaults]):
         ]
         return page(body, rows)
 
-    def _take_draft(self, media_id: Any) -> dict[str, Any] | None:
+    def take_draft(self, media_id: Any) -> dict[str, Any] | None:
         draft = self.drafts.get(str(media_id))
         if draft is None or draft["consumed"]:
             return None
         draft["consumed"] = True  # WeChat removes a draft once published or mass-sent
         return draft
 
-    def _publish_article(
+    def publish_article(
         self, draft: dict[str, Any], root: str, msg_data_id: str, at: float, notified: bool
     ) -> str:
         article_id = f"ART{msg_data_id}"
@@ -309,13 +313,13 @@ class WechatSandbox(Sandbox[WechatFaults]):
 
     async def freepublish_submit(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
         body = await read_json(request, record)
-        draft = self._take_draft(body.get("media_id") if isinstance(body, dict) else None)
+        draft = self.take_draft(body.get("media_id") if isinstance(body, dict) else None)
         if draft is None:
             return fail(40007)
-        publish_id = self._new_id()
+        publish_id = self.new_id()
         self.jobs[publish_id] = {
             "draft": draft,
-            "root": self._root(request, record["path"]),
+            "root": self.root(request, record["path"]),
             "done_at": time.time() + self.faults.publish_seconds,
             "status": self.faults.publish_status,
             "article_id": None,
@@ -346,7 +350,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
     def _finish_job(self, publish_id: str, job: dict[str, Any]) -> str:
         """Publish a finished job's article (once); its article_id."""
         if job["article_id"] is None:
-            job["article_id"] = self._publish_article(
+            job["article_id"] = self.publish_article(
                 job["draft"], job["root"], publish_id, job["done_at"], notified=False
             )
         return str(job["article_id"])
@@ -360,8 +364,15 @@ class WechatSandbox(Sandbox[WechatFaults]):
 
     def _article_news(self, article: dict[str, Any], no_content: bool) -> dict[str, Any]:
         item = news_item(article["source"], article["url"], no_content)
-        item["is_deleted"] = False
+        item["is_deleted"] = bool(article.get("deleted"))
         return item
+
+    def delete_article(self, article: dict[str, Any]) -> None:
+        """Delete a published article (freepublish/delete, mass/delete): kept, marked."""
+        if not article.get("deleted"):
+            article["deleted"] = True
+            article["deleted_at"] = datetime.now(UTC).isoformat()
+            self.note("article", article)
 
     async def freepublish_batchget(
         self, request: Request, record: dict[str, Any]
@@ -392,61 +403,6 @@ class WechatSandbox(Sandbox[WechatFaults]):
         if article is None or article["notified"] or article.get("appid") != record.get("appid"):
             return fail(53600)
         return {"news_item": [self._article_news(article, no_content=False)]}
-
-    # -- mass send -------------------------------------------------------------------------
-
-    async def mass_sendall(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await read_json(request, record)
-        if not isinstance(body, dict) or body.get("msgtype") != "mpnews":
-            return fail(47001, errmsg="sandbox sends mpnews only")
-        key = str(body.get("clientmsgid") or "")
-        if len(key.encode()) > 64:
-            return fail(45067)
-        if key and key in self.by_clientmsgid:
-            return fail(45065, msg_id=int(self.by_clientmsgid[key]))
-        now = time.time()
-        today = day_of(now)
-        sent_today = sum(1 for m in self.mass.values() if day_of(m["at"]) == today)
-        if sent_today >= self.faults.mass_sends_per_day:
-            return fail(45028)
-        media_id = str((body.get("mpnews") or {}).get("media_id"))
-        draft: dict[str, Any] | None = self.news.get(media_id)
-        if draft is not None and draft.get("appid") != record.get("appid"):
-            return fail(40007)
-        if draft is None and media_id in self.drafts and not self.faults.mass_send_drafts:
-            return fail(40007)  # what some accounts answer for a draft's id [S12]
-        draft = draft or self._take_draft(media_id)
-        if draft is None:
-            return fail(40007)
-        msg_id = self._new_id()
-        msg_data_id = self._new_id()
-        self._publish_article(
-            draft, self._root(request, record["path"]), msg_data_id, now, notified=True
-        )
-        self.mass[msg_id] = {
-            "at": now,
-            "done_at": now + self.faults.publish_seconds,
-            "clientmsgid": key,
-            "msg_data_id": msg_data_id,
-        }
-        if key:
-            self.by_clientmsgid[key] = msg_id
-        self.note("mass", {"msg_id": msg_id, **self.mass[msg_id]})
-        return {
-            "errcode": 0,
-            "errmsg": "send job submission success",
-            "msg_id": int(msg_id),
-            "msg_data_id": int(msg_data_id),
-        }
-
-    async def mass_get(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
-        body = await read_json(request, record)
-        msg_id = str(body.get("msg_id")) if isinstance(body, dict) else ""
-        send = self.mass.get(msg_id)
-        if send is None:
-            return fail(47001, errmsg="unknown msg_id")
-        status = "SENDING" if time.time() < send["done_at"] else "SEND_SUCCESS"
-        return {"msg_id": int(msg_id), "msg_status": status}
 
     # -- datacube (sandbox_stats.py) -------------------------------------------------------
 
@@ -481,7 +437,7 @@ class WechatSandbox(Sandbox[WechatFaults]):
 
     async def article_page(self, article_id: str) -> Response:
         article = self.articles.get(article_id)
-        if article is None:
+        if article is None or article.get("deleted"):
             return HTMLResponse("<p>该内容已被发布者删除</p>", status_code=404)
         title = html.escape(article["title"])
         page = (

@@ -63,6 +63,8 @@ class WechatFaults(Faults):
     publish_status: int = Field(default=0, ge=0, le=6)  # how freepublish jobs end
     reads_per_minute: float = Field(default=30, ge=0)
     mass_sends_per_day: int = Field(default=1, ge=0)
+    mass_sends_per_month: int | None = Field(default=None, ge=0)  # 服务号: 4 a month
+    delete_unauthorized: bool = False  # freepublish/delete answers 48001
     mass_send_drafts: bool = True  # false: sendall answers 40007 for a draft's media_id
 
     def lost_reply_odds(self) -> tuple[float, float]:

@@ -3,6 +3,8 @@
 Endpoints (Weibo Open API v2, form-encoded, token in the ``access_token`` field) [S40][S46]:
 
     POST {api_base}/2/statuses/share.json       access_token, status, rip      -> Status object
+    POST {api_base}/2/statuses/destroy.json     access_token, id -> the deleted Status object
+                                                 (withdrawals, recall.py)            [S44]
     GET  {api_base}/2/statuses/count.json       access_token, ids (<=100, comma-joined)
                                                  -> [{"id","comments","reposts","attitudes"}]
     POST {api_base}/oauth2/get_token_info       access_token -> uid, appkey, scope, create_at,
@@ -11,6 +13,14 @@ Endpoints (Weibo Open API v2, form-encoded, token in the ``access_token`` field)
          commercial contract only; the same rows plus "reads"                      [S47]
 
 ``statuses/update`` and friends are gone (10014 since 2017) [S44]; ``share`` is the only way.
+
+Withdrawals (issue 11; ``channels/weibo/recall.py``): with ``recall = true`` (the default) a
+withdrawal deletes this account's post of the original with ``statuses/destroy`` (``id``;
+open.weibo.com/wiki/2/statuses/destroy: "you can only delete the weibo created by
+yourself"). The reference lists ``destroy`` among the write APIs restricted since 2017-06-30,
+which answer 10014 "Insufficient app permissions" to an app without the advanced permission
+[S44]: that refusal, like any permanent one, turns the withdrawal into a correction post
+(【撤回】…) with a note saying why. 20101 "weibo does not exist" means it is gone already.
 
 Auth: an OAuth2 access token given per account (``access_token``, a secret). Weibo issues
 server-side apps no refresh token (reference 2.1): when it expires or is revoked every call
@@ -67,8 +77,10 @@ from typing import Any
 import httpx
 from pydantic import Field, SecretStr, field_validator
 
+from channels import recall
 from channels.weibo.errors import REAUTHORISE, weibo_error
 from channels.weibo.length import DEFAULT_LINK_WEIGHT, body_limit, topics, weibo_length
+from channels.weibo.recall import withdraw
 from publisher import links
 from publisher.contract import (
     AccountOptions,
@@ -120,6 +132,7 @@ class WeiboOptions(AccountOptions):
     app_key: str | None = None  # if set, check() verifies the token belongs to this app
     max_attempts: int = Field(default=8, ge=1)
     timeout: float = Field(default=15.0, gt=0)
+    recall: bool = True  # a withdrawal deletes the original (statuses/destroy) if Weibo lets it
 
     @field_validator("rip")
     @classmethod
@@ -207,6 +220,11 @@ class WeiboAdapter(ChannelAdapter[WeiboOptions]):
         return self.options.rip or LOOPBACK
 
     async def publish(self, post: OutgoingPost) -> PublishResult:
+        if recall.is_withdrawal(post):
+            return await withdraw(self, post)
+        return await self.share(post)
+
+    async def share(self, post: OutgoingPost) -> PublishResult:
         status = self.status_text(post)
         found = topics(status)
         if found:

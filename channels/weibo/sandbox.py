@@ -3,6 +3,11 @@
 Same paths, fields and error bodies as the real API (reference 2.2-2.5)::
 
     POST /2/statuses/share.json       access_token, status, rip -> Status object
+    POST /2/statuses/destroy.json     access_token, id -> the deleted Status object; 20101
+                                      for an id it does not have (or another user's, or one
+                                      deleted already); 10014 "Insufficient app permissions"
+                                      when the fault ``destroy_refused`` is on, as Weibo
+                                      answers apps without the advanced write permission [S44]
     GET  /2/statuses/count.json       access_token, ids
                                       -> [{"id", "comments", "reposts", "attitudes"}]
     GET  /2/media_statuses/count_sp/biz.json    the same plus "reads" (the commercial API)
@@ -15,7 +20,10 @@ and for the people and tests driving it, the kit's routes (``publisher.sandbox.k
     GET    /posts     everything received: {"count", "posts": [...], "rejected": [...]}
     DELETE /posts     forget it all
     PUT    /faults    {"error_rate", "error_code", "latency_ms", "expire_token", "lost_reply",
-                       "lost_reply_seconds"}; GET /faults shows them
+                       "lost_reply_seconds", "destroy_refused"}; GET /faults shows them
+
+A deleted post stays in ``GET /posts`` with ``"deleted": true`` and ``"deleted_at"``; counts
+and ``/web/...`` no longer show it.
 
 ``share`` checks what Weibo checks: a token (any non-empty one, unless expired through
 ``expire_token``: ``true`` for every token, or one token's text), ``rip``, at most 140 字
@@ -56,6 +64,7 @@ class WeiboFaults(Faults):
     expire_token: bool | str = False  # true: every token; a string: that token only
     lost_reply: bool = False
     lost_reply_seconds: float = Field(default=30, ge=0, le=600)
+    destroy_refused: bool = False  # statuses/destroy answers 10014 (no advanced permission)
 
     def lost_reply_odds(self) -> tuple[float, float]:
         return (1.0 if self.lost_reply else 0.0), self.lost_reply_seconds
@@ -88,6 +97,7 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
         self.first_seen: dict[str, float] = {}
         r = self.router
         r.add_api_route("/2/statuses/share.json", self.share, methods=["POST"])
+        r.add_api_route("/2/statuses/destroy.json", self.destroy, methods=["POST"])
         r.add_api_route("/2/statuses/count.json", self.count, methods=["GET"])
         r.add_api_route("/2/media_statuses/count_sp/biz.json", self.count_biz, methods=["GET"])
         r.add_api_route("/oauth2/get_token_info", self.token_info, methods=["POST"])
@@ -174,6 +184,36 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
         self.keep(post)
         return post
 
+    # -- statuses/destroy -----------------------------------------------------------------
+
+    async def destroy(self, request: Request) -> JSONResponse:
+        path = "/2/statuses/destroy.json"
+        form = await request.form()
+        try:
+            uid = await self._enter(str(form.get("access_token") or ""))
+            if self.faults.destroy_refused:
+                raise WeiboError(10014, "Insufficient app permissions!")
+            wanted = str(form.get("id") or "")
+            if not wanted:
+                raise WeiboError(10016, "miss required parameter (id), see doc for more info.")
+            post = next(
+                (
+                    p
+                    for p in self.posts
+                    if p["idstr"] == wanted and p["uid"] == uid and not p.get("deleted")
+                ),
+                None,
+            )
+            if post is None:
+                raise WeiboError(20101, "target weibo does not exist!")
+        except WeiboError as exc:
+            return self._error(path, exc.code, exc.text)
+        post["deleted"] = True
+        post["deleted_at"] = datetime.now(BEIJING).isoformat()
+        self.note("deleted", {"idstr": post["idstr"], "deleted_at": post["deleted_at"]})
+        await self.hold_reply()
+        return JSONResponse(self._status_object(post))
+
     def _counts(self, post: dict[str, Any]) -> dict[str, int]:
         age = max(0.0, self.clock() - float(post["posted_at"]))
         return {
@@ -219,7 +259,7 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
                 raise WeiboError(10017, "parameter (ids)'s value invalid: at most 100 ids")
         except WeiboError as exc:
             return self._error(path, exc.code, exc.text)
-        by_id = {p["idstr"]: p for p in self.posts}
+        by_id = {p["idstr"]: p for p in self.posts if not p.get("deleted")}
         rows = []
         for i in ids:
             post = by_id.get(i)
@@ -256,7 +296,7 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
 
     async def web(self, uid: str, mid: str) -> JSONResponse:
         for post in self.posts:
-            if post["idstr"] == mid and str(post["uid"]) == uid:
+            if post["idstr"] == mid and str(post["uid"]) == uid and not post.get("deleted"):
                 return JSONResponse(self._status_object(post))
         return self._error(f"/{uid}/{mid}", 20101, "target weibo does not exist!")
 
@@ -270,5 +310,9 @@ class WeiboSandbox(Sandbox[WeiboFaults]):
     def restore(self, kind: str, value: Any) -> None:
         if kind == "rejected":
             self.rejected.append(value)
+        elif kind == "deleted" and isinstance(value, dict):
+            for post in self.posts:
+                if post["idstr"] == value.get("idstr"):
+                    post.update(deleted=True, deleted_at=value.get("deleted_at"))
         else:
             super().restore(kind, value)

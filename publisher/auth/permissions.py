@@ -15,6 +15,9 @@ from publisher.auth.roles import ALL_ROLES, Role
 _WRITERS = frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.EDITOR})
 _READERS = ALL_ROLES
 _ADMINS = frozenset({Role.ADMIN})
+_OBLIGATION_EDITORS = frozenset({Role.ADMIN, Role.SIGNER})  # who owes what: the leadership
+# review chain: who may take part in reviews at all (comms_officer only reads reach)
+_DECIDERS = ALL_ROLES - {Role.COMMS_OFFICER}
 
 ROUTES: dict[str, frozenset[Role]] = {
     "submit_notice": _WRITERS,
@@ -24,6 +27,32 @@ ROUTES: dict[str, frozenset[Role]] = {
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
+    "notice_readers": _READERS,  # reach: who read an OA warning (issue 14)
+    "reach_collection": _READERS,  # reach: collection health per account (issue 14)
+    # recurring schedules (publisher/web/schedules.py)
+    "list_schedules": _READERS,
+    "add_schedule": _WRITERS,
+    "remove_schedule": _WRITERS,
+    "run_schedule": _WRITERS,
+    "upload_schedule_data": _WRITERS,
+    # issue 11, lifecycle: follow-ups of a published notice (publisher/web/lifecycle.py)
+    "update_notice": _WRITERS,
+    "lift_notice": _WRITERS,
+    "withdraw_notice": _WRITERS,
+    "delete_notice": _WRITERS,  # DELETE /api/notices/{id}: a withdrawal
+    # obligations and freshness (issue 13; publisher/web/obligations.py)
+    "list_obligations": _READERS,
+    "obligations_summary": _READERS,
+    "show_obligation": _READERS,
+    "add_obligation": _OBLIGATION_EDITORS,
+    "replace_obligation": _OBLIGATION_EDITORS,
+    "delete_obligation": _OBLIGATION_EDITORS,
+    "freshness": _READERS,
+    # review chain: the step's own role (or names) is checked per notice (publisher/review)
+    "list_reviews": _DECIDERS,
+    "approve_notice": _DECIDERS,
+    "reject_notice": _DECIDERS,
+    "resubmit_notice": _WRITERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
@@ -38,8 +67,22 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "user disable": _ADMINS,
     "user token": _ADMINS,
     "audit": _ADMINS,
+    # recurring schedules (publisher/cli/schedules.py); schedule list reads
+    "schedule add": _WRITERS,
+    "schedule remove": _WRITERS,
+    "schedule run-now": _WRITERS,
+    # issue 11, lifecycle: follow-ups of a published notice (publisher/cli/lifecycle.py)
+    "notice update": _WRITERS,
+    "notice lift": _WRITERS,
+    "notice withdraw": _WRITERS,
+    # review chain
+    "user oa-id": _ADMINS,
+    "review approve": _DECIDERS,
+    "review reject": _DECIDERS,
+    "review resubmit": _WRITERS,
 }
-# (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
+# (report reach, reach collect and reach readers read or refresh figures: open to whoever
+# runs publisher.)
 
 # Console pages (publisher/console), by page name. Each page checks this on the server; the
 # navigation only shows what the table allows, but hiding a link is never the check.
@@ -54,6 +97,7 @@ PAGES: dict[str, frozenset[Role]] = {
     "audit": _ADMINS,
     "users": _ADMINS,
     "account": _READERS,  # one's own password
+    "obligations remind": _OBLIGATION_EDITORS,  # issue 13: sends reminders now
 }
 
 

@@ -20,6 +20,13 @@ ACTIONS = {
     "user.add": "新增用户",
     "user.disable": "停用用户",
     "user.token": "发放令牌",
+    # review chain
+    "review.approve": "审核通过",
+    "review.reject": "审核驳回",
+    "review.resubmit": "修改后重新送审",
+    "review.refused": "审核被拒绝",
+    "review.notify": "通知审核人",
+    "user.oa_id": "登记 OA 账号",
 }
 SOURCES = {"cli": "命令行", "api": "API", "console": "控制台"}
 

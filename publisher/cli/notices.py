@@ -23,9 +23,11 @@ from publisher.cli import (
     pass_ctx,
 )
 from publisher.cli.acting import act_as, record
+from publisher.lifecycle.present import links_json, links_lines
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import load_notice_file
 from publisher.queue.states import FINAL, Status
+from publisher.review.show import print_record, with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 
@@ -55,6 +57,10 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
     )
     if data["publish_at"]:
         click.echo(f"定时发布: {labels.when(data['publish_at'], zone)}")
+    for line in links_lines(data, zone):  # issue 11: what it follows, what follows it
+        click.echo(line)
+    if data.get("record"):  # review chain: who drafted, reviewed, signed, released
+        print_record(data["record"], zone)
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
         line = (
@@ -181,6 +187,7 @@ def submit(
 
             async def state() -> tuple[dict[str, Any], bool]:
                 data = notice_json(await rt.store.get_notice(done.notice_id))
+                data = await with_record(rt.store, data)  # review chain
                 return data, all(d["status"] in FINAL for d in data["deliveries"])
 
             data, final = await state()
@@ -214,7 +221,9 @@ def show(ctx: Context, notice_id: int, as_json: bool) -> None:
         try:
             record = await rt.store.get_notice(notice_id)
             reach = await latest_metrics(rt.store, [d.id for d in record.deliveries])
-            return notice_json(record, events=True, metrics=reach)
+            data = notice_json(record, events=True, metrics=reach)
+            data.update(links_json(await rt.store.notice_links(notice_id)))  # issue 11
+            return await with_record(rt.store, data)  # review chain
         finally:
             await rt.close()
 
@@ -243,15 +252,26 @@ def preview(
     report = ctx.run(check_notice(notice_input, settings, with_pii=False))  # as intake does
     ctx.guard(report.raise_for_errors)
 
+    clock = SystemClock()
+    options: list[tuple[str, Any]] = []  # issue 11: WeChat mass-send lines (push_preview.py)
+
     def build() -> list[dict[str, Any]]:
-        clock = SystemClock()
         accounts = Channels(settings, clock, None)
         renderer = Renderer(settings.templates_dir, settings.zone, settings.organization)
         intake = Intake(settings, None, accounts, renderer, clock)  # preview: no database
         targets = [accounts.get(c) for c in channels] if channels else None
-        return preview_items(intake, notice_input, targets)
+        items = preview_items(intake, notice_input, targets)
+        for item in items:
+            options.append((item["channel"], accounts.get(item["channel"]).adapter.ctx.options))
+        return items
 
     result = ctx.guard(build)
+    from publisher.cli.push_preview import push_lines
+
+    pushes = ctx.run(push_lines(settings, clock, notice_input.model_dump(mode="json"), options))
+    for item in result:
+        if item["channel"] in pushes:
+            item["mass_send"] = pushes[item["channel"]]
     if as_json:
         emit(result)
     else:
@@ -262,6 +282,8 @@ def preview(
                 click.echo(text)
             for m in item["lengths"]:
                 click.echo(f"[{m['part']}: {m['measured']} / {m['limit']} {m['unit']}]")
+            for line in item.get("mass_send", []):
+                click.echo(line)
             for v in item["violations"]:
                 click.echo(f"!! {v}")
     for w in report.warnings:  # JSON keeps its shape: the warnings go to standard error

@@ -1,7 +1,7 @@
-"""``publisher obligations due DATE --working-days N``: a deadline in working days.
-
-The group grows into the obligations of issue 13 (the late list, reminders); ``due`` is the
-rule staff apply by hand today, so they can check the calendar the rest is counted in.
+"""``publisher obligations [--overdue] [--department D] [--json]``: the late list, and
+``obligations due DATE --working-days N``: a deadline in working days, the rule staff apply by
+hand, so they can check the calendar the rest is counted in. ``summary`` and ``remind`` are in
+``publisher/cli/obligation_views.py``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,22 @@ from publisher.obligations import workdays
 MAX_WORKING_DAYS = 1000  # about four years: beyond any statutory deadline
 
 
-@main.group()
-def obligations() -> None:
-    """信息公开义务：按工作日 (含法定节假日和调休) 计算期限。"""
+@main.group(invoke_without_command=True)
+@click.option("--overdue", is_flag=True, help="只列出已逾期的。")
+@click.option("--department", metavar="D", default=None, help="只列出这个科室的。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
+@click.pass_context
+def obligations(
+    click_ctx: click.Context, overdue: bool, department: str | None, as_json: bool
+) -> None:
+    """信息公开义务：每项的当期、截止日期、状态和逾期工作日数 (含法定节假日和调休)。"""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from publisher.cli.obligation_views import show_list
+
+    ctx = click_ctx.find_object(Context)
+    assert ctx is not None
+    show_list(ctx, overdue, department, as_json)
 
 
 def _parse_date(value: str) -> date:

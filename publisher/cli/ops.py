@@ -181,6 +181,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
     """检查设置、数据库、运行中的 publisher serve 和每个渠道账号；每个问题一行。"""
     from publisher.clock import SystemClock
     from publisher.registry import Channels
+    from publisher.schedules import views as schedule_views
     from publisher.settings import load_settings
     from publisher.store import StoreTokens, open_store
 
@@ -212,8 +213,9 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
                     f"✓ 数据库: {_safe_url(settings.database_url)} 尚未创建 "
                     "(publisher serve 首次启动时自动创建)"
                 )
-            else:
-                await _check_database(store, settings.database_url, problems)
+            elif await _check_database(store, settings.database_url, problems):
+                problems.extend(await schedule_views.doctor(settings, store, clock))  # schedules
+                await _check_obligations(store, settings, clock, problems)  # issue 13
             try:
                 channels = Channels(settings, clock, StoreTokens(store))
             except PublisherError as exc:
@@ -221,6 +223,10 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
                 return
             try:
                 await _check_accounts(channels, problems, settings, serving)
+                if not _sqlite_missing(settings.database_url):  # reach collection (issue 14)
+                    from publisher.metrics import health
+
+                    await health.doctor(store, channels, clock.now(), settings.zone, problems)
             finally:
                 await channels.aclose()
         finally:
@@ -233,7 +239,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
         raise SystemExit(EXIT_FAILED)
 
 
-async def _check_database(store: Any, url: str, problems: list[str]) -> None:
+async def _check_database(store: Any, url: str, problems: list[str]) -> bool:
     from publisher.store.migrate import pending_revisions
 
     try:
@@ -241,11 +247,24 @@ async def _check_database(store: Any, url: str, problems: list[str]) -> None:
         pending = await pending_revisions(store)
     except PublisherError as exc:
         problems.append(f"数据库: {exc}")
-        return
+        return False
     if pending:
         problems.append(f"数据库: 有 {len(pending)} 个迁移未执行 (请运行 publisher db upgrade)")
-    else:
-        click.echo(f"✓ 数据库: {_safe_url(url)}")
+        return False
+    click.echo(f"✓ 数据库: {_safe_url(url)}")
+    return True
+
+
+async def _check_obligations(store: Any, settings: Any, clock: Any, problems: list[str]) -> None:
+    """Obligations whose due date cannot be computed, freshness alarms, failed reminders."""
+    from publisher.obligations.jobs import doctor as obligations_doctor
+
+    fine, warnings, found = await obligations_doctor(store, settings, clock)
+    for line in fine:
+        click.echo(f"✓ {line}")
+    for line in warnings:
+        click.echo(f"! {line}")
+    problems.extend(found)
 
 
 def _sqlite_missing(url: str) -> bool:

@@ -23,6 +23,7 @@ def reach() -> None:
 @pass_ctx
 def collect(ctx: Context, as_json: bool) -> None:
     """立即采集一次触达数据 (与定时任务相同)，并说明每个渠道账号的结果。"""
+    from publisher.metrics import health
     from publisher.metrics.collector import collect_once
 
     settings = ctx.settings()
@@ -30,25 +31,26 @@ def collect(ctx: Context, as_json: bool) -> None:
     async def go() -> Any:
         rt = await Runtime.open(settings)
         try:
-            return await collect_once(rt.store, rt.channels, rt.clock, settings.metrics_window_days)
+            return await collect_once(
+                rt.store,
+                rt.channels,
+                rt.clock,
+                settings.metrics_window_days,
+                schedule=settings.metrics_schedule,
+                max_posts=settings.metrics_max_posts,
+            )
         finally:
             await rt.close()
 
     results = ctx.run(go())
     failed = [r for r in results if r.error]
     if as_json:
-        emit(
-            [
-                {"account": r.account, "posts": r.posts, "samples": r.samples, "error": r.error}
-                for r in results
-            ]
-        )
+        emit([health.as_json(r) for r in results])
     elif not results:
         click.echo("没有提供触达数据的渠道账号")
     else:
         for r in results:
-            line = f"{r.account}: 查询 {r.posts} 条发布，保存 {r.samples} 个采样"
-            click.echo(line + (f"；失败: {r.error}" if r.error else ""))
+            click.echo(health.describe(r, settings.zone))
         posts = sum(r.posts for r in results)
         samples = sum(r.samples for r in results)
         click.echo(f"合计: 查询 {posts} 条发布，保存 {samples} 个采样，{len(failed)} 个账号失败")

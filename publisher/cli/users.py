@@ -62,13 +62,21 @@ def _roles_text(roles: list[str]) -> str:
 @click.option("--role", "roles", multiple=True, required=True, help="角色，可重复给出多个。")
 @click.option("--department", default=None, help="所在科室。")
 @click.option(
+    "--oa-id", default=None, help="OA (企业微信/钉钉/飞书) 中的用户 ID：审核待办经 OA 通知到人。"
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="从标准输入读取控制台登录密码 (只用 API 的用户不需要)。",
 )
 @pass_ctx
 def add(
-    ctx: Context, name: str, roles: tuple[str, ...], department: str | None, password_stdin: bool
+    ctx: Context,
+    name: str,
+    roles: tuple[str, ...],
+    department: str | None,
+    oa_id: str | None,
+    password_stdin: bool,
 ) -> None:
     """新增用户 NAME，给出一个或多个角色: admin、duty_officer (值班员)、editor (编辑)、
     reviewer (审核)、signer (签发)、comms_officer (只读传播数据)。"""
@@ -79,6 +87,8 @@ def add(
         ctx.fail(InputError(str(exc)))
     if department is not None and not 1 <= len(department.strip()) <= 100:
         ctx.fail(InputError("科室应为 1 到 100 个字符"))
+    if oa_id is not None and not 1 <= len(oa_id.strip()) <= 100:
+        ctx.fail(InputError("OA 用户 ID 应为 1 到 100 个字符"))
     password_hash = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -91,7 +101,10 @@ def add(
         made = await store.add_user(
             name, held, department.strip() if department else None, password_hash
         )
-        await record(store, who, "user.add", user=name, roles=sorted(made.roles))
+        if oa_id is not None:  # review chain: where OA messages reach this user
+            await store.set_oa_id(name, oa_id.strip())
+        extra: dict[str, Any] = {"oa_id": oa_id.strip()} if oa_id is not None else {}
+        await record(store, who, "user.add", user=name, roles=sorted(made.roles), **extra)
         return made
 
     made = _in_store(ctx, go)
@@ -137,6 +150,26 @@ def disable(ctx: Context, name: str) -> None:
 
     _in_store(ctx, go)
     click.echo(f"用户 {name} 已停用")
+
+
+@user.command("oa-id")
+@click.argument("name")
+@click.argument("oa_id")
+@pass_ctx
+def oa_id_(ctx: Context, name: str, oa_id: str) -> None:
+    """登记用户 NAME 在 OA (企业微信/钉钉/飞书) 中的用户 ID，审核待办经 OA 通知到人；
+    OA_ID 为 - 时清除。"""
+    value = None if oa_id.strip() == "-" else oa_id.strip()
+    if value is not None and not 1 <= len(value) <= 100:
+        ctx.fail(InputError("OA 用户 ID 应为 1 到 100 个字符"))
+
+    async def go(store: Store) -> None:
+        who = await act_as(store, ctx, "user oa-id")
+        await store.set_oa_id(name, value)
+        await record(store, who, "user.oa_id", user=name, oa_id=value)
+
+    _in_store(ctx, go)
+    click.echo(f"用户 {name} 的 OA 用户 ID 已{'登记为 ' + value if value else '清除'}")
 
 
 @user.command("token")

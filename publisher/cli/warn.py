@@ -25,6 +25,7 @@ from publisher.cli.notices import (
 )
 from publisher.errors import CapFormatError
 from publisher.queue.states import FINAL
+from publisher.review.show import with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 
@@ -69,7 +70,7 @@ def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str
             await record(
                 rt.store,
                 who,
-                "notice.submit",
+                taken.action,
                 notice_id=notice_id,
                 replayed=not taken.submitted.created,
                 cap=True,
@@ -78,7 +79,8 @@ def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str
 
             async def state() -> tuple[dict[str, Any], bool]:
                 record = await rt.store.get_notice(notice_id)
-                data = {**notice_json(record), "cap": cap_json(record.fields)}
+                data = await with_record(rt.store, notice_json(record))  # review chain
+                data["cap"] = cap_json(record.fields)
                 return data, all(d["status"] in FINAL for d in data["deliveries"])
 
             data, final = await state()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -13,6 +13,8 @@ from publisher.errors import LimitViolationError, PersonalDataFound, Violation
 from publisher.notice import NoticeInput, check_timing, notice_fingerprint
 from publisher.registry import Account, Channels
 from publisher.render import Renderer
+from publisher.review import intake as reviewed  # review chain
+from publisher.review.steps import steps_for  # review chain
 from publisher.settings import Settings
 from publisher.store.base import NoticeStore
 from publisher.store.records import Claimed, ClaimRequest, NewDelivery, new_key
@@ -91,11 +93,16 @@ class Intake:
                 chosen.append(host)
         return chosen
 
-    def preview(self, notice: NoticeInput, account: Account) -> Preview:
-        """Exactly what ``account`` would receive, with any rule it breaks."""
+    def preview(
+        self, notice: NoticeInput, account: Account, follows: Mapping[str, Any] | None = None
+    ) -> Preview:
+        """Exactly what ``account`` would receive, with any rule it breaks. ``follows``: a
+        follow-up's link to the notice it follows (``notice.follows`` in templates; None for
+        an ordinary notice; see ``publisher.lifecycle``)."""
         caps = account.capabilities
         data = notice.model_dump(mode="python")
         data["urgent"] = notice.is_urgent
+        data["follows"] = dict(follows) if follows is not None else None
         context = self.renderer.notice_context(
             data, {"name": account.name, **account.adapter.ctx.options.model_dump(mode="json")}
         )
@@ -113,6 +120,10 @@ class Intake:
         return Preview(account.name, account.type_name, rendered, problems)
 
     async def submit(self, notice: NoticeInput, *, source: str, actor: str) -> Submitted:
+        # review chain: a reviewed kind is held until its last approval (publisher/review)
+        steps = steps_for(self.settings.review_steps, notice.kind)
+        if steps:
+            return await reviewed.submit(self, notice, steps, source=source, actor=actor)
         check_timing(notice, self.clock.now())  # an expired warning, a past publish_at
         # content checks (names, words, links when on, attachments); warnings show in preview
         (await checks.check_notice(notice, self.settings, with_pii=False)).raise_for_errors()

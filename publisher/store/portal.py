@@ -52,16 +52,31 @@ class PortalNotice:
     all_cancelled: bool
     withdrawn_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Lifecycle (issue 11): this notice's own ``follows`` (it is an update or a lift of
+    # another), and its follow-up: ``{"notice_id", "relation", "title", "at", "reason"}``.
+    follows: Mapping[str, Any] | None = None
+    followed_by: Mapping[str, Any] | None = None
+
+    def _followed(self, relation: str) -> bool:
+        return self.followed_by is not None and self.followed_by.get("relation") == relation
 
     @property
     def withdrawn(self) -> bool:
-        """Every delivery was cancelled, or the notice says it was withdrawn."""
-        return self.all_cancelled or bool(self.fields.get("withdrawn"))
+        """Withdrawn (撤回) by a follow-up, every delivery was cancelled, or the notice says
+        it was withdrawn."""
+        return (
+            self._followed("withdraws") or self.all_cancelled or bool(self.fields.get("withdrawn"))
+        )
 
     @property
     def lifted(self) -> bool:
         """Explicitly lifted (解除) by a later message."""
-        return bool(self.fields.get("lifted"))
+        return self._followed("lifts") or bool(self.fields.get("lifted"))
+
+    @property
+    def superseded(self) -> bool:
+        """Updated: a newer notice replaces it (its page links there)."""
+        return self._followed("updates")
 
     def valid_until(self, zone: ZoneInfo) -> datetime | None:
         """When the notice stops being in force (``fields.valid_until``), if it says."""
@@ -72,11 +87,13 @@ class PortalNotice:
         return parse_time(self.fields.get("issued_at"), zone) or self.posted_at
 
     def state(self, now: datetime, zone: ZoneInfo) -> str:
-        """``withdrawn``, ``lifted``, ``expired`` or ``active``."""
+        """``withdrawn``, ``lifted``, ``superseded``, ``expired`` or ``active``."""
         if self.withdrawn:
             return "withdrawn"
         if self.lifted:
             return "lifted"
+        if self.superseded:
+            return "superseded"
         until = self.valid_until(zone)
         if until is not None and until <= now:
             return "expired"
@@ -145,6 +162,10 @@ class PortalReads(Protocol):
         self, kinds: Iterable[str], per_kind: int
     ) -> dict[str, list[PortalNotice]]:
         """The newest ``per_kind`` live notices of each kind, read in one snapshot."""
+
+    async def portal_withdrawal_of(self, notice_id: int) -> int | None:
+        """For a withdrawal (撤回, issue 11), the notice it withdrew (whose page says so);
+        None for any other notice or id."""
 
     async def record_page_view(
         self, notice_id: int, day: date, visitor_hash: str, now: datetime

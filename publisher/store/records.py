@@ -111,6 +111,11 @@ class NoticeRecord:
     created_at: datetime
     deliveries: list[DeliveryRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    # Lifecycle (issue 11): the notice this one follows, how, and the mapping its templates
+    # and adapters see (``NoticeView.follows``); None for an ordinary notice.
+    follows_id: int | None = None
+    relation: str | None = None
+    follows: Mapping[str, Any] | None = None
 
     def view(self) -> NoticeView:
         """The notice as adapters see it."""
@@ -125,6 +130,7 @@ class NoticeRecord:
             urgent=self.urgent,
             publish_at=self.publish_at,
             created_at=self.created_at,
+            follows=self.follows,
         )
 
 
@@ -136,6 +142,7 @@ class Claimed:
     delivery: DeliveryRecord
     notice: NoticeView
     marked: bool = False  # the claim already committed ``sending`` and counted the attempt
+    recall: PostRef | None = None  # a withdrawal: this account's post of the original
 
     def outgoing(self) -> OutgoingPost:
         """What the adapter is asked to publish for this claim."""
@@ -147,6 +154,7 @@ class Claimed:
             notice=self.notice,
             rendered=Rendered(format=Format(rendered["format"]), parts=rendered["parts"]),
             attempt=self.delivery.attempts + (0 if self.marked else 1),
+            recall=self.recall,
         )
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 
@@ -60,6 +61,10 @@ Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements 
 MAX_ROW_ID = 2**63 - 1  # ids are 64-bit: a larger number names no row (and overflows a query)
 # Deliveries that may hold a portal page: the predicate of the portal's partial indexes.
 PORTAL_PAGES = "channel = 'portal' AND posted_at IS NOT NULL"
+# Follow-ups only (issue 11): partial, so the planner's statistics see follow-ups, not the
+# many ordinary notices where the column is empty.
+FOLLOW_UPS = "follows_id IS NOT NULL"
+WITHDRAWALS = "relation = 'withdraws'"
 
 notices = Table(
     "notices",
@@ -82,6 +87,36 @@ notices = Table(
     # submitted again without an idempotency key (the duplicate guard).
     Column("content_hash", String(64)),
     Index("ix_notices_content", "content_hash", "created_at"),
+    # Lifecycle (issue 11, migration 0010): a follow-up names the notice it follows, how
+    # ("updates" | "lifts" | "withdraws") and carries the ``follows`` mapping its templates
+    # and adapters see. One follow-up per notice at most (unique): an updated notice is
+    # superseded, a lifted or withdrawn one is final, so a second one is refused even when
+    # two requests race. The original's state is read from its follow-up.
+    Column("follows_id", Id),
+    Column("relation", String(20)),
+    Column("follows", JSON),
+    Index(
+        "ix_notices_follows",
+        "follows_id",
+        unique=True,
+        sqlite_where=text(FOLLOW_UPS),
+        postgresql_where=text(FOLLOW_UPS),
+    ),
+    # Withdrawals and what they withdrew leave the portal's lists: these keep that check an
+    # index lookup however many notices there are (publisher/store/sql/portal.py).
+    Index(
+        "ix_notices_withdrawals",
+        "id",
+        "follows_id",
+        sqlite_where=text(WITHDRAWALS),
+        postgresql_where=text(WITHDRAWALS),
+    ),
+    Index(
+        "ix_notices_withdrawn",
+        "follows_id",
+        sqlite_where=text(WITHDRAWALS),
+        postgresql_where=text(WITHDRAWALS),
+    ),
 )
 
 deliveries = Table(
@@ -248,6 +283,7 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("password_hash", Text),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("oa_id", String(100)),  # review chain (0012): the id OA messages reach them by
 )
 
 user_roles = Table(
@@ -301,4 +337,155 @@ link_clicks = Table(
     Column("day", Date, primary_key=True),
     Column("visitor_hash", String(64), primary_key=True),
     Column("first_seen_at", UTCDateTime, nullable=False),
+)
+
+
+# -- reach collection and OA read receipts (issue 14, branch reach) ---------------------------
+
+# When the collector last asked a channel for one post's numbers (the decaying schedule,
+# publisher/metrics/schedule.py), and how many samples it got then (0: the channel had
+# nothing, e.g. a deleted Weibo post). One row per delivery, replaced on every ask; the
+# samples themselves stay append-only in ``metric_samples``.
+metric_polls = Table(
+    "metric_polls",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("polled_at", UTCDateTime, nullable=False),
+    Column("samples", Integer, nullable=False),
+)
+
+# Per channel account, how reach collection went: shown by `doctor` and the console.
+collection_health = Table(
+    "collection_health",
+    metadata,
+    Column("account", String(100), primary_key=True),
+    Column("last_run_at", UTCDateTime, nullable=False),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False),  # consecutive failed runs
+    Column("retry_after", UTCDateTime),  # a quota said: not before then
+)
+
+# Who read or acknowledged an OA warning (DingTalk getsendresult, Feishu read_users, the
+# WeCom "已知悉" link), and who was nudged: one row per delivery and recipient. A read is
+# kept from the first time it is seen; ``nudged_at`` is set once and never again.
+oa_readers = Table(
+    "oa_readers",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("user_id", String(128), primary_key=True),
+    Column("read_at", UTCDateTime),
+    Column("how", String(20)),  # "read" | "acknowledged"
+    Column("nudged_at", UTCDateTime),
+)
+
+# Recurring schedules (publisher/schedules): the ones added through the CLI or the API (those
+# in config/schedules.toml live in that file), and every fire of any schedule, claimed once per
+# (schedule, fire time) before it runs and then marked with its outcome.
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("cron", String(100), nullable=False),
+    Column("notice_file", String(500), nullable=False),
+    Column("template", JSON, nullable=False),
+    Column("data_glob", String(200)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+)
+
+schedule_fires = Table(
+    "schedule_fires",
+    metadata,
+    Column("schedule", String(64), primary_key=True),
+    Column("fire_time", UTCDateTime, primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("runner", String(100), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text),
+    Column("notice_id", Id),
+    Column("data_file", String(500)),
+    Column("finished_at", UTCDateTime),
+)
+
+# -- obligations (issue 13): disclosure duties and the reminders sent about them ------------
+# ``obligations``: one row per duty, its definition as JSON (publisher.obligations.spec);
+# ``deleted`` keeps a name removed through the API from being seeded again from the file.
+obligations = Table(
+    "obligations",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("spec", JSON, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+
+# One row per reminder (obligation reminders and freshness alarms): sent once, or failed and
+# retried at the next run. ``subject`` names what it is about, ``period`` which occurrence.
+obligation_reminders = Table(
+    "obligation_reminders",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("period", String(100), primary_key=True),
+    Column("step", String(20), primary_key=True),
+    Column("recipients", JSON, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+    Column("first_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_obligation_reminders_status", "status"),
+)
+
+# The review chain (publisher/review, migration 0012): one row per reviewed notice, and each
+# approval or rejection; ``held`` keeps the rendered deliveries until the last approval.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("notice_id", Id, ForeignKey("notices.id"), primary_key=True, autoincrement=False),
+    Column("state", String(20), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("held", JSON),
+    Column("drafted_by", String(100), nullable=False),
+    Column("fast_path", Boolean, nullable=False),
+    Column("released_by", String(100)),
+    Column("released_at", UTCDateTime),
+    Column("told", JSON),
+    Column("warnings", JSON),  # the content checks' warnings, shown to reviewers
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_reviews_state", "state"),
+)
+
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notice_id", Id, ForeignKey("notices.id"), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("comment", Text),
+    Column("fingerprint", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("notice_id", "round", "actor", name="uq_review_decisions_once"),
 )

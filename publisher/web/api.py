@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from publisher.documents import DocumentError, decode
 from publisher.errors import NoticeFormatError
+from publisher.lifecycle.present import links_json
 from publisher.metrics.samples import latest as latest_metrics
 from publisher.notice import notice_schema, parse_notice
 from publisher.queue import manual
 from publisher.queue.states import Status
+from publisher.review.desk import with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import delivery_json, notice_json
 from publisher.store import MAX_ROW_ID
@@ -68,7 +70,8 @@ async def submit_notice(request: Request) -> JSONResponse:
     done = await rt.intake.submit(notice, source="api", actor=acting(request))
     await audit(request, "notice.submit", notice_id=done.notice_id, replayed=not done.created)
     record = await rt.store.get_notice(done.notice_id)
-    return JSONResponse(notice_json(record), status_code=201 if done.created else 200)
+    data = await with_record(rt.store, notice_json(record))  # review chain: status, record
+    return JSONResponse(data, status_code=201 if done.created else 200)
 
 
 @router.get("/notices/{notice_id}")
@@ -76,7 +79,9 @@ async def show_notice(request: Request, notice_id: RowId) -> dict[str, Any]:
     store = runtime(request).store
     record = await store.get_notice(notice_id)
     reach = await latest_metrics(store, [d.id for d in record.deliveries])
-    return notice_json(record, events=True, metrics=reach)
+    data = notice_json(record, events=True, metrics=reach)
+    data.update(links_json(await store.notice_links(notice_id)))  # issue 11: both sides
+    return await with_record(store, data)  # review chain
 
 
 @router.get("/deliveries")

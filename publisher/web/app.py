@@ -29,16 +29,25 @@ from publisher.errors import (
     StateError,
     StoreError,
 )
+from publisher.lifecycle import Lifecycle
+from publisher.lifecycle import expiry as lift_at_expiry
 from publisher.metrics.collector import collect_once
 from publisher.notice import MAX_FILE_BYTES
+from publisher.obligations import jobs as obligation_jobs  # obligations (issue 13)
 from publisher.queue.service import prepare, run_worker
+from publisher.reach import readers as readers_job  # reach: nudges (issue 14)
 from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
+from publisher.schedules import serve as schedules_serve
 from publisher.settings import Settings
-from publisher.web import api, reports, tracked, warnings
+from publisher.web import api, lifecycle, reports, reviews, tracked, warnings
+from publisher.web import obligations as obligations_api  # obligations (issue 13)
+from publisher.web import schedules as schedules_api
+from publisher.web.ack import router as ack_router  # reach: WeCom 已知悉 (issue 14)
 from publisher.web.headers import SecurityHeaders
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
+from publisher.web.readers import router as readers_router  # reach: OA readers (issue 14)
 
 log = logging.getLogger("publisher.web")
 
@@ -69,10 +78,21 @@ def start_scheduler(rt: Runtime) -> Scheduler:
     if rt.settings.metrics_interval:
 
         async def collect() -> None:
-            await collect_once(rt.store, rt.channels, rt.clock, rt.settings.metrics_window_days)
+            await collect_once(  # reach: the decaying schedule (issue 14)
+                rt.store,
+                rt.channels,
+                rt.clock,
+                rt.settings.metrics_window_days,
+                schedule=rt.settings.metrics_schedule,
+                max_posts=rt.settings.metrics_max_posts,
+            )
 
         scheduler.every("collect_metrics", rt.settings.metrics_interval, collect)
     cap_poll.schedule(scheduler, rt.intake, rt.settings)
+    readers_job.schedule(scheduler, rt.store, rt.channels, rt.clock)  # reach: nudges (issue 14)
+    schedules_serve.attach(scheduler, rt)  # recurring schedules (publisher/schedules)
+    lift_at_expiry.schedule(scheduler, Lifecycle(rt.intake))  # issue 11: expiry lift posts
+    obligation_jobs.schedule(scheduler, rt)  # obligations' reminders + freshness (issue 13)
     scheduler.start()
     return scheduler
 
@@ -145,6 +165,12 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(tracked.router)
     app.include_router(warnings.router)
+    app.include_router(readers_router)  # reach: OA readers (issue 14)
+    app.include_router(ack_router)  # reach: the WeCom 已知悉 link (issue 14)
+    app.include_router(schedules_api.router)  # recurring schedules
+    app.include_router(lifecycle.router)  # issue 11: update, lift, withdraw
+    app.include_router(obligations_api.router)  # obligations + freshness (issue 13)
+    app.include_router(reviews.router)  # review chain
     _include_account_routes(app, settings, runtime)
 
     console.install(app)  # the web console at / (the portal stays at /portal)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from publisher.cap.intake import cap_json, take_in
 from publisher.cap.parse import CAP_MIME, MAX_CAP_BYTES
 from publisher.errors import CapFormatError
+from publisher.review.desk import with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 from publisher.web.auth import acting, audit, authorize
@@ -62,13 +63,13 @@ async def submit_warning(request: Request) -> JSONResponse:
         return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=400)
     await audit(
         request,
-        "notice.submit",
+        taken.action,
         notice_id=taken.submitted.notice_id,
         replayed=not taken.submitted.created,
         cap=True,
     )
     record = await rt.store.get_notice(taken.submitted.notice_id)
-    body = {**notice_json(record), "cap": cap_json(record.fields)}
+    body = {**(await with_record(rt.store, notice_json(record))), "cap": cap_json(record.fields)}
     if taken.note:
         body["note"] = taken.note
     return JSONResponse(body, status_code=201 if taken.submitted.created else 200)

@@ -137,7 +137,9 @@ def outgoing(
     )
 
 
-WARNING_FIELDS = {"signal": "暴雨", "color": "橙色", "issuer": "滨江市气象台"}
+# Red: only red warnings are mass-sent by default (issue 11; test_followups_wechat.py has orange)
+WARNING_FIELDS = {"signal": "暴雨", "color": "红色", "issuer": "滨江市气象台"}
+ORANGE_FIELDS = {**WARNING_FIELDS, "color": "橙色"}
 
 
 def body_of(call: Any) -> Any:
@@ -306,10 +308,10 @@ async def test_each_kind_and_signal_colour_gets_its_own_cover(
     wx: respx.MockRouter, http: httpx.AsyncClient
 ) -> None:
     adapter = make_adapter(http, mass_send=False)
-    await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    await adapter.publish(outgoing("weather_warning", fields=ORANGE_FIELDS))
     await adapter.publish(outgoing("weather_warning", fields={**WARNING_FIELDS, "color": "红"}))
     await adapter.publish(outgoing("penalty_disclosure"))
-    await adapter.publish(outgoing("weather_warning", fields=WARNING_FIELDS))
+    await adapter.publish(outgoing("weather_warning", fields=ORANGE_FIELDS))
     names = [re.search(rb'filename="([^"]+)"', c.request.content)[1] for c in wx["cover"].calls]  # type: ignore[index]
     assert names == [
         b"cover-weather_warning-orange.png",
@@ -1019,7 +1021,7 @@ WARNING = {
     "title": "滨江市气象台发布暴雨橙色预警信号",
     "body": "预计未来3小时内，滨江区、临江县将出现50毫米以上降雨。",
     "fields": {
-        **WARNING_FIELDS,
+        **ORANGE_FIELDS,
         "area": ["滨江区", "临江县"],
         "issued_at": "2026-07-01T14:00:00+08:00",
         "advice": ["停止露天作业", "危险地带人员撤离"],

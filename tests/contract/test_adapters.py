@@ -55,7 +55,8 @@ SECRET_MARK = "sEcReT-marker-7f3a9c"
 SECRET_NAME = re.compile(r"secret|token|key|password|passwd", re.IGNORECASE)
 # Identifiers that match SECRET_NAME but are public by design. Weibo's ``app_key`` is the
 # OAuth client_id: it appears in every authorize URL (its secret is the App Secret).
-PUBLIC_IDENTIFIERS = {"app_key"}
+# DingTalk's ``appkey`` (dingtalk_app) is likewise the app's public id; its secret is appsecret.
+PUBLIC_IDENTIFIERS = {"app_key", "appkey"}
 BASE_URL = "http://127.0.0.1:9"
 
 

@@ -76,13 +76,23 @@ def test_warn_refuses_with_exit_2_one_line_and_stores_nothing(doc: bytes, says: 
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_warn_says_plainly_that_an_update_is_published_as_a_new_warning() -> None:
+def test_warn_takes_an_update_as_a_follow_up_of_the_warning_it_references() -> None:
     ref = f"{SENDER},{IDENTIFIER},2026-11-26T16:00:00+08:00"
     Path("u.xml").write_bytes(alert(identifier="u_2", msg_type="Update", references=ref))
-    taken = CliRunner().invoke(main, ["warn", "u.xml", "--json"])
+    runner = CliRunner()
+    unknown = runner.invoke(main, ["warn", "u.xml", "--json"])  # nothing to update yet
+    assert unknown.exit_code == 2, unknown.output
+    assert "未曾收到，无法更新" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
+    Path("red.xml").write_bytes(RED)
+    first = runner.invoke(main, ["warn", "red.xml", "--json"])
+    assert first.exit_code == 0, first.output
+    taken = runner.invoke(main, ["warn", "u.xml", "--json"])
     assert taken.exit_code == 0, taken.output
-    assert "已作为新预警发布" in taken.stderr
+    original = json.loads(first.stdout)["id"]
+    assert f"已作为通知 #{original} 的后续发布" in taken.stderr
     assert json.loads(taken.stdout)["cap"]["references"] == [ref]
+    shown = runner.invoke(main, ["notice", "show", str(original), "--json"])
+    assert json.loads(shown.stdout)["followed_by"]["relation"] == "updates"
 
 
 # -- the API ---------------------------------------------------------------------------------

@@ -127,3 +127,94 @@ def test_nothing_is_written(clean_env: Path) -> None:
     due("2026-09-30", "--working-days", "7")
 
     assert list(clean_env.iterdir()) == []
+
+
+# -- the late list, the summary, reminders now, freshness (issue 13) ------------------------
+
+STARTER = {
+    "approvals",
+    "documents",
+    "penalties",
+    "accidents",
+    "budget",
+    "final-accounts",
+    "annual-report",
+    "statistics",
+}  # penalty-decisions lists one line per decision: none entered here
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> Result:
+    from publisher.cli import main
+
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_the_late_list_shows_every_starter_obligation_with_its_due_date_or_why_not() -> None:
+    result = cli("obligations", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert {o["name"] for o in body["obligations"]} == STARTER
+    for o in body["obligations"]:
+        assert (o["due"] is None) == (o["state"] == "unknown")
+        if o["due"] is None:
+            assert o["problem"].startswith("无法计算（节假日数据未覆盖 ")
+        if o["state"] == "overdue":
+            assert isinstance(o["days_late"], int)
+    only = json.loads(cli("obligations", "--department", "行政审批科", "--json").stdout)
+    assert [o["name"] for o in only["obligations"]] == ["approvals"]
+    late = json.loads(cli("obligations", "--overdue", "--json").stdout)
+    assert {o["state"] for o in late["obligations"]} <= {"overdue"}
+    text = cli("obligations", "--department", "行政审批科")
+    assert text.exit_code == 0 and "approvals  行政许可结果月度公开  行政审批科" in text.stdout
+
+
+def test_the_summary_refuses_a_bad_month_in_one_line() -> None:
+    result = cli("obligations", "summary", "--month", "2026-13")
+    assert result.exit_code == 2
+    assert result.stderr == "publisher: 错误: 月份应为 YYYY-MM，如 2026-11，收到的是 '2026-13'\n"
+    good = cli("obligations", "summary", "--month", "2026-11", "--json")
+    assert good.exit_code == 0, good.output
+    report = json.loads(good.stdout)
+    assert report["month"] == "2026-11"
+    for d in report["departments"]:
+        assert d["due"] == sum(d[k] for k in ("on_time", "late", "missing", "pending", "unknown"))
+
+
+def test_a_broken_obligations_file_is_one_line(clean_env: Path) -> None:
+    bad = clean_env / "obligations.toml"
+    bad.write_text('[obligations.x]\ntitle = "t"\nkind = "general"\n', encoding="utf-8")
+    result = cli("obligations", env={"PUBLISHER_OBLIGATIONS_FILE": str(bad)})
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"publisher: 错误: obligations_file: {bad}: 义务 x ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_freshness_lists_every_account_and_portal_category() -> None:
+    result = cli("freshness", "--json")
+    assert result.exit_code == 0, result.output
+    watches = json.loads(result.stdout)["watches"]
+    assert [(w["target"], w["name"]) for w in watches] == [
+        ("account", "portal"),
+        ("account", "weibo"),
+        ("account", "wechat"),
+        ("account", "oa"),
+        ("category", "weather_warning"),
+        ("category", "approval_list"),
+        ("category", "penalty_disclosure"),
+        ("category", "accident_report"),
+        ("category", "budget_disclosure"),
+        ("category", "general"),
+    ]
+    assert {(w["state"], w["days"], w["alarm_at"]) for w in watches} == {("none", None, 14)}
+    text = cli("freshness")
+    assert "渠道 政务微博(沙箱): 无发布记录（提醒 10、12 天，告警 14 天）" in text.stdout
+
+
+def test_remind_now_is_an_acting_command() -> None:
+    refused = cli("--user", "nobody", "obligations", "remind")
+    assert refused.exit_code == 2 and "没有用户 nobody" in refused.stderr
+    done = cli("obligations", "remind")
+    assert done.exit_code == 0, done.output
+    assert done.stdout.endswith("发送 0 条，失败 0 条\n")  # the starter names nobody to remind
+    audit = cli("audit", "--json")
+    assert '"obligations_remind"' in audit.stdout

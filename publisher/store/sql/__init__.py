@@ -14,8 +14,13 @@ promises). It is assembled from one mixin per concern, each in its own module:
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
     monitor.py   the console's delivery monitor (filtered, keyset-paged)
+    collection.py  reach collection state and OA readers (issue 14)
+    schedules.py recurring schedules and their once-only fires
+    obligations.py  disclosure obligations, their evidence and reminders (issue 13)
     portal_version.py  a notice's version, the key of the portal's cached pages
+    reviews.py   the review chain: held notices, decisions, release, revision (+ OA ids)
     rows.py      shared statements and row-to-record converters
+    lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
 """
 
 from __future__ import annotations
@@ -27,17 +32,23 @@ from sqlalchemy.exc import OperationalError
 from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.audit import AuditMixin
+from publisher.store.sql.collection import CollectionMixin  # reach: collection, OA readers
 from publisher.store.sql.intake import IntakeMixin
+from publisher.store.sql.lifecycle import LifecycleMixin  # issue 11: follow-ups
 from publisher.store.sql.monitor import MonitorMixin
+from publisher.store.sql.obligations import ObligationsMixin  # obligations (issue 13)
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
 from publisher.store.sql.reads import ReadsMixin
+from publisher.store.sql.reviews import ReviewsMixin  # review chain
+from publisher.store.sql.schedules import SchedulesMixin  # recurring schedules
 from publisher.store.sql.users import UsersMixin
 
 
 class SqlStore(
+    LifecycleMixin,  # issue 11: follow-ups (subclasses IntakeMixin, so it comes first)
     IntakeMixin,
     OutcomesMixin,
     ReadsMixin,
@@ -47,6 +58,10 @@ class SqlStore(
     UsersMixin,
     AuditMixin,
     MonitorMixin,
+    CollectionMixin,  # reach: collection schedule state, OA readers
+    SchedulesMixin,  # recurring schedules
+    ObligationsMixin,  # obligations (issue 13)
+    ReviewsMixin,  # review chain
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 

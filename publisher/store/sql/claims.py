@@ -22,6 +22,7 @@ from publisher.store import reasons
 from publisher.store.records import AccountState, Claimed, ClaimRequest, Job
 from publisher.store.schema import channel_state, deliveries, notices
 from publisher.store.sql.core import SqlCore
+from publisher.store.sql.recalls import attach_recalls
 from publisher.store.sql.rows import (
     INSERT_EVENT,
     RECONCILING,
@@ -221,6 +222,7 @@ class ClaimsMixin(SqlCore):
                         reasons.attempt(delivery.attempts) if marked else reasons.claimed(before),
                     )
                 )
+        claimed = attach_recalls(conn, claimed)  # withdrawals: the original's post
         if events_out is not None:
             events_out.extend(event_rows)
         elif event_rows:

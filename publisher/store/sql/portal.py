@@ -30,6 +30,12 @@ from publisher.states import Status
 from publisher.store.portal import PortalCursor, PortalNotice, PortalPage
 from publisher.store.schema import Id, UTCDateTime, deliveries, notices, page_views
 from publisher.store.sql.core import SqlCore
+from publisher.store.sql.portal_lifecycle import (
+    WITHDRAWS,
+    followed_by,
+    withdrawal_of,
+    withdrawn_notice,
+)
 
 PORTAL = "portal"  # the channel type whose posted deliveries are portal pages
 SHOWN = (Status.POSTED.value, Status.CANCELLED.value)  # a posted page stays, maybe withdrawn
@@ -47,6 +53,21 @@ def _pages(table: Any) -> list[Any]:
         c.posted_at.is_not(None),
         c.status.in_(SHOWN),
     ]
+
+
+def _public() -> list[Any]:
+    """Neither a withdrawal nor withdrawn (issue 11): such notices leave every list and feed
+    (a withdrawn notice keeps its page, which says so; a withdrawal has none)."""
+    w = notices.alias("w")
+    return [
+        ~exists(select(literal(1)).where(w.c.follows_id == D.notice_id, w.c.relation == WITHDRAWS)),
+        ~_is_withdrawal(),
+    ]
+
+
+def _is_withdrawal() -> Any:
+    w = notices.alias("wd")
+    return exists(select(literal(1)).where(w.c.id == D.notice_id, w.c.relation == WITHDRAWS))
 
 
 def _holds_page() -> Any:
@@ -81,7 +102,9 @@ def _keys(
     limit: int,
 ) -> list[Key]:
     """The list's items from an index only: newest first, or oldest first after ``after``."""
-    query = select(D.notice_id, D.id, D.posted_at).where(*_pages(deliveries), _holds_page())
+    query = select(D.notice_id, D.id, D.posted_at).where(
+        *_pages(deliveries), _holds_page(), *_public()
+    )
     if kind is not None:
         query = query.where(D.kind == kind)
     if before is not None:
@@ -142,15 +165,18 @@ def _hydrate(conn: Connection, keys: Sequence[Key]) -> list[PortalNotice]:
         )
         .where(shown.c.id.in_([k[1] for k in keys]), N.id.in_(notice_ids))
     )
-    found = {int(r.id): _portal_notice(r) for r in conn.execute(query).all()}
+    after = followed_by(conn, notice_ids)
+    found = {int(r.id): _portal_notice(r, after.get(int(r.id))) for r in conn.execute(query).all()}
     return [found[k[0]] for k in keys if k[0] in found]
 
 
-def _portal_notice(row: Any) -> PortalNotice:
+def _portal_notice(row: Any, after: dict[str, Any] | None = None) -> PortalNotice:
     m = row._mapping
     rendered = m["rendered"] or {}
     parts = rendered.get("parts", {}) if isinstance(rendered, dict) else {}
     all_cancelled = int(m["cancelled"] or 0) >= int(m["total"] or 0) > 0
+    if after is not None and after["relation"] == WITHDRAWS:
+        return withdrawn_notice(m, parts, after)
     return PortalNotice(
         id=int(m["id"]),
         kind=m["kind"],
@@ -165,6 +191,8 @@ def _portal_notice(row: Any) -> PortalNotice:
         posted_at=m["posted_at"],
         all_cancelled=all_cancelled,
         withdrawn_at=m["shown_updated_at"] if all_cancelled else None,
+        follows=m["follows"],
+        followed_by=after,
     )
 
 
@@ -201,7 +229,7 @@ class PortalMixin(SqlCore):
         """The live notice with this id, or None (never posted to a portal, or no such id)."""
         query = (
             select(D.notice_id, D.id, D.posted_at)
-            .where(D.notice_id == notice_id, *_pages(deliveries), _holds_page())
+            .where(D.notice_id == notice_id, *_pages(deliveries), _holds_page(), ~_is_withdrawal())
             .limit(1)
         )
 
@@ -242,7 +270,7 @@ class PortalMixin(SqlCore):
         """How many live notices (of these kinds), counting no further than ``at_most``."""
 
         def _one(conn: Connection, kind: str | None, bound: int | None) -> int:
-            query = select(D.notice_id).where(*_pages(deliveries), _holds_page())
+            query = select(D.notice_id).where(*_pages(deliveries), _holds_page(), *_public())
             if kind is not None:
                 query = query.where(D.kind == kind)
             if bound is not None:
@@ -275,6 +303,10 @@ class PortalMixin(SqlCore):
             return {kind: [found[k[0]] for k in keys[kind] if k[0] in found] for kind in wanted}
 
         return await self._read(_run)
+
+    async def portal_withdrawal_of(self, notice_id: int) -> int | None:
+        """For a withdrawal (issue 11), the notice it withdrew; None otherwise."""
+        return await self._read(withdrawal_of, notice_id)
 
     async def record_page_view(
         self, notice_id: int, day: date, visitor_hash: str, now: datetime

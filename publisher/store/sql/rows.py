@@ -116,6 +116,9 @@ def notice_record(row: Row[Any]) -> NoticeRecord:
         source=m["source"],
         created_by=m["created_by"],
         created_at=m["created_at"],
+        follows_id=m.get("follows_id"),
+        relation=m.get("relation"),
+        follows=m.get("follows"),
     )
 
 
