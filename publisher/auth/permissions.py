@@ -80,6 +80,7 @@ COMMANDS: dict[str, frozenset[Role]] = {
     "review approve": _DECIDERS,
     "review reject": _DECIDERS,
     "review resubmit": _WRITERS,
+    "obligations remind": _OBLIGATION_EDITORS,  # issue 13: sends reminders now
 }
 # (report reach, reach collect and reach readers read or refresh figures: open to whoever
 # runs publisher.)
@@ -97,7 +98,9 @@ PAGES: dict[str, frozenset[Role]] = {
     "audit": _ADMINS,
     "users": _ADMINS,
     "account": _READERS,  # one's own password
-    "obligations remind": _OBLIGATION_EDITORS,  # issue 13: sends reminders now
+    "reviews": _READERS,  # the review queue: what awaits me, and my own under review
+    "warnings": _READERS,  # the warnings in force
+    "lifecycle_act": _WRITERS,  # update, lift, withdraw a notice
 }
 
 
