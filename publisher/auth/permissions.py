@@ -98,6 +98,9 @@ PAGES: dict[str, frozenset[Role]] = {
     "audit": _ADMINS,
     "users": _ADMINS,
     "account": _READERS,  # one's own password
+    "reviews": _READERS,  # the review queue: what awaits me, and my own under review
+    "warnings": _READERS,  # the warnings in force
+    "lifecycle_act": _WRITERS,  # update, lift, withdraw a notice
 }
 
 

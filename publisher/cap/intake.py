@@ -21,7 +21,7 @@ from publisher.errors import CapRefused
 from publisher.lifecycle import Lifecycle
 from publisher.queue.intake import Intake, Submitted
 
-SOURCES = {"cli": "cap:cli", "api": "cap:api", "feed": "cap:feed"}
+SOURCES = {"cli": "cap:cli", "api": "cap:api", "feed": "cap:feed", "console": "cap:console"}
 FOLLOW_UPS = {"Update": "更新", "Cancel": "解除"}
 
 

@@ -7,6 +7,8 @@ from this package (``/console/static/``), nothing from a CDN. Pages are grouped 
     login.py    /login, /logout: signed session cookies, CSRF, throttled attempts
     work.py     / (工作台), /monitor (投递监控), /notices/{id}, retry and cancel
     compose.py  /compose: one form per kind, CSV/XLSX tables, the per-channel preview
+    review.py   /reviews (审核队列): approve, or reject with a comment
+    warnings.py /warnings (预警): in force, CAP in; update, lift, withdraw any notice
     admin.py    /channels (渠道状态), /audit (审计日志), /users (用户管理)
     pages.py    the frame: templates, navigation, the role check of every page
     session.py  cookies and CSRF tokens
@@ -19,7 +21,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from publisher.console import admin, compose, login, work
+from publisher.console import admin, compose, login, review, warnings, work
 from publisher.console.pages import BadForm, Forbidden, NotLoggedIn, login_redirect, page
 
 STATIC = Path(__file__).with_name("static")
@@ -28,7 +30,7 @@ FILES = {"console.css": "text/css", "console.js": "text/javascript"}
 
 def install(app: FastAPI) -> None:
     """Mount the console's pages, its static files and how its refusals look."""
-    for module in (login, work, compose, admin):
+    for module in (login, work, compose, review, warnings, admin):
         app.include_router(module.router)
 
     @app.get("/console/static/{name}", include_in_schema=False)

@@ -147,13 +147,26 @@ def _empty() -> dict[str, Any]:
     }
 
 
-@router.post("/compose/{kind}")
-async def compose_post(request: Request, kind: str) -> Response:
-    session, form = await guard_post(request, "compose")
-    if kind not in kinds.NAMES:
-        return page(
-            request, "missing.html", session, title="没有这种通知", status_code=404, what=kind
-        )
+def _table_from(values: dict[str, Any], shown: dict[str, Any]) -> None:
+    """The table kept in the form (``table_json``), shown in part; a tampered one is an error."""
+    shown["table_json"] = values.get("table_json", "")
+    if not shown["table_json"]:
+        return
+    try:
+        table = json.loads(shown["table_json"])
+        columns, rows = list(table["columns"]), list(table["rows"])
+    except (ValueError, TypeError, KeyError):
+        shown["errors"].append("表格数据无效，请重新导入表格文件")
+        values["table_json"] = shown["table_json"] = ""
+        return
+    shown["table"] = {"columns": columns, "rows": rows[:MAX_TABLE_PREVIEW], "total": len(rows)}
+
+
+async def evaluate(
+    request: Request, kind: str, form: Any
+) -> tuple[NoticeInput | None, dict[str, Any], dict[str, Any]]:
+    """What the form describes, checked: (the notice or None, what to show, the values to
+    fill the form with again). Errors, check findings and per-channel previews in ``shown``."""
     rt = request.app.state.runtime
     shown = _empty()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
@@ -170,16 +183,7 @@ async def compose_post(request: Request, kind: str) -> Response:
         else:
             shown["table_problems"] = imported.problems
             values["table_json"] = json.dumps(imported.as_table(), ensure_ascii=False)
-    shown["table_json"] = values.get("table_json", "")
-    if shown["table_json"]:
-        table = json.loads(shown["table_json"])
-        shown["table"] = {
-            "columns": table["columns"],
-            "rows": table["rows"][:MAX_TABLE_PREVIEW],
-            "total": len(table["rows"]),
-        }
-    action = str(form.get("action") or "preview")
-    status = 200
+    _table_from(values, shown)
     notice: NoticeInput | None = None
     if not shown["errors"] and not shown["table_problems"]:
         try:
@@ -196,20 +200,28 @@ async def compose_post(request: Request, kind: str) -> Response:
             shown["errors"] += [f"个人信息: {where}" for where in exc.locations]
         except PublisherError as exc:
             shown["errors"].append(str(exc))
-        if action in ("submit", "schedule") and not shown["errors"]:
-            try:
-                done = await rt.intake.submit(notice, source="console", actor=session.name)
-            except PublisherError as exc:
-                shown["errors"].append(str(exc))
-            else:
-                await _audit(request, session.name, done.notice_id)
-                if rt.worker is not None:
-                    rt.worker.wake()
-                return RedirectResponse(
-                    f"/notices/{done.notice_id}?done=submitted", status_code=303
-                )
-    if shown["errors"]:
-        status = 422
+    return (None if shown["errors"] else notice), shown, values
+
+
+@router.post("/compose/{kind}")
+async def compose_post(request: Request, kind: str) -> Response:
+    session, form = await guard_post(request, "compose")
+    if kind not in kinds.NAMES:
+        return page(
+            request, "missing.html", session, title="没有这种通知", status_code=404, what=kind
+        )
+    rt = request.app.state.runtime
+    notice, shown, values = await evaluate(request, kind, form)
+    if notice is not None and form.get("action") in ("submit", "schedule"):
+        try:
+            done = await rt.intake.submit(notice, source="console", actor=session.name)
+        except PublisherError as exc:
+            shown["errors"].append(str(exc))
+        else:
+            await _audit(request, session.name, done.notice_id)
+            if rt.worker is not None:
+                rt.worker.wake()
+            return RedirectResponse(f"/notices/{done.notice_id}?done=submitted", status_code=303)
     return page(
         request,
         "compose.html",
@@ -218,7 +230,7 @@ async def compose_post(request: Request, kind: str) -> Response:
         kind=kind,
         inputs=field_inputs(kind),
         values=values,
-        status_code=status,
+        status_code=422 if shown["errors"] else 200,
         **shown,
     )
 

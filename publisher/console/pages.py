@@ -27,6 +27,8 @@ from publisher.notice import MAX_FILE_BYTES
 NAV = [
     ("home", "/", "工作台"),
     ("compose", "/compose", "撰写发布"),
+    ("warnings", "/warnings", "预警"),
+    ("reviews", "/reviews", "审核队列"),
     ("monitor", "/monitor", "投递监控"),
     ("channels", "/channels", "渠道状态"),
     ("audit", "/audit", "审计日志"),

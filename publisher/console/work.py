@@ -12,7 +12,9 @@ from publisher import kinds
 from publisher.console.compose import field_inputs
 from publisher.console.pages import STATUS_LABELS, guard, guard_post, page
 from publisher.errors import NotFoundError, PublisherError
+from publisher.lifecycle.present import links_json
 from publisher.queue import manual
+from publisher.review.desk import Desk, with_record
 from publisher.serialize import notice_json
 from publisher.states import CANCELLABLE, RETRYABLE, Status
 from publisher.store.monitor import MonitorFilter
@@ -123,7 +125,12 @@ async def notice_page(request: Request, notice_id: int) -> Response:
         )
     metrics = await store.latest_metrics([d.id for d in record.deliveries])
     shown = notice_json(record, events=True, metrics=metrics)
+    shown.update(links_json(await store.notice_links(notice_id)))  # what it follows, and after
+    shown = await with_record(store, shown)  # drafted, reviewed, signed, released
     audit = await store.audit_entries(notice_id=notice_id, limit=200)
+    review = await store.review_of(notice_id)
+    rt = request.app.state.runtime
+    detail = await Desk(store, rt.settings, rt.channels).describe(review) if review else None
     return page(
         request,
         "notice.html",
@@ -132,6 +139,7 @@ async def notice_page(request: Request, notice_id: int) -> Response:
         notice=shown,
         record=record,
         audit=audit,
+        review_detail=detail,
         field_labels={e["name"]: e["label"] for e in field_inputs(record.kind)},
         retryable={str(s) for s in RETRYABLE},
         cancellable={str(s) for s in CANCELLABLE},

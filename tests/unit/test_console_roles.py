@@ -23,6 +23,9 @@ REQUESTS = {
     "audit": ("GET", "/audit"),
     "users": ("GET", "/users"),
     "account": ("GET", "/account"),
+    "reviews": ("GET", "/reviews"),
+    "warnings": ("GET", "/warnings"),
+    "lifecycle_act": ("POST", "/notices/999999/lift"),
 }
 # console routes and the page whose line guards them
 ROUTES = {
@@ -38,6 +41,13 @@ ROUTES = {
     "/users": "users",
     "/users/{name}/disable": "users",
     "/account": "account",
+    "/reviews": "reviews",
+    "/reviews/{notice_id}/{decision}": "reviews",
+    "/warnings": "warnings",
+    "/warnings/cap": "compose",
+    "/notices/{notice_id}/lift": "lifecycle_act",
+    "/notices/{notice_id}/withdraw": "lifecycle_act",
+    "/notices/{notice_id}/update": "lifecycle_act",
 }
 PUBLIC = {"/login", "/logout", "/console/static/{name}"}
 
