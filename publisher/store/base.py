@@ -225,7 +225,7 @@ class AccountStore(Protocol):
         """Store (or replace) a credential. Idempotent."""
 
 
-REACH_GROUPINGS = ("notice", "channel", "kind", "month")
+REACH_GROUPINGS = ("notice", "channel", "kind", "department", "month")  # reports: department
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ class ReachGroup:
     is absent: no figure, which is not 0.
     """
 
-    key: str  # notice id, kind, "" (by channel) or "YYYY-MM"
+    key: str  # notice id, kind, department ("" none), "" (by channel) or "YYYY-MM" / bucket
     account: str
     channel: str
     posts: int
@@ -270,7 +270,8 @@ class ReachStore(Protocol):
         """The reach of the deliveries posted in ``[posted_from, posted_before)``, grouped by
         ``by`` (one of :data:`REACH_GROUPINGS`) and channel account, each post counted by its
         latest sample per metric (never a sum of its samples). By month, ``months`` names each
-        month that starts at the given instant (ascending, the first at ``posted_from``).
+        month (or any time bucket, e.g. a day) that starts at the given instant (ascending, the
+        first at ``posted_from``). By department: the submitter's ``users.department``.
         Raises ``ValueError`` for another ``by``."""
 
     async def posted_refs(

@@ -23,6 +23,7 @@ from publisher.store.schema import (
     link_clicks,
     metric_samples,
     notices,
+    users,
 )
 from publisher.store.sql.core import SqlCore
 
@@ -30,6 +31,7 @@ D = deliveries.c
 M = metric_samples.c
 N = notices.c
 C = link_clicks.c
+U = users.c
 CLICKS, TRACKED_LINK = "clicks", "tracked_link"
 
 
@@ -177,9 +179,12 @@ class ReachMixin(SqlCore):
         if by not in REACH_GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}")
         extra: list[Any] = [N.title, N.kind] if by == "notice" else []
+        joined = deliveries.join(notices, N.id == D.notice_id)
+        if by == "department":  # the submitter's 科室 (users.department); "" when none
+            joined = joined.outerjoin(users, U.name == N.created_by)
         posts = (
             select(D.id, _group_key(by, months).label("key"), D.account, D.channel, *extra)
-            .join(notices, N.id == D.notice_id)
+            .select_from(joined)
             .where(
                 D.status == Status.POSTED,
                 D.posted_at >= posted_from,
@@ -267,13 +272,16 @@ class ReachMixin(SqlCore):
 
 
 def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
-    """The SQL expression a post is grouped by (its notice, kind, month; by channel: none)."""
+    """The SQL expression a post is grouped by (its notice, kind, submitter's department, month
+    or other time bucket; by channel: none)."""
     if by == "notice":
         return cast(N.id, String)
     if by == "kind":
         return N.kind
     if by == "channel":
         return literal("")
+    if by == "department":
+        return func.coalesce(U.department, literal(""))
     if not months:
         raise ValueError("grouping by month needs the months of the period")
     # The month a post went out in, local time: the last month starting at or before it.
