@@ -348,6 +348,32 @@ class AuditStore(Protocol):
         ``limit`` of them."""
 
 
+# --- reports (the annual open-government report): notices published in a period ---
+
+
+@dataclass(frozen=True)
+class PublishedNotice:
+    """A notice first posted (on any account) within a period, as the annual report counts it."""
+
+    notice_id: int
+    kind: str
+    title: str
+    first_posted_at: datetime
+    posts: int  # its posted deliveries (one per account)
+    colour: str | None = None  # a warning's fields.color (蓝色 黄色 橙色 红色)
+    table_rows: int | None = None  # rows of its table (a 行政许可 / 行政处罚 list: the decisions)
+
+
+class AnnualStore(Protocol):
+    """What the annual and half-yearly open-government report reads."""
+
+    async def published_notices(
+        self, posted_from: datetime, posted_before: datetime
+    ) -> list[PublishedNotice]:
+        """The notices whose first posted delivery went out in ``[posted_from, posted_before)``,
+        oldest first. A notice never posted is not published and is absent."""
+
+
 class Store(
     NoticeStore,
     QueueStore,
@@ -356,6 +382,7 @@ class Store(
     PortalReads,
     UserStore,
     AuditStore,
+    AnnualStore,
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

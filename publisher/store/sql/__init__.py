@@ -14,6 +14,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
     portal_version.py  a notice's version, the key of the portal's cached pages
+    annual.py    the notices published in a period (the annual open-government report)
     rows.py      shared statements and row-to-record converters
 """
 
@@ -25,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
+from publisher.store.sql.annual import AnnualMixin  # reports: the annual report
 from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.outcomes import OutcomesMixin
@@ -44,6 +46,7 @@ class SqlStore(
     PortalVersionMixin,
     UsersMixin,
     AuditMixin,
+    AnnualMixin,  # reports: the annual report
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
