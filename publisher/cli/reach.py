@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from publisher.cli import EXIT_FAILED, EXIT_INPUT, Context, emit, main, pass_ctx
-from publisher.reach import formats
+from publisher.reach import annual_files, formats
+from publisher.reach.annual import annual_period, annual_report
 from publisher.reach.charts import CHARTS, reach_chart
 from publisher.reach.report import GROUPINGS, METRICS, ReachReport, period, reach_report
 from publisher.runtime import Runtime
@@ -169,3 +170,52 @@ def _write(data: bytes, output: Path | None, what: str) -> None:
         click.echo(f"publisher: 错误: 无法写入 {output}: {exc.strerror}", err=True)
         raise SystemExit(EXIT_INPUT) from None
     click.echo(f"已写入 {output} ({what})")
+
+
+@report.command("annual")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="年度，例如 2026。")
+@click.option(
+    "--half",
+    type=click.Choice(("H1", "H2")),
+    default=None,
+    help="只统计上半年 (H1) 或下半年 (H2)：半年度公开统计。",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(annual_files.FORMATS),
+    default="md",
+    show_default=True,
+    help="输出格式；xlsx 和 docx 需要 --output。",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="写入文件而不是屏幕。",
+)
+@pass_ctx
+def annual_report_cmd(
+    ctx: Context, year: int, half: str | None, fmt: str, output: Path | None
+) -> None:
+    """政府信息公开工作年度报告 (国办公开办函〔2021〕30号格式)。
+
+    有数据的栏目 (主动公开条数、行政许可和行政处罚决定数、各渠道发布和阅读、预警、分批公开)
+    自动填写，其余标注“（待填写）”。"""
+    if fmt in ("xlsx", "docx") and output is None:
+        click.echo(f"publisher: 错误: {fmt} 格式需要 --output 指定文件", err=True)
+        raise SystemExit(EXIT_INPUT)
+    settings = ctx.settings()
+    chosen = annual_period(year, half)
+
+    async def go() -> bytes:
+        rt = await Runtime.open(settings)
+        try:
+            found = await annual_report(
+                rt.store, settings.organization.name, chosen, settings.zone, rt.clock.now()
+            )
+            return annual_files.render(found, fmt)
+        finally:
+            await rt.close()
+
+    _write(ctx.run(go()), output, chosen.label)
