@@ -24,6 +24,9 @@ ROUTES: dict[str, frozenset[Role]] = {
     "retry_delivery": _WRITERS,
     "cancel_delivery": _WRITERS,
     "reach": _READERS,  # the reach report: comms_officer's, and every reader's
+    # reports: the annual open-government report and the reach charts (publisher/web/reports.py)
+    "annual_report": _READERS,
+    "reach_chart_svg": _READERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,
