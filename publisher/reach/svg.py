@@ -81,14 +81,15 @@ class Canvas:
 
 
 def _nice_max(values: Sequence[int | None]) -> int:
+    """The axis top: four equal whole steps of 1, 2, 2.5 or 5 times a power of ten."""
     top = max([v for v in values if v is not None] + [0])
-    if top <= 0:
-        return 1
-    step = 10 ** math.floor(math.log10(top))
+    quarter = max(top / 4, 1)
+    power = 10 ** math.floor(math.log10(quarter))
     for factor in (1, 2, 2.5, 5, 10):
-        if top <= factor * step:
-            return int(factor * step) if factor * step >= 1 else 1
-    return top  # pragma: no cover - the loop always returns
+        step = factor * power
+        if step >= quarter and step == int(step):
+            return int(step) * 4
+    return int(10 * power) * 4  # pragma: no cover - factor 10 always fits
 
 
 def _frame(chart: ChartData, canvas: Canvas, top: int) -> tuple[float, float, float, float, int]:
