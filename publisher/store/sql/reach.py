@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, insert, literal, select, type_coerce
+from sqlalchemy import and_, case, cast, func, insert, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -21,6 +21,7 @@ from publisher.store.schema import (
     deliveries,
     job_runs,
     link_clicks,
+    metric_latest,
     metric_samples,
     notices,
     users,
@@ -31,6 +32,7 @@ D = deliveries.c
 M = metric_samples.c
 N = notices.c
 C = link_clicks.c
+L = metric_latest.c
 U = users.c
 CLICKS, TRACKED_LINK = "clicks", "tracked_link"
 
@@ -86,6 +88,7 @@ class ReachMixin(SqlCore):
 
         def _run(conn: Connection) -> int:
             conn.execute(insert(metric_samples), rows)
+            _keep_latest(conn, rows)
             return len(rows)
 
         return await self._tx(_run)
@@ -155,15 +158,15 @@ class ReachMixin(SqlCore):
             total = conn.execute(
                 select(func.count()).where(C.delivery_id == delivery_id)
             ).scalar_one()
-            conn.execute(
-                insert(metric_samples).values(
-                    delivery_id=delivery_id,
-                    metric=CLICKS,
-                    value=int(total),
-                    observed_at=now,
-                    source=TRACKED_LINK,
-                )
+            sample = dict(
+                delivery_id=delivery_id,
+                metric=CLICKS,
+                value=int(total),
+                observed_at=now,
+                source=TRACKED_LINK,
             )
+            conn.execute(insert(metric_samples).values(sample))
+            _keep_latest(conn, [sample])
             return int(total)
 
         return await self._tx(_run)
@@ -195,42 +198,17 @@ class ReachMixin(SqlCore):
         groups = [posts.c.key, posts.c.account, posts.c.channel]
         if by == "notice":
             groups += [posts.c.title, posts.c.kind]
-        # The latest sample of each (post, metric): its newest observed_at (an index-only
-        # scan of ix_metric_samples_delivery), joined back for the value; equal times keep
-        # the larger value (counts only grow).
-        newest = (
-            select(M.delivery_id, M.metric, func.max(M.observed_at).label("at"))
-            .where(M.delivery_id.in_(select(posts.c.id)))
-            .group_by(M.delivery_id, M.metric)
-            .subquery("newest")
-        )
-        latest = (
-            select(
-                M.delivery_id,
-                M.metric,
-                func.max(M.value).label("value"),
-                newest.c.at,
-            )
-            .join(
-                newest,
-                and_(
-                    M.delivery_id == newest.c.delivery_id,
-                    M.metric == newest.c.metric,
-                    M.observed_at == newest.c.at,
-                ),
-            )
-            .group_by(M.delivery_id, M.metric, newest.c.at)
-            .subquery("latest")
-        )
+        # Each post's latest sample per metric is kept in metric_latest (see _keep_latest):
+        # one row per (post, metric) to sum, found by its primary key.
         figures = (
             select(
                 *groups,
-                latest.c.metric,
-                func.sum(latest.c.value).label("value"),
-                type_coerce(func.min(latest.c.at), UTCDateTime()).label("as_of"),
+                L.metric,
+                func.sum(L.value).label("value"),
+                type_coerce(func.min(L.observed_at), UTCDateTime()).label("as_of"),
             )
-            .join(latest, latest.c.delivery_id == posts.c.id)
-            .group_by(*groups, latest.c.metric)
+            .join(metric_latest, L.delivery_id == posts.c.id)
+            .group_by(*groups, L.metric)
         )
         counts = select(*groups, func.count().label("posts")).group_by(*groups)
 
@@ -287,3 +265,32 @@ def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
     # The month a post went out in, local time: the last month starting at or before it.
     whens = [(D.posted_at >= start, label) for label, start in reversed(months)]
     return case(*whens, else_=literal(months[0][0]))
+
+
+def _keep_latest(conn: Connection, samples: Sequence[dict[str, Any]]) -> None:
+    """Fold new samples into ``metric_latest`` in the caller's transaction: per (delivery,
+    metric) the newest ``observed_at`` wins, at equal times the larger value (counts only
+    grow), whatever order samples arrive in."""
+    newest: dict[tuple[int, str], dict[str, Any]] = {}
+    for sample in samples:
+        key = (sample["delivery_id"], sample["metric"])
+        held = newest.get(key)
+        rank = (sample["observed_at"], sample["value"])
+        if held is None or rank > (held["observed_at"], held["value"]):
+            newest[key] = {k: sample[k] for k in ("delivery_id", "metric", "value", "observed_at")}
+    if not newest:
+        return
+    upsert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    statement = upsert(metric_latest)
+    fresher = or_(
+        statement.excluded.observed_at > L.observed_at,
+        and_(statement.excluded.observed_at == L.observed_at, statement.excluded.value > L.value),
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[L.delivery_id, L.metric],
+            set_={"value": statement.excluded.value, "observed_at": statement.excluded.observed_at},
+            where=fresher,
+        ),
+        list(newest.values()),
+    )
