@@ -154,16 +154,18 @@ async def _time(url: str, repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     try:
         for by in ("channel", "kind", "month", "department", "notice"):
-            times, rows = [], 0
+            times, cpu, rows = [], [], 0
             for _ in range(1 + (repeat if by != "notice" else 1)):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 report = await reach_report(store, first, last, by, ZONE, clock.now())
                 times.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)  # the store's thread is in this process
                 rows = len(report.rows)
             timed = times[1:]  # the first run warms the page cache
             out[by] = {
                 "best_s": round(min(timed), 3),
                 "median_s": round(statistics.median(timed), 3),
+                "cpu_median_s": round(statistics.median(cpu[1:]), 3),
                 "rows": rows,
             }
         t = time.perf_counter()
@@ -202,7 +204,9 @@ def reach_figures(results: dict[str, Any]) -> list[tuple[str, float | None, str,
     for by in ("channel", "kind", "month", "department"):
         value = found.get(by, {}).get("median_s")
         met = None if value is None else value <= TARGET_S
-        rows.append((f"reach report by {by}, median", value, f"s  (target <= {TARGET_S:g})", met))
+        cpu = found.get(by, {}).get("cpu_median_s")
+        unit = f"s, CPU {cpu} s  (target <= {TARGET_S:g})"
+        rows.append((f"reach report by {by}, median", value, unit, met))
     notice = found.get("notice", {})
     rows.append(("reach report by notice (all rows)", notice.get("best_s"), "s", None))
     return rows

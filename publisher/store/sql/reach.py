@@ -182,7 +182,10 @@ class ReachMixin(SqlCore):
         if by not in REACH_GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}")
         extra: list[Any] = [N.title, N.kind] if by == "notice" else []
-        joined = deliveries.join(notices, N.id == D.notice_id)
+        # Only a notice's title or submitter needs the notice: the rest is on the delivery.
+        joined: Any = deliveries
+        if by in ("notice", "department"):
+            joined = joined.join(notices, N.id == D.notice_id)
         if by == "department":  # the submitter's 科室 (users.department); "" when none
             joined = joined.outerjoin(users, U.name == N.created_by)
         posts = (
@@ -255,7 +258,7 @@ def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
     if by == "notice":
         return cast(N.id, String)
     if by == "kind":
-        return N.kind
+        return D.kind  # copied from the notice at submit; it never changes
     if by == "channel":
         return literal("")
     if by == "department":
