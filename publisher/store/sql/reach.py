@@ -198,9 +198,12 @@ class ReachMixin(SqlCore):
             )
             .subquery("posts")
         )
-        groups = [posts.c.key, posts.c.account, posts.c.channel]
+        # Grouped by (key, account) only: an account has one channel and a notice one title
+        # and kind, so those ride along as min() and the sort stays narrow.
+        groups = [posts.c.key, posts.c.account]
+        riders = [func.min(posts.c.channel).label("channel")]
         if by == "notice":
-            groups += [posts.c.title, posts.c.kind]
+            riders += [func.min(posts.c.title).label("title"), func.min(posts.c.kind).label("kind")]
         # Each post's latest sample per metric is kept in metric_latest (see _keep_latest):
         # one row per (post, metric) to sum, found by its primary key.
         figures = (
@@ -213,27 +216,24 @@ class ReachMixin(SqlCore):
             .join(metric_latest, L.delivery_id == posts.c.id)
             .group_by(*groups, L.metric)
         )
-        counts = select(*groups, func.count().label("posts")).group_by(*groups)
+        counts = select(*groups, *riders, func.count().label("posts")).group_by(*groups)
 
         def _run(conn: Connection) -> list[ReachGroup]:
             found: dict[tuple[Any, ...], dict[str, tuple[int, datetime]]] = {}
             for r in conn.execute(figures).all():
-                found.setdefault(tuple(r[: len(groups)]), {})[r.metric] = (int(r.value), r.as_of)
-            out = []
-            for r in conn.execute(counts).all():
-                group = tuple(r[: len(groups)])
-                out.append(
-                    ReachGroup(
-                        key=str(r.key),
-                        account=r.account,
-                        channel=r.channel,
-                        posts=int(r.posts),
-                        figures=found.get(group, {}),
-                        title=r.title if by == "notice" else None,
-                        kind=r.kind if by == "notice" else None,
-                    )
+                found.setdefault((r.key, r.account), {})[r.metric] = (int(r.value), r.as_of)
+            return [
+                ReachGroup(
+                    key=str(r.key),
+                    account=r.account,
+                    channel=r.channel,
+                    posts=int(r.posts),
+                    figures=found.get((r.key, r.account), {}),
+                    title=r.title if by == "notice" else None,
+                    kind=r.kind if by == "notice" else None,
                 )
-            return out
+                for r in conn.execute(counts).all()
+            ]
 
         return await self._read(_run)
 
