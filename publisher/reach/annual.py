@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from publisher.reach.report import METRICS, ReportInputError, reach_report
+from publisher.reach.report import CHANNEL_TYPES, METRICS, ReportInputError, reach_report
 from publisher.store.base import AnnualStore, ReachStore
 
 HALVES = {"H1": "上半年", "H2": "下半年"}
@@ -181,6 +181,8 @@ def _per_channel(rows: Any) -> tuple[ChannelFigure, ...]:
                     entry["figures"].get(figure.metric, 0) + figure.value
                 )
                 entry["as_of"].append(figure.as_of)
+    order = list(CHANNEL_TYPES)  # the portal first, then Weibo, WeChat, the OA channels
+    ranked = sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
     return tuple(
         ChannelFigure(
             channel,
@@ -189,7 +191,7 @@ def _per_channel(rows: Any) -> tuple[ChannelFigure, ...]:
             {m: e["figures"][m] for m in METRICS if m in e["figures"]},
             min(e["as_of"]) if e["as_of"] else None,
         )
-        for channel, e in out.items()
+        for channel, e in ranked
     )
 
 

@@ -22,7 +22,7 @@ async def reach(
     request: Request,
     from_: Annotated[str | None, Query(alias="from", description="开始日期 YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(description="结束日期 YYYY-MM-DD (含)")] = None,
-    by: Annotated[str, Query(description="notice|channel|kind|month")] = "channel",
+    by: Annotated[str, Query(description="notice|channel|kind|department|month")] = "channel",
     format: Annotated[str, Query(description="json|csv|xlsx")] = "json",
 ) -> Response:
     """Reach of the notices posted in a period: each post's latest figure per metric, summed
