@@ -13,6 +13,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     portal.py    the portal's reads and page views
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
+    monitor.py   the console's delivery monitor (filtered, keyset-paged)
     portal_version.py  a notice's version, the key of the portal's cached pages
     annual.py    the notices published in a period (the annual open-government report)
     rows.py      shared statements and row-to-record converters
@@ -29,6 +30,7 @@ from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.annual import AnnualMixin  # reports: the annual report
 from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.intake import IntakeMixin
+from publisher.store.sql.monitor import MonitorMixin
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
@@ -46,6 +48,7 @@ class SqlStore(
     PortalVersionMixin,
     UsersMixin,
     AuditMixin,
+    MonitorMixin,
     AnnualMixin,  # reports: the annual report
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
