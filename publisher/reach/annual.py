@@ -2,8 +2,8 @@
 
 What a bureau publishes under the 2019 《中华人民共和国政府信息公开条例》 in the national format
 of 国办公开办函〔2021〕30号. This module gathers what the product knows for the period; the text
-(:mod:`publisher.reach.annual_text`) and the files (:mod:`publisher.reach.annual_files`,
-:mod:`publisher.reach.annual_office`) are built from an :class:`AnnualReport`.
+(:mod:`publisher.reach.annual_text`) and the files (:mod:`publisher.reach.annual_files`: md,
+html, xlsx, docx) are built from an :class:`AnnualReport`.
 
 * 行政许可 / 行政处罚 decisions: the rows of the ``approval_list`` / ``penalty_disclosure``
   notices first published in the period (each row one decision); a list without a table is
