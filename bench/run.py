@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 from portal_pages import section_portal
 from procs import PROFILE, PYSPY, RESULTS, ROOT, WORK, sink_process
+from reach_bench import reach_figures, section_reach
 from report import TARGETS, figures, git_state, machine, print_table, versions
 from sections import (
     section_burst,
@@ -56,6 +57,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "peer": {"count_0ms": 500, "count_50ms": 500, "gather": True},
         "portal": {"sizes": [2_000, 100_000], "warmup": 3, "repeat": 5},
         "portal_load": {"rows": 100_000, "warnings": 40, "interval": 0.5},
+        "reach": {"notices": 100_000, "samples": 30, "repeat": 3},  # issue 14: < 2 s
     },
     "quick": {
         "dispatch": {"count": 75, "rate": 50, "warmup": 10},
@@ -73,6 +75,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "peer": {"count_0ms": 100, "count_50ms": 40, "gather": False},
         "portal": {"sizes": [2_000, 20_000], "warmup": 2, "repeat": 5},
         "portal_load": {"rows": 20_000, "warnings": 10, "interval": 0.5},
+        "reach": {"notices": 10_000, "samples": 30, "repeat": 3},
     },
 }
 
@@ -85,6 +88,7 @@ SECTIONS = (
     "peer",
     "portal",
     "portal_load",
+    "reach",
 )
 
 
@@ -172,6 +176,7 @@ def main() -> None:
             ("peer", lambda: section_peer(sink, work, preset, results.get("burst", {}))),
             ("portal", lambda: section_portal(work, preset)),
             ("portal_load", lambda: section_portal_load(sink, work, preset)),
+            ("reach", lambda: section_reach(work, preset)),
         ]
         for section, step in steps:
             if section not in wanted:
@@ -191,7 +196,7 @@ def main() -> None:
                 errors[section] = "".join(traceback.format_exception_only(exc)).strip()
         sink_stats = httpx.get(f"{sink}/stats", timeout=10).json()
     load_at_end = os.getloadavg()
-    rows = figures(results)
+    rows = figures(results) + reach_figures(results)
     report: dict[str, Any] = {
         "name": name,
         "mode": "quick" if args.quick else "full",

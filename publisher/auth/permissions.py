@@ -53,6 +53,9 @@ ROUTES: dict[str, frozenset[Role]] = {
     "approve_notice": _DECIDERS,
     "reject_notice": _DECIDERS,
     "resubmit_notice": _WRITERS,
+    # reports: the annual open-government report and the reach charts (publisher/web/reports.py)
+    "annual_report": _READERS,
+    "reach_chart_svg": _READERS,
 }
 
 # CLI commands that act, by their path. Reading commands (notice show, deliveries list,

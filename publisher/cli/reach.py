@@ -8,8 +8,10 @@ from typing import Any
 import click
 
 from publisher.cli import EXIT_FAILED, EXIT_INPUT, Context, emit, main, pass_ctx
-from publisher.reach import formats
-from publisher.reach.report import GROUPINGS, ReachReport, period, reach_report
+from publisher.reach import annual_files, formats
+from publisher.reach.annual import annual_period, annual_report
+from publisher.reach.charts import CHARTS, reach_chart
+from publisher.reach.report import GROUPINGS, METRICS, ReachReport, period, reach_report
 from publisher.runtime import Runtime
 
 
@@ -73,15 +75,28 @@ def report() -> None:
     type=click.Choice(GROUPINGS),
     default="channel",
     show_default=True,
-    help="按通知、渠道、类别或月份分组 (按部门分组待用户信息上线后提供)。",
+    help="按通知、渠道、类别、科室 (提交人所在科室) 或月份分组。",
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(formats.FORMATS),
+    type=click.Choice((*formats.FORMATS, "svg")),
     default="table",
     show_default=True,
-    help="输出格式；xlsx 需要 --output。",
+    help="输出格式；xlsx 需要 --output；svg 为图表 (见 --chart)。",
+)
+@click.option(
+    "--chart",
+    type=click.Choice(CHARTS),
+    default=None,
+    help="svg 图表: time 各渠道触达趋势、top 触达最多的通知、kind 按类别、month 按月份"
+    " (默认按 --by: month 或 kind，否则 time)。",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default=None,
+    help="svg 图表所用指标 (默认每个渠道账号取其第一项有数据的指标；top 默认 reads)。",
 )
 @click.option(
     "--output",
@@ -91,24 +106,42 @@ def report() -> None:
 )
 @pass_ctx
 def reach_report_cmd(
-    ctx: Context, start: str | None, end: str | None, by: str, fmt: str, output: Path | None
+    ctx: Context,
+    start: str | None,
+    end: str | None,
+    by: str,
+    fmt: str,
+    chart: str | None,
+    metric: str | None,
+    output: Path | None,
 ) -> None:
     """一段时间内发布的通知的触达：每条发布取各指标的最新采样，按组和渠道账号合计。"""
     if fmt == "xlsx" and output is None:
         click.echo("publisher: 错误: xlsx 格式需要 --output 指定文件", err=True)
         raise SystemExit(EXIT_INPUT)
+    if (chart or metric) and fmt != "svg":
+        click.echo("publisher: 错误: --chart 和 --metric 只用于 --format svg", err=True)
+        raise SystemExit(EXIT_INPUT)
     settings = ctx.settings()
+    drawn = chart or {"month": "month", "kind": "kind"}.get(by, "time")
 
-    async def go() -> ReachReport:
+    async def go() -> ReachReport | str:
         rt = await Runtime.open(settings)
         try:
             today = rt.clock.now().astimezone(settings.zone).date()
             first, last = period(start, end, today)
+            if fmt == "svg":
+                return await reach_chart(
+                    rt.store, drawn, first, last, settings.zone, rt.clock.now(), metric
+                )
             return await reach_report(rt.store, first, last, by, settings.zone, rt.clock.now())
         finally:
             await rt.close()
 
     result = ctx.run(go())
+    if isinstance(result, str):
+        _write(result.encode(), output, f"图表 {drawn}")
+        return
     data: bytes
     if fmt == "json":
         import json
@@ -122,6 +155,11 @@ def reach_report_cmd(
         data = formats.as_xlsx(result)
     else:
         data = formats.as_table(result).encode()
+    _write(data, output, f"{len(result.rows)} 行")
+
+
+def _write(data: bytes, output: Path | None, what: str) -> None:
+    """To the screen, or to ``output`` whole (a failed write leaves no half file)."""
     if output is None:
         click.echo(data.decode(), nl=False)
         return
@@ -133,4 +171,53 @@ def reach_report_cmd(
         partial.unlink(missing_ok=True)
         click.echo(f"publisher: 错误: 无法写入 {output}: {exc.strerror}", err=True)
         raise SystemExit(EXIT_INPUT) from None
-    click.echo(f"已写入 {output} ({len(result.rows)} 行)")
+    click.echo(f"已写入 {output} ({what})")
+
+
+@report.command("annual")
+@click.option("--year", type=click.IntRange(2000, 2100), required=True, help="年度，例如 2026。")
+@click.option(
+    "--half",
+    type=click.Choice(("H1", "H2")),
+    default=None,
+    help="只统计上半年 (H1) 或下半年 (H2)：半年度公开统计。",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(annual_files.FORMATS),
+    default="md",
+    show_default=True,
+    help="输出格式；xlsx 和 docx 需要 --output。",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="写入文件而不是屏幕。",
+)
+@pass_ctx
+def annual_report_cmd(
+    ctx: Context, year: int, half: str | None, fmt: str, output: Path | None
+) -> None:
+    """政府信息公开工作年度报告 (国办公开办函〔2021〕30号格式)。
+
+    有数据的栏目 (主动公开条数、行政许可和行政处罚决定数、各渠道发布和阅读、预警、分批公开)
+    自动填写，其余标注“（待填写）”。"""
+    if fmt in ("xlsx", "docx") and output is None:
+        click.echo(f"publisher: 错误: {fmt} 格式需要 --output 指定文件", err=True)
+        raise SystemExit(EXIT_INPUT)
+    settings = ctx.settings()
+    chosen = annual_period(year, half)
+
+    async def go() -> bytes:
+        rt = await Runtime.open(settings)
+        try:
+            found = await annual_report(
+                rt.store, settings.organization.name, chosen, settings.zone, rt.clock.now()
+            )
+            return annual_files.render(found, fmt)
+        finally:
+            await rt.close()
+
+    _write(ctx.run(go()), output, chosen.label)

@@ -29,6 +29,7 @@ def headers(report: ReachReport) -> list[str]:
     lead = {
         "notice": ["通知编号", "标题", "类别"],
         "kind": ["类别"],
+        "department": ["科室"],
         "month": ["月份"],
         "channel": [],
     }[report.by]
@@ -43,6 +44,8 @@ def cells(report: ReachReport, row: Row) -> list[Any]:
         lead = [int(row.key), row.title or "", row.kind_label]
     elif report.by == "kind":
         lead = [row.kind_label]
+    elif report.by == "department":
+        lead = [row.department_label]
     elif report.by == "month":
         lead = [row.key]
     as_of = labels.when(row.as_of, report.zone) if row.as_of else None
@@ -112,6 +115,8 @@ def _row_json(report: ReachReport, row: Row) -> dict[str, Any]:
         data.update(notice_id=int(row.key), title=row.title, kind=row.kind)
     elif report.by == "kind":
         data["kind"] = row.key
+    elif report.by == "department":
+        data["department"] = row.key or None
     elif report.by == "month":
         data["month"] = row.key
     data.update(

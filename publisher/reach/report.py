@@ -24,7 +24,14 @@ from publisher.store.base import REACH_GROUPINGS, ReachGroup, ReachStore
 # The metrics a report shows, in this order (阅读, 浏览, 点击, 点赞, 转发, 评论, 分享).
 METRICS = ("reads", "views", "clicks", "likes", "reposts", "comments", "shares")
 GROUPINGS = REACH_GROUPINGS
-GROUP_WORDS = {"notice": "通知", "channel": "渠道", "kind": "类别", "month": "月份"}
+GROUP_WORDS = {
+    "notice": "通知",
+    "channel": "渠道",
+    "kind": "类别",
+    "department": "科室",
+    "month": "月份",
+}
+NO_DEPARTMENT = "（未注明科室）"  # by department: a submitter with no department, or no user
 CHANNEL_TYPES = {
     "portal": "门户网站",
     "weibo": "微博",
@@ -56,7 +63,7 @@ class Figure:
 
 @dataclass(frozen=True)
 class Row:
-    key: str  # notice id, kind code, "" (by channel) or "YYYY-MM"
+    key: str  # notice id, kind code, department, "" (by channel), "YYYY-MM" or "YYYY-MM-DD"
     account: str
     channel: str
     posts: int
@@ -73,6 +80,10 @@ class Row:
     @property
     def channel_label(self) -> str:
         return CHANNEL_TYPES.get(self.channel, self.channel)
+
+    @property
+    def department_label(self) -> str:
+        return self.key or NO_DEPARTMENT
 
     @property
     def kind_label(self) -> str:
@@ -107,8 +118,6 @@ def period(start: str | None, end: str | None, today: date) -> tuple[date, date]
 def check_period(start: date, end: date, by: str) -> None:
     if by not in GROUPINGS:
         known = "、".join(GROUPINGS)
-        if by == "department":
-            raise ReportInputError("按部门统计 (department) 尚不可用：需要先有用户和部门信息")
         raise ReportInputError(f"不支持按 {by!r} 分组 (可用: {known})")
     if end < start:
         raise ReportInputError(f"结束日期 {end} 早于开始日期 {start}")
@@ -130,6 +139,33 @@ def months_of(start: date, end: date, zone: ZoneInfo) -> list[tuple[str, datetim
         if first > end:
             return out
         out.append((f"{year:04d}-{month:02d}", _midnight(first, zone)))
+
+
+def days_of(start: date, end: date, zone: ZoneInfo) -> list[tuple[str, datetime]]:
+    """Each day of the period ("YYYY-MM-DD") with when it starts, local time."""
+    return [
+        ((day := start + timedelta(days=n)).isoformat(), _midnight(day, zone))
+        for n in range((end - start).days + 1)
+    ]
+
+
+TIMELINE_DAYS = 62  # a timeline of a longer period goes by month, not by day
+
+
+async def reach_timeline(
+    store: ReachStore, start: date, end: date, zone: ZoneInfo, now: datetime
+) -> ReachReport:
+    """The report by day (a period of at most :data:`TIMELINE_DAYS` days; keys "YYYY-MM-DD")
+    or else by month ("YYYY-MM"), with a row for each bucket and account that posted: what the
+    posts that went out in each bucket reached. ``by`` is "month" either way."""
+    check_period(start, end, "month")
+    daily = (end - start).days < TIMELINE_DAYS
+    buckets = days_of(start, end, zone) if daily else months_of(start, end, zone)
+    groups = await store.reach_groups(
+        _midnight(start, zone), _midnight(end + timedelta(days=1), zone), "month", buckets
+    )
+    rows = sorted((_row(g) for g in groups), key=_order)
+    return ReachReport("month", start, end, zone, now, tuple(rows))
 
 
 async def reach_report(

@@ -231,7 +231,7 @@ class AccountStore(Protocol):
         """Store (or replace) a credential. Idempotent."""
 
 
-REACH_GROUPINGS = ("notice", "channel", "kind", "month")
+REACH_GROUPINGS = ("notice", "channel", "kind", "department", "month")  # reports: department
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ class ReachGroup:
     is absent: no figure, which is not 0.
     """
 
-    key: str  # notice id, kind, "" (by channel) or "YYYY-MM"
+    key: str  # notice id, kind, department ("" none), "" (by channel) or "YYYY-MM" / bucket
     account: str
     channel: str
     posts: int
@@ -276,7 +276,8 @@ class ReachStore(Protocol):
         """The reach of the deliveries posted in ``[posted_from, posted_before)``, grouped by
         ``by`` (one of :data:`REACH_GROUPINGS`) and channel account, each post counted by its
         latest sample per metric (never a sum of its samples). By month, ``months`` names each
-        month that starts at the given instant (ascending, the first at ``posted_from``).
+        month (or any time bucket, e.g. a day) that starts at the given instant (ascending, the
+        first at ``posted_from``). By department: the submitter's ``users.department``.
         Raises ``ValueError`` for another ``by``."""
 
     async def posted_refs(
@@ -426,6 +427,30 @@ class ReviewStore(Protocol):
 
     async def holders(self, role: str) -> list[str]:
         """Enabled users holding ``role``, by name."""
+# --- reports (the annual open-government report): notices published in a period ---
+
+
+@dataclass(frozen=True)
+class PublishedNotice:
+    """A notice first posted (on any account) within a period, as the annual report counts it."""
+
+    notice_id: int
+    kind: str
+    title: str
+    first_posted_at: datetime
+    posts: int  # its posted deliveries (one per account)
+    colour: str | None = None  # a warning's fields.color (蓝色 黄色 橙色 红色)
+    table_rows: int | None = None  # rows of its table (a 行政许可 / 行政处罚 list: the decisions)
+
+
+class AnnualStore(Protocol):
+    """What the annual and half-yearly open-government report reads."""
+
+    async def published_notices(
+        self, posted_from: datetime, posted_before: datetime
+    ) -> list[PublishedNotice]:
+        """The notices whose first posted delivery went out in ``[posted_from, posted_before)``,
+        oldest first. A notice never posted is not published and is absent."""
 
 
 class ConsoleReads(Protocol):
@@ -508,6 +533,7 @@ class Store(
     ScheduleStore,  # recurring schedules
     LifecycleStore,  # issue 11: follow-ups
     ObligationStore,  # obligations (issue 13)
+    AnnualStore,  # reports
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

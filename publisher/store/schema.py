@@ -489,3 +489,22 @@ review_decisions = Table(
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("notice_id", "round", "actor", name="uq_review_decisions_once"),
 )
+
+# --- reports: each post's latest sample per metric (publisher/store/sql/reach.py) ---
+# Derived from ``metric_samples`` (which stays append-only) and kept in step with it in the
+# same transaction: the newest ``observed_at`` wins, at equal times the larger value. The reach
+# report sums these instead of finding the newest of every post's samples at query time.
+metric_latest = Table(
+    "metric_latest",
+    metadata,
+    Column(
+        "delivery_id",
+        Id,
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("metric", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+    Column("observed_at", UTCDateTime, nullable=False),
+)

@@ -1,4 +1,5 @@
-"""``GET /api/reports/reach``: the reach report (``publisher report reach``) over the API."""
+"""``GET /api/reports/reach``: the reach report (``publisher report reach``) over the API;
+``/api/reports/chart``: its charts as SVG; ``/api/reports/annual``: the annual report."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from publisher.reach import formats
+from publisher.reach import annual, annual_files, charts, formats
+from publisher.reach.annual import annual_period
 from publisher.reach.report import period, reach_report
 from publisher.runtime import Runtime
 from publisher.web.auth import authorize
@@ -20,7 +22,7 @@ async def reach(
     request: Request,
     from_: Annotated[str | None, Query(alias="from", description="开始日期 YYYY-MM-DD")] = None,
     to: Annotated[str | None, Query(description="结束日期 YYYY-MM-DD (含)")] = None,
-    by: Annotated[str, Query(description="notice|channel|kind|month")] = "channel",
+    by: Annotated[str, Query(description="notice|channel|kind|department|month")] = "channel",
     format: Annotated[str, Query(description="json|csv|xlsx")] = "json",
 ) -> Response:
     """Reach of the notices posted in a period: each post's latest figure per metric, summed
@@ -40,3 +42,50 @@ async def reach(
         media_type=formats.MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get("/annual")
+async def annual_report(
+    request: Request,
+    year: Annotated[str, Query(description="年度，例如 2026")],
+    half: Annotated[str | None, Query(description="H1 上半年 | H2 下半年 (不填: 全年)")] = None,
+    format: Annotated[str, Query(description="html|md|xlsx|docx")] = "html",
+) -> Response:
+    """The annual (or, with ``half``, half-yearly) open-government report in the national
+    format of 国办公开办函〔2021〕30号: cells the product has data for are filled in, the rest
+    say "（待填写）"."""
+    rt: Runtime = request.app.state.runtime
+    if format not in annual_files.FORMATS:
+        known = "、".join(annual_files.FORMATS)
+        return JSONResponse({"error": f"不支持的格式 {format!r} (可用: {known})"}, 422)
+    if not year.strip().isdigit():
+        return JSONResponse({"error": f"年度应为四位数字，例如 2026，收到 {year!r}"}, 422)
+    chosen = annual_period(int(year), half)
+    found = await annual.annual_report(
+        rt.store, rt.settings.organization.name, chosen, rt.settings.zone, rt.clock.now()
+    )
+    body = annual_files.render(found, format)
+    name = f"annual-{chosen.year}{'-' + chosen.half if chosen.half else ''}.{format}"
+    headers = {} if format == "html" else {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=annual_files.MEDIA_TYPES[format], headers=headers)
+
+
+@router.get("/chart")
+async def reach_chart_svg(
+    request: Request,
+    chart: Annotated[str, Query(description="time|top|kind|month")] = "time",
+    from_: Annotated[str | None, Query(alias="from", description="开始日期 YYYY-MM-DD")] = None,
+    to: Annotated[str | None, Query(description="结束日期 YYYY-MM-DD (含)")] = None,
+    metric: Annotated[
+        str | None, Query(description="reads|views|clicks|likes|reposts|comments|shares")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=50, description="top: 条数")] = charts.TOP_LIMIT,
+) -> Response:
+    """A reach chart as SVG drawn on the server (no script): reach over time per channel
+    account, the top notices, by kind or by month. Default period: this month so far."""
+    rt: Runtime = request.app.state.runtime
+    start, end = period(from_, to, rt.clock.now().astimezone(rt.settings.zone).date())
+    svg = await charts.reach_chart(
+        rt.store, chart, start, end, rt.settings.zone, rt.clock.now(), metric, limit
+    )
+    return Response(svg, media_type="image/svg+xml; charset=utf-8")

@@ -246,7 +246,8 @@ def test_the_cli_report_in_each_format(configured: Path) -> None:
         (("--format", "xlsx"), "--output"),
         (("--from", "2026-12-01", "--to", "2026-11-01"), "早于"),
         (("--from", "11/01/2026"), "YYYY-MM-DD"),
-        (("--by", "department"), "department"),
+        (("--by", "week"), "week"),
+        (("--chart", "top"), "--format svg"),
     ],
 )
 def test_bad_report_requests_exit_2_in_one_line(
@@ -276,7 +277,7 @@ async def test_the_api_report(seeded: Any, clock: FakeClock) -> None:
             assert load_workbook(io.BytesIO(xlsx.content)).active is not None
             as_csv = await http.get(query + "&format=csv&by=month")
             assert as_csv.status_code == 200 and "2026-11" in as_csv.text
-            for bad in ("&by=department", "&format=svg", "&from=yesterday"):
+            for bad in ("&by=week", "&format=svg", "&from=yesterday"):
                 refused = await http.get(query.replace("from=2026-10-01", "") + bad)
                 assert refused.status_code == 422, bad
                 assert "error" in refused.json()

@@ -19,6 +19,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     obligations.py  disclosure obligations, their evidence and reminders (issue 13)
     portal_version.py  a notice's version, the key of the portal's cached pages
     reviews.py   the review chain: held notices, decisions, release, revision (+ OA ids)
+    annual.py    the notices published in a period (the annual open-government report)
     rows.py      shared statements and row-to-record converters
     lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
 """
@@ -31,6 +32,7 @@ from sqlalchemy.exc import OperationalError
 
 from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
+from publisher.store.sql.annual import AnnualMixin  # reports: the annual report
 from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.collection import CollectionMixin  # reach: collection, OA readers
 from publisher.store.sql.intake import IntakeMixin
@@ -62,6 +64,7 @@ class SqlStore(
     SchedulesMixin,  # recurring schedules
     ObligationsMixin,  # obligations (issue 13)
     ReviewsMixin,  # review chain
+    AnnualMixin,  # reports: the annual report
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 

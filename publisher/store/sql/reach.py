@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, insert, literal, select, type_coerce
+from sqlalchemy import and_, case, cast, func, insert, literal, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -21,8 +21,10 @@ from publisher.store.schema import (
     deliveries,
     job_runs,
     link_clicks,
+    metric_latest,
     metric_samples,
     notices,
+    users,
 )
 from publisher.store.sql.core import SqlCore
 
@@ -30,6 +32,8 @@ D = deliveries.c
 M = metric_samples.c
 N = notices.c
 C = link_clicks.c
+L = metric_latest.c
+U = users.c
 CLICKS, TRACKED_LINK = "clicks", "tracked_link"
 
 
@@ -84,6 +88,7 @@ class ReachMixin(SqlCore):
 
         def _run(conn: Connection) -> int:
             conn.execute(insert(metric_samples), rows)
+            _keep_latest(conn, rows)
             return len(rows)
 
         return await self._tx(_run)
@@ -153,15 +158,15 @@ class ReachMixin(SqlCore):
             total = conn.execute(
                 select(func.count()).where(C.delivery_id == delivery_id)
             ).scalar_one()
-            conn.execute(
-                insert(metric_samples).values(
-                    delivery_id=delivery_id,
-                    metric=CLICKS,
-                    value=int(total),
-                    observed_at=now,
-                    source=TRACKED_LINK,
-                )
+            sample = dict(
+                delivery_id=delivery_id,
+                metric=CLICKS,
+                value=int(total),
+                observed_at=now,
+                source=TRACKED_LINK,
             )
+            conn.execute(insert(metric_samples).values(sample))
+            _keep_latest(conn, [sample])
             return int(total)
 
         return await self._tx(_run)
@@ -177,9 +182,15 @@ class ReachMixin(SqlCore):
         if by not in REACH_GROUPINGS:
             raise ValueError(f"unknown grouping {by!r}")
         extra: list[Any] = [N.title, N.kind] if by == "notice" else []
+        # Only a notice's title or submitter needs the notice: the rest is on the delivery.
+        joined: Any = deliveries
+        if by in ("notice", "department"):
+            joined = joined.join(notices, N.id == D.notice_id)
+        if by == "department":  # the submitter's 科室 (users.department); "" when none
+            joined = joined.outerjoin(users, U.name == N.created_by)
         posts = (
             select(D.id, _group_key(by, months).label("key"), D.account, D.channel, *extra)
-            .join(notices, N.id == D.notice_id)
+            .select_from(joined)
             .where(
                 D.status == Status.POSTED,
                 D.posted_at >= posted_from,
@@ -187,67 +198,42 @@ class ReachMixin(SqlCore):
             )
             .subquery("posts")
         )
-        groups = [posts.c.key, posts.c.account, posts.c.channel]
+        # Grouped by (key, account) only: an account has one channel and a notice one title
+        # and kind, so those ride along as min() and the sort stays narrow.
+        groups = [posts.c.key, posts.c.account]
+        riders = [func.min(posts.c.channel).label("channel")]
         if by == "notice":
-            groups += [posts.c.title, posts.c.kind]
-        # The latest sample of each (post, metric): its newest observed_at (an index-only
-        # scan of ix_metric_samples_delivery), joined back for the value; equal times keep
-        # the larger value (counts only grow).
-        newest = (
-            select(M.delivery_id, M.metric, func.max(M.observed_at).label("at"))
-            .where(M.delivery_id.in_(select(posts.c.id)))
-            .group_by(M.delivery_id, M.metric)
-            .subquery("newest")
-        )
-        latest = (
-            select(
-                M.delivery_id,
-                M.metric,
-                func.max(M.value).label("value"),
-                newest.c.at,
-            )
-            .join(
-                newest,
-                and_(
-                    M.delivery_id == newest.c.delivery_id,
-                    M.metric == newest.c.metric,
-                    M.observed_at == newest.c.at,
-                ),
-            )
-            .group_by(M.delivery_id, M.metric, newest.c.at)
-            .subquery("latest")
-        )
+            riders += [func.min(posts.c.title).label("title"), func.min(posts.c.kind).label("kind")]
+        # Each post's latest sample per metric is kept in metric_latest (see _keep_latest):
+        # one row per (post, metric) to sum, found by its primary key.
         figures = (
             select(
                 *groups,
-                latest.c.metric,
-                func.sum(latest.c.value).label("value"),
-                type_coerce(func.min(latest.c.at), UTCDateTime()).label("as_of"),
+                L.metric,
+                func.sum(L.value).label("value"),
+                type_coerce(func.min(L.observed_at), UTCDateTime()).label("as_of"),
             )
-            .join(latest, latest.c.delivery_id == posts.c.id)
-            .group_by(*groups, latest.c.metric)
+            .join(metric_latest, L.delivery_id == posts.c.id)
+            .group_by(*groups, L.metric)
         )
-        counts = select(*groups, func.count().label("posts")).group_by(*groups)
+        counts = select(*groups, *riders, func.count().label("posts")).group_by(*groups)
 
         def _run(conn: Connection) -> list[ReachGroup]:
             found: dict[tuple[Any, ...], dict[str, tuple[int, datetime]]] = {}
             for r in conn.execute(figures).all():
-                found.setdefault(tuple(r[: len(groups)]), {})[r.metric] = (int(r.value), r.as_of)
-            out = []
-            for r in conn.execute(counts).all():
-                group = tuple(r[: len(groups)])
-                out.append(
-                    ReachGroup(
-                        key=str(r.key),
-                        account=r.account,
-                        channel=r.channel,
-                        posts=int(r.posts),
-                        figures=found.get(group, {}),
-                        title=r.title if by == "notice" else None,
-                        kind=r.kind if by == "notice" else None,
-                    )
+                found.setdefault((r.key, r.account), {})[r.metric] = (int(r.value), r.as_of)
+            return [
+                ReachGroup(
+                    key=str(r.key),
+                    account=r.account,
+                    channel=r.channel,
+                    posts=int(r.posts),
+                    figures=found.get((r.key, r.account), {}),
+                    title=r.title if by == "notice" else None,
+                    kind=r.kind if by == "notice" else None,
                 )
-            return out
+                for r in conn.execute(counts).all()
+            ]
 
         return await self._read(_run)
 
@@ -267,15 +253,47 @@ class ReachMixin(SqlCore):
 
 
 def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
-    """The SQL expression a post is grouped by (its notice, kind, month; by channel: none)."""
+    """The SQL expression a post is grouped by (its notice, kind, submitter's department, month
+    or other time bucket; by channel: none)."""
     if by == "notice":
         return cast(N.id, String)
     if by == "kind":
-        return N.kind
+        return D.kind  # copied from the notice at submit; it never changes
     if by == "channel":
         return literal("")
+    if by == "department":
+        return func.coalesce(U.department, literal(""))
     if not months:
         raise ValueError("grouping by month needs the months of the period")
     # The month a post went out in, local time: the last month starting at or before it.
     whens = [(D.posted_at >= start, label) for label, start in reversed(months)]
     return case(*whens, else_=literal(months[0][0]))
+
+
+def _keep_latest(conn: Connection, samples: Sequence[dict[str, Any]]) -> None:
+    """Fold new samples into ``metric_latest`` in the caller's transaction: per (delivery,
+    metric) the newest ``observed_at`` wins, at equal times the larger value (counts only
+    grow), whatever order samples arrive in."""
+    newest: dict[tuple[int, str], dict[str, Any]] = {}
+    for sample in samples:
+        key = (sample["delivery_id"], sample["metric"])
+        held = newest.get(key)
+        rank = (sample["observed_at"], sample["value"])
+        if held is None or rank > (held["observed_at"], held["value"]):
+            newest[key] = {k: sample[k] for k in ("delivery_id", "metric", "value", "observed_at")}
+    if not newest:
+        return
+    upsert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    statement = upsert(metric_latest)
+    fresher = or_(
+        statement.excluded.observed_at > L.observed_at,
+        and_(statement.excluded.observed_at == L.observed_at, statement.excluded.value > L.value),
+    )
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[L.delivery_id, L.metric],
+            set_={"value": statement.excluded.value, "observed_at": statement.excluded.observed_at},
+            where=fresher,
+        ),
+        list(newest.values()),
+    )
