@@ -8,7 +8,7 @@ it as a FastAPI dependency (:func:`portal_context`); no handler reaches the runt
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,8 @@ class PortalContext:
     zone: ZoneInfo  # local time for dates shown and days counted
     templates_dir: Path  # pages come from ``templates/portal/pages`` under it
     options: Mapping[str, BaseModel]  # each portal account's validated options, by account
+    # display periods (issue 13): days a kind's page stays public (settings.display_periods)
+    display_periods: Mapping[str, int] = field(default_factory=dict)
 
 
 class PortalNotReady(RuntimeError):

@@ -110,6 +110,7 @@ class Runtime:
             zone=self.settings.zone,
             templates_dir=Path(self.settings.templates_dir),
             options={account.name: account.adapter.ctx.options for account in self.channels},
+            display_periods=self.settings.display_periods,
         )
 
     async def close(self) -> None:

@@ -111,6 +111,7 @@ class NoticeRecord:
     created_at: datetime
     deliveries: list[DeliveryRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    drill: bool = False  # drills (issue 11 C)
 
     def view(self) -> NoticeView:
         """The notice as adapters see it."""
@@ -125,6 +126,7 @@ class NoticeRecord:
             urgent=self.urgent,
             publish_at=self.publish_at,
             created_at=self.created_at,
+            drill=self.drill,
         )
 
 

@@ -82,6 +82,9 @@ notices = Table(
     # submitted again without an idempotency key (the duplicate guard).
     Column("content_hash", String(64)),
     Index("ix_notices_content", "content_hash", "created_at"),
+    # drills (issue 11 C): a drill (演练) is posted only to sandbox/drill accounts and listed
+    # on the portal's drills page, never among real notices.
+    Column("drill", Boolean, nullable=False, default=False, server_default=text("false")),
 )
 
 deliveries = Table(

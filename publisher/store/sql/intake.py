@@ -178,6 +178,7 @@ class IntakeMixin(ClaimsMixin):
             urgent=bool(notice["urgent"]),
             publish_at=notice.get("publish_at"),
             created_at=now,
+            drill=bool(notice.get("drill")),
         )
         by_account: dict[str, list[int]] = {}
         for i, d in zip(ids, new, strict=True):

@@ -116,6 +116,7 @@ def notice_record(row: Row[Any]) -> NoticeRecord:
         source=m["source"],
         created_by=m["created_by"],
         created_at=m["created_at"],
+        drill=bool(m.get("drill")),
     )
 
 
