@@ -70,6 +70,7 @@ class IntakeMixin(ClaimsMixin):
                 raise ValueError("a notice has one delivery per channel account")
             row = {
                 **notice,
+                "drill": bool(notice.get("drill")),  # drills (issue 11 C)
                 "content_hash": digest,
                 "source": source,
                 "created_by": actor,

@@ -28,8 +28,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("drill", sa.Boolean(), nullable=False, server_default=sa.text("false"))
         )
+        batch_op.create_index(
+            "ix_notices_drill",
+            ["id"],
+            unique=False,
+            sqlite_where=sa.text("drill"),
+            postgresql_where=sa.text("drill"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_index("ix_notices_drill")
         batch_op.drop_column("drill")
