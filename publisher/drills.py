@@ -64,8 +64,16 @@ def label_text(text: str) -> str:
 
 def label_html(html: str) -> str:
     """The label inside the first non-blank text of ``html`` (not in a script or style)."""
-    if LABEL in html[:200] and _first_text(html).startswith(LABEL):
+    at = _first_text_at(html)
+    if at is None:
+        return html if html.startswith(LABEL) else LABEL + html
+    if html.startswith(LABEL, at):
         return html
+    return html[:at] + LABEL + html[at:]
+
+
+def _first_text_at(html: str) -> int | None:
+    """Where the first visible character of ``html`` is, or None when it has no text."""
     raw = False
     for token in _HTML_TOKEN.finditer(html):
         part = token.group()
@@ -77,17 +85,8 @@ def label_html(html: str) -> str:
             continue
         if raw or not part.strip():
             continue
-        at = token.start() + (len(part) - len(part.lstrip()))
-        return html[:at] + LABEL + html[at:]
-    return LABEL + html
-
-
-def _first_text(html: str) -> str:
-    for token in _HTML_TOKEN.finditer(html):
-        part = token.group()
-        if not part.startswith("<") and part.strip():
-            return part.lstrip()
-    return ""
+        return token.start() + (len(part) - len(part.lstrip()))
+    return None
 
 
 def label_markdown(text: str) -> str:
