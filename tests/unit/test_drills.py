@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from publisher.cli import main
 from publisher.contract import Format, Rendered
-from publisher.drills import LABEL, label, label_html, label_markdown
+from publisher.drills import label, label_html, label_markdown
 
 
 def test_a_title_gets_the_label_and_the_body_is_left_alone() -> None:
@@ -21,15 +21,18 @@ def test_a_title_gets_the_label_and_the_body_is_left_alone() -> None:
 
 
 def test_without_a_title_the_body_starts_with_the_label() -> None:
-    assert label(Rendered(Format.TEXT, {"body": "【暴雨预警】正文"})).body == "【演练】【暴雨预警】正文"
+    done = label(Rendered(Format.TEXT, {"body": "【暴雨预警】正文"}))
+    assert done.body == "【演练】【暴雨预警】正文"
 
 
 @pytest.mark.parametrize(
     ("html", "expected"),
     [
         ("<p>正文</p>", "<p>【演练】正文</p>"),
-        ('<div class="gray">\n  <b>市气象台</b> 发布</div>', '<div class="gray">\n  <b>【演练】市气象台</b> 发布</div>'),
-        ("<style>p{}</style><!-- x --><h1> 标题</h1>", "<style>p{}</style><!-- x --><h1> 【演练】标题</h1>"),
+        ('<div class="gray">\n  <b>气象台</b> 发布</div>',
+         '<div class="gray">\n  <b>【演练】气象台</b> 发布</div>'),
+        ("<style>p{}</style><!-- x --><h1> 标题</h1>",
+         "<style>p{}</style><!-- x --><h1> 【演练】标题</h1>"),
         ("纯文本", "【演练】纯文本"),
         ("<br>", "【演练】<br>"),
     ],

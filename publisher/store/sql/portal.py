@@ -67,7 +67,7 @@ def _in_scope(scope: PortalScope) -> list[Any]:
         .where(literal_column("notices.drill"))
         .with_hint(notices, "INDEXED BY ix_notices_drill", "sqlite")  # even while it is empty
     )
-    where = [D.notice_id.in_(drills) if scope.drills else D.notice_id.not_in(drills)]
+    where: list[Any] = [D.notice_id.in_(drills) if scope.drills else D.notice_id.not_in(drills)]
     for kind, since in sorted(scope.shown_since.items()):
         where.append(or_(D.kind != kind, D.posted_at >= since))
     return where
