@@ -236,6 +236,7 @@ class IntakeMixin(ClaimsMixin):
                 n.kind == notice["kind"],
                 n.title == notice["title"],
                 n.body == notice["body"],
+                n.drill.is_(bool(notice.get("drill"))),  # a drill rehearses the real one
             )
             .order_by(n.created_at.desc(), n.id.desc())
             .limit(1)
