@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,9 @@ class TakenIn:
     note: str | None  # what the person should know (an Update published as a new warning)
 
 
-async def take_in(intake: Intake, raw: bytes, *, via: str, actor: str) -> TakenIn:
+async def take_in(
+    intake: Intake, raw: bytes, *, via: str, actor: str, channels: Sequence[str] | None = None
+) -> TakenIn:
     """Publish the warning in ``raw``; the same CAP message again returns the same notice.
 
     Raises CapFormatError (not safe or not valid CAP 1.2), CapRefused (expired, a drill, a
@@ -27,6 +29,8 @@ async def take_in(intake: Intake, raw: bytes, *, via: str, actor: str) -> TakenI
     """
     alert = parse_cap(raw)
     notice = to_notice(alert, intake.clock.now())
+    if channels:  # named accounts instead of the kind's route, as a notice's ``channels``
+        notice = notice.model_copy(update={"channels": list(dict.fromkeys(channels))})
     done = await intake.submit(notice, source=SOURCES[via], actor=actor[:100])
     return TakenIn(done, UPDATE_NOTE if alert.msg_type == "Update" else None)
 

@@ -234,3 +234,22 @@ def test_a_drill_left_with_no_account_is_refused_plainly(tmp_path: Path) -> None
         refused = server.submit(expect=400, **WARNING, drill=True).json()
         assert "演练没有可发的账号" in refused["error"]
         assert server.client.get("/api/deliveries").json() == []
+
+
+def test_a_cap_drill_naming_a_real_account_is_refused(tmp_path: Path) -> None:
+    with running(tmp_path, mixed_accounts()) as server:
+        doc = alert(info(event_codes=[("CMA_SIGNAL", "0202")]), status="Exercise")
+        headers = {"Content-Type": "application/cap+xml"}
+        refused = server.client.post(
+            "/api/warnings", params={"channels": "drill_oa,real_oa"}, content=doc, headers=headers
+        )
+        assert refused.status_code == 400, refused.text
+        assert "正式账号 real_oa" in refused.json()["error"]
+        assert server.client.get("/api/deliveries").json() == []
+        taken = server.client.post(
+            "/api/warnings", params={"channels": "drill_oa"}, content=doc, headers=headers
+        )
+        assert taken.status_code == 201, taken.text
+        shown = server.settled(taken.json()["id"])
+        assert [d["channel"] for d in shown["deliveries"]] == ["drill_oa"]
+        assert LABEL in texts(server.sandbox_posts("webhook"))[-1]
