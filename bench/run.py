@@ -38,6 +38,7 @@ from sections import (
     section_portal_load,
     section_postgres,
 )
+from warnings_bench import run as run_warnings
 
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {
@@ -56,6 +57,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "peer": {"count_0ms": 500, "count_50ms": 500, "gather": True},
         "portal": {"sizes": [2_000, 100_000], "warmup": 3, "repeat": 5},
         "portal_load": {"rows": 100_000, "warnings": 40, "interval": 0.5},
+        # issue 11 E: CAP warnings through POST /api/warnings, sandbox answering in 50 ms
+        "warnings": {"count": 200, "interval": 0.1, "latency_ms": 50, "drain_timeout": 120},
     },
     "quick": {
         "dispatch": {"count": 75, "rate": 50, "warmup": 10},
@@ -73,6 +76,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "peer": {"count_0ms": 100, "count_50ms": 40, "gather": False},
         "portal": {"sizes": [2_000, 20_000], "warmup": 2, "repeat": 5},
         "portal_load": {"rows": 20_000, "warnings": 10, "interval": 0.5},
+        "warnings": {"count": 40, "interval": 0.1, "latency_ms": 50, "drain_timeout": 60},
     },
 }
 
@@ -85,6 +89,7 @@ SECTIONS = (
     "peer",
     "portal",
     "portal_load",
+    "warnings",
 )
 
 
@@ -172,6 +177,7 @@ def main() -> None:
             ("peer", lambda: section_peer(sink, work, preset, results.get("burst", {}))),
             ("portal", lambda: section_portal(work, preset)),
             ("portal_load", lambda: section_portal_load(sink, work, preset)),
+            ("warnings", lambda: run_warnings(work, preset["warnings"])),
         ]
         for section, step in steps:
             if section not in wanted:
