@@ -55,6 +55,8 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
     )
     if data["publish_at"]:
         click.echo(f"定时发布: {labels.when(data['publish_at'], zone)}")
+    if data.get("drill"):  # drills (issue 11 C)
+        click.echo("演练: 是 (各渠道标注【演练】，只发往演练或沙箱账号)")
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
         line = (

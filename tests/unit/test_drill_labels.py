@@ -68,7 +68,7 @@ def test_warn_and_notice_show_say_drill() -> None:
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["drill"] is True
     text = runner.invoke(main, ["warn", "drill.xml"])
-    assert "Exercise" in text.stdout
+    assert "Exercise" in text.stdout and "演练: 是" in text.stdout
 
 
 @pytest.mark.usefixtures("clean_env")
