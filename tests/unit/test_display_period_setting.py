@@ -49,10 +49,13 @@ def test_over_is_counted_from_the_time_the_page_went_live() -> None:
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_a_bad_period_in_the_config_file_is_one_line_and_exit_2() -> None:
+def test_a_bad_period_in_the_config_file_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PUBLISHER_CONFIG", "publisher.toml")  # restored after the test
     with open("publisher.toml", "w", encoding="utf-8") as f:
         f.write("display_periods = { general = 30 }\n")
-    done = CliRunner().invoke(main, ["--config", "publisher.toml", "notice", "show", "1"])
+    done = CliRunner().invoke(main, ["notice", "show", "1"])
     assert done.exit_code == 2, done.output
     assert "公示期 30 天超出范围" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

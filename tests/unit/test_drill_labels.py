@@ -72,7 +72,10 @@ def test_warn_and_notice_show_say_drill() -> None:
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_a_json_drill_naming_a_real_account_is_refused_in_one_line() -> None:
+def test_a_json_drill_naming_a_real_account_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PUBLISHER_CONFIG", "publisher.toml")  # restored after the test
     Path("publisher.toml").write_text(
         '[accounts.real]\ntype = "webhook"\nurl = "http://127.0.0.1:9/in"\n'
         '[accounts.practice]\ntype = "webhook"\nurl = "http://127.0.0.1:9/in"\ndrill = true\n',
@@ -87,17 +90,15 @@ def test_a_json_drill_naming_a_real_account_is_refused_in_one_line() -> None:
     }
     Path("n.json").write_text(json.dumps(notice, ensure_ascii=False), encoding="utf-8")
     runner = CliRunner()
-    refused = runner.invoke(main, ["--config", "publisher.toml", "notice", "submit", "n.json"])
+    refused = runner.invoke(main, ["notice", "submit", "n.json"])
     assert refused.exit_code == 2, refused.output
     assert "正式账号 real" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
-    shown = runner.invoke(main, ["--config", "publisher.toml", "notice", "show", "1"])
+    shown = runner.invoke(main, ["notice", "show", "1"])
     assert shown.exit_code == 2  # nothing stored
 
     notice["channels"] = ["practice"]
     Path("n.json").write_text(json.dumps(notice, ensure_ascii=False), encoding="utf-8")
-    done = runner.invoke(
-        main, ["--config", "publisher.toml", "notice", "submit", "n.json", "--json"]
-    )
+    done = runner.invoke(main, ["notice", "submit", "n.json", "--json"])
     assert done.exit_code == 0, done.output
     stored = json.loads(done.stdout)
     assert stored["drill"] is True
