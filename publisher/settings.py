@@ -149,6 +149,8 @@ class Settings(BaseSettings):
     # Required on /api/* as "Authorization: Bearer <token>" when set; `serve` refuses to listen
     # beyond loopback without one, since the API publishes to the bureau's public channels.
     api_token: SecretStr | None = None
+    # console (issue 15): the key of console session cookies; unset: made once, kept in the db
+    session_secret: SecretStr | None = None
     timezone: str = "Asia/Shanghai"
     templates_dir: Path = TEMPLATES_DIR
     debug: bool = False
@@ -281,7 +283,7 @@ class Settings(BaseSettings):
             sources.append(InitSettingsSource(settings_cls, read_config_file(Path(config))))
         return tuple(sources)
 
-    @field_validator("api_token")
+    @field_validator("api_token", "session_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:

@@ -41,10 +41,30 @@ COMMANDS: dict[str, frozenset[Role]] = {
 }
 # (report reach and reach collect read or refresh figures: open to whoever runs publisher.)
 
+# Console pages (publisher/console), by page name. Each page checks this on the server; the
+# navigation only shows what the table allows, but hiding a link is never the check.
+# tests/web/test_console_roles.py walks every page with every role.
+PAGES: dict[str, frozenset[Role]] = {
+    "home": _READERS,
+    "monitor": _READERS,
+    "notice": _READERS,
+    "deliveries_act": _WRITERS,  # retry and cancel from the monitor
+    "compose": _WRITERS,
+    "channels": frozenset({Role.ADMIN, Role.DUTY_OFFICER}),
+    "audit": _ADMINS,
+    "users": _ADMINS,
+    "account": _READERS,  # one's own password
+}
+
 
 def route_allows(route: str, roles: frozenset[Role] | set[Role]) -> bool:
     """Whether a caller holding ``roles`` may call the API route named ``route``."""
     return bool(ROUTES.get(route, frozenset()) & set(roles))
+
+
+def page_allows(page: str, roles: frozenset[Role] | set[Role]) -> bool:
+    """Whether a user holding ``roles`` may open the console page named ``page``."""
+    return bool(PAGES.get(page, frozenset()) & set(roles))
 
 
 def command_allows(command: str, roles: frozenset[Role] | set[Role]) -> bool:

@@ -235,6 +235,7 @@ def preview(
     """预览每个渠道将收到的内容，并给出按渠道规则计算的长度 (- 表示标准输入)。"""
     from publisher.checks import check_notice
     from publisher.clock import SystemClock
+    from publisher.previews import preview_items
     from publisher.queue.intake import Intake
     from publisher.registry import Channels
     from publisher.render import Renderer
@@ -249,32 +250,8 @@ def preview(
         accounts = Channels(settings, clock, None)
         renderer = Renderer(settings.templates_dir, settings.zone, settings.organization)
         intake = Intake(settings, None, accounts, renderer, clock)  # preview: no database
-        checked = intake.guard_pii(notice_input)
-        targets = [accounts.get(c) for c in channels] if channels else intake.targets(checked)
-        out = []
-        for account in targets:
-            p = intake.preview(checked, account)
-            # every declared limit (a part may have two: WeChat's body in 字 and in 字节)
-            lengths = [
-                {
-                    "part": limit.part,
-                    "measured": _number(limit.measure(p.rendered.parts.get(limit.part, ""))),
-                    "limit": _number(limit.max),
-                    "unit": limit.unit,
-                }
-                for limit in account.capabilities.limits
-            ]
-            out.append(
-                {
-                    "channel": p.account,
-                    "type": p.channel,
-                    "format": p.rendered.format.value,
-                    "parts": dict(p.rendered.parts),
-                    "lengths": lengths,
-                    "violations": [str(v) for v in p.violations],
-                }
-            )
-        return out
+        targets = [accounts.get(c) for c in channels] if channels else None
+        return preview_items(intake, notice_input, targets)
 
     result = ctx.guard(build)
     if as_json:
@@ -293,7 +270,3 @@ def preview(
         click.echo(f"{'publisher: ' if as_json else ''}警告: {w.describe()}", err=as_json)
     raise SystemExit(EXIT_FAILED if any(i["violations"] for i in result) else EXIT_OK)
 
-
-def _number(value: float) -> int | float:
-    """A measure as people write it: 128, 1048575, 11.5 (never 1.04858e+06)."""
-    return int(value) if float(value).is_integer() else round(value, 1)

@@ -60,7 +60,8 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
             await rt.close()
             raise
         if password is not None:
-            click.echo(f"publisher: {first_admin_message(password)}", err=True)
+            message = first_admin_message(password, settings.public_base_url)
+            click.echo(f"publisher: {message}", err=True)
         app = create_app(settings, runtime=rt)
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", access_log=False, **uvicorn_network(settings)

@@ -174,8 +174,10 @@ async def ensure_admin(store: Store) -> str | None:
     return password
 
 
-def first_admin_message(password: str) -> str:
+def first_admin_message(password: str, console_url: str = "") -> str:
+    where = f"在 {console_url}/ 登录控制台，" if console_url else "登录控制台后"
     return (
-        f"已创建管理员 {FIRST_ADMIN}，初始密码 {password}，请登录后修改 (只显示这一次)。"
+        f"已创建管理员 {FIRST_ADMIN}，初始密码 {password} (只显示这一次)；"
+        f"{where}在“修改密码”中修改。"
         f"API 令牌: publisher user token {FIRST_ADMIN}"
     )

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.monitor import MonitorFilter, MonitorRow
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
 from publisher.store.records import (
@@ -320,6 +321,10 @@ class UserStore(Protocol):
         """The user may no longer act (its token and password are refused by the callers that
         check ``disabled``). Idempotent. Raises NotFoundError."""
 
+    async def set_password(self, name: str, password_hash: str) -> UserRecord:
+        """Replace the user's console password (argon2 hash). Raises NotFoundError, or
+        StateError for a disabled user."""
+
     async def replace_token(self, name: str, token_hash: str) -> UserRecord:
         """Make ``token_hash`` the user's one personal API token; earlier ones stop matching,
         in the same transaction. Raises NotFoundError, or StateError for a disabled user."""
@@ -347,6 +352,17 @@ class AuditStore(Protocol):
         ``limit`` of them."""
 
 
+class ConsoleReads(Protocol):
+    """What the web console lists beyond the notice store (issue 15)."""
+
+    async def last_posted(self, account: str) -> datetime | None:
+        """When ``account`` last posted anything, or None (never)."""
+
+    async def monitor_rows(self, where: MonitorFilter, limit: int = 50) -> list[MonitorRow]:
+        """Deliveries with their notice's title and kind matching every filter in ``where``,
+        newest first, at most ``limit`` (capped at 200); page on with ``where.before``."""
+
+
 class Store(
     NoticeStore,
     QueueStore,
@@ -355,6 +371,7 @@ class Store(
     PortalReads,
     UserStore,
     AuditStore,
+    ConsoleReads,
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

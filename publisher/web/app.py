@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from publisher import problems
+from publisher import console, problems
 from publisher.auth.throttle import Throttle
 from publisher.cap import poll as cap_poll
 from publisher.drills import DrillRefused  # drills (issue 11 C)
@@ -37,6 +37,7 @@ from publisher.runtime import Runtime
 from publisher.scheduler import Scheduler
 from publisher.settings import Settings
 from publisher.web import api, reports, tracked, warnings
+from publisher.web.headers import SecurityHeaders
 from publisher.web.limits import BodyLimit
 from publisher.web.ratelimit import PublicRateLimit
 
@@ -131,6 +132,8 @@ def create_app(
         swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
     )
     app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_FILE_BYTES, prefix="/compose/")
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         PublicRateLimit,
         rate=settings.portal_rate_limit,
@@ -145,11 +148,7 @@ def create_app(
     app.include_router(warnings.router)
     _include_account_routes(app, settings, runtime)
 
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        """The portal for now (a console will take ``/`` later); the API docs without one."""
-        portal = any(raw.get("type") == "portal" for raw in settings.accounts.values())
-        return RedirectResponse("/portal" if portal else "/docs", status_code=302)
+    console.install(app)  # the web console at / (the portal stays at /portal)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -36,12 +36,15 @@ def remote_ids(notice: dict[str, Any]) -> dict[str, str]:
     return {d["channel"]: d["remote_id"] for d in notice["deliveries"]}
 
 
-def test_the_home_page_leads_to_the_portal(workspace: Workspace) -> None:
+def test_the_home_page_is_the_console_login_and_links_the_portal(workspace: Workspace) -> None:
     server = workspace.serve()
     with http() as client:
         home = client.get(f"{server.url}/")
-        assert home.status_code == 302 and home.headers["location"] == "/portal", home
-        for path in ("/", "/portal", "/portal/"):
+        assert home.status_code == 303 and home.headers["location"] == "/login?next=/", home
+        login = client.get(f"{server.url}/login")
+        assert login.status_code == 200 and 'name="username"' in login.text, login
+        assert 'href="/portal"' in login.text  # a citizen who lands here finds the portal
+        for path in ("/portal", "/portal/"):
             page = client.get(f"{server.url}{path}", follow_redirects=True)
             assert page.status_code == 200, (path, page.status_code)
             assert "<html" in page.text.lower() and str(page.url).endswith("/portal")

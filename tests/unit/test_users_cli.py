@@ -180,7 +180,8 @@ def test_the_first_run_creates_one_admin_with_a_password_to_change() -> None:
     admin = in_store(lambda s: s.get_user("admin"))
     assert admin.roles == {"admin"} and verify_password(password, admin.password_hash)
     assert in_store(ensure_admin) is None  # only the first run
-    message = first_admin_message(password)
-    assert message.startswith(f"已创建管理员 admin，初始密码 {password}，请登录后修改")
+    message = first_admin_message(password, "http://127.0.0.1:8000")
+    assert message.startswith(f"已创建管理员 admin，初始密码 {password} (只显示这一次)")
+    assert "http://127.0.0.1:8000/ 登录控制台" in message and "修改密码" in message
     (entry,) = audit()
     assert entry["detail"]["first_run"] is True and password not in json.dumps(entry)

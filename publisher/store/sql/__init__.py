@@ -13,6 +13,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     portal.py    the portal's reads and page views
     users.py     people: users, their roles and personal API tokens
     audit.py     the append-only audit log
+    monitor.py   the console's delivery monitor (filtered, keyset-paged)
     portal_version.py  a notice's version, the key of the portal's cached pages
     rows.py      shared statements and row-to-record converters
 """
@@ -27,6 +28,7 @@ from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.audit import AuditMixin
 from publisher.store.sql.intake import IntakeMixin
+from publisher.store.sql.monitor import MonitorMixin
 from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
@@ -44,6 +46,7 @@ class SqlStore(
     PortalVersionMixin,
     UsersMixin,
     AuditMixin,
+    MonitorMixin,
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 

@@ -107,6 +107,19 @@ class UsersMixin(SqlCore):
 
         return await self._tx(_run)
 
+    async def set_password(self, name: str, password_hash: str) -> UserRecord:
+        """Replace the user's console password. Raises NotFoundError, or StateError for a
+        disabled user."""
+
+        def _run(conn: Connection) -> UserRecord:
+            found = _by_name(conn, name, lock=True)
+            if found.disabled:
+                raise StateError(f"用户 {name} 已停用")
+            conn.execute(update(users).where(U.id == found.id).values(password_hash=password_hash))
+            return _user(conn, _by_name(conn, name))
+
+        return await self._tx(_run)
+
     async def replace_token(self, name: str, token_hash: str) -> UserRecord:
         """Make ``token_hash`` the user's one personal API token; earlier tokens stop working,
         in the same transaction. Raises NotFoundError, or StateError for a disabled user."""
