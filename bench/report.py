@@ -12,6 +12,7 @@ from typing import Any
 
 from portal_pages import portal_rows
 from procs import ROOT
+from warnings_bench import rows as warnings_rows
 
 TARGETS = {
     "dispatch_overhead_p50_ms": 5.0,
@@ -235,6 +236,7 @@ def figures(results: dict[str, Any]) -> list[tuple[str, float | None, str, bool 
     ):
         row(label, value, None, "ms  (sink at once)", False)
     rows += portal_rows(results)
+    rows += warnings_rows(results)  # issue 11 E
     return rows
 
 

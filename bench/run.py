@@ -39,6 +39,7 @@ from sections import (
     section_portal_load,
     section_postgres,
 )
+from warnings_bench import run as run_warnings
 
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {
@@ -58,6 +59,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "portal": {"sizes": [2_000, 100_000], "warmup": 3, "repeat": 5},
         "portal_load": {"rows": 100_000, "warnings": 40, "interval": 0.5},
         "reach": {"notices": 100_000, "samples": 30, "repeat": 3},  # issue 14: < 2 s
+        # issue 11 E: CAP warnings through POST /api/warnings, sandbox answering in 50 ms
+        "warnings": {"count": 200, "interval": 0.1, "latency_ms": 50, "drain_timeout": 120},
     },
     "quick": {
         "dispatch": {"count": 75, "rate": 50, "warmup": 10},
@@ -76,6 +79,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "portal": {"sizes": [2_000, 20_000], "warmup": 2, "repeat": 5},
         "portal_load": {"rows": 20_000, "warnings": 10, "interval": 0.5},
         "reach": {"notices": 10_000, "samples": 30, "repeat": 3},
+        "warnings": {"count": 40, "interval": 0.1, "latency_ms": 50, "drain_timeout": 60},
     },
 }
 
@@ -89,6 +93,7 @@ SECTIONS = (
     "portal",
     "portal_load",
     "reach",
+    "warnings",
 )
 
 
@@ -177,6 +182,7 @@ def main() -> None:
             ("portal", lambda: section_portal(work, preset)),
             ("portal_load", lambda: section_portal_load(sink, work, preset)),
             ("reach", lambda: section_reach(work, preset)),
+            ("warnings", lambda: run_warnings(work, preset["warnings"])),
         ]
         for section, step in steps:
             if section not in wanted:

@@ -100,6 +100,8 @@ class NoticeInput(BaseModel):
         default=False,
         description="与 24 小时内提交的通知内容 (类型、标题、正文) 相同时仍然发布",
     )
+    # drills (issue 11 C): labelled 【演练】, posted only to sandbox/drill accounts
+    drill: StrictBool = Field(default=False, description="演练：只发往演练或沙箱账号")
 
     @field_validator("fields", mode="wrap")
     @classmethod

@@ -8,7 +8,7 @@ it as a FastAPI dependency (:func:`portal_context`); no handler reaches the runt
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,8 @@ class PortalContext:
     options: Mapping[str, BaseModel]  # each portal account's validated options, by account
     # review chain: 责任编辑 / 审核 / 签发 of a notice, when portal_show_reviewers is on
     reviewers: Callable[[int], Awaitable[Mapping[str, str] | None]] | None = None
+    # display periods (issue 13): days a kind's page stays public (settings.display_periods)
+    display_periods: Mapping[str, int] = field(default_factory=dict)
 
 
 class PortalNotReady(RuntimeError):

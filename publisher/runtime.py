@@ -111,6 +111,7 @@ class Runtime:
             templates_dir=Path(self.settings.templates_dir),
             options={account.name: account.adapter.ctx.options for account in self.channels},
             reviewers=self._reviewers if self.settings.portal_show_reviewers else None,
+            display_periods=self.settings.display_periods,
         )
 
     async def _reviewers(self, notice_id: int) -> dict[str, str] | None:

@@ -54,6 +54,7 @@ def notice_json(
         "source": n.source,
         "created_by": n.created_by,
         "idempotency_key": n.idempotency_key,
+        "drill": n.drill,  # drills (issue 11 C)
         "deliveries": [delivery_json(d) for d in n.deliveries],
     }
     if metrics is not None:

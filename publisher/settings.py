@@ -34,7 +34,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from publisher import kinds, problems
+from publisher import display, kinds, problems
 from publisher.documents import FORMATS, DocumentError, check_shape, decode, not_utf8
 from publisher.errors import ConfigError
 
@@ -234,6 +234,14 @@ class Settings(BaseSettings):
         return value
 
     # -- end review chain --
+    # display periods (issue 13): days a kind's portal page stays public, then it leaves the
+    # lists and answers 公示期已满 (410); 90 to 1095, penalty_disclosure at least 365.
+    display_periods: dict[str, int] = Field(default_factory=lambda: dict(display.DEFAULTS))
+
+    @field_validator("display_periods", mode="before")
+    @classmethod
+    def _display_periods(cls, value: Any) -> Any:
+        return display.check_periods(value) if isinstance(value, dict) else value
 
     @field_validator("database_url")
     @classmethod

@@ -188,7 +188,8 @@ def build_alert(
     )
     signal, colour = signal_of(notice)
     reading = COLOURS.get(colour or "")
-    status = str(notice.fields.get("cap_status") or source.status)
+    drill = "Exercise" if notice.drill else None  # a JSON drill (issue 11 C)
+    status = str(notice.fields.get("cap_status") or drill or source.status)
     if status not in STATUSES:
         status = source.status
     original_id = identifier(source, notice)

@@ -47,6 +47,7 @@ from channels.portal.notice_page import (
 )
 from channels.portal.pageviews import SALT_NAME, is_bot, local_day, visitor_hash
 from channels.portal.sanitize import safe_url
+from channels.portal.scoped import drills_page, ended_page, is_over, scope
 from publisher.kinds import Kind
 from publisher.portal import PortalContext, portal_context
 from publisher.render import KIND_LABELS
@@ -91,6 +92,7 @@ class PortalSite:
         r = self.router
         r.add_api_route("/portal", self.index, methods=["GET"])
         r.add_api_route("/portal/category/{kind}", self.category, methods=["GET"])
+        r.add_api_route("/portal/drills", self.drills, methods=["GET"])  # drills (issue 11 C)
         r.add_api_route("/portal/notices/{notice_id}", self.notice, methods=["GET", "HEAD"])
         r.add_api_route("/portal/notices/{notice_id}/cap.xml", self.notice_cap, methods=["GET"])
         r.add_api_route("/portal/notices/{notice_id}/table.csv", self.table_csv, methods=["GET"])
@@ -167,8 +169,9 @@ class PortalSite:
     # -- pages ----------------------------------------------------------------------------
 
     async def index(self, ctx: Ctx) -> Response:
-        blocks = await ctx.store.portal_front_page(list(KIND_LABELS), FRONT_PAGE_ITEMS)
-        warnings = await ctx.store.portal_notices(kinds=[WARNING], limit=20)
+        where = scope(ctx)  # no drills, no page past its display period
+        blocks = await ctx.store.portal_front_page(list(KIND_LABELS), FRONT_PAGE_ITEMS, where)
+        warnings = await ctx.store.portal_notices(kinds=[WARNING], limit=20, scope=where)
         now, zone = ctx.clock.now(), ctx.zone
         in_force = [_item(n, now, zone) for n in warnings if in_force_now(n, now, zone)]
         return self._page(
@@ -200,12 +203,13 @@ class PortalSite:
             return RedirectResponse(f"/portal/category/{kind}", status_code=302)
         size = self._options(ctx).page_size
         offset = 0 if cursored else (number - 1) * size
+        where = scope(ctx)
         found = await ctx.store.portal_page(
-            kinds=[kind], before=older, after=newer, offset=offset, limit=size
+            kinds=[kind], before=older, after=newer, offset=offset, limit=size, scope=where
         )
         if not found.items and (cursored or number > 1):
             return self._not_found(ctx, "没有这一页")
-        total = await ctx.store.portal_count(kinds=[kind], at_most=COUNT_BOUND + 1)
+        total = await ctx.store.portal_count(kinds=[kind], at_most=COUNT_BOUND + 1, scope=where)
         now, zone = ctx.clock.now(), ctx.zone
         base = f"/portal/category/{kind}"
         first, last = (found.items[0], found.items[-1]) if found.items else (None, None)
@@ -225,6 +229,9 @@ class PortalSite:
             next_url=f"{base}?before={_cursor_text(last)}" if last and found.older else None,
         )
 
+    async def drills(self, ctx: Ctx, page: str = "1") -> Response:
+        return await drills_page(self, ctx, page)
+
     async def notice(self, request: Request, ctx: Ctx, notice_id: str, rows: str = "1") -> Response:
         row, number = _row_id(notice_id), page_number(rows)
         version = None if row is None else await ctx.store.portal_version(row)
@@ -235,6 +242,8 @@ class PortalSite:
                 return RedirectResponse(f"/portal/notices/{withdrew}", status_code=302)
         if row is None or version is None or source is None:
             return self._not_found(ctx)
+        if is_over(ctx, source.notice):  # display period over (issue 13): 公示期已满, 410
+            return ended_page(self, ctx)
         if number is None or number > source.pages:
             return self._not_found(ctx, "没有这一页")
         now = ctx.clock.now()
@@ -309,6 +318,8 @@ class PortalSite:
         source = None if row is None or version is None else await self._source(ctx, row, version)
         if row is None or source is None or not source.rows:
             return self._not_found(ctx, "这条信息没有可下载的表格")
+        if is_over(ctx, source.notice):
+            return ended_page(self, ctx)
         key = ("download", row, version, fmt)
         data = self._pages.get(key)
         if not isinstance(data, bytes):
@@ -369,7 +380,8 @@ class PortalSite:
         return Response(body, media_type="application/cap+xml; charset=utf-8")
 
     async def _latest(self, ctx: PortalContext, kinds: list[str] | None) -> list[PortalNotice]:
-        return await ctx.store.portal_notices(kinds=kinds, limit=self._options(ctx).feed_size)
+        size = self._options(ctx).feed_size
+        return await ctx.store.portal_notices(kinds=kinds, limit=size, scope=scope(ctx))
 
     async def rss(self, ctx: Ctx) -> Response:
         items = await self._latest(ctx, None)

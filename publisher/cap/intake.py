@@ -11,7 +11,7 @@ returns the same notice, also for Update and Cancel.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,9 @@ class TakenIn:
     action: str = "notice.submit"  # the audit action: notice.update / notice.lift for follow-ups
 
 
-async def take_in(intake: Intake, raw: bytes, *, via: str, actor: str) -> TakenIn:
+async def take_in(
+    intake: Intake, raw: bytes, *, via: str, actor: str, channels: Sequence[str] | None = None
+) -> TakenIn:
     """Publish the warning in ``raw``; the same CAP message again returns the same notice.
 
     Raises CapFormatError (not safe or not valid CAP 1.2), CapRefused (expired, a drill, an
@@ -43,6 +45,8 @@ async def take_in(intake: Intake, raw: bytes, *, via: str, actor: str) -> TakenI
     if alert.msg_type in FOLLOW_UPS:
         return await _follow_up(intake, alert, via=via, actor=actor[:100])
     notice = to_notice(alert, intake.clock.now())
+    if channels:  # named accounts instead of the kind's route, as a notice's ``channels``
+        notice = notice.model_copy(update={"channels": list(dict.fromkeys(channels))})
     done = await intake.submit(notice, source=SOURCES[via], actor=actor[:100])
     return TakenIn(done, None)
 

@@ -7,8 +7,8 @@ publish in Chinese, and a machine translation is not ours to make.
 
 What is published today (issue 11, part A; the lifecycle comes later):
 
-* ``status`` Actual only. Exercise and Test are drills (part C), refused for now; System and
-  Draft are never published.
+* ``status`` Actual; Exercise and Test are drills (part C, :mod:`publisher.drills`: labelled
+  【演练】, sent only to sandbox/drill accounts); System and Draft are never published.
 * ``msgType`` Alert, and Update as a new warning carrying its ``references`` (the original
   is not yet marked 已更新). Cancel is refused: lifting (解除) comes with the lifecycle work,
   and posting a Cancel as a warning would announce the very warning it lifts. Ack and Error
@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from publisher.cap.parse import CapAlert, CapInfo
 from publisher.cap.signals import read_signal
 from publisher.documents import DocumentError, check_shape
+from publisher.drills import CAP_STATUSES as DRILL_STATUSES
 from publisher.errors import CapRefused, NoticeFormatError
 from publisher.kinds import INTERNAL, Kind, WarningFields
 from publisher.notice import NoticeInput, describe_validation_error
@@ -47,8 +48,6 @@ _NUMBER = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 _NUMBERING = re.compile(rf"^\s*(?:[(（]\s*{_NUMBER}\s*[)）]|{_NUMBER}\s*[、.．)）])\s*")
 
 REFUSED_STATUS = {
-    "Exercise": "演练信息暂不发布 (CAP status Exercise)",
-    "Test": "演练信息暂不发布 (CAP status Test)",
     "System": "系统消息不发布 (CAP status System)",
     "Draft": "草稿不发布 (CAP status Draft)",
 }
@@ -143,6 +142,7 @@ def to_notice(alert: CapAlert, now: datetime) -> NoticeInput:
         "body": info.description or title,
         "fields": {k: v for k, v in fields.items() if v is not None},
         "idempotency_key": idempotency_key(alert),
+        "drill": alert.status in DRILL_STATUSES,  # drills (issue 11 C)
     }
     try:
         check_shape(data, text=True)  # what a notice file is held to: no bidi overrides...

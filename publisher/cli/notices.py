@@ -61,6 +61,8 @@ def _print_notice(data: dict[str, Any], as_json: bool, zone: tzinfo) -> None:
         click.echo(line)
     if data.get("record"):  # review chain: who drafted, reviewed, signed, released
         print_record(data["record"], zone)
+    if data.get("drill"):  # drills (issue 11 C)
+        click.echo("演练: 是 (各渠道标注【演练】，只发往演练或沙箱账号)")
     for d in data["deliveries"]:
         where = d["url"] or d["remote_id"] or ""
         line = (

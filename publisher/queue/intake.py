@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from publisher import checks, pii
+from publisher import checks, drills, pii
 from publisher.contract import Clock, Rendered
 from publisher.errors import LimitViolationError, PersonalDataFound, Violation
 from publisher.notice import NoticeInput, check_timing, notice_fingerprint
@@ -86,9 +86,12 @@ class Intake:
         """
         names = notice.channels or self.settings.accounts_for(notice.kind)
         chosen = [self.channels.get(name) for name in names]
+        if notice.drill:  # drills (issue 11 C): only accounts that take drills
+            chosen = drills.route(chosen, named=notice.channels is not None)
         caps = [a.capabilities for a in chosen]
         if any(c.links_to_copy for c in caps) and not any(c.hosts_copies for c in caps):
-            host = next((a for a in self.channels if a.capabilities.hosts_copies), None)
+            hosts = (a for a in self.channels if a.capabilities.hosts_copies)
+            host = next((a for a in hosts if not notice.drill or drills.takes_drills(a)), None)
             if host is not None:
                 chosen.append(host)
         return chosen
@@ -108,13 +111,14 @@ class Intake:
         )
 
         def render(use_summary: bool) -> Rendered:
-            return self.renderer.render(
+            rendered = self.renderer.render(
                 channel=account.type_name,
                 kind=notice.kind,
                 fmt=caps.formats[0],
                 parts=caps.parts,
                 context={**context, "use_summary": use_summary},
             )
+            return drills.label(rendered) if notice.drill else rendered  # 【演练】
 
         rendered, problems = fit(account.name, render(False), caps, lambda: render(True))
         return Preview(account.name, account.type_name, rendered, problems)
@@ -178,4 +182,5 @@ class Intake:
             "publish_at": notice.publish_at,
             "idempotency_key": notice.idempotency_key,
             "fingerprint": notice_fingerprint(notice),
+            "drill": notice.drill,
         }

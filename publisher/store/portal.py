@@ -5,10 +5,11 @@ A delivery cancelled after it was posted (``posted_at`` set) keeps its page, mar
 so a link already shared on Weibo or WeChat still explains what happened. With several portal
 deliveries, the first one posted holds the page (its time places the notice in the lists).
 
-Lists are newest first by (``posted_at``, notice id). Every read costs what it shows, however
-large the archive: lists are read from indexes a page at a time (keyset: a
-:class:`PortalCursor` names the last item seen; a small ``offset`` is allowed for the first
-pages), and counts stop at a bound the caller gives.
+Lists show real notices or drills, never both, and leave out pages whose display period is
+over (:class:`PortalScope`). Lists are newest first by (``posted_at``, notice id). Every read
+costs what it shows, however large the archive: lists are read from indexes a page at a time
+(keyset: a :class:`PortalCursor` names the last item seen; a small ``offset`` is allowed for
+the first pages), and counts stop at a bound the caller gives.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class PortalNotice:
 
     def _followed(self, relation: str) -> bool:
         return self.followed_by is not None and self.followed_by.get("relation") == relation
+    drill: bool = False  # drills (issue 11 C): shown on the drills page only
 
     @property
     def withdrawn(self) -> bool:
@@ -100,6 +102,21 @@ class PortalNotice:
         return "active"
 
 
+@dataclass(frozen=True)
+class PortalScope:
+    """Which live notices a list shows (drills, issue 11 C; display periods, issue 13).
+
+    ``drills``: drills only (the drills page) instead of real notices only. ``shown_since``:
+    per kind, the earliest ``posted_at`` still on display; older pages have left the lists.
+    """
+
+    drills: bool = False
+    shown_since: Mapping[str, datetime] = field(default_factory=dict)
+
+
+REAL = PortalScope()  # what every list shows unless told otherwise: no drills
+
+
 @dataclass(frozen=True, order=True)
 class PortalCursor:
     """A place in a list: the (``posted_at``, notice id) of an item. Items are ordered by it."""
@@ -134,7 +151,12 @@ class PortalReads(Protocol):
         pages."""
 
     async def portal_notices(
-        self, *, kinds: Sequence[str] | None = None, offset: int = 0, limit: int = 20
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 20,
+        scope: PortalScope = REAL,
     ) -> list[PortalNotice]:
         """Live notices, newest page first, optionally of some kinds only. ``offset`` is
         read past in an index: keep it small (deep pages use :meth:`portal_page`)."""
@@ -147,19 +169,24 @@ class PortalReads(Protocol):
         after: PortalCursor | None = None,
         offset: int = 0,
         limit: int = 20,
+        scope: PortalScope = REAL,
     ) -> PortalPage:
         """``limit`` live notices, newest first: the newest ones older than ``before``, or
         the oldest ones newer than ``after`` (the page before), or from the newest on,
         skipping ``offset``. Pages following each other's cursors neither skip nor repeat."""
 
     async def portal_count(
-        self, *, kinds: Sequence[str] | None = None, at_most: int | None = None
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        at_most: int | None = None,
+        scope: PortalScope = REAL,
     ) -> int:
         """How many live notices (of these kinds); with ``at_most``, counting stops there
         (the answer is ``at_most`` when there are at least that many)."""
 
     async def portal_front_page(
-        self, kinds: Iterable[str], per_kind: int
+        self, kinds: Iterable[str], per_kind: int, scope: PortalScope = REAL
     ) -> dict[str, list[PortalNotice]]:
         """The newest ``per_kind`` live notices of each kind, read in one snapshot."""
 

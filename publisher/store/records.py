@@ -116,6 +116,7 @@ class NoticeRecord:
     follows_id: int | None = None
     relation: str | None = None
     follows: Mapping[str, Any] | None = None
+    drill: bool = False  # drills (issue 11 C)
 
     def view(self) -> NoticeView:
         """The notice as adapters see it."""
@@ -131,6 +132,7 @@ class NoticeRecord:
             publish_at=self.publish_at,
             created_at=self.created_at,
             follows=self.follows,
+            drill=self.drill,
         )
 
 

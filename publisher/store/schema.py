@@ -117,6 +117,11 @@ notices = Table(
         sqlite_where=text(WITHDRAWALS),
         postgresql_where=text(WITHDRAWALS),
     ),
+    # drills (issue 11 C): a drill (演练) is posted only to sandbox/drill accounts and listed
+    # on the portal's drills page, never among real notices.
+    Column("drill", Boolean, nullable=False, default=False, server_default=text("false")),
+    # The few drills, so the portal's lists leave them out with one probe of a tiny index.
+    Index("ix_notices_drill", "id", sqlite_where=text("drill"), postgresql_where=text("drill")),
 )
 
 deliveries = Table(

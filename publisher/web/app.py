@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from publisher import console, problems
 from publisher.auth.throttle import Throttle
 from publisher.cap import poll as cap_poll
+from publisher.drills import DrillRefused  # drills (issue 11 C)
 from publisher.errors import (
     DatabaseBusy,
     DuplicateNotice,
@@ -204,6 +205,8 @@ def create_app(
         headers: dict[str, str] = {}
         if isinstance(exc, InputError):
             status = 409 if isinstance(exc, IdempotencyConflict | DuplicateNotice) else 422
+            if isinstance(exc, DrillRefused):  # drills (issue 11 C)
+                status = 400
         elif isinstance(exc, NotFoundError):
             status = 404
         elif isinstance(exc, StateError):

@@ -46,8 +46,9 @@ async def _read_capped(request: Request) -> bytes:
 
 
 @router.post("/warnings", status_code=201, openapi_extra={"requestBody": _BODY})
-async def submit_warning(request: Request) -> JSONResponse:
-    """Publish a CAP 1.2 warning; the same CAP identifier again returns the same notice."""
+async def submit_warning(request: Request, channels: str = "") -> JSONResponse:
+    """Publish a CAP 1.2 warning; the same CAP identifier again returns the same notice.
+    ``?channels=a,b``: these accounts instead of the route of weather warnings."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in MEDIA_TYPES:
         raise HTTPException(
@@ -58,7 +59,8 @@ async def submit_warning(request: Request) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
     raw = await _read_capped(request)
     try:
-        taken = await take_in(rt.intake, raw, via="api", actor=acting(request))
+        named = [c.strip() for c in channels.split(",") if c.strip()] or None
+        taken = await take_in(rt.intake, raw, via="api", actor=acting(request), channels=named)
     except CapFormatError as exc:
         return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=400)
     await audit(

@@ -249,7 +249,10 @@ async def test_every_portal_read_uses_the_indexes(store: SqlStore) -> None:
             assert not re.search(r"Seq Scan on (deliveries|notices)", plan), (statement, plan)
             assert not re.search(r"(^|->  )Sort\b", plan, re.M), (statement, plan)
         else:
-            assert not re.search(r"\bSCAN (deliveries|notices|first|shown|other)\b", plan), (
+            # the drills' partial index holds drills only: reading it whole is cheap
+            whole = r"\bSCAN (deliveries|notices|first|shown|other)\b"
+            whole += r"(?! USING INDEX ix_notices_drill)"
+            assert not re.search(whole, plan), (
                 statement,
                 plan,
             )

@@ -122,12 +122,19 @@ def test_an_expired_warning_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("status", "says"),
-    [("Exercise", "演练信息暂不发布"), ("Test", "演练信息暂不发布"), ("Draft", "草稿不发布"),
-     ("System", "系统消息不发布")],
+    [("Draft", "草稿不发布"), ("System", "系统消息不发布")],
 )  # fmt: skip
-def test_drills_tests_drafts_are_refused(status: str, says: str) -> None:
+def test_drafts_and_system_messages_are_refused(status: str, says: str) -> None:
     with pytest.raises(CapRefused, match=says):
         mapped(status=status)
+
+
+@pytest.mark.parametrize("status", ["Exercise", "Test"])
+def test_exercise_and_test_are_drills(status: str) -> None:
+    notice = mapped(status=status)
+    assert notice["drill"] is True
+    assert notice["fields"]["cap_status"] == status
+    assert mapped()["drill"] is False
 
 
 def test_a_cancel_is_refused_until_lifting_exists() -> None:

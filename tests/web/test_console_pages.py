@@ -166,11 +166,24 @@ def test_every_portal_page_type_passes_axe(
                 },
             },
         )
+    if "drill" not in site.ids:  # drills (issue 11 C): their page and their list
+        site.submit(
+            "drill",
+            {
+                "kind": "weather_warning",
+                "title": "暴雨橙色预警演练",
+                "body": "本市开展暴雨橙色预警发布演练。",
+                "fields": {"signal": "暴雨", "color": "橙色", "issuer": "市气象台"},
+                "drill": True,
+            },
+        )
     pages = {
         "front": "/portal",
         "category": "/portal/category/penalty",
         "table-notice": f"/portal/notices/{notice}",
         "warning": f"/portal/notices/{site.ids['warning']}",
+        "drills": "/portal/drills",
+        "drill-notice": f"/portal/notices/{site.ids['drill']}",
         "missing": "/portal/notices/999999",
     }
     for width in WIDTHS:

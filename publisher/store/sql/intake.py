@@ -70,6 +70,7 @@ class IntakeMixin(ClaimsMixin):
                 raise ValueError("a notice has one delivery per channel account")
             row = {
                 **notice,
+                "drill": bool(notice.get("drill")),  # drills (issue 11 C)
                 "content_hash": digest,
                 "source": source,
                 "created_by": actor,
@@ -178,6 +179,7 @@ class IntakeMixin(ClaimsMixin):
             urgent=bool(notice["urgent"]),
             publish_at=notice.get("publish_at"),
             created_at=now,
+            drill=bool(notice.get("drill")),
         )
         by_account: dict[str, list[int]] = {}
         for i, d in zip(ids, new, strict=True):
@@ -234,6 +236,7 @@ class IntakeMixin(ClaimsMixin):
                 n.kind == notice["kind"],
                 n.title == notice["title"],
                 n.body == notice["body"],
+                n.drill.is_(bool(notice.get("drill"))),  # a drill rehearses the real one
             )
             .order_by(n.created_at.desc(), n.id.desc())
             .limit(1)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from publisher.states import Status
-from publisher.store.portal import PortalCursor, PortalNotice, PortalPage
+from publisher.store.portal import REAL, PortalCursor, PortalNotice, PortalPage, PortalScope
 from publisher.store.schema import Id, UTCDateTime, deliveries, notices, page_views
 from publisher.store.sql.core import SqlCore
 from publisher.store.sql.portal_lifecycle import (
@@ -79,6 +79,21 @@ def _holds_page() -> Any:
     return ~exists(select(literal(1)).where(f.notice_id == D.notice_id, *_pages(first), earlier))
 
 
+def _in_scope(scope: PortalScope) -> list[Any]:
+    """Drills or real notices (the drills' ids are read once from a tiny partial index whose
+    predicate is spelled as a literal), and for each kind with a display period, only pages
+    that went live since its start."""
+    drills = (
+        select(N.id)
+        .where(literal_column("notices.drill"))
+        .with_hint(notices, "INDEXED BY ix_notices_drill", "sqlite")  # even while it is empty
+    )
+    where: list[Any] = [D.notice_id.in_(drills) if scope.drills else D.notice_id.not_in(drills)]
+    for kind, since in sorted(scope.shown_since.items()):
+        where.append(or_(D.kind != kind, D.posted_at >= since))
+    return where
+
+
 def _position() -> Any:
     """A delivery's place in the lists, as a row value: one index range on both backends (an
     OR of two comparisons became a bitmap scan and a sort on PostgreSQL)."""
@@ -100,10 +115,11 @@ def _keys(
     after: PortalCursor | None = None,
     offset: int = 0,
     limit: int,
+    scope: PortalScope = REAL,
 ) -> list[Key]:
     """The list's items from an index only: newest first, or oldest first after ``after``."""
     query = select(D.notice_id, D.id, D.posted_at).where(
-        *_pages(deliveries), _holds_page(), *_public()
+        *_pages(deliveries), _holds_page(), *_public(), *_in_scope(scope)
     )
     if kind is not None:
         query = query.where(D.kind == kind)
@@ -193,6 +209,7 @@ def _portal_notice(row: Any, after: dict[str, Any] | None = None) -> PortalNotic
         withdrawn_at=m["shown_updated_at"] if all_cancelled else None,
         follows=m["follows"],
         followed_by=after,
+        drill=bool(m["drill"]),
     )
 
 
@@ -203,22 +220,23 @@ def _page(
     after: PortalCursor | None,
     offset: int,
     limit: int,
+    scope: PortalScope = REAL,
 ) -> PortalPage:
     if after is not None:
-        keys = _keys_of(conn, kinds, after=after, limit=limit + 1)
+        keys = _keys_of(conn, kinds, after=after, limit=limit + 1, scope=scope)
         if len(keys) <= limit:  # reached the newest: the first page, whole
-            return _page(conn, kinds, None, None, 0, limit)
+            return _page(conn, kinds, None, None, 0, limit, scope)
         keys = keys[:limit][::-1]
         older = True
         newer = True
     else:
-        keys = _keys_of(conn, kinds, before=before, offset=offset, limit=limit + 1)
+        keys = _keys_of(conn, kinds, before=before, offset=offset, limit=limit + 1, scope=scope)
         older = len(keys) > limit
         keys = keys[:limit]
         newer = offset > 0
         if before is not None and not newer:
             edge = PortalCursor(keys[0][2], keys[0][0]) if keys else before
-            newer = bool(_keys_of(conn, kinds, after=edge, limit=1))
+            newer = bool(_keys_of(conn, kinds, after=edge, limit=1, scope=scope))
     return PortalPage(_hydrate(conn, keys), newer=newer, older=older)
 
 
@@ -241,12 +259,17 @@ class PortalMixin(SqlCore):
         return await self._read(_run)
 
     async def portal_notices(
-        self, *, kinds: Sequence[str] | None = None, offset: int = 0, limit: int = 20
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 20,
+        scope: PortalScope = REAL,
     ) -> list[PortalNotice]:
         """Live notices, newest page first, optionally of some kinds only."""
 
         def _run(conn: Connection) -> list[PortalNotice]:
-            return _hydrate(conn, _keys_of(conn, kinds, offset=offset, limit=limit))
+            return _hydrate(conn, _keys_of(conn, kinds, offset=offset, limit=limit, scope=scope))
 
         return await self._read(_run)
 
@@ -258,19 +281,26 @@ class PortalMixin(SqlCore):
         after: PortalCursor | None = None,
         offset: int = 0,
         limit: int = 20,
+        scope: PortalScope = REAL,
     ) -> PortalPage:
         """``limit`` live notices, newest first, before or after a cursor (see the protocol)."""
         if before is not None and after is not None:
             raise ValueError("a page is read before a cursor or after one, not both")
-        return await self._read(_page, kinds, before, after, offset, limit)
+        return await self._read(_page, kinds, before, after, offset, limit, scope)
 
     async def portal_count(
-        self, *, kinds: Sequence[str] | None = None, at_most: int | None = None
+        self,
+        *,
+        kinds: Sequence[str] | None = None,
+        at_most: int | None = None,
+        scope: PortalScope = REAL,
     ) -> int:
         """How many live notices (of these kinds), counting no further than ``at_most``."""
 
         def _one(conn: Connection, kind: str | None, bound: int | None) -> int:
-            query = select(D.notice_id).where(*_pages(deliveries), _holds_page(), *_public())
+            query = select(D.notice_id).where(
+                *_pages(deliveries), _holds_page(), *_public(), *_in_scope(scope)
+            )
             if kind is not None:
                 query = query.where(D.kind == kind)
             if bound is not None:
@@ -292,13 +322,13 @@ class PortalMixin(SqlCore):
         return await self._read(_run)
 
     async def portal_front_page(
-        self, kinds: Iterable[str], per_kind: int
+        self, kinds: Iterable[str], per_kind: int, scope: PortalScope = REAL
     ) -> dict[str, list[PortalNotice]]:
         """The newest ``per_kind`` live notices of each kind, read in one snapshot."""
         wanted = list(kinds)
 
         def _run(conn: Connection) -> dict[str, list[PortalNotice]]:
-            keys = {kind: _keys(conn, kind, limit=per_kind) for kind in wanted}
+            keys = {kind: _keys(conn, kind, limit=per_kind, scope=scope) for kind in wanted}
             found = {n.id: n for n in _hydrate(conn, [k for ks in keys.values() for k in ks])}
             return {kind: [found[k[0]] for k in keys[kind] if k[0] in found] for kind in wanted}
 

@@ -119,6 +119,7 @@ def notice_record(row: Row[Any]) -> NoticeRecord:
         follows_id=m.get("follows_id"),
         relation=m.get("relation"),
         follows=m.get("follows"),
+        drill=bool(m.get("drill")),
     )
 
 
