@@ -104,6 +104,8 @@ PAGES: dict[str, frozenset[Role]] = {
     "reviews": _READERS,  # the review queue: what awaits me, and my own under review
     "warnings": _READERS,  # the warnings in force
     "lifecycle_act": _WRITERS,  # update, lift, withdraw a notice
+    "reach": _READERS,  # the reach dashboard, exports and the annual report
+    "calendar": _READERS,  # schedules and obligations by month
 }
 
 

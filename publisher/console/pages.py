@@ -30,6 +30,8 @@ NAV = [
     ("warnings", "/warnings", "预警"),
     ("reviews", "/reviews", "审核队列"),
     ("monitor", "/monitor", "投递监控"),
+    ("calendar", "/calendar", "日程与时限"),
+    ("reach", "/reach", "传播数据"),
     ("channels", "/channels", "渠道状态"),
     ("audit", "/audit", "审计日志"),
     ("users", "/users", "用户管理"),

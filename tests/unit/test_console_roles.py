@@ -26,6 +26,8 @@ REQUESTS = {
     "reviews": ("GET", "/reviews"),
     "warnings": ("GET", "/warnings"),
     "lifecycle_act": ("POST", "/notices/999999/lift"),
+    "reach": ("GET", "/reach"),
+    "calendar": ("GET", "/calendar"),
 }
 # console routes and the page whose line guards them
 ROUTES = {
@@ -48,6 +50,11 @@ ROUTES = {
     "/notices/{notice_id}/lift": "lifecycle_act",
     "/notices/{notice_id}/withdraw": "lifecycle_act",
     "/notices/{notice_id}/update": "lifecycle_act",
+    "/reach": "reach",
+    "/reach/chart/{chart}.svg": "reach",
+    "/reach/export": "reach",
+    "/reach/annual": "reach",
+    "/calendar": "calendar",
 }
 PUBLIC = {"/login", "/logout", "/console/static/{name}"}
 
