@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from console_pages import section_console
 from portal_pages import section_portal
 from procs import PROFILE, PYSPY, RESULTS, ROOT, WORK, sink_process
 from reach_bench import reach_figures, section_reach
@@ -61,6 +62,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "reach": {"notices": 100_000, "samples": 30, "repeat": 3},  # issue 14: < 2 s
         # issue 11 E: CAP warnings through POST /api/warnings, sandbox answering in 50 ms
         "warnings": {"count": 200, "interval": 0.1, "latency_ms": 50, "drain_timeout": 120},
+        "console": {"notices": 100_000, "warmup": 2, "repeat": 5},  # issue 15: < 200 ms a page
     },
     "quick": {
         "dispatch": {"count": 75, "rate": 50, "warmup": 10},
@@ -80,6 +82,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "portal_load": {"rows": 20_000, "warnings": 10, "interval": 0.5},
         "reach": {"notices": 10_000, "samples": 30, "repeat": 3},
         "warnings": {"count": 40, "interval": 0.1, "latency_ms": 50, "drain_timeout": 60},
+        "console": {"notices": 10_000, "warmup": 2, "repeat": 5},
     },
 }
 
@@ -94,6 +97,7 @@ SECTIONS = (
     "portal_load",
     "reach",
     "warnings",
+    "console",
 )
 
 
@@ -183,6 +187,7 @@ def main() -> None:
             ("portal_load", lambda: section_portal_load(sink, work, preset)),
             ("reach", lambda: section_reach(work, preset)),
             ("warnings", lambda: run_warnings(work, preset["warnings"])),
+            ("console", lambda: section_console(work, preset)),
         ]
         for section, step in steps:
             if section not in wanted:

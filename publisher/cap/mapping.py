@@ -5,14 +5,15 @@ headline or description is written in Chinese (a producer that left ``language``
 CAP's default en-US); a message with no Chinese text is refused: the bureau's channels
 publish in Chinese, and a machine translation is not ours to make.
 
-What is published today (issue 11, part A; the lifecycle comes later):
+What is published (issue 11):
 
 * ``status`` Actual; Exercise and Test are drills (part C, :mod:`publisher.drills`: labelled
   【演练】, sent only to sandbox/drill accounts); System and Draft are never published.
-* ``msgType`` Alert, and Update as a new warning carrying its ``references`` (the original
-  is not yet marked 已更新). Cancel is refused: lifting (解除) comes with the lifecycle work,
-  and posting a Cancel as a warning would announce the very warning it lifts. Ack and Error
-  are messages between systems, not warnings.
+* ``msgType`` Alert as a warning; Update as the new content of the warning its ``references``
+  name (``publisher.cap.intake`` hands it to :mod:`publisher.lifecycle` as an update). A
+  Cancel is never mapped to a notice: it lifts (解除) the referenced warning through the
+  lifecycle, since posting it as a warning would announce the very warning it lifts. Ack and
+  Error are messages between systems, not warnings.
 * An ``expires`` already past is refused.
 
 Fields: ``headline`` (else ``event``) -> title; ``description`` (else the headline) -> body;
@@ -52,12 +53,10 @@ REFUSED_STATUS = {
     "Draft": "草稿不发布 (CAP status Draft)",
 }
 REFUSED_TYPE = {
-    "Cancel": "解除 (CAP msgType Cancel) 暂不发布: 解除功能随预警生命周期上线，"
-    "在此之前请人工发布解除通知",
+    "Cancel": "解除 (CAP msgType Cancel) 不是新预警: 它解除所引用的预警",
     "Ack": "确认消息 (CAP msgType Ack) 不是预警，不发布",
     "Error": "错误报告 (CAP msgType Error) 不是预警，不发布",
 }
-UPDATE_NOTE = "CAP 更新 (Update) 已作为新预警发布；原预警尚不会标记为已更新"
 
 
 def idempotency_key(alert: CapAlert) -> str:

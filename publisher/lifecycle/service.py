@@ -202,6 +202,8 @@ class Lifecycle:
         only: Collection[str] | None = None,
     ) -> Submitted:
         intake = self.intake
+        if original.drill and not notice.drill:  # a drill's follow-ups are drills too
+            notice = notice.model_copy(update={"drill": True})
         check_timing(notice, intake.clock.now())
         (await checks.check_notice(notice, intake.settings, with_pii=False)).raise_for_errors()
         notice = intake.guard_pii(notice)

@@ -137,8 +137,9 @@ def test_exercise_and_test_are_drills(status: str) -> None:
     assert mapped()["drill"] is False
 
 
-def test_a_cancel_is_refused_until_lifting_exists() -> None:
-    with pytest.raises(CapRefused, match="解除功能随预警生命周期上线"):
+def test_a_cancel_is_never_mapped_to_a_new_warning() -> None:
+    # (intake hands a Cancel to the lifecycle, which lifts the warning it references)
+    with pytest.raises(CapRefused, match="不是新预警: 它解除所引用的预警"):
         mapped(msg_type="Cancel", references=f"{SENDER},{IDENTIFIER},2026-11-26T16:00:00+08:00")
 
 

@@ -314,3 +314,18 @@ async def test_a_lift_is_posted_once_at_expiry_to_the_accounts_asking(
     assert await lift_expired(lc, clock.now()) == []  # once
     links = await intake.store.notice_links(lasting.notice_id)  # type: ignore[union-attr]
     assert links.followed_by is None
+
+
+async def test_a_drill_s_follow_ups_are_drills_labelled_on_the_drill_accounts(
+    intake: Intake,
+) -> None:
+    drill = warning().model_copy(update={"drill": True})
+    made = await intake.submit(drill, source="cli", actor="duty")
+    await post_due(intake)
+    assert set(await accounts_of(intake, made.notice_id)) == {"portal"}  # the sandbox only
+    lift = await Lifecycle(intake).lift(made.notice_id, "演练结束", source="cli", actor="duty")
+    record = await intake.store.get_notice(lift.notice_id)  # type: ignore[union-attr]
+    assert record.drill
+    assert {d.account for d in record.deliveries} == {"portal"}
+    (delivery,) = record.deliveries
+    assert delivery.rendered["parts"]["title"].startswith("【演练】")
