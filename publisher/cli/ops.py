@@ -207,6 +207,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
             problems.append(f"数据库: {exc}")
             return
         try:
+            database_ok = False
             if _sqlite_missing(settings.database_url):
                 # Not a problem: `serve` (and any command that writes) creates and migrates it.
                 click.echo(
@@ -214,6 +215,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
                     "(publisher serve 首次启动时自动创建)"
                 )
             elif await _check_database(store, settings.database_url, problems):
+                database_ok = True
                 problems.extend(await schedule_views.doctor(settings, store, clock))  # schedules
                 await _check_obligations(store, settings, clock, problems)  # issue 13
             try:
@@ -223,7 +225,7 @@ def doctor(ctx: Context, port: int | None, url: str | None) -> None:
                 return
             try:
                 await _check_accounts(channels, problems, settings, serving)
-                if not _sqlite_missing(settings.database_url):  # reach collection (issue 14)
+                if database_ok:  # reach collection (issue 14): said once the database answers
                     from publisher.metrics import health
 
                     await health.doctor(store, channels, clock.now(), settings.zone, problems)

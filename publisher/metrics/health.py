@@ -73,7 +73,7 @@ async def doctor_lines(
         h = known.get(name)
         label = f"触达采集 {name}"
         if h is None:
-            lines.append((True, f"{label}: 尚未运行（publisher serve 每小时采集一次）"))
+            lines.append((True, f"{label}: 尚未采集（publisher serve 每小时采集一次）"))
         elif h.failures:
             lines.append(
                 (
