@@ -28,6 +28,9 @@ class BuildWithTemplates(build_py):
         (target / "config").mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "config" / "publisher.example.toml", target / "config")
         shutil.copy2(ROOT / "config" / "obligations.toml", target / "config")  # starter duties
+        shutil.copy2(ROOT / "config" / "schedules.example.toml", target / "config")
+        shutil.copytree(ROOT / "config" / "schedules", target / "config" / "schedules",
+                        dirs_exist_ok=True)  # the example schedules' notice templates
         checks = target / "config" / "checks"
         shutil.copytree(ROOT / "config" / "checks", checks, dirs_exist_ok=True)
 

@@ -65,7 +65,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     )
     assert "publisher/config/publisher.example.toml" in names
     assert "publisher/config/checks/names-country.txt" in names
+    assert "publisher/config/schedules.example.toml" in names
+    assert "publisher/config/schedules/approvals.example.json" in names
     assert "channels/portal/static/portal.css" in names
+    assert "publisher/console/static/console.css" in names
+    assert "publisher/console/static/console.js" in names
+    assert "publisher/templates/console/base.html" in names
     venv = base / "venv"
     run([sys.executable, "-m", "venv", str(venv)], base, env)
     run([str(venv / "bin" / "pip"), "install", "-q", str(wheels[0])], base, env)
@@ -128,6 +133,11 @@ def test_serve_posts_a_notice_from_a_wheel(installed: tuple[Path, Path]) -> None
             assert page.status_code == 200 and "暴雨橙色预警" in page.text
             css = client.get(f"{base}/portal/static/portal.css")
             assert css.status_code == 200 and css.text.strip()
+            login = client.get(f"{base}/login")  # the console, from the wheel's templates
+            assert login.status_code == 200 and 'name="username"' in login.text
+            for asset in ("console.css", "console.js"):
+                got = client.get(f"{base}/console/static/{asset}")
+                assert got.status_code == 200 and got.text.strip(), asset
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
