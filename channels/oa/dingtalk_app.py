@@ -45,23 +45,17 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from channels.oa.app_token import AppToken
+from channels.oa.app_token import AppAdapter, AppOptions
 from channels.oa.common import (
     FOOTERS,
     FORMATS,
     Code,
-    OaAdapter,
-    OaOptions,
     body_before_link,
     byte_limit,
-    digest,
     portal_url,
-    raise_for_code,
-    read_reply,
     window_rate,
 )
 from publisher.contract import (
-    AccountContext,
     DirectMessage,
     Format,
     Limit,
@@ -77,7 +71,6 @@ from publisher.errors import (
     RateLimited,
     TransientError,
 )
-from publisher.http_errors import request
 from publisher.reach.receipts import READ, ReadState
 
 API_BASE = "https://oapi.dingtalk.com"
@@ -109,14 +102,13 @@ def _ids(value: Any) -> Any:
     return value
 
 
-class DingtalkAppOptions(OaOptions):
+class DingtalkAppOptions(AppOptions):
     type: str = "dingtalk_app"
     appkey: str = Field(min_length=1)
     appsecret: SecretStr
     agent_id: int
     userid_list: list[str] = Field(min_length=1, max_length=MAX_USERS)
     msgtype: Literal["markdown", "text"] = "markdown"
-    nudge_after_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
 
     @field_validator("userid_list", mode="before")
     @classmethod
@@ -124,7 +116,7 @@ class DingtalkAppOptions(OaOptions):
         return _ids(value)
 
 
-class DingtalkAppAdapter(OaAdapter[DingtalkAppOptions]):
+class DingtalkAppAdapter(AppAdapter[DingtalkAppOptions]):
     type_name = "dingtalk_app"
     Options = DingtalkAppOptions
     real_api = API_BASE
@@ -132,12 +124,10 @@ class DingtalkAppAdapter(OaAdapter[DingtalkAppOptions]):
     endpoint = "钉钉 asyncsend_v2"
     errors = SEND_ERRORS
     rate = window_rate(20, 60.0, burst=5)
-
-    def __init__(self, ctx: AccountContext) -> None:
-        super().__init__(ctx)
-        o = self.options
-        name = f"dingtalk_app_token:{o.appkey}:{digest(o.appsecret.get_secret_value())}"
-        self.token = AppToken(ctx, name, self._fetch_token)
+    token_kind = "dingtalk_app_token"
+    token_label = "钉钉 gettoken"
+    token_path = "/gettoken"
+    token_errors = TOKEN_ERRORS
 
     @classmethod
     def sandbox(cls) -> Any:
@@ -148,14 +138,6 @@ class DingtalkAppAdapter(OaAdapter[DingtalkAppOptions]):
     @classmethod
     def example_options(cls) -> dict[str, Any]:
         return {"appkey": "ding-test", "appsecret": "s", "agent_id": 1, "userid_list": ["u1"]}
-
-    @property
-    def reads_known(self) -> bool:
-        return True
-
-    @property
-    def nudge_after_minutes(self) -> int:
-        return self.options.nudge_after_minutes
 
     def _format(self) -> Format:
         return FORMATS[self.options.msgtype]
@@ -168,35 +150,16 @@ class DingtalkAppAdapter(OaAdapter[DingtalkAppOptions]):
 
     # -- token ------------------------------------------------------------------------------
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        o = self.options
-        response = await request(
-            self.ctx.http,
-            "GET",
-            f"{self._api}/gettoken",
-            params={"appkey": o.appkey, "appsecret": o.appsecret.get_secret_value()},
-            timeout=o.timeout,
-        )
-        code, message, data = read_reply(response, "钉钉 gettoken", ("errcode",), ("errmsg",))
-        token = data.get("access_token")
-        if code != 0 or not isinstance(token, str):
-            raise_for_code("钉钉 gettoken", code, message, TOKEN_ERRORS)
-        expires = data.get("expires_in")
-        return token, float(expires) if isinstance(expires, int | float) else 7200.0
+    def _credentials(self) -> tuple[str, str]:
+        return self.options.appkey, self.options.appsecret.get_secret_value()
 
-    async def refresh_credentials(self) -> None:
-        await self.token.refresh()
-
-    async def check(self) -> None:
-        await self.token.check()
+    def _token_request(self) -> dict[str, Any]:
+        key, secret = self._credentials()
+        return {"params": {"appkey": key, "appsecret": secret}}
 
     async def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        token = await self.token.get()
-        try:
+        async with self.token.use() as token:
             return await self._send(f"{self._api}{path}", body, {"access_token": token})
-        except AuthExpired:
-            self.token.rejected = token
-            raise
 
     # -- sending ----------------------------------------------------------------------------
 

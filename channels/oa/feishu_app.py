@@ -42,21 +42,17 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from channels.oa.app_token import AppToken
+from channels.oa.app_token import AppAdapter, AppOptions
 from channels.oa.common import (
     FOOTERS,
     Code,
-    OaAdapter,
-    OaOptions,
     body_before_link,
-    digest,
     portal_url,
     raise_for_code,
     read_reply,
     window_rate,
 )
 from publisher.contract import (
-    AccountContext,
     DirectMessage,
     Format,
     Idempotency,
@@ -92,20 +88,19 @@ TOKEN_ERRORS: dict[int, Code] = {
 }
 
 
-class FeishuAppOptions(OaOptions):
+class FeishuAppOptions(AppOptions):
     type: str = "feishu_app"
     app_id: str = Field(min_length=1)
     app_secret: SecretStr
     user_ids: list[str] = Field(min_length=1, max_length=MAX_USERS)
     user_id_type: Literal["user_id", "open_id", "union_id"] = "user_id"
-    nudge_after_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
 
 
 def _uuid(key: str, user: str) -> str:
     return hashlib.sha256(f"{key}\x1f{user}".encode()).hexdigest()[:32]
 
 
-class FeishuAppAdapter(OaAdapter[FeishuAppOptions]):
+class FeishuAppAdapter(AppAdapter[FeishuAppOptions]):
     type_name = "feishu_app"
     Options = FeishuAppOptions
     real_api = API_BASE
@@ -115,12 +110,13 @@ class FeishuAppAdapter(OaAdapter[FeishuAppOptions]):
     msg_keys = ("msg",)
     errors = ERRORS
     rate = window_rate(10, 60.0, burst=2)  # each post is one message per recipient
-
-    def __init__(self, ctx: AccountContext) -> None:
-        super().__init__(ctx)
-        o = self.options
-        name = f"feishu_tenant_token:{o.app_id}:{digest(o.app_secret.get_secret_value())}"
-        self.token = AppToken(ctx, name, self._fetch_token)
+    token_kind = "feishu_tenant_token"
+    token_label = "飞书 tenant_access_token"
+    token_path = TOKEN_PATH
+    token_method = "POST"
+    token_key = "tenant_access_token"
+    expires_key = "expire"
+    token_errors = TOKEN_ERRORS
 
     @classmethod
     def sandbox(cls) -> Any:
@@ -131,14 +127,6 @@ class FeishuAppAdapter(OaAdapter[FeishuAppOptions]):
     @classmethod
     def example_options(cls) -> dict[str, Any]:
         return {"app_id": "cli_test", "app_secret": "s", "user_ids": ["u1"]}
-
-    @property
-    def reads_known(self) -> bool:
-        return True
-
-    @property
-    def nudge_after_minutes(self) -> int:
-        return self.options.nudge_after_minutes
 
     def _format(self) -> Format:
         return Format.TEXT
@@ -151,45 +139,29 @@ class FeishuAppAdapter(OaAdapter[FeishuAppOptions]):
 
     # -- token and calls -------------------------------------------------------------------
 
-    async def _fetch_token(self) -> tuple[str, float]:
-        o = self.options
-        body = {"app_id": o.app_id, "app_secret": o.app_secret.get_secret_value()}
-        response = await request(
-            self.ctx.http, "POST", f"{self._api}{TOKEN_PATH}", json=body, timeout=o.timeout
-        )
-        code, message, data = read_reply(response, "飞书 tenant_access_token", ("code",), ("msg",))
-        token = data.get("tenant_access_token")
-        if code != 0 or not isinstance(token, str):
-            raise_for_code("飞书 tenant_access_token", code, message, TOKEN_ERRORS)
-        expire = data.get("expire")
-        return token, float(expire) if isinstance(expire, int | float) else 7200.0
+    def _credentials(self) -> tuple[str, str]:
+        return self.options.app_id, self.options.app_secret.get_secret_value()
 
-    async def refresh_credentials(self) -> None:
-        await self.token.refresh()
-
-    async def check(self) -> None:
-        await self.token.check()
+    def _token_request(self) -> dict[str, Any]:
+        app_id, app_secret = self._credentials()
+        return {"json": {"app_id": app_id, "app_secret": app_secret}}
 
     async def _api_call(
         self, method: str, path: str, params: dict[str, str], body: Any = None
     ) -> dict[str, Any]:
-        token = await self.token.get()
-        response = await request(
-            self.ctx.http,
-            method,
-            f"{self._api}{path}",
-            params=params,
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=self.options.timeout,
-        )
-        code, message, data = read_reply(response, self.endpoint, ("code",), ("msg",))
-        if code != 0:
-            try:
+        async with self.token.use() as token:
+            response = await request(
+                self.ctx.http,
+                method,
+                f"{self._api}{path}",
+                params=params,
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.options.timeout,
+            )
+            code, message, data = read_reply(response, self.endpoint, ("code",), ("msg",))
+            if code != 0:
                 raise_for_code(self.label, code, message, self.errors)
-            except AuthExpired:
-                self.token.rejected = token
-                raise
         return data
 
     async def _message(self, user: str, text: str, uuid: str | None) -> str:

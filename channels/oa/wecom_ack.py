@@ -97,7 +97,7 @@ def oauth_url(ctx: AccountContext, options: WecomAppOptions, redirect_uri: str) 
 
 
 async def identify(adapter: WecomAppAdapter, code: str, *, again: bool = True) -> str:
-    token = await adapter._token()
+    token = await adapter.token.get()
     response = await request(
         adapter.ctx.http,
         "GET",
@@ -116,6 +116,6 @@ async def identify(adapter: WecomAppAdapter, code: str, *, again: bool = True) -
     except AuthExpired:
         if not again:
             raise
-        adapter._rejected = token
+        adapter.token.rejected = token
         await adapter.refresh_credentials()
         return await identify(adapter, code, again=False)

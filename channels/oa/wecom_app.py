@@ -63,30 +63,23 @@ Sandbox: a ``sandbox: true`` account talks to ``{base_url}/_sandbox/wecom_app`` 
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from channels.oa import wecom_ack
+from channels.oa.app_token import AppAdapter, AppOptions
 from channels.oa.common import (
     FOOTERS,
     Code,
-    OaAdapter,
-    OaOptions,
     body_before_link,
     byte_limit,
-    digest,
     portal_url,
-    raise_for_code,
-    read_reply,
     window_rate,
 )
 from channels.oa.wecom_recall import withdraw
 from channels.recall import is_withdrawal
 from publisher.contract import (
-    AccountContext,
     DirectMessage,
     Format,
     HttpUrl,
@@ -104,7 +97,6 @@ from publisher.errors import (
     RateLimited,
     TransientError,
 )
-from publisher.http_errors import request
 
 API_BASE = "https://qyapi.weixin.qq.com"
 TITLE_MAX_BYTES = 128
@@ -112,11 +104,8 @@ DESCRIPTION_MAX_BYTES = 512
 MARKDOWN_MAX_BYTES = 2048
 BUTTON_TEXT = "详情"
 MARKDOWN_FOOTER = FOOTERS["markdown"]
-REFRESH_MARGIN = timedelta(minutes=5)
 MAX_USERS = 1000
 MAX_PARTIES_OR_TAGS = 100
-
-TOKEN_INVALID_CODES = frozenset({40001, 40014, 42001})
 
 SEND_ERRORS: dict[int, Code] = {
     -1: Code(TransientError, "系统繁忙，稍后再试"),
@@ -150,7 +139,7 @@ def _join(value: Any) -> Any:
     return value
 
 
-class WecomAppOptions(OaOptions):
+class WecomAppOptions(AppOptions):
     type: str = "wecom_app"
     corpid: str = Field(min_length=1)
     corpsecret: SecretStr
@@ -166,7 +155,7 @@ class WecomAppOptions(OaOptions):
     # records who acknowledged; those who have not after N minutes are reminded once (0: off).
     ack: bool = False
     oauth_base: HttpUrl | None = None  # default https://open.weixin.qq.com (sandbox: its own)
-    nudge_after_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
+    # (nudge_after_minutes: AppOptions)
     recall: bool = True  # a withdrawal recalls the original message (within 24 h)
 
     @field_validator("touser", "toparty", "totag", mode="before")
@@ -187,7 +176,7 @@ class WecomAppOptions(OaOptions):
         return self
 
 
-class WecomAppAdapter(OaAdapter[WecomAppOptions]):
+class WecomAppAdapter(AppAdapter[WecomAppOptions]):
     type_name = "wecom_app"
     Options = WecomAppOptions
     real_api = API_BASE
@@ -195,11 +184,10 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
     endpoint = "企业微信 message/send"
     errors = SEND_ERRORS
     rate = window_rate(16, 60.0, burst=8)  # 16 a minute is 960 an hour: inside both rules
-
-    def __init__(self, ctx: AccountContext) -> None:
-        super().__init__(ctx)
-        self._lock = asyncio.Lock()
-        self._rejected: str | None = None
+    token_kind = "wecom_access_token"
+    token_label = "企业微信 gettoken"
+    token_path = "/cgi-bin/gettoken"
+    token_errors = TOKEN_ERRORS
 
     def _format(self) -> Format:
         return Format.HTML if self.options.msgtype == "textcard" else Format.MARKDOWN
@@ -217,58 +205,12 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
 
     # -- token ------------------------------------------------------------------------------
 
-    @property
-    def _token_name(self) -> str:
-        o = self.options
-        return f"wecom_access_token:{o.corpid}:{digest(o.corpsecret.get_secret_value())}"
+    def _credentials(self) -> tuple[str, str]:
+        return self.options.corpid, self.options.corpsecret.get_secret_value()
 
-    async def _cached_token(self) -> str | None:
-        cached = await self.ctx.tokens.get(self.ctx.account, self._token_name)
-        if cached is None:
-            return None
-        value, expires_at = cached
-        if expires_at is not None and expires_at - self.ctx.clock.now() <= REFRESH_MARGIN:
-            return None
-        return value
-
-    async def _token(self) -> str:
-        token = await self._cached_token()
-        if token is not None:
-            return token
-        async with self._lock:
-            token = await self._cached_token()  # another task may have fetched it meanwhile
-            return token if token is not None else await self._fetch_token()
-
-    async def _fetch_token(self) -> str:
-        o = self.options
-        response = await request(
-            self.ctx.http,
-            "GET",
-            f"{self._api}/cgi-bin/gettoken",
-            params={"corpid": o.corpid, "corpsecret": o.corpsecret.get_secret_value()},
-            timeout=o.timeout,
-        )
-        code, message, data = read_reply(response, "企业微信 gettoken", ("errcode",), ("errmsg",))
-        token = data.get("access_token")
-        if code != 0 or not isinstance(token, str):
-            raise_for_code("企业微信 gettoken", code, message, TOKEN_ERRORS)
-        expires_in = data.get("expires_in")
-        seconds = float(expires_in) if isinstance(expires_in, int | float) else 7200.0
-        expires_at = self.ctx.clock.now() + timedelta(seconds=seconds)
-        await self.ctx.tokens.put(self.ctx.account, self._token_name, token, expires_at)
-        return token
-
-    async def refresh_credentials(self) -> None:
-        rejected = self._rejected
-        async with self._lock:
-            current = await self._cached_token()
-            if current is not None and rejected is not None and current != rejected:
-                return  # another task already replaced the rejected token
-            await self._fetch_token()
-
-    async def check(self) -> None:
-        async with self._lock:
-            await self._fetch_token()
+    def _token_request(self) -> dict[str, Any]:
+        corpid, corpsecret = self._credentials()
+        return {"params": {"corpid": corpid, "corpsecret": corpsecret}}
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -299,17 +241,17 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
             return await withdraw(self, post)
         return await self.send_message(post)
 
+    async def _message_send(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """message/send: (the reply, the recipients it names invalid)."""
+        async with self.token.use() as token:
+            data = await self._send(
+                f"{self._api}/cgi-bin/message/send", body, params={"access_token": token}
+            )
+        return data, {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
+
     async def send_message(self, post: OutgoingPost) -> PublishResult:
-        token = await self._token()
-        url = f"{self._api}/cgi-bin/message/send"
         body = self._payload(post)
-        try:
-            data = await self._send(url, body, params={"access_token": token})
-        except AuthExpired as expired:
-            if expired.code in TOKEN_INVALID_CODES:
-                self._rejected = token  # refresh_credentials() replaces this token, not a newer one
-            raise
-        missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
+        data, missing = await self._message_send(body)
         link = portal_url(self.ctx, post.notice)
         msgid = data.get("msgid")
         ack = body.get("textcard", {}).get("url") if self.options.ack else None
@@ -331,10 +273,6 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
     @property
     def reads_known(self) -> bool:
         return self.options.ack and self.options.msgtype == "textcard"
-
-    @property
-    def nudge_after_minutes(self) -> int:
-        return self.options.nudge_after_minutes if self.reads_known else 0
 
     async def read_state(self, ref: PostRef) -> wecom_ack.ReadState:
         return wecom_ack.read_state(self.options.touser, ref)
@@ -363,15 +301,7 @@ class WecomAppAdapter(OaAdapter[WecomAppOptions]):
             "agentid": o.agentid,
             "textcard": card,
         }
-        token = await self._token()
-        url = f"{self._api}/cgi-bin/message/send"
-        try:
-            data = await self._send(url, body, params={"access_token": token})
-        except AuthExpired as expired:
-            if expired.code in TOKEN_INVALID_CODES:
-                self._rejected = token
-            raise
-        missing = {key: str(data[key]) for key, _ in INVALID_FIELDS if data.get(key)}
+        data, missing = await self._message_send(body)
         msgid = data.get("msgid")
         return PublishResult(
             remote_id=str(msgid) if msgid else None, detail=missing, note=_missing_note(missing)

@@ -36,17 +36,14 @@ async def withdraw(adapter: WecomAppAdapter, post: OutgoingPost) -> PublishResul
     late = recall.outside_window(found, adapter.ctx.clock.now(), RECALL_WINDOW, WHAT)
     if late:
         return recall.with_correction_note(await adapter.send_message(post), late)
-    token = await adapter._token()
     try:
-        await adapter._send(
-            f"{adapter._api}/cgi-bin/message/recall",
-            {"msgid": found.remote_id},
-            params={"access_token": token},
-        )
-    except AuthExpired:
-        adapter._rejected = token  # refresh_credentials() replaces this token
-        raise
-    except CredentialsInvalid:
+        async with adapter.token.use() as token:  # refresh_credentials() replaces this token
+            await adapter._send(
+                f"{adapter._api}/cgi-bin/message/recall",
+                {"msgid": found.remote_id},
+                params={"access_token": token},
+            )
+    except (AuthExpired, CredentialsInvalid):
         raise
     except PermanentError as exc:
         why = recall.refused(exc)

@@ -7,22 +7,26 @@ notice printed is the follow-up, with its link to the original.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from publisher.cli import EXIT_OK, EXIT_TIMEOUT, ROW_ID, Context, pass_ctx
+from publisher.cli import ROW_ID, Context, pass_ctx
 from publisher.cli.acting import act_as, record
-from publisher.cli.notices import FORMAT, NO_WORKER, WAIT_OPTION, _exit_code, _print_notice, notice
+from publisher.cli.notices import (
+    FORMAT,
+    WAIT_OPTION,
+    _print_notice,
+    exit_after_wait,
+    notice,
+    wait_for_deliveries,
+)
 from publisher.lifecycle import Lifecycle
 from publisher.lifecycle.present import links_json
 from publisher.notice import load_notice_file
 from publisher.queue.intake import Submitted
-from publisher.queue.states import FINAL
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 
@@ -53,29 +57,19 @@ def _follow(
                 follows=original,
                 replayed=not done.created,
             )
-            deadline = time.monotonic() + (wait or 0)
 
-            async def state() -> tuple[dict[str, Any], bool]:
+            async def read() -> dict[str, Any]:
                 data = notice_json(await rt.store.get_notice(done.notice_id))
                 data.update(links_json(await rt.store.notice_links(done.notice_id)))
-                return data, all(d["status"] in FINAL for d in data["deliveries"])
+                return data
 
-            data, final = await state()
-            if not final and not await rt.store.live_workers(settings.lease_seconds):
-                click.echo(NO_WORKER, err=True)
-            while wait is not None and not final and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-                data, final = await state()
-            return data, final
+            return await wait_for_deliveries(rt, settings.lease_seconds, wait, read)
         finally:
             await rt.close()
 
     data, final = ctx.run(go())
     _print_notice(data, as_json, settings.zone)
-    if wait is not None and not final:
-        click.echo(f"publisher: 等待投递超时 (已等 {wait:g} 秒)", err=True)
-        raise SystemExit(EXIT_TIMEOUT)
-    raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
+    exit_after_wait(data, final, wait)
 
 
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="输出 JSON。")

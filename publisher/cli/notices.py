@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -139,6 +140,38 @@ ACTOR_OPTION = click.option(
 )
 
 
+async def wait_for_deliveries(
+    rt: Runtime,
+    lease_seconds: float,
+    wait: float | None,
+    read: Callable[[], Awaitable[dict[str, Any]]],
+) -> tuple[dict[str, Any], bool]:
+    """The notice as ``read()`` gives it, and whether every delivery is final: read again
+    until they are or ``wait`` seconds have passed (None: read once). Says at once when no
+    worker runs (``notice submit``, ``notice update|lift|withdraw``, ``warn``)."""
+    deadline = time.monotonic() + (wait or 0)
+
+    async def state() -> tuple[dict[str, Any], bool]:
+        data = await read()
+        return data, all(d["status"] in FINAL for d in data["deliveries"])
+
+    data, final = await state()
+    if not final and not await rt.store.live_workers(lease_seconds):
+        click.echo(NO_WORKER, err=True)  # say so now, not only when the wait runs out
+    while wait is not None and not final and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        data, final = await state()
+    return data, final
+
+
+def exit_after_wait(data: dict[str, Any], final: bool, wait: float | None) -> NoReturn:
+    """Exit 3 when the wait ran out, else as the deliveries went (0 when not waiting)."""
+    if wait is not None and not final:
+        click.echo(f"publisher: 等待投递超时 (已等 {wait:g} 秒)", err=True)
+        raise SystemExit(EXIT_TIMEOUT)
+    raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
+
+
 @notice.command("submit")
 @click.argument("file", type=click.Path(path_type=Path))
 @WAIT_OPTION
@@ -185,29 +218,18 @@ def submit(
             await record(
                 rt.store, who, "notice.submit", notice_id=done.notice_id, replayed=not done.created
             )
-            deadline = time.monotonic() + (wait or 0)
 
-            async def state() -> tuple[dict[str, Any], bool]:
+            async def read() -> dict[str, Any]:
                 data = notice_json(await rt.store.get_notice(done.notice_id))
-                data = await with_record(rt.store, data)  # review chain
-                return data, all(d["status"] in FINAL for d in data["deliveries"])
+                return await with_record(rt.store, data)  # review chain
 
-            data, final = await state()
-            if not final and not await rt.store.live_workers(settings.lease_seconds):
-                click.echo(NO_WORKER, err=True)  # say so now, not only when the wait runs out
-            while wait is not None and not final and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-                data, final = await state()
-            return data, final
+            return await wait_for_deliveries(rt, settings.lease_seconds, wait, read)
         finally:
             await rt.close()
 
     data, final = ctx.run(go())
     _print_notice(data, as_json, settings.zone)
-    if wait is not None and not final:
-        click.echo(f"publisher: 等待投递超时 (已等 {wait:g} 秒)", err=True)
-        raise SystemExit(EXIT_TIMEOUT)
-    raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
+    exit_after_wait(data, final, wait)
 
 
 @notice.command("show")

@@ -14,6 +14,13 @@ from publisher.reach.charts import CHARTS, reach_chart
 from publisher.reach.report import GROUPINGS, METRICS, ReachReport, period, reach_report
 from publisher.runtime import Runtime
 
+OUTPUT = click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="写入文件而不是屏幕。",
+)
+
 
 @main.group()
 def reach() -> None:
@@ -98,12 +105,7 @@ def report() -> None:
     default=None,
     help="svg 图表所用指标 (默认每个渠道账号取其第一项有数据的指标；top 默认 reads)。",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="写入文件而不是屏幕。",
-)
+@OUTPUT
 @pass_ctx
 def reach_report_cmd(
     ctx: Context,
@@ -190,12 +192,7 @@ def _write(data: bytes, output: Path | None, what: str) -> None:
     show_default=True,
     help="输出格式；xlsx 和 docx 需要 --output。",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="写入文件而不是屏幕。",
-)
+@OUTPUT
 @pass_ctx
 def annual_report_cmd(
     ctx: Context, year: int, half: str | None, fmt: str, output: Path | None

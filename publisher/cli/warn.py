@@ -4,9 +4,7 @@ out waiting, 4 the database is unavailable)."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +12,16 @@ import click
 
 from publisher.cap.intake import cap_json, take_in
 from publisher.cap.parse import MAX_CAP_BYTES, parse_cap
-from publisher.cli import EXIT_OK, EXIT_TIMEOUT, Context, main, pass_ctx
+from publisher.cli import Context, main, pass_ctx
 from publisher.cli.acting import act_as, record
 from publisher.cli.notices import (
     ACTOR_OPTION,
-    NO_WORKER,
     WAIT_OPTION,
-    _exit_code,
     _print_notice,
+    exit_after_wait,
+    wait_for_deliveries,
 )
 from publisher.errors import CapFormatError
-from publisher.queue.states import FINAL
 from publisher.review.show import with_record  # review chain
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
@@ -75,22 +72,16 @@ def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str
                 replayed=not taken.submitted.created,
                 cap=True,
             )
-            deadline = time.monotonic() + (wait or 0)
 
-            async def state() -> tuple[dict[str, Any], bool]:
+            async def read() -> dict[str, Any]:
                 record = await rt.store.get_notice(notice_id)
                 data = await with_record(rt.store, notice_json(record))  # review chain
                 data["cap"] = cap_json(record.fields)
-                return data, all(d["status"] in FINAL for d in data["deliveries"])
+                return data
 
-            data, final = await state()
             if taken.note:
                 click.echo(f"publisher: 提示: {taken.note}", err=True)
-            if not final and not await rt.store.live_workers(settings.lease_seconds):
-                click.echo(NO_WORKER, err=True)
-            while wait is not None and not final and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-                data, final = await state()
+            data, final = await wait_for_deliveries(rt, settings.lease_seconds, wait, read)
             return data, final, taken.note
         finally:
             await rt.close()
@@ -103,7 +94,4 @@ def warn(ctx: Context, file: Path, wait: float | None, as_json: bool, actor: str
         cap = data["cap"]
         refs = f"  引用: {' '.join(cap['references'])}" if cap["references"] else ""
         click.echo(f"CAP: {cap['identifier']}  {cap['msgType']}  {cap['status']}{refs}")
-    if wait is not None and not final:
-        click.echo(f"publisher: 等待投递超时 (已等 {wait:g} 秒)", err=True)
-        raise SystemExit(EXIT_TIMEOUT)
-    raise SystemExit(_exit_code(data) if wait is not None else EXIT_OK)
+    exit_after_wait(data, final, wait)

@@ -10,7 +10,7 @@ already updated, lifted or withdrawn, 422 for any other refusal (one line).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -68,15 +68,22 @@ async def update_notice(request: Request, notice_id: RowId) -> JSONResponse:
     return await _answer(request, "notice.update", notice_id, done)
 
 
+async def _lift_or_withdraw(
+    request: Request, relation: Literal["lift", "withdraw"], notice_id: int, reason: str | None
+) -> JSONResponse:
+    lifecycle = Lifecycle(_runtime(request).intake)
+    act = lifecycle.lift if relation == "lift" else lifecycle.withdraw
+    done = await act(notice_id, reason, source="api", actor=acting(request))
+    return await _answer(request, f"notice.{relation}", notice_id, done)
+
+
 @router.post("/notices/{notice_id}/lift", status_code=201)
 async def lift_notice(
     request: Request, notice_id: RowId, body: ReasonBody | None = None
 ) -> JSONResponse:
     """Lift (解除) a warning."""
     reason = body.reason if body is not None else None
-    lifecycle = Lifecycle(_runtime(request).intake)
-    done = await lifecycle.lift(notice_id, reason, source="api", actor=acting(request))
-    return await _answer(request, "notice.lift", notice_id, done)
+    return await _lift_or_withdraw(request, "lift", notice_id, reason)
 
 
 @router.post("/notices/{notice_id}/withdraw", status_code=201)
@@ -85,9 +92,7 @@ async def withdraw_notice(
 ) -> JSONResponse:
     """Withdraw (撤回) a notice of any kind; ``reason`` is required."""
     reason = body.reason if body is not None else None
-    lifecycle = Lifecycle(_runtime(request).intake)
-    done = await lifecycle.withdraw(notice_id, reason, source="api", actor=acting(request))
-    return await _answer(request, "notice.withdraw", notice_id, done)
+    return await _lift_or_withdraw(request, "withdraw", notice_id, reason)
 
 
 @router.delete("/notices/{notice_id}", status_code=201)
@@ -99,6 +104,4 @@ async def delete_notice(
 ) -> JSONResponse:
     """Withdraw (撤回) a notice: the reason in ``?reason=`` or the body (required)."""
     why = reason if reason is not None else (body.reason if body is not None else None)
-    lifecycle = Lifecycle(_runtime(request).intake)
-    done = await lifecycle.withdraw(notice_id, why, source="api", actor=acting(request))
-    return await _answer(request, "notice.withdraw", notice_id, done)
+    return await _lift_or_withdraw(request, "withdraw", notice_id, why)

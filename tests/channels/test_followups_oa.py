@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from followup_kit import NOW, PORTAL, follows_of, notice_view
 from helpers import FakeTokens
 from sandbox_server import serve_router
 
@@ -21,7 +22,6 @@ from channels.oa.wecom_app import WecomAppAdapter, WecomAppOptions
 from publisher.contract import (
     AccountContext,
     Format,
-    NoticeView,
     OutgoingPost,
     PostRef,
     Rendered,
@@ -29,8 +29,6 @@ from publisher.contract import (
 from publisher.errors import AuthExpired
 
 WECOM = "https://qyapi.weixin.qq.com"
-PORTAL = "https://www.ajj.example.gov.cn"
-NOW = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
 STATEMENT = '<div class="highlight">市应急管理局撤回7月1日14时发布的《暴雨红色预警》。</div>'
 
 
@@ -63,31 +61,7 @@ def adapter(
     return WecomAppAdapter(ctx)
 
 
-def notice(notice_id: int, follows: dict[str, Any] | None = None) -> NoticeView:
-    return NoticeView(
-        id=notice_id,
-        kind="weather_warning",
-        title="暴雨红色预警",
-        body="正文",
-        summary=None,
-        table=None,
-        fields={},
-        urgent=True,
-        publish_at=None,
-        created_at=NOW,
-        follows=follows,
-    )
-
-
-WITHDRAWS = {
-    "relation": "withdraws",
-    "notice_id": 1,
-    "title": "暴雨红色预警",
-    "reason": "误发",
-    "changes": None,
-    "posted_at": "2026-07-01T14:00:00+08:00",
-    "url": f"{PORTAL}/portal/notices/1",
-}
+WITHDRAWS = follows_of("withdraws", 1, "暴雨红色预警", "误发")
 
 
 def withdrawal(recall: PostRef | None, notice_id: int = 2) -> OutgoingPost:
@@ -95,7 +69,7 @@ def withdrawal(recall: PostRef | None, notice_id: int = 2) -> OutgoingPost:
         delivery_id=notice_id,
         account="oa",
         idempotency_key=f"k-{notice_id}",
-        notice=notice(notice_id, WITHDRAWS),
+        notice=notice_view(notice_id, "weather_warning", "暴雨红色预警", follows=WITHDRAWS),
         rendered=Rendered(Format.HTML, {"title": "【撤回】暴雨红色预警", "body": STATEMENT}),
         attempt=1,
         recall=recall,
@@ -107,7 +81,7 @@ def original(notice_id: int = 1) -> OutgoingPost:
         delivery_id=notice_id,
         account="oa",
         idempotency_key=f"k-{notice_id}",
-        notice=notice(notice_id),
+        notice=notice_view(notice_id, "weather_warning", "暴雨红色预警"),
         rendered=Rendered(Format.HTML, {"title": "暴雨红色预警", "body": "<div>要点</div>"}),
         attempt=1,
     )

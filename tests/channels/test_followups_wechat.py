@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from followup_kit import follows_of, notice_view
 from helpers import FakeTokens
 from sandbox_server import serve_router
 
@@ -23,7 +24,6 @@ from publisher.clock import SystemClock
 from publisher.contract import (
     AccountContext,
     Format,
-    NoticeView,
     OutgoingPost,
     PostRef,
     PublishResult,
@@ -76,19 +76,7 @@ def post(
     recall: PostRef | None = None,
     notice_id: int = 7,
 ) -> OutgoingPost:
-    notice = NoticeView(
-        id=notice_id,
-        kind=kind,
-        title=title,
-        body="正文",
-        summary=None,
-        table=None,
-        fields=fields,
-        urgent=kind == "weather_warning",
-        publish_at=None,
-        created_at=datetime(2026, 7, 1, 6, tzinfo=UTC),
-        follows=follows,
-    )
+    notice = notice_view(notice_id, kind, title, fields=fields, follows=follows)
     rendered = Rendered(Format.HTML, {"title": title, "digest": title, "body": f"<p>{title}</p>"})
     return OutgoingPost(
         delivery_id=notice_id,
@@ -102,15 +90,7 @@ def post(
 
 
 def follows(relation: str, reason: str | None = None) -> dict[str, Any]:
-    return {
-        "relation": relation,
-        "notice_id": 7,
-        "title": "暴雨红色预警",
-        "reason": reason,
-        "changes": None,
-        "posted_at": "2026-07-01T14:00:00+08:00",
-        "url": "https://www.ajj.example.gov.cn/portal/notices/7",
-    }
+    return follows_of(relation, 7, "暴雨红色预警", reason)
 
 
 async def settle(adapter: WechatAdapter, started: PublishResult) -> PublishResult:
@@ -125,6 +105,24 @@ async def settle(adapter: WechatAdapter, started: PublishResult) -> PublishResul
 
 def ref(result: PublishResult, delivery_id: int = 7) -> PostRef:
     return PostRef(delivery_id, result.remote_id, result.url, "k", None, result.detail)
+
+
+async def publish_penalty(adapter: WechatAdapter) -> PublishResult:
+    """A general notice (an article, not pushed), published and confirmed."""
+    return await settle(adapter, await adapter.publish(post("处罚公示", {}, "p", kind="general")))
+
+
+def penalty_withdrawal(original: PublishResult) -> OutgoingPost:
+    """The withdrawal of :func:`publish_penalty`'s notice."""
+    return post(
+        "【撤回】处罚公示",
+        {},
+        "w",
+        kind="general",
+        follows=follows("withdraws", "处罚决定已撤销"),
+        recall=ref(original),
+        notice_id=9,
+    )
 
 
 async def sendalls(client: httpx.AsyncClient, base: str) -> int:
@@ -238,22 +236,12 @@ async def test_a_withdrawal_deletes_the_published_article(
 ) -> None:
     base, client = sandbox
     adapter = make_adapter(client, base)
-    original = await settle(
-        adapter, await adapter.publish(post("处罚公示", {}, "p", kind="general"))
-    )
+    original = await publish_penalty(adapter)
     assert (
         original.detail["article_id"] and (await client.get(original.url or "")).status_code == 200
     )
 
-    withdrawal = post(
-        "【撤回】处罚公示",
-        {},
-        "w",
-        kind="general",
-        follows=follows("withdraws", "处罚决定已撤销"),
-        recall=ref(original),
-        notice_id=9,
-    )
+    withdrawal = penalty_withdrawal(original)
     result = await adapter.publish(withdrawal)
 
     assert result.remote_id == original.remote_id and result.detail["recalled"] is True
@@ -308,20 +296,10 @@ async def test_a_withdrawal_that_cannot_delete_posts_a_correction_and_says_why(
 ) -> None:
     base, client = sandbox
     adapter = make_adapter(client, base, **options)
-    original = await settle(
-        adapter, await adapter.publish(post("处罚公示", {}, "p", kind="general"))
-    )
+    original = await publish_penalty(adapter)
     await client.put(f"{base}/faults", json={"publish_seconds": 0.1, **fault})
 
-    withdrawal = post(
-        "【撤回】处罚公示",
-        {},
-        "w",
-        kind="general",
-        follows=follows("withdraws", "处罚决定已撤销"),
-        recall=ref(original),
-        notice_id=9,
-    )
+    withdrawal = penalty_withdrawal(original)
     started = await adapter.publish(withdrawal)
     assert started.note is not None and said in started.note and "已改发撤回说明" in started.note
     correction = await settle(adapter, started)

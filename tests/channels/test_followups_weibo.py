@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 import respx
+from followup_kit import NOW, PORTAL, follows_of, notice_view
 from sandbox_server import serve_router
 
 from channels.weibo import WeiboAdapter, WeiboOptions
@@ -20,7 +21,6 @@ from channels.weibo.sandbox import WeiboSandbox
 from publisher.contract import (
     AccountContext,
     Format,
-    NoticeView,
     OutgoingPost,
     PostRef,
     Rendered,
@@ -28,8 +28,6 @@ from publisher.contract import (
 from publisher.errors import TransientError
 
 API = "https://api.weibo.com"
-PORTAL = "https://www.ajj.example.gov.cn"
-NOW = datetime(2026, 7, 1, 6, 0, tzinfo=UTC)
 CORRECTION = (
     "【撤回】关于某公司行政处罚决定的公示 市安全生产监督管理局撤回7月1日14时发布的"
     "《关于某公司行政处罚决定的公示》，原信息作废，请勿再转发。撤回原因：处罚决定已被依法撤销。"
@@ -60,27 +58,9 @@ def original_ref(remote_id: str | None = "4990000000000123") -> PostRef:
 
 
 def withdrawal(recall: PostRef | None, body: str = CORRECTION, notice_id: int = 43) -> OutgoingPost:
-    notice = NoticeView(
-        id=notice_id,
-        kind="penalty_disclosure",
-        title="撤回",
-        body="撤回",
-        summary=None,
-        table=None,
-        fields={},
-        urgent=False,
-        publish_at=None,
-        created_at=NOW,
-        follows={
-            "relation": "withdraws",
-            "notice_id": 42,
-            "title": "关于某公司行政处罚决定的公示",
-            "reason": "处罚决定已被依法撤销",
-            "changes": None,
-            "posted_at": "2026-07-01T14:00:00+08:00",
-            "url": f"{PORTAL}/portal/notices/42",
-        },
-    )
+    title = "关于某公司行政处罚决定的公示"
+    follows = follows_of("withdraws", 42, title, "处罚决定已被依法撤销")
+    notice = notice_view(notice_id, "penalty_disclosure", "撤回", body="撤回", follows=follows)
     return OutgoingPost(
         delivery_id=8,
         account="weibo",

@@ -60,22 +60,14 @@ class IntakeMixin(ClaimsMixin):
         digest = content_hash(notice["kind"], notice["title"], notice["body"])
 
         def _run(conn: Connection) -> Submission:
-            if key is not None:
-                existing = self._by_key(conn, key, notice["fingerprint"])
-                if existing is not None:
-                    return Submission(existing, False)
-            elif duplicate_window is not None:
+            known = self._known(conn, key, notice["fingerprint"])
+            if known is not None:
+                return known
+            if key is None and duplicate_window is not None:
                 self._refuse_duplicate(conn, notice, digest, now, duplicate_window)
-            if len({d.account for d in new_deliveries}) != len(new_deliveries):
-                raise ValueError("a notice has one delivery per channel account")
-            row = {
-                **notice,
-                "drill": bool(notice.get("drill")),  # drills (issue 11 C)
-                "content_hash": digest,
-                "source": source,
-                "created_by": actor,
-                "created_at": now,
-            }
+            one_per_account(new_deliveries)
+            drill = bool(notice.get("drill"))  # drills (issue 11 C)
+            row = notice_row(notice, digest, source, actor, now, drill=drill)
             if claim is None and new_deliveries and self.fan_out_in_one_statement:
                 return Submission(self._fan_out(conn, row, new_deliveries, now), True)
             notice_id = conn.execute(INSERT_NOTICE, row).scalar_one()
@@ -87,20 +79,8 @@ class IntakeMixin(ClaimsMixin):
             if not new_deliveries:
                 conn.execute(INSERT_EVENT, event_rows)
                 return Submission(notice_id, True)
-            ids = self._insert_deliveries(conn, notice_id, row["kind"], new_deliveries, now)
-            event_rows += [
-                event_row(
-                    notice_id,
-                    did,
-                    now,
-                    "queued",
-                    None,
-                    Status.PENDING,
-                    actor,
-                    reasons.queued(d.not_before, d.priority, now),
-                )
-                for did, d in zip(ids, new_deliveries, strict=True)
-            ]
+            ids, queued = self._queue(conn, notice_id, row["kind"], new_deliveries, now, actor)
+            event_rows += queued
             claimed: list[Claimed] = []
             if claim is not None:
                 claimed = self._claim_new(
@@ -120,12 +100,10 @@ class IntakeMixin(ClaimsMixin):
                 return await self._tx(_run)  # on its own, for its own result or error
         except IntegrityError:
             # Another submit with the same key won the race: answer with its notice.
-            if key is None:
+            won = await self._race_won_by(key, notice["fingerprint"])
+            if won is None:
                 raise
-            existing = await self._read(self._by_key, key, notice["fingerprint"])
-            if existing is None:
-                raise
-            return Submission(existing, False)
+            return won
 
     @staticmethod
     def _insert_deliveries(
@@ -155,6 +133,48 @@ class IntakeMixin(ClaimsMixin):
         ).all()
         id_of = {row.account: row.id for row in inserted}
         return [id_of[d.account] for d in new]
+
+    @staticmethod
+    def _queue(
+        conn: Connection,
+        notice_id: int,
+        kind: str,
+        new: Sequence[NewDelivery],
+        now: datetime,
+        actor: str,
+    ) -> tuple[list[int], list[dict[str, Any]]]:
+        """Insert the deliveries (``pending``): their ids, in the order given, and the rows of
+        their ``queued`` events (for the caller to write with its other events)."""
+        ids = IntakeMixin._insert_deliveries(conn, notice_id, kind, new, now)
+        events = [
+            event_row(
+                notice_id,
+                did,
+                now,
+                "queued",
+                None,
+                Status.PENDING,
+                actor,
+                reasons.queued(d.not_before, d.priority, now),
+            )
+            for did, d in zip(ids, new, strict=True)
+        ]
+        return ids, events
+
+    def _known(self, conn: Connection, key: str | None, fingerprint: str) -> Submission | None:
+        """The answer when ``key`` is already used for this content (not created), else None;
+        IdempotencyConflict when it is used for other content."""
+        if key is None:
+            return None
+        existing = self._by_key(conn, key, fingerprint)
+        return None if existing is None else Submission(existing, False)
+
+    async def _race_won_by(self, key: str | None, fingerprint: str) -> Submission | None:
+        """After an IntegrityError: the notice another submit with the same key stored, if any."""
+        if key is None:
+            return None
+        existing = await self._read(self._by_key, key, fingerprint)
+        return None if existing is None else Submission(existing, False)
 
     def _claim_new(
         self,
@@ -255,6 +275,31 @@ class IntakeMixin(ClaimsMixin):
         if row.fingerprint != fingerprint:
             raise IdempotencyConflict(reasons.idempotency_conflict(key, row.id))
         return int(row.id)
+
+
+def one_per_account(new: Sequence[NewDelivery]) -> None:
+    if len({d.account for d in new}) != len(new):
+        raise ValueError("a notice has one delivery per channel account")
+
+
+def notice_row(
+    notice: Mapping[str, Any],
+    digest: str,
+    source: str,
+    actor: str,
+    now: datetime,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The ``notices`` row for ``notice`` (``digest``: its :func:`content_hash`), with
+    ``extra`` columns on top."""
+    return {
+        **notice,
+        **extra,
+        "content_hash": digest,
+        "source": source,
+        "created_by": actor,
+        "created_at": now,
+    }
 
 
 def content_hash(kind: str, title: str, body: str) -> str:

@@ -28,7 +28,7 @@ from publisher.store.lifecycle import (
 )
 from publisher.store.records import NewDelivery, NoticeRecord, Submission
 from publisher.store.schema import deliveries, notices
-from publisher.store.sql.intake import IntakeMixin, content_hash
+from publisher.store.sql.intake import IntakeMixin, content_hash, notice_row, one_per_account
 from publisher.store.sql.rows import (
     INSERT_EVENT,
     INSERT_NOTICE,
@@ -75,16 +75,14 @@ class LifecycleMixin(IntakeMixin):
     ) -> Submission:
         if relation not in RELATIONS:
             raise ValueError(f"unknown relation {relation!r}")
-        if len({d.account for d in new_deliveries}) != len(new_deliveries):
-            raise ValueError("a notice has one delivery per channel account")
+        one_per_account(new_deliveries)
         now = self.clock.now()
         key = notice.get("idempotency_key")
 
         def _run(conn: Connection) -> Submission:
-            if key is not None:
-                existing = self._by_key(conn, key, notice["fingerprint"])
-                if existing is not None:
-                    return Submission(existing, False)
+            known = self._known(conn, key, notice["fingerprint"])
+            if known is not None:
+                return known
             self._lock_account(conn, f"follows:{original_id}")  # two follow-ups at once
             original = conn.execute(select(N.id, N.relation).where(N.id == original_id)).first()
             if original is None:
@@ -95,16 +93,16 @@ class LifecycleMixin(IntakeMixin):
             earlier = _follow_up_of(conn, original_id)
             if earlier is not None:
                 raise FollowedAlready(original_id, earlier)
-            row = {
-                **notice,
-                "content_hash": content_hash(notice["kind"], notice["title"], notice["body"]),
-                "source": source,
-                "created_by": actor,
-                "created_at": now,
-                "follows_id": original_id,
-                "relation": relation,
-                "follows": dict(follows),
-            }
+            row = notice_row(
+                notice,
+                content_hash(notice["kind"], notice["title"], notice["body"]),
+                source,
+                actor,
+                now,
+                follows_id=original_id,
+                relation=relation,
+                follows=dict(follows),
+            )
             notice_id = int(conn.execute(INSERT_NOTICE, row).scalar_one())
             events = [
                 event_row(
@@ -130,20 +128,7 @@ class LifecycleMixin(IntakeMixin):
                 ),
             ]
             if new_deliveries:
-                ids = self._insert_deliveries(conn, notice_id, row["kind"], new_deliveries, now)
-                events += [
-                    event_row(
-                        notice_id,
-                        did,
-                        now,
-                        "queued",
-                        None,
-                        Status.PENDING,
-                        actor,
-                        reasons.queued(d.not_before, d.priority, now),
-                    )
-                    for did, d in zip(ids, new_deliveries, strict=True)
-                ]
+                events += self._queue(conn, notice_id, row["kind"], new_deliveries, now, actor)[1]
             if cancel_waiting:
                 events += self._cancel_not_started(
                     conn, original_id, notice_id, relation, now, actor
@@ -156,10 +141,9 @@ class LifecycleMixin(IntakeMixin):
             return await self._tx(_run)
         except IntegrityError:
             # A racing follow-up won: the same key answers with its notice, else say who won.
-            if key is not None:
-                existing = await self._read(self._by_key, key, notice["fingerprint"])
-                if existing is not None:
-                    return Submission(existing, False)
+            won = await self._race_won_by(key, notice["fingerprint"])
+            if won is not None:
+                return won
             earlier = await self._read(_follow_up_of, original_id)
             if earlier is None:
                 raise

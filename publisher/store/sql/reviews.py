@@ -19,7 +19,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from publisher.errors import InputError, NotFoundError, StateError
-from publisher.states import Status
 from publisher.store import reasons
 from publisher.store.records import NewDelivery, Submission
 from publisher.store.reviews import (
@@ -32,7 +31,7 @@ from publisher.store.reviews import (
 )
 from publisher.store.schema import notices, review_decisions, reviews, user_roles, users
 from publisher.store.sql.core import SqlCore
-from publisher.store.sql.intake import IntakeMixin, content_hash
+from publisher.store.sql.intake import IntakeMixin, content_hash, notice_row, one_per_account
 from publisher.store.sql.rows import INSERT_EVENT, INSERT_NOTICE, event_row
 
 V = reviews.c
@@ -104,23 +103,15 @@ class ReviewsMixin(SqlCore):
         key = notice.get("idempotency_key")
         digest = content_hash(notice["kind"], notice["title"], notice["body"])
         intake = cast(IntakeMixin, self)
-        if len({d.account for d in held}) != len(held):
-            raise ValueError("a notice has one delivery per channel account")
+        one_per_account(held)
 
         def _run(conn: Connection) -> Submission:
-            if key is not None:
-                existing = intake._by_key(conn, key, notice["fingerprint"])
-                if existing is not None:
-                    return Submission(existing, False)
-            elif duplicate_window is not None:
+            known = intake._known(conn, key, notice["fingerprint"])
+            if known is not None:
+                return known
+            if key is None and duplicate_window is not None:
                 intake._refuse_duplicate(conn, notice, digest, now, duplicate_window)
-            row = {
-                **notice,
-                "content_hash": digest,
-                "source": source,
-                "created_by": actor,
-                "created_at": now,
-            }
+            row = notice_row(notice, digest, source, actor, now)
             notice_id = conn.execute(INSERT_NOTICE, row).scalar_one()
             conn.execute(
                 INSERT_EVENT,
@@ -170,12 +161,10 @@ class ReviewsMixin(SqlCore):
         try:
             return await self._tx(_run)
         except IntegrityError:
-            if key is None:
+            won = await intake._race_won_by(key, notice["fingerprint"])
+            if won is None:
                 raise
-            existing = await self._read(intake._by_key, key, notice["fingerprint"])
-            if existing is None:
-                raise
-            return Submission(existing, False)
+            return won
 
     def _release(
         self,
@@ -205,20 +194,7 @@ class ReviewsMixin(SqlCore):
         ]
         events = [event_row(notice_id, None, now, "released", None, None, actor, None)]
         if new:
-            ids = IntakeMixin._insert_deliveries(conn, notice_id, kind, new, now)
-            events += [
-                event_row(
-                    notice_id,
-                    did,
-                    now,
-                    "queued",
-                    None,
-                    Status.PENDING,
-                    actor,
-                    reasons.queued(d.not_before, d.priority, now),
-                )
-                for did, d in zip(ids, new, strict=True)
-            ]
+            events += IntakeMixin._queue(conn, notice_id, kind, new, now, actor)[1]
             self._notify(conn)
         conn.execute(INSERT_EVENT, events)
         conn.execute(
