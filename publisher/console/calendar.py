@@ -1,6 +1,8 @@
 """日程与时限: a month of scheduled posts (from each schedule's cron) and obligations' due
 dates (in working days, from ``publisher.obligations``), with every overdue obligation first,
-in red. Nothing here decides anything: it shows what the schedules and obligations say."""
+in red; ``?department=`` shows one department's duties, and the month's "who was late"
+table (the 通报 summary of ``publisher.obligations.summary``) closes the page. Nothing here
+decides anything: it shows what the schedules and obligations say."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from fastapi.responses import Response
 from publisher.console.pages import guard, page
 from publisher.errors import PublisherError
 from publisher.obligations.status import current, due_in
+from publisher.obligations.summary import Department
 from publisher.schedules.runner import ScheduleRunner
 
 router = APIRouter(include_in_schema=False)
@@ -62,9 +65,16 @@ async def month_view(request: Request) -> Response:
                     "state": "scheduled" if s.enabled else "disabled",
                 }
             )
+    wanted = (request.query_params.get("department") or "").strip()[:100]
     overdue: list[Any] = []
+    departments: set[str] = set()
+    summary: dict[str, Department] = {}
     try:
         for row in await due_in(rt.store, rt.settings, first, last, today, strict=False):
+            departments.add(row.spec.department)
+            if wanted and row.spec.department != wanted:
+                continue
+            summary.setdefault(row.spec.department, Department(row.spec.department)).add(row)
             if row.due is not None:
                 days.setdefault(row.due, []).append(
                     {
@@ -72,17 +82,20 @@ async def month_view(request: Request) -> Response:
                         "title": row.spec.title,
                         "state": row.state,
                         "department": row.spec.department,
+                        "responsible": "、".join(row.spec.responsible),
                         "period": row.period_label,
                         "late": row.days_late,
                     }
                 )
-        overdue = [
-            r
-            for r in await current(rt.store, rt.settings, today, strict=False)
-            if r.state == "overdue"
-        ]
+        for r in await current(rt.store, rt.settings, today, strict=False):
+            departments.add(r.spec.department)
+            if r.state == "overdue" and (not wanted or r.spec.department == wanted):
+                overdue.append(r)
     except PublisherError as exc:
         problems.append(str(exc))
+    for entries in days.values():
+        # overdue first within each day, then by time
+        entries.sort(key=lambda e: (e["state"] != "overdue", e.get("time", "")))
     previous = (first - timedelta(days=1)).replace(day=1)
     following = last + timedelta(days=1)
     return page(
@@ -98,4 +111,8 @@ async def month_view(request: Request) -> Response:
         today=today,
         previous=previous.strftime("%Y-%m"),
         following=following.strftime("%Y-%m"),
+        month=first.strftime("%Y-%m"),
+        department=wanted,
+        departments=sorted(departments),
+        summary=sorted(summary.values(), key=lambda d: (-(d.late + d.missing), d.name)),
     )
