@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from publisher.console.pages import guard, page
 from publisher.errors import PublisherError
-from publisher.obligations.status import current, due_in
+from publisher.obligations.status import current, due_in, load
 from publisher.obligations.summary import Department
 from publisher.schedules.runner import ScheduleRunner
 
@@ -70,6 +70,7 @@ async def month_view(request: Request) -> Response:
     departments: set[str] = set()
     summary: dict[str, Department] = {}
     try:
+        departments = {o.spec.department for o in await load(rt.store, rt.settings, strict=False)}
         for row in await due_in(rt.store, rt.settings, first, last, today, strict=False):
             departments.add(row.spec.department)
             if wanted and row.spec.department != wanted:

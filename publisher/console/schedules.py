@@ -117,6 +117,14 @@ def _text(form: Any, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+async def _read(form: Any, upload: UploadFile) -> bytes:
+    """The uploaded file's bytes; the form's spooled files closed."""
+    try:
+        return await upload.read()
+    finally:
+        await form.close()
+
+
 @router.post(PATH)
 async def add_schedule(request: Request) -> Response:
     session, form = await guard_post(request, "schedules_act")
@@ -125,7 +133,7 @@ async def add_schedule(request: Request) -> Response:
     label = "(控制台)"
     try:
         if isinstance(upload, UploadFile) and upload.filename:
-            raw = await upload.read()
+            raw = await _read(form, upload)
             label = f"(控制台上传 {upload.filename[:100]})"
         elif kept["template"].strip():
             raw = kept["template"].encode("utf-8")
@@ -158,10 +166,13 @@ async def upload_data(request: Request, name: str) -> Response:
     session, form = await guard_post(request, "schedules_act")
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
+        await form.close()
         return await _page(request, session, error="请选择要上传的 CSV 或 XLSX 文件", status=422)
     fmt = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
     try:
-        done = await uploads.store_upload(_runner(request, session), name, fmt, await upload.read())
+        done = await uploads.store_upload(
+            _runner(request, session), name, fmt, await _read(form, upload)
+        )
     except NotFoundError as exc:
         return await _page(request, session, error=str(exc), status=404)
     except InputError as exc:

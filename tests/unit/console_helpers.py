@@ -56,10 +56,9 @@ async def console(
     **settings_extra: Any,
 ) -> AsyncIterator[Console]:
     """``clock``: a hand-set clock for the whole runtime; ``settings_extra``: more settings."""
+    from publisher.runtime import Runtime
     from publisher.settings import load_settings
     from publisher.web.app import create_app
-
-    from publisher.runtime import Runtime
 
     extra: dict[str, Any] = {} if accounts is None else {"accounts": dict(accounts)}
     settings = load_settings(
