@@ -17,7 +17,8 @@ from publisher.console.pages import guard, page
 from publisher.errors import PublisherError
 from publisher.obligations.status import current, due_in, load
 from publisher.obligations.summary import Department
-from publisher.schedules.runner import ScheduleRunner
+from publisher.schedules.runner import ScheduleRunner, describe
+from publisher.schedules.views import TROUBLE
 
 router = APIRouter(include_in_schema=False)
 STATES = {
@@ -54,15 +55,26 @@ async def month_view(request: Request) -> Response:
     problems += bad
     start = datetime.combine(first, time(), zone) - timedelta(seconds=1)
     end = datetime.combine(last + timedelta(days=1), time(), zone)
+    # what became of the month's fires so far (run-now ones too): 缺少数据文件 in red
+    fired = {
+        (f.schedule, f.fire_time): f
+        for f in await rt.store.schedule_fires(since=start, limit=2000)
+        if f.fire_time < end
+    }
     for s in schedules:
-        for at in runner.fire_times(s, start, end)[:62]:
+        times = set(runner.fire_times(s, start, end)[:62])
+        times |= {at for name, at in fired if name == s.name}
+        for at in sorted(times):
             local = at.astimezone(zone)
+            record = fired.get((s.name, at))
             days.setdefault(local.date(), []).append(
                 {
                     "type": "schedule",
                     "time": local.strftime("%H:%M"),
                     "title": s.name,
                     "state": "scheduled" if s.enabled else "disabled",
+                    "outcome": record.outcome if record else None,
+                    "said": describe(record) if record else None,
                 }
             )
     wanted = (request.query_params.get("department") or "").strip()[:100]
@@ -109,6 +121,7 @@ async def month_view(request: Request) -> Response:
         problems=problems,
         states=STATES,
         weekdays=WEEKDAYS,
+        trouble=TROUBLE,
         today=today,
         previous=previous.strftime("%Y-%m"),
         following=following.strftime("%Y-%m"),

@@ -67,6 +67,11 @@ async def test_an_editor_adds_runs_uploads_and_removes_a_schedule(tmp_path: Path
         ran = await c.http.post(f"{PATH}/monthly-approvals/run", data={"csrf": token})
         assert ran.status_code == 200 and "缺少数据文件" in ran.text
         assert await c.store.list_deliveries(limit=10) == []
+        # the calendar shows that fire on its day, in red
+        nov = await c.http.get("/calendar?month=2026-11")
+        [line] = re.findall(r'<li class="sched bad">([^<]*)</li>', nov.text)
+        assert line.startswith("12:00 定时发布：monthly-approvals — 缺少数据文件"), line
+        assert "2026-11-30" in nov.text.split(line)[0].rsplit("<h3>", 1)[1]
 
         # a bad upload is refused, nothing kept; a good one is the next fire's data
         files = {"file": ("bad.csv", _csv([["只有一列"]]), "text/csv")}
