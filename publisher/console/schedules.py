@@ -126,7 +126,7 @@ async def _read(form: Any, upload: UploadFile) -> bytes:
 
 
 @router.post(PATH)
-async def add_schedule(request: Request) -> Response:
+async def add_from_console(request: Request) -> Response:
     session, form = await guard_post(request, "schedules_act")
     kept = {k: _text(form, k) for k in ("name", "cron", "template", "data")}
     upload = form.get("template_file")
