@@ -106,6 +106,8 @@ PAGES: dict[str, frozenset[Role]] = {
     "lifecycle_act": _WRITERS,  # update, lift, withdraw a notice
     "reach": _READERS,  # the reach dashboard, exports and the annual report
     "calendar": _READERS,  # schedules and obligations by month
+    # console calendar: add, remove, run now, upload data (the API's schedule lines)
+    "schedules_act": _WRITERS,
 }
 
 

@@ -10,6 +10,7 @@ from this package (``/console/static/``), nothing from a CDN. Pages are grouped 
     review.py   /reviews (审核队列): approve, or reject with a comment
     warnings.py /warnings (预警): in force, CAP in; update, lift, withdraw any notice
     calendar.py /calendar (日程与时限): schedules and obligations by month, overdue in red
+    schedules.py /calendar/schedules: list, add, remove, run now, upload the next data file
     reach.py    /reach (传播数据): figures, SVG charts, exports, the annual report
     admin.py    /channels (渠道状态), /audit (审计日志), /users (用户管理)
     pages.py    the frame: templates, navigation, the role check of every page
@@ -23,7 +24,17 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from publisher.console import admin, calendar, compose, login, reach, review, warnings, work
+from publisher.console import (
+    admin,
+    calendar,
+    compose,
+    login,
+    reach,
+    review,
+    schedules,
+    warnings,
+    work,
+)
 from publisher.console.pages import BadForm, Forbidden, NotLoggedIn, login_redirect, page
 
 STATIC = Path(__file__).with_name("static")
@@ -32,7 +43,7 @@ FILES = {"console.css": "text/css", "console.js": "text/javascript"}
 
 def install(app: FastAPI) -> None:
     """Mount the console's pages, its static files and how its refusals look."""
-    for module in (login, work, compose, review, warnings, calendar, reach, admin):
+    for module in (login, work, compose, review, warnings, schedules, calendar, reach, admin):
         app.include_router(module.router)
 
     @app.get("/console/static/{name}", include_in_schema=False)

@@ -1,6 +1,8 @@
 """日程与时限: a month of scheduled posts (from each schedule's cron) and obligations' due
 dates (in working days, from ``publisher.obligations``), with every overdue obligation first,
-in red. Nothing here decides anything: it shows what the schedules and obligations say."""
+in red; ``?department=`` shows one department's duties, and the month's "who was late"
+table (the 通报 summary of ``publisher.obligations.summary``) closes the page. Nothing here
+decides anything: it shows what the schedules and obligations say."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from fastapi.responses import Response
 
 from publisher.console.pages import guard, page
 from publisher.errors import PublisherError
-from publisher.obligations.status import current, due_in
-from publisher.schedules.runner import ScheduleRunner
+from publisher.obligations.status import current, due_in, load
+from publisher.obligations.summary import Department
+from publisher.schedules.runner import ScheduleRunner, describe
+from publisher.schedules.views import TROUBLE
 
 router = APIRouter(include_in_schema=False)
 STATES = {
@@ -51,20 +55,39 @@ async def month_view(request: Request) -> Response:
     problems += bad
     start = datetime.combine(first, time(), zone) - timedelta(seconds=1)
     end = datetime.combine(last + timedelta(days=1), time(), zone)
+    # what became of the month's fires so far (run-now ones too): 缺少数据文件 in red
+    fired = {
+        (f.schedule, f.fire_time): f
+        for f in await rt.store.schedule_fires(since=start, limit=2000)
+        if f.fire_time < end
+    }
     for s in schedules:
-        for at in runner.fire_times(s, start, end)[:62]:
+        times = set(runner.fire_times(s, start, end)[:62])
+        times |= {at for name, at in fired if name == s.name}
+        for at in sorted(times):
             local = at.astimezone(zone)
+            record = fired.get((s.name, at))
             days.setdefault(local.date(), []).append(
                 {
                     "type": "schedule",
                     "time": local.strftime("%H:%M"),
                     "title": s.name,
                     "state": "scheduled" if s.enabled else "disabled",
+                    "outcome": record.outcome if record else None,
+                    "said": describe(record) if record else None,
                 }
             )
+    wanted = (request.query_params.get("department") or "").strip()[:100]
     overdue: list[Any] = []
+    departments: set[str] = set()
+    summary: dict[str, Department] = {}
     try:
+        departments = {o.spec.department for o in await load(rt.store, rt.settings, strict=False)}
         for row in await due_in(rt.store, rt.settings, first, last, today, strict=False):
+            departments.add(row.spec.department)
+            if wanted and row.spec.department != wanted:
+                continue
+            summary.setdefault(row.spec.department, Department(row.spec.department)).add(row)
             if row.due is not None:
                 days.setdefault(row.due, []).append(
                     {
@@ -72,17 +95,20 @@ async def month_view(request: Request) -> Response:
                         "title": row.spec.title,
                         "state": row.state,
                         "department": row.spec.department,
+                        "responsible": "、".join(row.spec.responsible),
                         "period": row.period_label,
                         "late": row.days_late,
                     }
                 )
-        overdue = [
-            r
-            for r in await current(rt.store, rt.settings, today, strict=False)
-            if r.state == "overdue"
-        ]
+        for r in await current(rt.store, rt.settings, today, strict=False):
+            departments.add(r.spec.department)
+            if r.state == "overdue" and (not wanted or r.spec.department == wanted):
+                overdue.append(r)
     except PublisherError as exc:
         problems.append(str(exc))
+    for entries in days.values():
+        # overdue first within each day, then by time
+        entries.sort(key=lambda e: (e["state"] != "overdue", e.get("time", "")))
     previous = (first - timedelta(days=1)).replace(day=1)
     following = last + timedelta(days=1)
     return page(
@@ -95,7 +121,12 @@ async def month_view(request: Request) -> Response:
         problems=problems,
         states=STATES,
         weekdays=WEEKDAYS,
+        trouble=TROUBLE,
         today=today,
         previous=previous.strftime("%Y-%m"),
         following=following.strftime("%Y-%m"),
+        month=first.strftime("%Y-%m"),
+        department=wanted,
+        departments=sorted(departments),
+        summary=sorted(summary.values(), key=lambda d: (-(d.late + d.missing), d.name)),
     )

@@ -8,7 +8,6 @@ body is the file). Bad input: 400 with one line, nothing stored.
 from __future__ import annotations
 
 import socket
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -17,8 +16,7 @@ from fastapi.responses import JSONResponse
 from publisher.documents import DocumentError, decode
 from publisher.errors import InputError, NotFoundError
 from publisher.runtime import Runtime
-from publisher.schedules import data as datafiles
-from publisher.schedules import model, views
+from publisher.schedules import uploads, views
 from publisher.schedules.runner import ScheduleRunner, describe
 from publisher.web.auth import acting, audit, authorize
 
@@ -125,37 +123,10 @@ async def upload_schedule_data(
     it replaces an upload not used yet. Checked now: a bad file is refused (400)."""
     runner = _runner(request)
     try:
-        schedule = await runner.get(name)
+        done = await uploads.store_upload(runner, name, format, await request.body())
     except NotFoundError as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
-    if format not in ("csv", "xlsx"):
-        return _bad(f"不支持的格式 {format[:20]!r} (可用: csv、xlsx)")
-    if not schedule.data_glob:
-        return _bad(f"计划 {name} 不使用数据文件 (添加时没有给出 data)")
-    try:
-        template = schedule.template or model.read_template(Path(schedule.notice_file))
     except InputError as exc:
-        return _bad(f"通知模板有误: {exc}")
-    table = template.get("table")
-    columns = table.get("columns") if isinstance(table, dict) else None
-    folder = datafiles.uploads_dir(runner.inbox, name)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = runner.clock.now().astimezone(runner.zone).strftime("%Y%m%d-%H%M%S")
-    part = folder / f".upload-{stamp}.{format}.part"
-    part.write_bytes(await request.body())
-    checking = part.with_name(f".check-{stamp}.{format}")
-    part.replace(checking)
-    try:
-        table_read = datafiles.read(checking, columns if isinstance(columns, list) else None)
-    except InputError as exc:
-        checking.unlink(missing_ok=True)
-        return _bad(str(exc).replace(checking.name, f"上传的文件 ({format})"))
-    for old in folder.iterdir():
-        if old.is_file() and old != checking:
-            old.unlink()
-    final = folder / f"upload-{stamp}.{format}"
-    checking.replace(final)
-    await audit(request, "schedule.data", schedule=name, rows=len(table_read.rows))
-    return JSONResponse(
-        {"schedule": name, "file": final.name, "rows": len(table_read.rows)}, status_code=201
-    )
+        return _bad(str(exc))
+    await audit(request, "schedule.data", schedule=name, rows=done.rows)
+    return JSONResponse({"schedule": name, "file": done.file, "rows": done.rows}, status_code=201)

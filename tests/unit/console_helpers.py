@@ -50,16 +50,27 @@ class Console:
 
 @contextlib.asynccontextmanager
 async def console(
-    database: Path, accounts: Mapping[str, Any] | None = None
+    database: Path,
+    accounts: Mapping[str, Any] | None = None,
+    clock: Any = None,
+    **settings_extra: Any,
 ) -> AsyncIterator[Console]:
+    """``clock``: a hand-set clock for the whole runtime; ``settings_extra``: more settings."""
+    from publisher.runtime import Runtime
     from publisher.settings import load_settings
     from publisher.web.app import create_app
 
     extra: dict[str, Any] = {} if accounts is None else {"accounts": dict(accounts)}
     settings = load_settings(
-        database_url=f"sqlite:///{database / 'publisher.db'}", metrics_interval=0, **extra
+        database_url=f"sqlite:///{database / 'publisher.db'}",
+        metrics_interval=0,
+        **extra,
+        **settings_extra,
     )
-    app = create_app(settings, run_worker_in_process=False)
+    runtime = None
+    if clock is not None:
+        runtime = await Runtime.open(settings, clock=clock, with_worker=False)
+    app = create_app(settings, runtime=runtime, run_worker_in_process=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(

@@ -28,6 +28,7 @@ REQUESTS = {
     "lifecycle_act": ("POST", "/notices/999999/lift"),
     "reach": ("GET", "/reach"),
     "calendar": ("GET", "/calendar"),
+    "schedules_act": ("POST", "/calendar/schedules/no-such-schedule/run"),
 }
 # console routes and the page whose line guards them
 ROUTES = {
@@ -55,6 +56,9 @@ ROUTES = {
     "/reach/export": "reach",
     "/reach/annual": "reach",
     "/calendar": "calendar",
+    "/calendar/schedules": "calendar",  # GET lists; POST adds (schedules_act)
+    "/calendar/schedules/{name}/{action}": "schedules_act",
+    "/calendar/schedules/{name}/data": "schedules_act",
 }
 PUBLIC = {"/login", "/logout", "/console/static/{name}"}
 

@@ -112,6 +112,37 @@ def _penalty(site: Site) -> int:
     return site.ids["penalty"]
 
 
+def _schedule(site: Site) -> None:
+    """A monthly schedule whose data file never came: its row shows 缺少数据文件."""
+    if "schedule" in site.ids:
+        return
+    site.ws.write(
+        "approvals-template.json",
+        {
+            "kind": "approval_list",
+            "title": "{period}行政许可公示",
+            "body": "现将{period}本局办理的行政许可事项公示如下。",
+            "fields": {"period": "{period}", "issuer": "市安全生产监督管理局"},
+            "table": {"columns": ["许可证号", "企业名称", "许可事项", "决定日期"], "rows": []},
+        },
+    )
+    cli = site.ws.cli
+    added = cli(
+        "schedule",
+        "add",
+        "monthly-approvals",
+        "--cron",
+        "0 9 1 * *",
+        "--notice",
+        "approvals-template.json",
+        "--data",
+        "行政许可-*",
+    )
+    assert added.returncode == 0, added
+    assert cli("schedule", "run-now", "monthly-approvals").returncode in (0, 1)
+    site.ids["schedule"] = 0
+
+
 def test_every_console_page_passes_axe_and_reads_well(
     as_user: Callable[[str, int], Page],
     site: Site,
@@ -119,6 +150,7 @@ def test_every_console_page_passes_axe_and_reads_well(
     shoot: Callable[[Page, str], Path],
 ) -> None:
     notice = _penalty(site)
+    _schedule(site)
     pages = {
         "home": "/",
         "compose": "/compose",
@@ -134,6 +166,7 @@ def test_every_console_page_passes_axe_and_reads_well(
         "reviews": "/reviews",
         "reach": "/reach",
         "calendar": "/calendar",
+        "schedules": "/calendar/schedules",
         "update": f"/notices/{notice}/update",
     }
     for width in WIDTHS:
