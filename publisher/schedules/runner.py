@@ -293,4 +293,6 @@ def describe(fire: FireRecord | FireResult) -> str:
     label = LABELS.get(fire.outcome, fire.outcome)
     if fire.outcome == POSTED and fire.notice_id is not None:
         return f"{label} (通知 #{fire.notice_id})"
-    return f"{label}: {fire.detail}" if fire.detail else label
+    if not fire.detail:
+        return label
+    return fire.detail if fire.detail.startswith(label) else f"{label}: {fire.detail}"
