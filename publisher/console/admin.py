@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from publisher.auth.roles import LABELS, Role, check_user_name, parse_role
 from publisher.auth.secrets import hash_password, verify_password
+from publisher.console.channel_state import account_health
 from publisher.console.pages import guard, guard_post, page
 from publisher.errors import ChannelError, PublisherError
 from publisher.states import Status
@@ -26,6 +27,7 @@ CHECK_SECONDS = 10.0
 async def _account_rows(request: Request) -> list[dict[str, Any]]:
     rt = request.app.state.runtime
     now = rt.clock.now()
+    health = await account_health(rt)  # breaker, quota, reach collection, freshness
     rows = []
     for account in rt.channels:
         posted_at = await rt.store.last_posted(account.name)
@@ -45,6 +47,7 @@ async def _account_rows(request: Request) -> list[dict[str, Any]]:
                 "last_post": posted_at,
                 "days": (now - posted_at).days if posted_at else None,
                 "troubled": troubled,
+                **health[account.name],
             }
         )
     return rows

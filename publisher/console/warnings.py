@@ -255,4 +255,3 @@ async def update(request: Request, notice_id: int) -> Response:
         status_code=422 if shown["errors"] else 200,
         **shown,
     )
-
