@@ -27,10 +27,11 @@ CHECK_SECONDS = 10.0
 async def _account_rows(request: Request) -> list[dict[str, Any]]:
     rt = request.app.state.runtime
     now = rt.clock.now()
-    health = await account_health(rt)  # breaker, quota, reach collection, freshness
+    last = {a.name: await rt.store.last_posted(a.name) for a in rt.channels}
+    health = await account_health(rt, last)  # breaker, quota, reach collection, freshness
     rows = []
     for account in rt.channels:
-        posted_at = await rt.store.last_posted(account.name)
+        posted_at = last[account.name]
         troubled = 0
         for status in (Status.FAILED, Status.NEEDS_REVIEW):
             troubled += len(

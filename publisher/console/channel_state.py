@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from publisher.metrics.health import doctor_lines
-from publisher.obligations.freshness import STATE_LABELS, check
+from publisher.obligations import freshness
 from publisher.store import StoreTokens
+from publisher.store.obligations import LastPost
 from publisher.store.records import AccountState, Breaker
 
 
@@ -52,8 +53,12 @@ async def _quota(store: Any, name: str, options: Any, now: datetime) -> str | No
     return text
 
 
-async def account_health(rt: Any) -> dict[str, dict[str, Any]]:
-    """Per account name: breaker, quota, reach collection and freshness, for the page."""
+async def account_health(
+    rt: Any, last_posts: dict[str, datetime | None]
+) -> dict[str, dict[str, Any]]:
+    """Per account name: breaker, quota, reach collection and freshness, for the page.
+    ``last_posts``: each account's newest post (one indexed read each, made by the page):
+    the watchdog's rule applied to it, not its scan of every kind and category."""
     now = rt.clock.now()
     zone = rt.settings.zone
     states = {s.account: s for s in await rt.store.account_states()}
@@ -64,7 +69,13 @@ async def account_health(rt: Any) -> dict[str, dict[str, Any]]:
         for name, (fine, line) in zip(collecting, lines, strict=True):
             reach[name] = (fine, line.split(": ", 1)[-1])
     today = now.astimezone(zone).date()
-    fresh = {w.name: w for w in await check(rt.store, rt.settings, today) if w.target == "account"}
+    posts = [
+        LastPost(account.name, account.type_name, "", at)
+        for account in rt.channels
+        if (at := last_posts.get(account.name)) is not None
+    ]
+    watches = freshness.watch(rt.settings, posts, today)
+    fresh = {w.name: w for w in watches if w.target == "account"}
     out: dict[str, dict[str, Any]] = {}
     for account in rt.channels:
         name = account.name
@@ -74,9 +85,10 @@ async def account_health(rt: Any) -> dict[str, dict[str, Any]]:
             "breaker": _breaker(states.get(name), now, zone),
             "quota": await _quota(rt.store, name, account.adapter.options, now),
             "reach": {"fine": fine, "text": said},
+            "days": watch.days if watch else None,  # calendar days, as the watchdog counts
             "fresh": {
                 "state": watch.state if watch else "off",
-                "label": STATE_LABELS[watch.state if watch else "off"],
+                "label": freshness.STATE_LABELS[watch.state if watch else "off"],
                 "alarm_at": watch.thresholds[-1] if watch and watch.thresholds else None,
             },
         }
