@@ -94,3 +94,27 @@ async def test_a_red_warning_preview_says_it_is_pushed_and_the_quota_left(
         spent = await c.http.post(f"{PATH}/preview", data=await _form(c, RED))
         assert "今日群发配额：剩余 0 次（共 1 次）" in spent.text
         assert "不会推送给关注者" in spent.text
+
+
+async def test_the_update_form_previews_live_as_a_follow_up(tmp_path: Path) -> None:
+    async with console(tmp_path) as c:
+        await c.add_user("li", Role.EDITOR)
+        await c.login("li")
+        made = await c.http.post(PATH, data={**(await _form(c, RED)), "action": "submit"})
+        assert made.status_code == 303, made.text
+        notice_id = int(made.headers["location"].split("/")[2].split("?")[0])
+        before = await c.store.count_by_status()
+        form = await c.http.get(f"/notices/{notice_id}/update")
+        url = f"/notices/{notice_id}/update/preview"
+        assert f'data-preview="{url}"' in form.text
+        lowered = {**RED, "title": "暴雨预警降为橙色", "f_color": "橙色", "f_level": "Ⅱ"}
+        answer = await c.http.post(url, data={**lowered, "csrf": await c.csrf(PATH)})
+        assert answer.status_code == 200 and "暴雨预警降为橙色" in answer.text
+        assert "<nav" not in answer.text
+        # a follow-up is not pushed to WeChat followers by default (mass_send_followups)
+        assert "群发推送：不推送" in answer.text and "后续通知" in answer.text
+        assert await c.store.count_by_status() == before  # nothing submitted
+        missing = await c.http.post(
+            "/notices/999999/update/preview", data={**lowered, "csrf": await c.csrf(PATH)}
+        )
+        assert missing.status_code == 404
