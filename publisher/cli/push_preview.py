@@ -34,6 +34,37 @@ def _readable(database_url: str) -> bool:
     return True
 
 
+def _pushers(kind: str, accounts: Sequence[tuple[str, AccountOptions]]) -> list[tuple[str, Any]]:
+    from channels.wechat.options import WechatOptions
+
+    return [
+        (n, o)
+        for n, o in accounts
+        if isinstance(o, WechatOptions) and o.mass_send and kind in o.mass_send_kinds
+    ]
+
+
+async def _quotas(store: Any, wechat: list[tuple[str, Any]], now: Any) -> dict[str, Any]:
+    from channels.wechat.policy import quota
+
+    tokens = StoreTokens(store)
+    return {name: await quota(tokens, name, options, now) for name, options in wechat}
+
+
+def _lines(
+    notice: dict[str, Any], wechat: list[tuple[str, Any]], left: dict[str, Any]
+) -> dict[str, list[str]]:
+    from channels.wechat.policy import decide, preview_lines
+
+    kind, fields = str(notice.get("kind")), notice.get("fields") or {}
+    return {
+        name: preview_lines(
+            decide(options, kind, fields, notice.get("follows")), options, left.get(name)
+        )
+        for name, options in wechat
+    }
+
+
 async def push_lines(
     settings: Settings,
     clock: Clock,
@@ -45,37 +76,36 @@ async def push_lines(
 
     ``notice`` is the notice as JSON (``kind``, ``fields`` and, for a follow-up, ``follows``).
     """
-    from channels.wechat.options import WechatOptions
-    from channels.wechat.policy import Quota, decide, preview_lines, quota
-
-    kind = str(notice.get("kind"))
-    wechat = [
-        (n, o)
-        for n, o in accounts
-        if isinstance(o, WechatOptions) and o.mass_send and kind in o.mass_send_kinds
-    ]
+    wechat = _pushers(str(notice.get("kind")), accounts)
     if not wechat:
         return {}
-    now = clock.now()
-    left: dict[str, Quota | None] = {name: None for name, _ in wechat}
+    left: dict[str, Any] = {}
     if _readable(settings.database_url):
         try:
             store = open_store(settings.database_url, clock, pool_size=1)
             try:
                 await store.ping()
-                tokens = StoreTokens(store)
-                for name, options in wechat:
-                    left[name] = await quota(tokens, name, options, now)
+                left = await _quotas(store, wechat, clock.now())
             finally:
                 await store.close()
         except Exception as exc:  # preview must not fail for want of a database
             log.debug("preview: mass-send quota not read: %s", exc)
-    fields = notice.get("fields") or {}
-    return {
-        name: preview_lines(
-            decide(options, kind, fields, notice.get("follows")),
-            options,
-            left[name],
-        )
-        for name, options in wechat
-    }
+    return _lines(notice, wechat, left)
+
+
+async def push_lines_from(
+    store: Any,
+    clock: Clock,
+    notice: dict[str, Any],
+    accounts: Sequence[tuple[str, AccountOptions]],
+) -> dict[str, list[str]]:
+    """:func:`push_lines` with an open store (the console's runtime): the same lines."""
+    wechat = _pushers(str(notice.get("kind")), accounts)
+    if not wechat:
+        return {}
+    left: dict[str, Any] = {}
+    try:
+        left = await _quotas(store, wechat, clock.now())
+    except Exception as exc:  # the preview stands without the quota line
+        log.debug("console preview: mass-send quota not read: %s", exc)
+    return _lines(notice, wechat, left)

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from publisher.auth.roles import LABELS, Role, check_user_name, parse_role
 from publisher.auth.secrets import hash_password, verify_password
+from publisher.console.channel_state import account_health
 from publisher.console.pages import guard, guard_post, page
 from publisher.errors import ChannelError, PublisherError
 from publisher.states import Status
@@ -26,9 +27,11 @@ CHECK_SECONDS = 10.0
 async def _account_rows(request: Request) -> list[dict[str, Any]]:
     rt = request.app.state.runtime
     now = rt.clock.now()
+    last = {a.name: await rt.store.last_posted(a.name) for a in rt.channels}
+    health = await account_health(rt, last)  # breaker, quota, reach collection, freshness
     rows = []
     for account in rt.channels:
-        posted_at = await rt.store.last_posted(account.name)
+        posted_at = last[account.name]
         troubled = 0
         for status in (Status.FAILED, Status.NEEDS_REVIEW):
             troubled += len(
@@ -45,6 +48,7 @@ async def _account_rows(request: Request) -> list[dict[str, Any]]:
                 "last_post": posted_at,
                 "days": (now - posted_at).days if posted_at else None,
                 "troubled": troubled,
+                **health[account.name],
             }
         )
     return rows

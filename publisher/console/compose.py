@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from publisher import kinds
 from publisher.checks import check_notice
-from publisher.console.pages import guard, guard_post, page
+from publisher.console.pages import fragment, guard, guard_post, page
 from publisher.errors import PersonalDataFound, PublisherError
 from publisher.notice import NoticeInput, describe_validation_error
 from publisher.previews import preview_items
@@ -163,10 +163,11 @@ def _table_from(values: dict[str, Any], shown: dict[str, Any]) -> None:
 
 
 async def evaluate(
-    request: Request, kind: str, form: Any
+    request: Request, kind: str, form: Any, follows: dict[str, Any] | None = None
 ) -> tuple[NoticeInput | None, dict[str, Any], dict[str, Any]]:
     """What the form describes, checked: (the notice or None, what to show, the values to
-    fill the form with again). Errors, check findings and per-channel previews in ``shown``."""
+    fill the form with again). Errors, check findings and per-channel previews in ``shown``.
+    ``follows``: for an update form, what it follows (WeChat's follow-up push policy)."""
     rt = request.app.state.runtime
     shown = _empty()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
@@ -196,11 +197,45 @@ async def evaluate(
         shown["warnings"] += [f.describe() for f in report.warnings]
         try:
             shown["previews"] = preview_items(rt.intake, notice)
+            await _mass_send(rt, notice, shown["previews"], follows)
         except PersonalDataFound as exc:
             shown["errors"] += [f"个人信息: {where}" for where in exc.locations]
         except PublisherError as exc:
             shown["errors"].append(str(exc))
     return (None if shown["errors"] else notice), shown, values
+
+
+async def live_preview(
+    request: Request, kind: str, form: Any, follows: dict[str, Any] | None = None
+) -> Response:
+    """The check result and per-channel previews alone, for console.js (never submits)."""
+    _, shown, _ = await evaluate(request, kind, form, follows)
+    return fragment(request, "_compose_live.html", live=True, **shown)
+
+
+@router.post("/compose/{kind}/preview")
+async def compose_preview(request: Request, kind: str) -> Response:
+    _, form = await guard_post(request, "compose")
+    if kind not in kinds.NAMES:
+        return Response("没有这种通知", status_code=404, media_type="text/plain; charset=utf-8")
+    return await live_preview(request, kind, form)
+
+
+async def _mass_send(
+    rt: Any, notice: NoticeInput, items: list[dict[str, Any]], follows: dict[str, Any] | None
+) -> None:
+    """WeChat's mass-send lines on each preview, as ``publisher preview`` prints them: pushed
+    to followers or not (and why), and the day's and month's quota left (issue 11 part D)."""
+    from publisher.cli.push_preview import push_lines_from
+
+    accounts = [(i["channel"], rt.channels.get(i["channel"]).adapter.options) for i in items]
+    data = notice.model_dump(mode="json")
+    if follows:
+        data["follows"] = follows
+    pushes = await push_lines_from(rt.store, rt.clock, data, accounts)
+    for item in items:
+        if item["channel"] in pushes:
+            item["mass_send"] = pushes[item["channel"]]
 
 
 @router.post("/compose/{kind}")

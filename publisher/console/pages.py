@@ -125,6 +125,13 @@ def page(
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
+def fragment(request: Request, template: str, **context: Any) -> HTMLResponse:
+    """Render ``console/<template>`` alone (no frame): a part of a page that console.js
+    fetches and puts in place, such as the compose form's live preview."""
+    html = environment(request).get_template(f"console/{template}").render(**context)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
 async def guard(request: Request, name: str) -> Session:
     """The logged-in user, if the page ``name`` allows one of their roles."""
     assert name in PAGES, f"page {name!r} has no line in permissions.PAGES"

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from channels.portal.lifecycle import in_force_now
 from publisher.cap.intake import take_in
-from publisher.console.compose import evaluate, field_inputs
+from publisher.console.compose import evaluate, field_inputs, live_preview
 from publisher.console.pages import guard, guard_post, page
 from publisher.errors import NotFoundError, PublisherError
 from publisher.lifecycle import Lifecycle
@@ -202,6 +202,18 @@ async def update_form(request: Request, notice_id: int) -> Response:
     )
 
 
+@router.post("/notices/{notice_id}/update/preview")
+async def update_preview(request: Request, notice_id: int) -> Response:
+    """The update form's live preview (console.js): the fragment alone, nothing submitted."""
+    _, form = await guard_post(request, "lifecycle_act")
+    try:
+        record = await request.app.state.runtime.store.get_notice(notice_id)
+    except NotFoundError:
+        return Response("没有这条通知", status_code=404, media_type="text/plain; charset=utf-8")
+    follows = {"relation": "updates", "notice_id": notice_id}
+    return await live_preview(request, record.kind, form, follows)
+
+
 @router.post("/notices/{notice_id}/update")
 async def update(request: Request, notice_id: int) -> Response:
     session, form = await guard_post(request, "lifecycle_act")
@@ -217,7 +229,8 @@ async def update(request: Request, notice_id: int) -> Response:
             status_code=404,
             what=f"通知 {notice_id}",
         )
-    notice, shown, values = await evaluate(request, record.kind, form)
+    follows = {"relation": "updates", "notice_id": notice_id}
+    notice, shown, values = await evaluate(request, record.kind, form, follows)
     if notice is not None and form.get("action") == "submit":
         try:
             done = await Lifecycle(rt.intake).update(
@@ -242,4 +255,3 @@ async def update(request: Request, notice_id: int) -> Response:
         status_code=422 if shown["errors"] else 200,
         **shown,
     )
-

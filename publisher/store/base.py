@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from publisher.contract import Clock, MetricSample, PostRef
+from publisher.store.breakers import BreakerReads  # console: breaker state per account
 from publisher.store.collection import CollectionStore  # reach (issue 14)
 from publisher.store.lifecycle import LifecycleStore  # issue 11: follow-ups
 from publisher.store.monitor import MonitorFilter, MonitorRow
@@ -534,6 +535,7 @@ class Store(
     LifecycleStore,  # issue 11: follow-ups
     ObligationStore,  # obligations (issue 13)
     AnnualStore,  # reports
+    BreakerReads,  # console: breaker state per account
     Protocol,
 ):
     """Everything above, plus its lifecycle."""

@@ -206,3 +206,31 @@ def test_the_communications_officer_opens_the_dashboard(
     assert got.value.suggested_filename.endswith(".xlsx")
     refused = comms.goto(f"{server.url}/compose/general")
     assert refused is not None and refused.status == 403  # checked on the server
+
+
+def test_typing_updates_the_previews_without_pressing_preview(
+    as_user: Callable[[str], Page], served: Any, shoot: Callable[[Page, str], Path]
+) -> None:
+    from playwright.sync_api import expect
+
+    _, server = served
+    editor = as_user("editor")
+    editor.goto(f"{server.url}/compose/weather_warning")
+    previews = editor.locator("#previews")
+    assert previews.get_attribute("aria-live") == "polite"
+    assert previews.locator("article.preview").count() == 0
+    editor.get_by_role("textbox", name="正文 （必填）").fill(
+        "预计未来3小时本市将出现特大暴雨，请注意防范。"
+    )
+    title = editor.get_by_role("textbox", name="标题 （必填）")
+    title.press_sequentially("市气象台发布暴雨预警", delay=30)
+    expect(previews.locator("article.preview")).to_have_count(4, timeout=10_000)
+    expect(previews.locator("article.preview").first).to_contain_text("市气象台发布暴雨预警")
+    assert editor.evaluate("document.activeElement.id") == "title"  # focus never moves
+    title.press_sequentially("（第二次）", delay=30)
+    expect(previews.locator("article.preview").first).to_contain_text("暴雨预警（第二次）")
+    editor.get_by_label("预警级别的颜色").select_option("红色")  # a choice: at once, no typing
+    expect(previews).to_contain_text("群发推送：会推送给关注者", timeout=10_000)
+    expect(previews).to_contain_text("今日群发配额：剩余")
+    assert "/compose/weather_warning" in editor.url  # nothing submitted, no page load
+    shoot(editor, "flow-live-preview")

@@ -22,6 +22,7 @@ promises). It is assembled from one mixin per concern, each in its own module:
     annual.py    the notices published in a period (the annual open-government report)
     rows.py      shared statements and row-to-record converters
     lifecycle.py follow-ups (update, lift, withdraw) and the links between notices
+    breakers.py  each account's breaker read back (the console's 渠道状态 page)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from publisher.store.records import new_key
 from publisher.store.sql.accounts import StoreTokens
 from publisher.store.sql.annual import AnnualMixin  # reports: the annual report
 from publisher.store.sql.audit import AuditMixin
+from publisher.store.sql.breakers import BreakersMixin  # console: breaker state per account
 from publisher.store.sql.collection import CollectionMixin  # reach: collection, OA readers
 from publisher.store.sql.intake import IntakeMixin
 from publisher.store.sql.lifecycle import LifecycleMixin  # issue 11: follow-ups
@@ -65,6 +67,7 @@ class SqlStore(
     ObligationsMixin,  # obligations (issue 13)
     ReviewsMixin,  # review chain
     AnnualMixin,  # reports: the annual report
+    BreakersMixin,  # console: breaker state per account
 ):
     """Shared SQL for both backends. Subclasses add locking and wake-up signalling."""
 
