@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from publisher import kinds, labels
 from publisher.auth.permissions import PAGES, page_allows
 from publisher.auth.roles import LABELS, Role
+from publisher.console.readable import readable
 from publisher.console.session import Session, current, same_token
 from publisher.notice import MAX_FILE_BYTES
 
@@ -88,6 +89,7 @@ def environment(request: Request) -> jinja2.Environment:
         env.filters["status_label"] = lambda v: labels.STATUS.get(str(v), str(v))
         env.filters["action_label"] = lambda v: labels.action(str(v))
         env.filters["metric_label"] = lambda v: labels.metric(str(v))
+        env.filters["readable"] = readable  # a channel's HTML/Markdown as a reader sees it
         env.filters["kind_label"] = lambda v: kinds.label(str(v))
         env.filters["role_label"] = lambda v: LABELS.get(Role(v), v) if v in set(Role) else v
         state.console_env = env
