@@ -13,11 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from publisher.auth.roles import LABELS, Role, check_user_name, parse_role
 from publisher.auth.secrets import hash_password, verify_password
 from publisher.console.channel_state import account_health
-from publisher.console.pages import guard, guard_post, page
+from publisher.console.pages import audit, guard, guard_post, page
 from publisher.errors import ChannelError, PublisherError
 from publisher.states import Status
 from publisher.store.monitor import MonitorFilter
-from publisher.store.people import AuditEntry, Source
 
 router = APIRouter(include_in_schema=False)
 MIN_PASSWORD = 12
@@ -163,15 +162,7 @@ async def add_user(request: Request) -> Response:
         made = await store.add_user(name, held, department, hashed)
     except (ValueError, PublisherError) as exc:
         return await _users_page(request, session, str(exc), status=422)
-    await store.append_audit(
-        AuditEntry(
-            actor=session.name,
-            action="user.add",
-            source=Source.CONSOLE,
-            client=request.client.host if request.client else None,
-            detail={"user": made.name, "roles": sorted(made.roles)},
-        )
-    )
+    await audit(request, session.name, "user.add", user=made.name, roles=sorted(made.roles))
     return RedirectResponse("/users?done=added", status_code=303)
 
 
@@ -185,15 +176,7 @@ async def disable_user(request: Request, name: str) -> Response:
         await store.disable_user(name)
     except PublisherError as exc:
         return await _users_page(request, session, str(exc), status=404)
-    await store.append_audit(
-        AuditEntry(
-            actor=session.name,
-            action="user.disable",
-            source=Source.CONSOLE,
-            client=request.client.host if request.client else None,
-            detail={"user": name},
-        )
-    )
+    await audit(request, session.name, "user.disable", user=name)
     return RedirectResponse("/users?done=disabled", status_code=303)
 
 
@@ -226,13 +209,5 @@ async def change_password(request: Request) -> Response:
             request, "account.html", session, title="修改密码", error=error, status_code=422
         )
     await store.set_password(session.name, await anyio.to_thread.run_sync(hash_password, new))
-    await store.append_audit(
-        AuditEntry(
-            actor=session.name,
-            action="user.password",
-            source=Source.CONSOLE,
-            client=request.client.host if request.client else None,
-            detail={"user": session.name},
-        )
-    )
+    await audit(request, session.name, "user.password", user=session.name)
     return RedirectResponse("/account?done=password", status_code=303)

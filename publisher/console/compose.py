@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from publisher import kinds
 from publisher.checks import check_notice
-from publisher.console.pages import fragment, guard, guard_post, page
+from publisher.console.pages import audit, fragment, guard, guard_post, missing, page
 from publisher.errors import PersonalDataFound, PublisherError
 from publisher.notice import NoticeInput, describe_validation_error
 from publisher.previews import preview_items
@@ -121,9 +121,7 @@ def _blank(kind: str) -> dict[str, Any]:
 async def compose_form(request: Request, kind: str) -> Response:
     session = await guard(request, "compose")
     if kind not in kinds.NAMES:
-        return page(
-            request, "missing.html", session, title="没有这种通知", status_code=404, what=kind
-        )
+        return missing(request, session, kind, "没有这种通知")
     return page(
         request,
         "compose.html",
@@ -242,9 +240,7 @@ async def _mass_send(
 async def compose_post(request: Request, kind: str) -> Response:
     session, form = await guard_post(request, "compose")
     if kind not in kinds.NAMES:
-        return page(
-            request, "missing.html", session, title="没有这种通知", status_code=404, what=kind
-        )
+        return missing(request, session, kind, "没有这种通知")
     rt = request.app.state.runtime
     notice, shown, values = await evaluate(request, kind, form)
     if notice is not None and form.get("action") in ("submit", "schedule"):
@@ -253,7 +249,7 @@ async def compose_post(request: Request, kind: str) -> Response:
         except PublisherError as exc:
             shown["errors"].append(str(exc))
         else:
-            await _audit(request, session.name, done.notice_id)
+            await audit(request, session.name, "notice.submit", notice_id=done.notice_id)
             if rt.worker is not None:
                 rt.worker.wake()
             return RedirectResponse(f"/notices/{done.notice_id}?done=submitted", status_code=303)
@@ -267,18 +263,4 @@ async def compose_post(request: Request, kind: str) -> Response:
         values=values,
         status_code=422 if shown["errors"] else 200,
         **shown,
-    )
-
-
-async def _audit(request: Request, actor: str, notice_id: int) -> None:
-    from publisher.store.people import AuditEntry, Source
-
-    await request.app.state.runtime.store.append_audit(
-        AuditEntry(
-            actor=actor,
-            action="notice.submit",
-            source=Source.CONSOLE,
-            notice_id=notice_id,
-            client=request.client.host if request.client else None,
-        )
     )

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from publisher.auth.secrets import verify_password
 from publisher.auth.throttle import Throttle
-from publisher.console.pages import page, safe_next
+from publisher.console.pages import audit, page, safe_next
 from publisher.console.session import (
     LOGIN_COOKIE,
     LOGIN_FORM_SECONDS,
@@ -25,7 +25,6 @@ from publisher.console.session import (
     same_token,
 )
 from publisher.errors import NotFoundError
-from publisher.store.people import AuditEntry, Source
 
 router = APIRouter(include_in_schema=False)
 WRONG = "用户名或密码错误"
@@ -106,19 +105,10 @@ async def login(request: Request) -> Response:
     )
     if not ok or user is None:
         throttle.failed(*keys)
-        await store.append_audit(
-            AuditEntry(
-                actor=name or "-",
-                action="console.login_failed",
-                source=Source.CONSOLE,
-                client=client,
-            )
-        )
+        await audit(request, name or "-", "console.login_failed")
         return await _form(request, WRONG, name, status=401)
     throttle.succeeded(*keys)
-    await store.append_audit(
-        AuditEntry(actor=user.name, action="console.login", source=Source.CONSOLE, client=client)
-    )
+    await audit(request, user.name, "console.login")
     cookie, _ = new_session_cookie(await console_key(request), user.name)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -139,12 +129,7 @@ async def logout(request: Request) -> Response:
     session = await current(request)
     form = await request.form()
     if session is not None and same_token(str(form.get("csrf") or ""), session.csrf):
-        client = request.client.host if request.client else None
-        await request.app.state.runtime.store.append_audit(
-            AuditEntry(
-                actor=session.name, action="console.logout", source=Source.CONSOLE, client=client
-            )
-        )
+        await audit(request, session.name, "console.logout")
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -23,6 +23,7 @@ from publisher.auth.roles import LABELS, Role
 from publisher.console.readable import readable
 from publisher.console.session import Session, current, same_token
 from publisher.notice import MAX_FILE_BYTES
+from publisher.store.people import AuditEntry, Source
 
 # The navigation: (page, path, label), shown to whoever may open the page.
 NAV = [
@@ -165,6 +166,34 @@ async def guard_post(request: Request, name: str) -> tuple[Session, Any]:
     ):
         raise BadForm()
     return session, form
+
+
+async def audit(
+    request: Request,
+    actor: str,
+    action: str,
+    *,
+    notice_id: int | None = None,
+    delivery_id: int | None = None,
+    **detail: Any,
+) -> None:
+    """Append what a console user just did to the audit log: source console, their address."""
+    await request.app.state.runtime.store.append_audit(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            source=Source.CONSOLE,
+            notice_id=notice_id,
+            delivery_id=delivery_id,
+            client=request.client.host if request.client else None,
+            detail=detail,
+        )
+    )
+
+
+def missing(request: Request, session: Session, what: str, title: str = "没有找到") -> HTMLResponse:
+    """The 404 page of the console: what was asked for is not there."""
+    return page(request, "missing.html", session, title=title, status_code=404, what=what)
 
 
 def login_redirect(path: str) -> str:

@@ -11,12 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from publisher.auth.roles import Role
-from publisher.console.pages import guard, guard_post, page
+from publisher.console.pages import audit, guard, guard_post, missing, page
 from publisher.errors import PublisherError
 from publisher.notice import NoticeInput
 from publisher.previews import preview_items
 from publisher.review.desk import Desk
-from publisher.store.people import AuditEntry, Source
 from publisher.store.reviews import ReviewRefused
 
 router = APIRouter(include_in_schema=False)
@@ -66,9 +65,7 @@ async def review_queue(request: Request) -> Response:
 async def decide(request: Request, notice_id: int, decision: str) -> Response:
     session, form = await guard_post(request, "reviews")
     if decision not in ("approve", "reject"):
-        return page(
-            request, "missing.html", session, title="没有这个操作", status_code=404, what=decision
-        )
+        return missing(request, session, decision, "没有这个操作")
     comment = str(form.get("comment") or "").strip() or None
     approve = decision == "approve"
     if not approve and not comment:
@@ -82,7 +79,6 @@ async def decide(request: Request, notice_id: int, decision: str) -> Response:
             back="/reviews",
         )
     rt = request.app.state.runtime
-    client = request.client.host if request.client else None
     try:
         decided = await _desk(request).decide(
             notice_id,
@@ -93,16 +89,7 @@ async def decide(request: Request, notice_id: int, decision: str) -> Response:
             source="console",
         )
     except ReviewRefused as exc:
-        await rt.store.append_audit(
-            AuditEntry(
-                actor=session.name,
-                action="review.refused",
-                source=Source.CONSOLE,
-                notice_id=notice_id,
-                client=client,
-                detail={"reason": str(exc)},
-            )
-        )
+        await audit(request, session.name, "review.refused", notice_id=notice_id, reason=str(exc))
         return page(
             request,
             "refused.html",
@@ -122,15 +109,13 @@ async def decide(request: Request, notice_id: int, decision: str) -> Response:
             message=str(exc),
             back="/reviews",
         )
-    await rt.store.append_audit(
-        AuditEntry(
-            actor=session.name,
-            action=f"review.{decision}",
-            source=Source.CONSOLE,
-            notice_id=notice_id,
-            client=client,
-            detail={"comment": comment, "released": decided.released},
-        )
+    await audit(
+        request,
+        session.name,
+        f"review.{decision}",
+        notice_id=notice_id,
+        comment=comment,
+        released=decided.released,
     )
     if decided.released and rt.worker is not None:
         rt.worker.wake()

@@ -14,13 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from publisher.console.pages import guard, guard_post, page
+from publisher.console.pages import audit, guard, guard_post, page
 from publisher.console.session import Session
 from publisher.documents import DocumentError, decode
 from publisher.errors import InputError, NotFoundError, PublisherError
 from publisher.schedules import uploads, views
 from publisher.schedules.runner import ScheduleRunner, describe
-from publisher.store.people import AuditEntry, Source
 
 router = APIRouter(include_in_schema=False)
 PATH = "/calendar/schedules"
@@ -63,17 +62,7 @@ def _runner(request: Request, session: Session) -> ScheduleRunner:
 
 
 async def _audit(request: Request, session: Session, action: str, **detail: Any) -> None:
-    notice_id = detail.pop("notice_id", None)
-    await request.app.state.runtime.store.append_audit(
-        AuditEntry(
-            actor=session.name,
-            action=action,
-            source=Source.CONSOLE,
-            notice_id=notice_id,
-            client=request.client.host if request.client else None,
-            detail=detail,
-        )
-    )
+    await audit(request, session.name, action, **detail)
 
 
 async def _page(

@@ -14,27 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from channels.portal.lifecycle import in_force_now
 from publisher.cap.intake import take_in
 from publisher.console.compose import evaluate, field_inputs, live_preview
-from publisher.console.pages import guard, guard_post, page
+from publisher.console.pages import audit, guard, guard_post, missing, page
 from publisher.errors import NotFoundError, PublisherError
 from publisher.lifecycle import Lifecycle
-from publisher.store.people import AuditEntry, Source
 
 router = APIRouter(include_in_schema=False)
 WARNING = "weather_warning"
 MAX_CAP_BYTES = 1024 * 1024
-
-
-async def _audit(request: Request, actor: str, action: str, notice_id: int, **detail: Any) -> None:
-    await request.app.state.runtime.store.append_audit(
-        AuditEntry(
-            actor=actor,
-            action=action,
-            source=Source.CONSOLE,
-            notice_id=notice_id,
-            client=request.client.host if request.client else None,
-            detail=detail,
-        )
-    )
 
 
 def _refused(request: Request, session: Any, exc: PublisherError, back: str) -> Response:
@@ -105,44 +91,40 @@ async def cap_in(request: Request) -> Response:
             back="/warnings",
         )
     notice_id = taken.submitted.notice_id
-    await _audit(request, session.name, "warning.cap", notice_id)
+    await audit(request, session.name, "warning.cap", notice_id=notice_id)
     if rt.worker is not None:
         rt.worker.wake()
     return RedirectResponse(f"/notices/{notice_id}?done=submitted", status_code=303)
 
 
-@router.post("/notices/{notice_id}/lift")
-async def lift(request: Request, notice_id: int) -> Response:
+async def _follow_up(request: Request, notice_id: int, relation: str) -> Response:
+    """Lift (解除) or withdraw (撤回) ``notice_id`` with the form's reason."""
     session, form = await guard_post(request, "lifecycle_act")
     rt = request.app.state.runtime
     reason = str(form.get("reason") or "").strip() or None
+    lifecycle = Lifecycle(rt.intake)
+    act = lifecycle.lift if relation == "lift" else lifecycle.withdraw
     try:
-        done = await Lifecycle(rt.intake).lift(
-            notice_id, reason, source="console", actor=session.name
-        )
+        done = await act(notice_id, reason, source="console", actor=session.name)
     except PublisherError as exc:
         return _refused(request, session, exc, f"/notices/{notice_id}")
-    await _audit(request, session.name, "notice.lift", done.notice_id, follows=notice_id)
+    await audit(
+        request, session.name, f"notice.{relation}", notice_id=done.notice_id, follows=notice_id
+    )
     if rt.worker is not None:
         rt.worker.wake()
-    return RedirectResponse(f"/notices/{done.notice_id}?done=lifted", status_code=303)
+    said = "lifted" if relation == "lift" else "withdrawn"
+    return RedirectResponse(f"/notices/{done.notice_id}?done={said}", status_code=303)
+
+
+@router.post("/notices/{notice_id}/lift")
+async def lift(request: Request, notice_id: int) -> Response:
+    return await _follow_up(request, notice_id, "lift")
 
 
 @router.post("/notices/{notice_id}/withdraw")
 async def withdraw(request: Request, notice_id: int) -> Response:
-    session, form = await guard_post(request, "lifecycle_act")
-    rt = request.app.state.runtime
-    reason = str(form.get("reason") or "").strip() or None
-    try:
-        done = await Lifecycle(rt.intake).withdraw(
-            notice_id, reason, source="console", actor=session.name
-        )
-    except PublisherError as exc:
-        return _refused(request, session, exc, f"/notices/{notice_id}")
-    await _audit(request, session.name, "notice.withdraw", done.notice_id, follows=notice_id)
-    if rt.worker is not None:
-        rt.worker.wake()
-    return RedirectResponse(f"/notices/{done.notice_id}?done=withdrawn", status_code=303)
+    return await _follow_up(request, notice_id, "withdraw")
 
 
 def _moment_value(value: Any, zone: Any) -> str:
@@ -160,14 +142,7 @@ async def update_form(request: Request, notice_id: int) -> Response:
     try:
         record = await rt.store.get_notice(notice_id)
     except NotFoundError:
-        return page(
-            request,
-            "missing.html",
-            session,
-            title="没有这条通知",
-            status_code=404,
-            what=f"通知 {notice_id}",
-        )
+        return missing(request, session, f"通知 {notice_id}", "没有这条通知")
     zone = rt.settings.zone
     values: dict[str, Any] = {
         "title": record.title,
@@ -221,14 +196,7 @@ async def update(request: Request, notice_id: int) -> Response:
     try:
         record = await rt.store.get_notice(notice_id)
     except NotFoundError:
-        return page(
-            request,
-            "missing.html",
-            session,
-            title="没有这条通知",
-            status_code=404,
-            what=f"通知 {notice_id}",
-        )
+        return missing(request, session, f"通知 {notice_id}", "没有这条通知")
     follows = {"relation": "updates", "notice_id": notice_id}
     notice, shown, values = await evaluate(request, record.kind, form, follows)
     if notice is not None and form.get("action") == "submit":
@@ -239,7 +207,9 @@ async def update(request: Request, notice_id: int) -> Response:
         except PublisherError as exc:
             shown["errors"].append(str(exc))
         else:
-            await _audit(request, session.name, "notice.update", done.notice_id, follows=notice_id)
+            await audit(
+                request, session.name, "notice.update", notice_id=done.notice_id, follows=notice_id
+            )
             if rt.worker is not None:
                 rt.worker.wake()
             return RedirectResponse(f"/notices/{done.notice_id}?done=updated", status_code=303)

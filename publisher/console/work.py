@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from publisher import kinds
 from publisher.console.compose import field_inputs
-from publisher.console.pages import STATUS_LABELS, guard, guard_post, page
+from publisher.console.pages import STATUS_LABELS, audit, guard, guard_post, missing, page
 from publisher.errors import NotFoundError, PublisherError
 from publisher.lifecycle.present import links_json
 from publisher.queue import manual
@@ -18,7 +18,6 @@ from publisher.review.desk import Desk, with_record
 from publisher.serialize import notice_json
 from publisher.states import CANCELLABLE, RETRYABLE, Status
 from publisher.store.monitor import MonitorFilter
-from publisher.store.people import AuditEntry, Source
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -115,14 +114,7 @@ async def notice_page(request: Request, notice_id: int) -> Response:
     try:
         record = await store.get_notice(notice_id)
     except NotFoundError:
-        return page(
-            request,
-            "missing.html",
-            session,
-            title="没有这条通知",
-            status_code=404,
-            what=f"通知 {notice_id}",
-        )
+        return missing(request, session, f"通知 {notice_id}", "没有这条通知")
     metrics = await store.latest_metrics([d.id for d in record.deliveries])
     shown = notice_json(record, events=True, metrics=metrics)
     shown.update(links_json(await store.notice_links(notice_id)))  # what it follows, and after
@@ -154,9 +146,7 @@ async def act_on_delivery(request: Request, delivery_id: int, action: str) -> Re
     back = str(form.get("back") or "/monitor")
     back = back if back.startswith("/") and not back.startswith("//") else "/monitor"
     if action not in ("retry", "cancel"):
-        return page(
-            request, "missing.html", session, title="没有这个操作", status_code=404, what=action
-        )
+        return missing(request, session, action, "没有这个操作")
     try:
         if action == "retry":
             record = await manual.retry(
@@ -176,15 +166,12 @@ async def act_on_delivery(request: Request, delivery_id: int, action: str) -> Re
             message=str(exc),
             back=back,
         )
-    await rt.store.append_audit(
-        AuditEntry(
-            actor=session.name,
-            action=f"delivery.{action}",
-            source=Source.CONSOLE,
-            notice_id=record.notice_id,
-            delivery_id=record.id,
-            client=request.client.host if request.client else None,
-        )
+    await audit(
+        request,
+        session.name,
+        f"delivery.{action}",
+        notice_id=record.notice_id,
+        delivery_id=record.id,
     )
     sep = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{sep}done={action}", status_code=303)

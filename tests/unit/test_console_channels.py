@@ -50,7 +50,7 @@ async def test_the_channels_page_says_per_account_what_doctor_says(tmp_path: Pat
         assert "今日剩余 1 / 1 次" in _cell(wechat, "quota")
         assert _cell(_row(page, "portal"), "quota") == "—"  # no mass send: nothing to say
         assert "无发布记录" in _cell(wechat, "fresh")
-        assert "尚未运行" in _cell(_row(page, "weibo"), "reach")
+        assert "尚未采集" in _cell(_row(page, "weibo"), "reach")
 
         # three failed sends to WeChat in a row: its breaker opens
         for n in range(3):
