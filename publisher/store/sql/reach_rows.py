@@ -65,9 +65,7 @@ class ReachRowsMixin(SqlCore):
             out: dict[tuple[Any, str], NoticeReachRow] = {}
             for r in found:
                 key = (r[0], r[1])
-                row: NoticeReachRow = (
-                    str(r[0]), r[1], r[2], 1, r[3], r[4], r[values], r[times]
-                )
+                row: NoticeReachRow = (str(r[0]), r[1], r[2], 1, r[3], r[4], r[values], r[times])
                 held = out.get(key)
                 out[key] = row if held is None else _merge(held, row)
             return list(out.values())
