@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from publisher import labels
@@ -92,8 +92,8 @@ class Row(NamedTuple):
 
     @property
     def as_of_raw(self) -> str | datetime | None:
-        times = [t for t in self.times if t is not None]
-        return min(times) if times else None  # ISO text sorts as the times do
+        times: Any = filter(None, self.times)  # all text (SQLite) or all datetimes
+        return min(times, default=None)  # ISO text sorts as the times do
 
     @property
     def as_of(self) -> datetime | None:
