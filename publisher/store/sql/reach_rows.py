@@ -35,11 +35,11 @@ class ReachRowsMixin(SqlCore):
         at = type_coerce(L.observed_at, String)  # the driver's value: text on SQLite
         query = (
             select(
-                func.min(D.notice_id),
-                func.min(D.account),
-                func.min(D.channel),
-                func.min(N.title),
-                func.min(N.kind),
+                D.notice_id,
+                D.account,
+                D.channel,
+                N.title,
+                N.kind,
                 *(func.sum(case((L.metric == m, L.value))) for m in metrics),
                 *(type_coerce(func.min(case((L.metric == m, at))), String) for m in metrics),
             )
@@ -55,11 +55,14 @@ class ReachRowsMixin(SqlCore):
             )
             .group_by(D.posted_at, D.id)  # one row per post, in index order: no sort
         )
+        # The post's and its notice's columns ride along bare: SQLite allows it, PostgreSQL
+        # once both primary keys are grouped by (functional dependency).
+        everywhere = query.group_by(N.id)
         width = len(metrics)
         values, times = slice(5, 5 + width), slice(5 + width, 5 + 2 * width)
 
         def _run(conn: Connection) -> list[NoticeReachRow]:
-            result = conn.execute(query)
+            result = conn.execute(query if conn.dialect.name == "sqlite" else everywhere)
             found = result.cursor.fetchall()  # the driver's tuples: nothing to process
             result.close()
             out: dict[tuple[Any, str], NoticeReachRow] = {}
