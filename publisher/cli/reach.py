@@ -146,9 +146,7 @@ def reach_report_cmd(
         return
     data: bytes
     if fmt == "json":
-        import json
-
-        data = (json.dumps(formats.as_json(result), ensure_ascii=False, indent=2) + "\n").encode()
+        data = formats.json_text(result).encode()  # json.dumps(..., indent=2), but fast
     elif fmt == "csv":
         data = formats.as_csv(result)
         if output is None:

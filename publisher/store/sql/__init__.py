@@ -45,6 +45,7 @@ from publisher.store.sql.outcomes import OutcomesMixin
 from publisher.store.sql.portal import PortalMixin
 from publisher.store.sql.portal_version import PortalVersionMixin
 from publisher.store.sql.reach import ReachMixin
+from publisher.store.sql.reach_rows import ReachRowsMixin  # reach by notice, lean
 from publisher.store.sql.reads import ReadsMixin
 from publisher.store.sql.reviews import ReviewsMixin  # review chain
 from publisher.store.sql.schedules import SchedulesMixin  # recurring schedules
@@ -57,6 +58,7 @@ class SqlStore(
     OutcomesMixin,
     ReadsMixin,
     ReachMixin,
+    ReachRowsMixin,  # reach report by notice, lean (issue 14 bench)
     PortalMixin,
     PortalVersionMixin,
     UsersMixin,
