@@ -34,7 +34,7 @@ from publisher.contract import Clock, MetricSample, PostRef
 from publisher.store.breakers import BreakerReads  # console: breaker state per account
 from publisher.store.collection import CollectionStore  # reach (issue 14)
 from publisher.store.lifecycle import LifecycleStore  # issue 11: follow-ups
-from publisher.store.monitor import MonitorFilter, MonitorRow
+from publisher.store.monitor import ConsoleReads
 from publisher.store.obligations import ObligationStore  # obligations (issue 13)
 from publisher.store.people import AuditEntry, AuditRecord, UserRecord
 from publisher.store.portal import PortalReads
@@ -50,8 +50,8 @@ from publisher.store.records import (
     Outcome,
     Submission,
 )
-from publisher.store.reviews import Decided, Decision, ReviewRecord  # review chain
-from publisher.store.schedules import FireRecord, ScheduleRow
+from publisher.store.reviews import ReviewStore  # review chain
+from publisher.store.schedules import ScheduleStore
 
 
 class Admission(Protocol):
@@ -375,75 +375,6 @@ class AuditStore(Protocol):
         ``limit`` of them."""
 
 
-# -- review chain (publisher/review) -------------------------------------------------------
-
-
-class ReviewStore(Protocol):
-    """Notices held for review, their decisions, release at the last approval, revision;
-    and the people the chain needs (OA ids, holders of a role). See
-    ``publisher/store/sql/reviews.py``; ``tests/contract/test_reviews_store.py`` checks it."""
-
-    async def submit_for_review(
-        self,
-        *,
-        notice: Mapping[str, Any],
-        held: Sequence[NewDelivery],
-        source: str,
-        actor: str,
-        steps: Sequence[Mapping[str, Any]],
-        release_now: bool = False,
-        duplicate_window: timedelta | None = None,
-        warnings: Sequence[str] = (),
-    ) -> Submission:
-        """Store the notice with its review and no delivery (held until the last approval),
-        in one transaction; ``release_now``: the deliveries are inserted at once (fast path).
-        Idempotency and the duplicate guard as :meth:`NoticeStore.submit`."""
-
-    async def decide_review(
-        self,
-        notice_id: int,
-        *,
-        step: int,
-        actor: str,
-        decision: Decision,
-        comment: str | None,
-        required: frozenset[str] | None,
-        fingerprint: str | None = None,
-    ) -> Decided:
-        """Approve or reject the open ``step`` (exactly one of concurrent deciders wins; the
-        last approval releases the held deliveries in the same transaction). Raises
-        NotFoundError, ReviewRefused (own notice, decided already this round), StateError
-        (step no longer open, content changed)."""
-
-    async def revise_review(
-        self,
-        notice_id: int,
-        *,
-        actor: str,
-        notice: Mapping[str, Any],
-        held: Sequence[NewDelivery],
-        steps: Sequence[Mapping[str, Any]],
-        warnings: Sequence[str] = (),
-    ) -> ReviewRecord:
-        """The author replaces an unreleased notice's content: approvals void, next round."""
-
-    async def review_of(self, notice_id: int) -> ReviewRecord | None:
-        """The notice's review, None when it had none."""
-
-    async def open_reviews(self, limit: int = 500) -> list[ReviewRecord]:
-        """Reviews not yet approved, oldest first."""
-
-    async def note_review_told(self, notice_id: int, told: Mapping[str, Any]) -> None:
-        """Remember whom the open step's people were told, or why nobody could be."""
-
-    async def set_oa_id(self, name: str, oa_id: str | None) -> None:
-        """Set or clear a user's OA id. Raises NotFoundError."""
-
-    async def oa_ids(self, names: Iterable[str]) -> dict[str, str]:
-        """The OA ids of the named users that have one."""
-
-    async def holders(self, role: str) -> list[str]:
-        """Enabled users holding ``role``, by name."""
 # --- reports (the annual open-government report): notices published in a period ---
 
 
@@ -468,72 +399,6 @@ class AnnualStore(Protocol):
     ) -> list[PublishedNotice]:
         """The notices whose first posted delivery went out in ``[posted_from, posted_before)``,
         oldest first. A notice never posted is not published and is absent."""
-
-
-class ConsoleReads(Protocol):
-    """What the web console lists beyond the notice store (issue 15)."""
-
-    async def last_posted(self, account: str) -> datetime | None:
-        """When ``account`` last posted anything, or None (never)."""
-
-    async def monitor_rows(self, where: MonitorFilter, limit: int = 50) -> list[MonitorRow]:
-        """Deliveries with their notice's title and kind matching every filter in ``where``,
-        newest first, at most ``limit`` (capped at 200); page on with ``where.before``."""
-
-
-# -- recurring schedules (publisher/schedules) --------------------------------------------------
-class ScheduleStore(Protocol):
-    """Schedules added through the CLI or the API, and every fire of any schedule."""
-
-    async def add_schedule(self, row: ScheduleRow) -> ScheduleRow:
-        """Store a new schedule, stamped with the store's clock. Raises InputError when the
-        name is taken (also when two adds race)."""
-
-    async def list_schedules(self) -> list[ScheduleRow]:
-        """Every stored schedule, by name."""
-
-    async def remove_schedule(self, name: str) -> None:
-        """Remove the schedule (its fires stay on record). Raises NotFoundError."""
-
-    async def claim_schedule_fire(
-        self,
-        schedule: str,
-        fire_time: datetime,
-        runner: str,
-        outcome: str,
-        detail: str | None = None,
-    ) -> bool:
-        """Record the fire with ``outcome``; True for exactly one caller per (schedule, fire
-        time), across processes."""
-
-    async def finish_schedule_fire(
-        self,
-        schedule: str,
-        fire_time: datetime,
-        outcome: str,
-        *,
-        detail: str | None = None,
-        notice_id: int | None = None,
-        data_file: str | None = None,
-    ) -> None:
-        """Set a claimed fire's outcome, stamped ``finished_at`` with the store's clock."""
-
-    async def schedule_fires(
-        self, schedule: str | None = None, since: datetime | None = None, limit: int = 100
-    ) -> list[FireRecord]:
-        """Fires, newest first: of one schedule or of all, with ``fire_time >= since``."""
-
-    async def latest_schedule_fires(self) -> dict[str, FireRecord]:
-        """Each schedule's latest fire (by fire time), by schedule name."""
-
-    async def retake_schedule_fire(
-        self, schedule: str, fire_time: datetime, runner: str, stale_before: datetime
-    ) -> bool:
-        """Take over a fire still ``running`` whose claim is older than ``stale_before`` (its
-        process died mid-fire); True for exactly one caller."""
-
-    async def notice_with_key(self, key: str) -> int | None:
-        """The id of the notice submitted with this idempotency key, if any."""
 
 
 class Store(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,14 @@ class MonitorRow:
     created_at: datetime
     updated_at: datetime
     posted_at: datetime | None
+
+
+class ConsoleReads(Protocol):
+    """What the web console lists beyond the notice store (issue 15)."""
+
+    async def last_posted(self, account: str) -> datetime | None:
+        """When ``account`` last posted anything, or None (never)."""
+
+    async def monitor_rows(self, where: MonitorFilter, limit: int = 50) -> list[MonitorRow]:
+        """Deliveries with their notice's title and kind matching every filter in ``where``,
+        newest first, at most ``limit`` (capped at 200); page on with ``where.before``."""
