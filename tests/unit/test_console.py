@@ -245,3 +245,16 @@ async def test_the_monitor_filters_and_pages(tmp_path: Path) -> None:
         assert rows.text.count("<tr>") == 3 and "<html" not in rows.text
         none = await c.http.get("/monitor?status=failed&partial=1")
         assert "没有符合条件的投递" in none.text
+
+
+async def test_a_duty_officer_s_warning_form_has_the_fast_path_button(tmp_path: Path) -> None:
+    async with console(tmp_path) as c:
+        await c.add_user("duty", Role.DUTY_OFFICER)
+        await c.add_user("li", Role.EDITOR)
+        await c.login("duty")
+        form = await c.http.get("/compose/weather_warning")
+        assert "快速发布（值班）" in form.text and "事后补审" in form.text
+        assert "快速发布" not in (await c.http.get("/compose/general")).text
+        c.logout_locally()
+        await c.login("li")
+        assert "快速发布" not in (await c.http.get("/compose/weather_warning")).text
