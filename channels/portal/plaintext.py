@@ -102,8 +102,9 @@ def xml_chars(text: str) -> str:
 class _Text(HTMLParser):
     """HTML read as the text a browser shows: blocks on their own lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, cells: str = " ") -> None:
         super().__init__(convert_charrefs=True)
+        self.cells = cells  # what stands before each table cell
         self.out: list[str] = []
         self.dropping = 0
         self.lists: list[int | None] = []  # the next number of each open <ol>, None for <ul>
@@ -120,7 +121,7 @@ class _Text(HTMLParser):
             if tag == "pre":
                 self.pre += 1
         elif tag in CELLS:
-            self.out.append(" ")
+            self.out.append(self.cells)
         if tag == "ol":
             start = dict(attrs).get("start") or "1"
             self.lists.append(int(start) if start.isdigit() else 1)
@@ -168,10 +169,21 @@ def _lines(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _html_text(html: str) -> str:
-    reader = _Text()
+def _html_text(html: str, cells: str = " ") -> str:
+    reader = _Text(cells)
     reader.feed(html)
     return _lines(_TAG_SHAPED.sub("", xml_chars(reader.text())))
+
+
+def html_lines(html: str, cells: str = " ") -> list[str]:
+    """HTML as the lines a browser shows (one per paragraph, heading, list item or table
+    row), ``cells`` before each table cell (a row's first cell's is left out)."""
+    first = cells.strip()
+    return [
+        line[len(first) :].lstrip() if first and line.startswith(first) else line
+        for line in _html_text(html, cells).split("\n")
+        if line
+    ]
 
 
 def plain_text(text: str) -> str:

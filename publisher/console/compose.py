@@ -122,15 +122,34 @@ async def compose_form(request: Request, kind: str) -> Response:
     session = await guard(request, "compose")
     if kind not in kinds.NAMES:
         return missing(request, session, kind, "没有这种通知")
+    return form_page(request, session, kind, title=f"撰写：{kinds.label(kind)}")
+
+
+def form_page(
+    request: Request,
+    session: Any,
+    kind: str,
+    *,
+    title: str,
+    values: dict[str, Any] | None = None,
+    shown: dict[str, Any] | None = None,
+    action_url: str | None = None,
+) -> Response:
+    """The compose form of ``kind`` (for a new notice, or an update when ``action_url`` names
+    the update's route), filled with ``values`` and what :func:`evaluate` found."""
+    shown = shown if shown is not None else _empty()
+    extra = {"action_url": action_url} if action_url is not None else {}
     return page(
         request,
         "compose.html",
         session,
-        title=f"撰写：{kinds.label(kind)}",
+        title=title,
         kind=kind,
         inputs=field_inputs(kind),
-        values={},
-        **_empty(),
+        values=values or {},
+        status_code=422 if shown["errors"] else 200,
+        **extra,
+        **shown,
     )
 
 
@@ -253,14 +272,6 @@ async def compose_post(request: Request, kind: str) -> Response:
             if rt.worker is not None:
                 rt.worker.wake()
             return RedirectResponse(f"/notices/{done.notice_id}?done=submitted", status_code=303)
-    return page(
-        request,
-        "compose.html",
-        session,
-        title=f"撰写：{kinds.label(kind)}",
-        kind=kind,
-        inputs=field_inputs(kind),
-        values=values,
-        status_code=422 if shown["errors"] else 200,
-        **shown,
+    return form_page(
+        request, session, kind, title=f"撰写：{kinds.label(kind)}", values=values, shown=shown
     )

@@ -13,7 +13,7 @@ from publisher.console.pages import guard, page
 from publisher.errors import PublisherError
 from publisher.reach import annual, annual_files, charts, formats
 from publisher.reach.annual import annual_period
-from publisher.reach.report import METRICS, period, reach_report
+from publisher.reach.report import METRICS, ReachReport, period, reach_report
 
 router = APIRouter(include_in_schema=False)
 CHARTS = {"time": "各渠道传播趋势", "top": "阅读最多的信息", "kind": "按类别", "month": "按月份"}
@@ -31,6 +31,16 @@ def _period(request: Request) -> tuple[str, str]:
     return q.get("from", ""), q.get("to", "")
 
 
+async def _report(request: Request, by: str) -> ReachReport:
+    """The reach report of the period the query names (default: this month so far).
+    Raises the report's own one-line error for a bad period."""
+    rt = request.app.state.runtime
+    given_from, given_to = _period(request)
+    today = rt.clock.now().astimezone(rt.settings.zone).date()
+    start, end = period(given_from or None, given_to or None, today)
+    return await reach_report(rt.store, start, end, by, rt.settings.zone, rt.clock.now())
+
+
 @router.get("/reach")
 async def dashboard(request: Request) -> Response:
     session = await guard(request, "reach")
@@ -40,8 +50,7 @@ async def dashboard(request: Request) -> Response:
     by = by if by in GROUPS else "channel"
     today = rt.clock.now().astimezone(rt.settings.zone).date()
     try:
-        start, end = period(given_from or None, given_to or None, today)
-        report = await reach_report(rt.store, start, end, by, rt.settings.zone, rt.clock.now())
+        report = await _report(request, by)
     except PublisherError as exc:
         return page(
             request,
@@ -63,7 +72,7 @@ async def dashboard(request: Request) -> Response:
         title="传播数据",
         error=None,
         report=report,
-        chosen={"from": start.isoformat(), "to": end.isoformat(), "by": by},
+        chosen={"from": report.start.isoformat(), "to": report.end.isoformat(), "by": by},
         groups=GROUPS,
         charts=CHARTS,
         metrics=METRICS,
@@ -92,16 +101,12 @@ async def chart(request: Request, chart: str) -> Response:
 @router.get("/reach/export")
 async def export(request: Request) -> Response:
     session = await guard(request, "reach")
-    rt = request.app.state.runtime
-    given_from, given_to = _period(request)
     fmt = request.query_params.get("format", "xlsx")
     by = request.query_params.get("by", "channel")
-    today = rt.clock.now().astimezone(rt.settings.zone).date()
     try:
         if fmt not in ("csv", "xlsx") or by not in GROUPS:
             raise PublisherError(f"不支持的导出方式 {fmt}/{by}")
-        start, end = period(given_from or None, given_to or None, today)
-        report = await reach_report(rt.store, start, end, by, rt.settings.zone, rt.clock.now())
+        report = await _report(request, by)
     except PublisherError as exc:
         return page(
             request,

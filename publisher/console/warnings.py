@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from channels.portal.lifecycle import in_force_now
 from publisher.cap.intake import take_in
-from publisher.console.compose import evaluate, field_inputs, live_preview
+from publisher.console.compose import evaluate, field_inputs, form_page, live_preview
 from publisher.console.pages import audit, guard, guard_post, missing, page
 from publisher.errors import NotFoundError, PublisherError
 from publisher.lifecycle import Lifecycle
@@ -159,21 +159,13 @@ async def update_form(request: Request, notice_id: int) -> Response:
             values[f"f_{entry['name']}"] = _moment_value(value, zone)
         else:
             values[f"f_{entry['name']}"] = str(value)
-    return page(
+    return form_page(
         request,
-        "compose.html",
         session,
+        record.kind,
         title=f"更新：{record.title}",
-        kind=record.kind,
-        inputs=field_inputs(record.kind),
         values=values,
         action_url=f"/notices/{notice_id}/update",
-        errors=[],
-        warnings=[],
-        previews=[],
-        table=None,
-        table_problems=[],
-        table_json="",
     )
 
 
@@ -213,15 +205,12 @@ async def update(request: Request, notice_id: int) -> Response:
             if rt.worker is not None:
                 rt.worker.wake()
             return RedirectResponse(f"/notices/{done.notice_id}?done=updated", status_code=303)
-    return page(
+    return form_page(
         request,
-        "compose.html",
         session,
+        record.kind,
         title=f"更新：{record.title}",
-        kind=record.kind,
-        inputs=field_inputs(record.kind),
         values=values,
+        shown=shown,
         action_url=f"/notices/{notice_id}/update",
-        status_code=422 if shown["errors"] else 200,
-        **shown,
     )

@@ -12,7 +12,7 @@ from publisher.documents import DocumentError, decode
 from publisher.errors import NoticeFormatError
 from publisher.lifecycle.present import links_json
 from publisher.metrics.samples import latest as latest_metrics
-from publisher.notice import notice_schema, parse_notice
+from publisher.notice import NoticeInput, notice_schema, parse_notice
 from publisher.queue import manual
 from publisher.queue.states import Status
 from publisher.review.desk import with_record  # review chain
@@ -52,6 +52,18 @@ def _notice_body() -> dict[str, Any]:
     }
 
 
+async def notice_from_body(request: Request) -> NoticeInput:
+    """The request's body read the way a notice file is: one line naming the field for any
+    problem, NaN and over-long numbers refused by name (submit, update, resubmit)."""
+    try:
+        body = decode(await request.body(), "JSON")
+    except DocumentError as exc:
+        at = f" (第 {exc.line} 行)" if exc.syntax and exc.line is not None else ""
+        problem = f"请求体不是有效的 JSON: {exc.problem}{at}" if exc.syntax else str(exc)
+        raise NoticeFormatError(problem) from None
+    return parse_notice(body)
+
+
 @router.post("/notices", status_code=201, openapi_extra={"requestBody": _notice_body()})
 async def submit_notice(request: Request) -> JSONResponse:
     """Submit a notice (the same fields as a notice file). 201 created, 200 replayed key.
@@ -60,13 +72,7 @@ async def submit_notice(request: Request) -> JSONResponse:
     one line naming the field for any problem, NaN and over-long numbers refused by name.
     """
     rt = runtime(request)
-    try:
-        body = decode(await request.body(), "JSON")
-    except DocumentError as exc:
-        at = f" (第 {exc.line} 行)" if exc.syntax and exc.line is not None else ""
-        problem = f"请求体不是有效的 JSON: {exc.problem}{at}" if exc.syntax else str(exc)
-        raise NoticeFormatError(problem) from None
-    notice = parse_notice(body)
+    notice = await notice_from_body(request)
     done = await rt.intake.submit(notice, source="api", actor=acting(request))
     await audit(request, "notice.submit", notice_id=done.notice_id, replayed=not done.created)
     record = await rt.store.get_notice(done.notice_id)

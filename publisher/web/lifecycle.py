@@ -16,15 +16,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from publisher.documents import DocumentError, decode
-from publisher.errors import NoticeFormatError
 from publisher.lifecycle import Lifecycle
 from publisher.lifecycle.present import links_json
-from publisher.notice import parse_notice
 from publisher.queue.intake import Submitted
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
-from publisher.web.api import RowId, _notice_body
+from publisher.web.api import RowId, _notice_body, notice_from_body
 from publisher.web.auth import acting, audit, authorize
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
@@ -56,13 +53,7 @@ async def _answer(request: Request, action: str, original: int, done: Submitted)
 @router.put("/notices/{notice_id}", status_code=201, openapi_extra={"requestBody": _notice_body()})
 async def update_notice(request: Request, notice_id: RowId) -> JSONResponse:
     """Update a notice: the body is the new notice (as for ``POST /api/notices``)."""
-    try:
-        body = decode(await request.body(), "JSON")
-    except DocumentError as exc:
-        at = f" (第 {exc.line} 行)" if exc.syntax and exc.line is not None else ""
-        problem = f"请求体不是有效的 JSON: {exc.problem}{at}" if exc.syntax else str(exc)
-        raise NoticeFormatError(problem) from None
-    new = parse_notice(body)
+    new = await notice_from_body(request)
     lifecycle = Lifecycle(_runtime(request).intake)
     done = await lifecycle.update(notice_id, new, source="api", actor=acting(request))
     return await _answer(request, "notice.update", notice_id, done)

@@ -19,14 +19,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from publisher.auth.roles import Role
-from publisher.documents import DocumentError, decode
-from publisher.errors import NoticeFormatError
-from publisher.notice import parse_notice
 from publisher.review.desk import Desk, with_record
 from publisher.runtime import Runtime
 from publisher.serialize import notice_json
 from publisher.store.reviews import ReviewRefused
-from publisher.web.api import RowId, _notice_body
+from publisher.web.api import RowId, _notice_body, notice_from_body
 from publisher.web.auth import Caller, acting, audit, authorize
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(authorize)])
@@ -118,11 +115,7 @@ async def reject_notice(request: Request, notice_id: RowId, body: Rejection) -> 
 async def resubmit_notice(request: Request, notice_id: RowId) -> dict[str, Any]:
     """The author's revision of a notice under review or rejected; the chain starts over."""
     rt, desk = _desk(request)
-    try:
-        raw = decode(await request.body(), "JSON")
-    except DocumentError as exc:
-        raise NoticeFormatError(f"请求体不是有效的 JSON: {exc.problem}") from None
-    notice = parse_notice(raw)
+    notice = await notice_from_body(request)
     try:
         await desk.resubmit(notice_id, acting(request), notice, rt.intake, source="api")
     except ReviewRefused as exc:
