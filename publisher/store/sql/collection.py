@@ -13,12 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from publisher.contract import PostRef
 from publisher.errors import NotFoundError
-from publisher.states import Status
 from publisher.store.collection import CollectionHealth, Polled, Reader
 from publisher.store.schema import collection_health, deliveries, metric_polls, oa_readers
 from publisher.store.sql.core import SqlCore
+from publisher.store.sql.reach import post_ref, posted_in
 
 D = deliveries.c
 P = metric_polls.c
@@ -36,32 +35,13 @@ class CollectionMixin(SqlCore):
         self, account: str, posted_after: datetime, posted_before: datetime
     ) -> list[Polled]:
         query = (
-            select(D.id, D.remote_id, D.url, D.idempotency_key, D.posted_at, D.detail, P.polled_at)
+            posted_in(account, posted_after, posted_before)
+            .add_columns(P.polled_at)
             .outerjoin(metric_polls, P.delivery_id == D.id)
-            .where(
-                D.account == account,
-                D.status == Status.POSTED,
-                D.posted_at >= posted_after,
-                D.posted_at <= posted_before,
-            )
-            .order_by(D.id)
         )
 
         def _run(conn: Connection) -> list[Polled]:
-            return [
-                Polled(
-                    PostRef(
-                        delivery_id=r.id,
-                        remote_id=r.remote_id,
-                        url=r.url,
-                        idempotency_key=r.idempotency_key,
-                        posted_at=r.posted_at,
-                        detail=dict(r.detail or {}),
-                    ),
-                    r.polled_at,
-                )
-                for r in conn.execute(query).all()
-            ]
+            return [Polled(post_ref(r), r.polled_at) for r in conn.execute(query).all()]
 
         return await self._read(_run)
 

@@ -37,6 +37,33 @@ U = users.c
 CLICKS, TRACKED_LINK = "clicks", "tracked_link"
 
 
+
+def posted_in(account: str, posted_after: datetime, posted_before: datetime) -> Any:
+    """The account's posted deliveries with ``posted_at`` in the closed range, by id: the
+    columns a :class:`PostRef` needs (extend with ``add_columns``)."""
+    return (
+        select(D.id, D.remote_id, D.url, D.idempotency_key, D.posted_at, D.detail)
+        .where(
+            D.account == account,
+            D.status == Status.POSTED,
+            D.posted_at >= posted_after,
+            D.posted_at <= posted_before,
+        )
+        .order_by(D.id)
+    )
+
+
+def post_ref(r: Any) -> PostRef:
+    """A row of :func:`posted_in` as the reference a channel needs to ask about the post."""
+    return PostRef(
+        delivery_id=r.id,
+        remote_id=r.remote_id,
+        url=r.url,
+        idempotency_key=r.idempotency_key,
+        posted_at=r.posted_at,
+        detail=dict(r.detail or {}),
+    )
+
 class ReachMixin(SqlCore):
     """Metric samples (the store side of reach) and job-run claims (the scheduler's)."""
 
@@ -45,29 +72,10 @@ class ReachMixin(SqlCore):
     ) -> list[PostRef]:
         """The account's posted deliveries with ``posted_at`` in the closed range, oldest first:
         the posts whose numbers are worth asking for now."""
-        query = (
-            select(D.id, D.remote_id, D.url, D.idempotency_key, D.posted_at, D.detail)
-            .where(
-                D.account == account,
-                D.status == Status.POSTED,
-                D.posted_at >= posted_after,
-                D.posted_at <= posted_before,
-            )
-            .order_by(D.id)
-        )
+        query = posted_in(account, posted_after, posted_before)
 
         def _run(conn: Connection) -> list[PostRef]:
-            return [
-                PostRef(
-                    delivery_id=r.id,
-                    remote_id=r.remote_id,
-                    url=r.url,
-                    idempotency_key=r.idempotency_key,
-                    posted_at=r.posted_at,
-                    detail=dict(r.detail or {}),
-                )
-                for r in conn.execute(query).all()
-            ]
+            return [post_ref(r) for r in conn.execute(query).all()]
 
         return await self._read(_run)
 
