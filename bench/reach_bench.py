@@ -6,18 +6,20 @@ one year, each posted to four accounts (portal, weibo, wechat, dingtalk), each p
 ``samples`` metric samples: the portal 30 observations of 阅读, Weibo 10 each of 点赞 转发 评论,
 WeChat 10 each of 阅读 点赞 分享, DingTalk 30 of 阅读, growing over time the way a
 collector sees them. The index on the samples is dropped during the fill and rebuilt after
-(the same DDL), as a bulk load does. ``metric_latest`` (migration 0017: each post's newest
-sample per metric, which the store keeps in step with the samples) is filled with what the
-store would hold. Then ``reach_report`` (what ``publisher report reach`` and
-``GET /api/reports/reach`` run) is timed for the whole year, by channel, kind, month and
-department (``repeat`` runs each, after one warm-up: best and median), and by notice once
-(400,000 rows out), then that report written as table, CSV, JSON and XLSX. Also the annual
+(the same DDL), as a bulk load does. ``post_reach`` (migration 0018: each post's newest
+sample per metric in one row, which the store keeps in step with the samples) is filled with
+what the store would hold. Bodies and rendered texts have a typical size. Then
+``reach_report`` (what ``publisher report reach`` and ``GET /api/reports/reach`` run) is
+timed for the whole year, by channel, kind, month and department (``repeat`` runs each,
+after one warm-up: best and median), and by notice (400,000 rows out; the same), then that
+report written as table, CSV, JSON and XLSX. Also the annual
 report of the year, which reads the same figures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import statistics
 import time
@@ -26,6 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from publisher.store.base import REACH_METRICS as METRICS
 
 TARGET_S = 2.0
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -36,6 +40,11 @@ ACCOUNTS = (  # account, channel, metrics (their samples share the post's sample
     ("wechat", "wechat", ("reads", "likes", "shares")),
     ("dingtalk", "dingtalk", ("reads",)),
 )
+# A notice's body and a delivery's rendered text of a typical size (1 KB, 3.7 KB): a query
+# that read the deliveries' rows (not an index) would pay for them, as it would in use.
+BODY = "各区安全生产监督管理部门：" + "请切实做好汛期安全防范工作，" * 24
+TEXT = "各区安全生产监督管理部门：" + "请切实做好防范工作，" * 120
+RENDERED = json.dumps({"title": "关于做好暴雨防范工作的通知", "text": TEXT}, ensure_ascii=False)
 KINDS = ("general",) * 4 + ("weather_warning",) * 2 + ("approval_list", "penalty_disclosure")
 
 
@@ -69,19 +78,20 @@ def fill(db: Path, notices: int, samples: int, batch: int = 5_000) -> dict[str, 
     gap = timedelta(days=365) / notices
     insert_n = (
         "INSERT INTO notices (id, kind, title, body, fields, urgent, fingerprint, source,"
-        " created_by, created_at) VALUES (?, ?, ?, '正文', ?, 0, ?, 'bench', 'bench', ?)"
+        " created_by, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, 'bench', 'bench', ?)"
     )
     insert_d = (
         "INSERT INTO deliveries (id, notice_id, account, channel, kind, status, priority,"
         " not_before, attempts, max_attempts, lookups, idempotency_key, rendered, remote_id,"
         " created_at, updated_at, posted_at) VALUES"
-        " (?, ?, ?, ?, ?, 'posted', 0, ?, 1, 5, 0, ?, '{}', ?, ?, ?, ?)"
+        " (?, ?, ?, ?, ?, 'posted', 0, ?, 1, 5, 0, ?, ?, ?, ?, ?, ?)"
     )
     has_latest = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='metric_latest'"
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name='post_reach'"
     ).fetchone()
+    columns = ", ".join(f"{m}, {m}_at" for m in METRICS)
     insert_l = (
-        "INSERT INTO metric_latest (delivery_id, metric, value, observed_at) VALUES (?, ?, ?, ?)"
+        f"INSERT INTO post_reach (delivery_id, {columns}) VALUES (?{', ?' * (2 * len(METRICS))})"
     )
     insert_s = (
         "INSERT INTO metric_samples (delivery_id, metric, value, observed_at, source)"
@@ -95,7 +105,7 @@ def fill(db: Path, notices: int, samples: int, batch: int = 5_000) -> dict[str, 
             for i in range(first, min(first + batch, notices)):
                 nid, kind, at = i + 1, KINDS[i % len(KINDS)], start + gap * i
                 fields = '{"color": "橙色"}' if kind == "weather_warning" else "{}"
-                n_rows.append((nid, kind, f"通知{nid}", fields, f"bench-{nid}", _at(at)))
+                n_rows.append((nid, kind, f"通知{nid}", BODY, fields, f"bench-{nid}", _at(at)))
                 for a, (account, channel, metrics) in enumerate(ACCOUNTS):
                     did = i * len(ACCOUNTS) + a + 1
                     key = f"bench-{nid}-{account}"
@@ -109,6 +119,7 @@ def fill(db: Path, notices: int, samples: int, batch: int = 5_000) -> dict[str, 
                             kind,
                             stamp,
                             key,
+                            RENDERED,
                             str(nid),
                             stamp,
                             stamp,
@@ -120,17 +131,26 @@ def fill(db: Path, notices: int, samples: int, batch: int = 5_000) -> dict[str, 
             conn.executemany(insert_d, d_rows)
             conn.executemany(insert_s, s_rows)
             if has_latest:  # what the store keeps: each post's newest sample per metric
-                latest: dict[tuple[int, str], tuple[Any, ...]] = {}
-                for did, metric, value, seen in s_rows:
-                    if (did, metric) not in latest or seen > latest[did, metric][3]:
-                        latest[did, metric] = (did, metric, value, seen)
-                conn.executemany(insert_l, list(latest.values()))
+                conn.executemany(insert_l, _latest(s_rows))
             rows += len(s_rows)
         for _, sql in indexes:
             conn.execute(sql)
     conn.execute("ANALYZE")
     conn.close()
     return {"notices": notices, "deliveries": notices * len(ACCOUNTS), "samples": rows}
+
+
+def _latest(samples: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Each post's row of ``post_reach``: per metric its newest sample's value and time."""
+    newest: dict[int, dict[str, tuple[int, str]]] = {}
+    for did, metric, value, seen in samples:
+        held = newest.setdefault(did, {}).get(metric)
+        if held is None or (seen, value) > (held[1], held[0]):
+            newest[did][metric] = (value, seen)
+    return [
+        (did, *(x for m in METRICS for x in figures.get(m, (None, None))))
+        for did, figures in newest.items()
+    ]
 
 
 def _samples(
@@ -156,8 +176,9 @@ async def _time(url: str, repeat: int) -> dict[str, Any]:
     try:
         for by in ("channel", "kind", "month", "department", "notice"):
             times, cpu, rows = [], [], 0
-            for _ in range(1 + (repeat if by != "notice" else 1)):
+            for _ in range(1 + repeat):
                 t, c = time.perf_counter(), time.process_time()
+                report = None  # the last run's rows are freed before the clock starts
                 report = await reach_report(store, first, last, by, ZONE, clock.now())
                 times.append(time.perf_counter() - t)
                 cpu.append(time.process_time() - c)  # the store's thread is in this process
@@ -229,10 +250,10 @@ def reach_figures(results: dict[str, Any]) -> list[tuple[str, float | None, str,
         unit = f"s, CPU {cpu} s  (target <= {TARGET_S:g})"
         rows.append((f"reach report by {by}, median", value, unit, met))
     notice = found.get("notice", {})
-    best = notice.get("best_s")
+    best = notice.get("median_s")
     rows.append(
         (
-            "reach report by notice (all rows), query and rows",
+            "reach report by notice (all rows), query and rows, median",
             best,
             f"s, CPU {notice.get('cpu_median_s')} s  (target <= {TARGET_S:g})",
             None if best is None else best <= TARGET_S,

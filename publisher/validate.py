@@ -10,6 +10,7 @@ from publisher.textcut import ELLIPSIS, cut
 
 __all__ = ["ELLIPSIS", "fit", "truncate", "violations"]
 
+
 def truncate(text: str, limit: Limit) -> str:
     """Cut to the limit by the channel's measure, at a clause end (see publisher.textcut)."""
     return cut(text, limit.max, limit.measure)

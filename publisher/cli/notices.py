@@ -313,4 +313,3 @@ def preview(
     for w in report.warnings:  # JSON keeps its shape: the warnings go to standard error
         click.echo(f"{'publisher: ' if as_json else ''}警告: {w.describe()}", err=as_json)
     raise SystemExit(EXIT_FAILED if any(i["violations"] for i in result) else EXIT_OK)
-

@@ -348,14 +348,10 @@ def sandbox(ctx: Context, host: str, port: int, state_dir: Path | None) -> None:
 
     settings = ctx.settings(host=host, port=port)
     ctx.guard(lambda: _check_port(host, port))
-    app = SandboxGuard(
-        sandbox_app(state_dir), settings.api_token, settings.listens_beyond_loopback
-    )
+    app = SandboxGuard(sandbox_app(state_dir), settings.api_token, settings.listens_beyond_loopback)
     click.echo(f"沙箱已启动: http://{host}:{port}/", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(
-            app, log_level="warning", access_log=False, **uvicorn_network(settings)
-        )
+        uvicorn.run(app, log_level="warning", access_log=False, **uvicorn_network(settings))
 
 
 def uvicorn_network(settings: Any) -> dict[str, Any]:

@@ -18,12 +18,13 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from publisher import labels
+from publisher.bulk import collector_paused
 from publisher.errors import InputError
 from publisher.render import KIND_LABELS
-from publisher.store.base import REACH_GROUPINGS, NoticeReachRow, ReachGroup, ReachStore
+from publisher.store.base import REACH_GROUPINGS, REACH_METRICS, ReachGroup, ReachStore
 
 # The metrics a report shows, in this order (阅读, 浏览, 点击, 点赞, 转发, 评论, 分享).
-METRICS = ("reads", "views", "clicks", "likes", "reposts", "comments", "shares")
+METRICS = REACH_METRICS
 GROUPINGS = REACH_GROUPINGS
 GROUP_WORDS = {
     "notice": "通知",
@@ -197,10 +198,10 @@ async def reach_report(
     """The report of posts that went out from ``start`` to ``end`` (local days, inclusive)."""
     check_period(start, end, by)
     posted_from, posted_before = _midnight(start, zone), _midnight(end + timedelta(days=1), zone)
-    if by == "notice":  # a year is 400,000 rows: lean tuples, sorted by notice and account
+    if by == "notice":  # a year is 400,000 rows: lean tuples, in order of notice and account
         found = await store.reach_notice_rows(posted_from, posted_before, METRICS)
-        found.sort(key=_notice_order)
-        rows = list(map(Row._make, found))
+        with collector_paused():
+            rows = list(map(Row._make, found))
         return ReachReport(by, start, end, zone, now, tuple(rows))
     months = months_of(start, end, zone) if by == "month" else []
     groups = await store.reach_groups(posted_from, posted_before, by, months)
@@ -220,10 +221,6 @@ def _row(group: ReachGroup) -> Row:
         tuple(f[0] if f else None for f in found),
         tuple(f[1] if f else None for f in found),
     )
-
-
-def _notice_order(row: NoticeReachRow) -> tuple[int, str]:
-    return (int(row[0]), row[1])  # as _order: the key is the notice id
 
 
 def _order(row: Row) -> tuple[int, str, str]:

@@ -233,12 +233,15 @@ class AccountStore(Protocol):
 
 
 REACH_GROUPINGS = ("notice", "channel", "kind", "department", "month")  # reports: department
+# The metrics the reach report shows, in its order (阅读, 浏览, 点击, 点赞, 转发, 评论, 分享); the
+# store keeps each post's latest figure of each (``post_reach``).
+REACH_METRICS = ("reads", "views", "clicks", "likes", "reposts", "comments", "shares")
 
 
 # reach by notice, lean (issue 14 bench): (notice id as text, account, channel, posts, title,
 # kind, per metric asked for: the summed latest values and the oldest of their as-of times
 # (None where no post has a figure; times UTC, naive ISO text on SQLite, aware datetimes on
-# PostgreSQL)).
+# PostgreSQL)). The layout of publisher.reach.report.Row.
 NoticeReachRow = tuple[
     str, str, str, int, str, str, tuple[int | None, ...], tuple[str | datetime | None, ...]
 ]
@@ -280,8 +283,9 @@ class ReachStore(Protocol):
         self, posted_from: datetime, posted_before: datetime, metrics: Sequence[str]
     ) -> list[NoticeReachRow]:
         """Reach per notice and account of the posts in ``[posted_from, posted_before)``, as
-        lean tuples (see :data:`NoticeReachRow`), unordered: what ``reach_groups`` gives by
-        notice, for a year's 400,000 rows."""
+        lean tuples (see :data:`NoticeReachRow`) ordered by notice id, then account (code
+        point order): what ``reach_groups`` gives by notice, for a year's 400,000 rows.
+        ``metrics``: each one of :data:`REACH_METRICS` (else ``ValueError``)."""
 
     async def reach_groups(
         self,

@@ -60,6 +60,7 @@ class PortalNotice:
 
     def _followed(self, relation: str) -> bool:
         return self.followed_by is not None and self.followed_by.get("relation") == relation
+
     drill: bool = False  # drills (issue 11 C): shown on the drills page only
 
     @property

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from publisher.store.base import REACH_METRICS
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
@@ -61,6 +63,8 @@ Id: TypeEngine[int] = BigInteger().with_variant(Integer, "sqlite")  # SQLite: IN
 MAX_ROW_ID = 2**63 - 1  # ids are 64-bit: a larger number names no row (and overflows a query)
 # Deliveries that may hold a portal page: the predicate of the portal's partial indexes.
 PORTAL_PAGES = "channel = 'portal' AND posted_at IS NOT NULL"
+# Posted deliveries: the predicate of the reach report's partial index.
+POSTED_AT = "posted_at IS NOT NULL"
 # Follow-ups only (issue 11): partial, so the planner's statistics see follow-ups, not the
 # many ordinary notices where the column is empty.
 FOLLOW_UPS = "follows_id IS NOT NULL"
@@ -186,8 +190,21 @@ deliveries = Table(
         sqlite_where=text(PORTAL_PAGES),
         postgresql_where=text(PORTAL_PAGES),
     ),
-    # The reach report picks the posts of a period (publisher/store/sql/reach.py).
-    Index("ix_deliveries_posted", "posted_at"),
+    # The reach report picks the posts of a period (publisher/store/sql/reach.py): covering,
+    # so a year's 400,000 posts are read from the index, never from their rows (which hold
+    # the rendered text, kilobytes each); partial, so the queue's writes before a delivery is
+    # posted never touch it (a range on posted_at implies the predicate).
+    Index(
+        "ix_deliveries_posted",
+        "posted_at",
+        "status",
+        "notice_id",
+        "account",
+        "channel",
+        "kind",
+        sqlite_where=text(POSTED_AT),
+        postgresql_where=text(POSTED_AT),
+    ),
 )
 
 events = Table(
@@ -397,12 +414,26 @@ oa_readers = Table(
     Column("nudged_at", UTCDateTime),
 )
 
-# --- reports: each post's latest sample per metric (publisher/store/sql/reach.py) ---
-# Derived from ``metric_samples`` (which stays append-only) and kept in step with it in the
-# same transaction: the newest ``observed_at`` wins, at equal times the larger value. The reach
-# report sums these instead of finding the newest of every post's samples at query time.
-metric_latest = Table(
-    "metric_latest",
+
+# --- reports: each post's latest figure per metric (publisher/store/sql/reach.py) ---
+def _latest_columns() -> list[Column[Any]]:
+    """Per metric: the post's newest sample's value (``reads``) and when it was observed
+    (``reads_at``); both NULL while the post has no sample of it."""
+    return [
+        column
+        for m in REACH_METRICS
+        for column in (Column(m, BigInteger), Column(f"{m}_at", UTCDateTime))
+    ]
+
+
+# One row per post (delivery) that has a sample of any REACH_METRICS, derived from the
+# append-only ``metric_samples`` and kept in step with them in the same transaction: per metric
+# the newest ``observed_at`` wins, at equal times the larger value. The reach report reads one
+# row per post from here (a year is 400,000 posts) instead of finding the newest of every
+# post's samples, or summing one row per post and metric, at query time. A metric outside
+# REACH_METRICS (a plug-in channel's own) stays in the samples only.
+post_reach = Table(
+    "post_reach",
     metadata,
     Column(
         "delivery_id",
@@ -411,9 +442,7 @@ metric_latest = Table(
         primary_key=True,
         autoincrement=False,
     ),
-    Column("metric", String(40), primary_key=True),
-    Column("value", BigInteger, nullable=False),
-    Column("observed_at", UTCDateTime, nullable=False),
+    *_latest_columns(),
 )
 
 

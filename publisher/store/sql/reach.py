@@ -15,15 +15,15 @@ from sqlalchemy.types import String
 
 from publisher.contract import MetricSample, PostRef
 from publisher.states import Status
-from publisher.store.base import REACH_GROUPINGS, ReachGroup
+from publisher.store.base import REACH_GROUPINGS, REACH_METRICS, ReachGroup
 from publisher.store.schema import (
     UTCDateTime,
     deliveries,
     job_runs,
     link_clicks,
-    metric_latest,
     metric_samples,
     notices,
+    post_reach,
     users,
 )
 from publisher.store.sql.core import SqlCore
@@ -32,10 +32,9 @@ D = deliveries.c
 M = metric_samples.c
 N = notices.c
 C = link_clicks.c
-L = metric_latest.c
+R = post_reach.c
 U = users.c
 CLICKS, TRACKED_LINK = "clicks", "tracked_link"
-
 
 
 def posted_in(account: str, posted_after: datetime, posted_before: datetime) -> Any:
@@ -63,6 +62,7 @@ def post_ref(r: Any) -> PostRef:
         posted_at=r.posted_at,
         detail=dict(r.detail or {}),
     )
+
 
 class ReachMixin(SqlCore):
     """Metric samples (the store side of reach) and job-run claims (the scheduler's)."""
@@ -207,41 +207,27 @@ class ReachMixin(SqlCore):
             .subquery("posts")
         )
         # Grouped by (key, account) only: an account has one channel and a notice one title
-        # and kind, so those ride along as min() and the sort stays narrow.
-        groups = [posts.c.key, posts.c.account]
+        # and kind, so those ride along as min() and the sort stays narrow. Each post's latest
+        # figures are one row of post_reach (see _keep_latest), found by its primary key.
         riders = [func.min(posts.c.channel).label("channel")]
         if by == "notice":
             riders += [func.min(posts.c.title).label("title"), func.min(posts.c.kind).label("kind")]
-        # Each post's latest sample per metric is kept in metric_latest (see _keep_latest):
-        # one row per (post, metric) to sum, found by its primary key.
-        figures = (
-            select(
-                *groups,
-                L.metric,
-                func.sum(L.value).label("value"),
-                type_coerce(func.min(L.observed_at), UTCDateTime()).label("as_of"),
+        figures = [
+            column
+            for m in REACH_METRICS
+            for column in (
+                func.sum(R[m]).label(m),
+                type_coerce(func.min(R[f"{m}_at"]), UTCDateTime()).label(f"{m}_at"),
             )
-            .join(metric_latest, L.delivery_id == posts.c.id)
-            .group_by(*groups, L.metric)
+        ]
+        query = (
+            select(posts.c.key, posts.c.account, *riders, func.count().label("posts"), *figures)
+            .select_from(posts.outerjoin(post_reach, R.delivery_id == posts.c.id))
+            .group_by(posts.c.key, posts.c.account)
         )
-        counts = select(*groups, *riders, func.count().label("posts")).group_by(*groups)
 
         def _run(conn: Connection) -> list[ReachGroup]:
-            found: dict[tuple[Any, ...], dict[str, tuple[int, datetime]]] = {}
-            for r in conn.execute(figures).all():
-                found.setdefault((r.key, r.account), {})[r.metric] = (int(r.value), r.as_of)
-            return [
-                ReachGroup(
-                    key=str(r.key),
-                    account=r.account,
-                    channel=r.channel,
-                    posts=int(r.posts),
-                    figures=found.get((r.key, r.account), {}),
-                    title=r.title if by == "notice" else None,
-                    kind=r.kind if by == "notice" else None,
-                )
-                for r in conn.execute(counts).all()
-            ]
+            return [_group(row._mapping, by) for row in conn.execute(query).all()]
 
         return await self._read(_run)
 
@@ -258,6 +244,19 @@ class ReachMixin(SqlCore):
         except IntegrityError:
             return False
         return True
+
+
+def _group(r: Any, by: str) -> ReachGroup:
+    """A row of the grouped query: the figures of the metrics some post has a sample of."""
+    return ReachGroup(
+        key=str(r["key"]),
+        account=r["account"],
+        channel=r["channel"],
+        posts=int(r["posts"]),
+        figures={m: (int(r[m]), r[f"{m}_at"]) for m in REACH_METRICS if r[m] is not None},
+        title=r["title"] if by == "notice" else None,
+        kind=r["kind"] if by == "notice" else None,
+    )
 
 
 def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
@@ -279,29 +278,40 @@ def _group_key(by: str, months: Sequence[tuple[str, datetime]]) -> Any:
 
 
 def _keep_latest(conn: Connection, samples: Sequence[dict[str, Any]]) -> None:
-    """Fold new samples into ``metric_latest`` in the caller's transaction: per (delivery,
+    """Fold new samples into ``post_reach`` in the caller's transaction: per (delivery,
     metric) the newest ``observed_at`` wins, at equal times the larger value (counts only
-    grow), whatever order samples arrive in."""
-    newest: dict[tuple[int, str], dict[str, Any]] = {}
+    grow), whatever order samples arrive in. Metrics outside REACH_METRICS are not kept."""
+    newest: dict[int, dict[str, Any]] = {}
     for sample in samples:
-        key = (sample["delivery_id"], sample["metric"])
-        held = newest.get(key)
+        metric = sample["metric"]
+        if metric not in REACH_METRICS:
+            continue
+        row = newest.get(sample["delivery_id"])
+        if row is None:
+            row = newest[sample["delivery_id"]] = dict.fromkeys(_COLUMNS)
+            row["delivery_id"] = sample["delivery_id"]
         rank = (sample["observed_at"], sample["value"])
-        if held is None or rank > (held["observed_at"], held["value"]):
-            newest[key] = {k: sample[k] for k in ("delivery_id", "metric", "value", "observed_at")}
+        if row[f"{metric}_at"] is None or rank > (row[f"{metric}_at"], row[metric]):
+            row[metric], row[f"{metric}_at"] = sample["value"], sample["observed_at"]
     if not newest:
         return
     upsert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    statement = upsert(metric_latest)
-    fresher = or_(
-        statement.excluded.observed_at > L.observed_at,
-        and_(statement.excluded.observed_at == L.observed_at, statement.excluded.value > L.value),
-    )
+    statement = upsert(post_reach)
+    new = statement.excluded
+    changes = {}
+    for m in REACH_METRICS:
+        at, held_at = new[f"{m}_at"], R[f"{m}_at"]
+        fresher = and_(
+            at.is_not(None),
+            or_(held_at.is_(None), at > held_at, and_(at == held_at, new[m] > R[m])),
+        )
+        # Both sides of every assignment see the row as it was (SQLite and PostgreSQL alike).
+        changes[m] = case((fresher, new[m]), else_=R[m])
+        changes[f"{m}_at"] = case((fresher, at), else_=held_at)
     conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[L.delivery_id, L.metric],
-            set_={"value": statement.excluded.value, "observed_at": statement.excluded.observed_at},
-            where=fresher,
-        ),
+        statement.on_conflict_do_update(index_elements=[R.delivery_id], set_=changes),
         list(newest.values()),
     )
+
+
+_COLUMNS = [c.name for c in post_reach.columns]
