@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import repeat
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -63,7 +64,10 @@ class Figure:
         return labels.metric(self.metric)
 
 
-def utc(raw: str | datetime | None) -> datetime | None:
+At = str | datetime | None  # a figure's as-of time as the store gives it (see utc)
+
+
+def utc(raw: At) -> datetime | None:
     """A figure's as-of time as the store gives it (aware, or naive ISO text in UTC)."""
     if raw is None:
         return None
@@ -72,17 +76,43 @@ def utc(raw: str | datetime | None) -> datetime | None:
 
 
 class Row(NamedTuple):
-    """One row: a group's posts on one channel account. A tuple, built cheaply (a year by
-    notice is 400,000 rows); its :attr:`figures` are made when asked for."""
+    """One row: a group's posts on one channel account. A flat tuple, built cheaply (a year
+    by notice is 400,000 rows, each the database driver's own tuple); its :attr:`values`,
+    :attr:`times` and :attr:`figures` are made when asked for. Per metric (METRICS, in
+    order): the summed latest figure, None for no figure (the channel has none yet), and the
+    oldest as-of among them."""
 
+    notice_id: int | None  # by notice: the notice (``key`` is its text); otherwise None
     key: str  # notice id, kind code, department, "" (by channel), "YYYY-MM" or "YYYY-MM-DD"
     account: str
     channel: str
     posts: int
     title: str | None
     kind: str | None
-    values: tuple[int | None, ...]  # per METRICS: None, no figure (the channel has none yet)
-    times: tuple[str | datetime | None, ...]  # per METRICS: the figure's as-of (see utc)
+    reads: int | None
+    views: int | None
+    clicks: int | None
+    likes: int | None
+    reposts: int | None
+    comments: int | None
+    shares: int | None
+    reads_at: At
+    views_at: At
+    clicks_at: At
+    likes_at: At
+    reposts_at: At
+    comments_at: At
+    shares_at: At
+
+    @property
+    def values(self) -> tuple[int | None, ...]:
+        """The figures' numbers, per METRICS."""
+        return self[7:14]
+
+    @property
+    def times(self) -> tuple[At, ...]:
+        """The figures' as-of times, per METRICS."""
+        return self[14:21]
 
     @property
     def figures(self) -> tuple[Figure, ...]:
@@ -92,7 +122,7 @@ class Row(NamedTuple):
         )
 
     @property
-    def as_of_raw(self) -> str | datetime | None:
+    def as_of_raw(self) -> At:
         times: Any = filter(None, self.times)  # all text (SQLite) or all datetimes
         return min(times, default=None)  # ISO text sorts as the times do
 
@@ -199,30 +229,31 @@ async def reach_report(
     check_period(start, end, by)
     posted_from, posted_before = _midnight(start, zone), _midnight(end + timedelta(days=1), zone)
     if by == "notice":  # a year is 400,000 rows: lean tuples, in order of notice and account
-        found = await store.reach_notice_rows(posted_from, posted_before, METRICS)
+        # The collector is held off while the rows are fetched and made (process-wide, also
+        # in the store's thread), so it looks at the 400,000 rows once, afterwards.
         with collector_paused():
-            rows = list(map(Row._make, found))
-        return ReachReport(by, start, end, zone, now, tuple(rows))
+            found = await store.reach_notice_rows(posted_from, posted_before)
+            rows = tuple(map(tuple.__new__, repeat(Row), found))  # Row._make, in C
+            del found
+        return ReachReport(by, start, end, zone, now, rows)
     months = months_of(start, end, zone) if by == "month" else []
     groups = await store.reach_groups(posted_from, posted_before, by, months)
-    rows = sorted((_row(g) for g in groups), key=_order)
-    return ReachReport(by, start, end, zone, now, tuple(rows))
+    ordered = sorted((_row(g) for g in groups), key=_order)
+    return ReachReport(by, start, end, zone, now, tuple(ordered))
 
 
 def _row(group: ReachGroup) -> Row:
     found = [group.figures.get(m) for m in METRICS]
-    return Row(
-        group.key,
-        group.account,
-        group.channel,
-        group.posts,
-        group.title,
-        group.kind,
-        tuple(f[0] if f else None for f in found),
-        tuple(f[1] if f else None for f in found),
-    )
+    values = tuple(f[0] if f else None for f in found)
+    times = tuple(f[1] if f else None for f in found)
+    lead = (None, group.key, group.account, group.channel, group.posts, group.title, group.kind)
+    return Row._make((*lead, *values, *times))
 
 
 def _order(row: Row) -> tuple[int, str, str]:
     number = int(row.key) if row.key.isdigit() else 0
     return (number, row.key, row.account)
+
+
+if Row._fields[7:] != (*METRICS, *(f"{m}_at" for m in METRICS)):  # the store's layout too
+    raise RuntimeError("Row's figures are not METRICS in order")

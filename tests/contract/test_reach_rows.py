@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from test_reach_store import post_all
 
 from publisher.contract import MetricSample
-from publisher.reach.report import METRICS, utc
+from publisher.reach.report import METRICS, Row, utc
 from publisher.store import SqlStore, upgrade
 from publisher.store.migrate import alembic_config
 from publisher.store.schema import deliveries
@@ -53,11 +53,16 @@ async def test_notice_rows_match_the_grouped_report(store: SqlStore) -> None:
         )
     )
     end = start + timedelta(days=1)
-    rows = await store.reach_notice_rows(start, end, METRICS)
+    rows = await store.reach_notice_rows(start, end)
+    rows = [Row._make(r) for r in rows]  # the report's layout
     got = {
-        (r[0], r[1]): (
-            r[3],
-            {m: (v, utc(t)) for m, v, t in zip(METRICS, r[6], r[7], strict=True) if v is not None},
+        (r.key, r.account): (
+            r.posts,
+            {
+                m: (v, utc(t))
+                for m, v, t in zip(METRICS, r.values, r.times, strict=True)
+                if v is not None
+            },
         )
         for r in rows
     }
@@ -67,11 +72,11 @@ async def test_notice_rows_match_the_grouped_report(store: SqlStore) -> None:
         (str(second), "portal"): (1, {"reads": (4, t3)}),
         (str(second), "weibo"): (1, {}),  # posted, no figure yet: nothing, not 0
     }
-    keys = [(r[0], r[1]) for r in rows]  # by notice id, then account
-    assert keys == sorted(keys, key=lambda k: (int(k[0]), k[1])) and len(set(keys)) == len(keys)
+    keys = [(r.notice_id, r.account) for r in rows]  # by notice id, then account
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
     for r in rows:  # no figure is (None, None); the rest carry their time
-        assert all((v is None) == (t is None) for v, t in zip(r[6], r[7], strict=True))
-        assert isinstance(r[0], str) and r[4] and r[5]  # title, kind
+        assert all((v is None) == (t is None) for v, t in zip(r.values, r.times, strict=True))
+        assert r.key == str(r.notice_id) and r.title and r.kind
     grouped = await store.reach_groups(start, end, "notice")
     assert got == {
         (g.key, g.account): (
@@ -80,8 +85,8 @@ async def test_notice_rows_match_the_grouped_report(store: SqlStore) -> None:
         )
         for g in grouped
     }
-    assert third not in {int(r[0]) for r in rows}
-    assert await store.reach_notice_rows(end, end + timedelta(days=1), METRICS) == []
+    assert third not in {r.notice_id for r in rows}
+    assert await store.reach_notice_rows(end, end + timedelta(days=1)) == []
 
 
 async def test_each_metric_of_a_post_keeps_its_own_newest_figure(store: SqlStore) -> None:
@@ -100,9 +105,13 @@ async def test_each_metric_of_a_post_keeps_its_own_newest_figure(store: SqlStore
     await store.add_metric_samples([s("comments", 2, t3), s("reposts", 4, t3)])
     await store.add_metric_samples([s("comments", 3, t3), s("comments", 1, t3)])  # equal times
     await store.add_metric_samples([s("favourites", 9, t3)])  # not a report metric
-    rows = await store.reach_notice_rows(start, start + timedelta(days=1), METRICS)
-    (row,) = rows
-    got = {m: (v, utc(t)) for m, v, t in zip(METRICS, row[6], row[7], strict=True) if v is not None}
+    rows = await store.reach_notice_rows(start, start + timedelta(days=1))
+    (row,) = [Row._make(r) for r in rows]
+    got = {
+        m: (v, utc(t))
+        for m, v, t in zip(METRICS, row.values, row.times, strict=True)
+        if v is not None
+    }
     assert got == {"likes": (5, t2), "reposts": (4, t3), "comments": (3, t3)}
     assert (await store.latest_metrics([post]))[post]["favourites"] == 9  # the sample is kept
 
@@ -122,7 +131,7 @@ async def test_migration_0018_carries_the_latest_figures_both_ways(store: SqlSto
         ]
     )
     end = start + timedelta(days=1)
-    before = await store.reach_notice_rows(start, end, METRICS)
+    before = await store.reach_notice_rows(start, end)
 
     def latest(conn: Connection) -> set[tuple[object, ...]]:
         query = text("SELECT delivery_id, metric, value, observed_at FROM metric_latest")
@@ -135,4 +144,4 @@ async def test_migration_0018_carries_the_latest_figures_both_ways(store: SqlSto
         (posts["weibo"], "reposts", 3, t2),
     }
     assert await upgrade(store) == ["0018"]
-    assert await store.reach_notice_rows(start, end, METRICS) == before
+    assert await store.reach_notice_rows(start, end) == before

@@ -1,18 +1,18 @@
 """The reach report by notice, lean: one row per notice and account is up to 400,000 rows a
 year. They come from one query that reads the period's posts from a covering index and each
-post's row of ``post_reach`` (nothing summed per metric), as the driver's tuples with no
-per-row datetime parsing, then sorted and turned into rows by C-level maps and zips; two
-posts of one notice on one account (a repost) are merged here."""
+post's row of ``post_reach`` (nothing summed per metric), as the driver's own tuples, already
+in the report's layout (no per-row Python: no datetime parsing, no regrouping), sorted by a
+C-level key; two posts of one notice on one account (a repost, rare) are merged here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from itertools import islice, repeat
+from itertools import islice
 from operator import eq, itemgetter
 from typing import Any
 
-from sqlalchemy import select, type_coerce
+from sqlalchemy import cast, literal_column, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import String
 
@@ -25,32 +25,34 @@ from publisher.store.sql.core import SqlCore
 D = deliveries.c
 N = notices.c
 R = post_reach.c
+WIDTH = len(REACH_METRICS)
+VALUES, TIMES = slice(7, 7 + WIDTH), slice(7 + WIDTH, 7 + 2 * WIDTH)  # see NoticeReachRow
+_KEY = itemgetter(0, 2)  # (notice id, account)
 
 
 class ReachRowsMixin(SqlCore):
     """Reach per notice and channel account, as tuples (see :data:`NoticeReachRow`)."""
 
     async def reach_notice_rows(
-        self, posted_from: datetime, posted_before: datetime, metrics: Sequence[str]
+        self, posted_from: datetime, posted_before: datetime
     ) -> list[NoticeReachRow]:
         """Per notice and account with posts in ``[posted_from, posted_before)``: the sum of
-        each post's latest sample of each of ``metrics`` (each one of ``REACH_METRICS``) and
-        the oldest of those samples' times (None, None where no post has one). Times are UTC:
-        on SQLite the stored naive ISO text, on PostgreSQL aware datetimes. Ordered by notice
-        id, then account (by code point, as Python sorts)."""
-        unknown = [m for m in metrics if m not in REACH_METRICS]
-        if unknown:
-            raise ValueError(f"no such report metric: {', '.join(unknown)}")
+        each post's latest sample of each of ``REACH_METRICS`` and the oldest of those
+        samples' times (None, None where no post has one). Times are UTC: on SQLite the
+        stored naive ISO text, on PostgreSQL aware datetimes. Ordered by notice id, then
+        account (by code point, as Python sorts)."""
         query = (
             select(
                 D.notice_id,
+                cast(D.notice_id, String),
                 D.account,
                 D.channel,
+                literal_column("1"),  # posts
                 N.title,
                 N.kind,
-                *(R[m] for m in metrics),
+                *(R[m] for m in REACH_METRICS),
                 # the driver's value: text on SQLite, as the report's writers expect
-                *(type_coerce(R[f"{m}_at"], String) for m in metrics),
+                *(type_coerce(R[f"{m}_at"], String) for m in REACH_METRICS),
             )
             .select_from(
                 deliveries.join(notices, N.id == D.notice_id).outerjoin(
@@ -63,67 +65,33 @@ class ReachRowsMixin(SqlCore):
                 D.posted_at < posted_before,
             )
         )
-        width = len(metrics)
-        values, times = _pick(5, width), _pick(5 + width, width)
 
         def _run(conn: Connection) -> list[NoticeReachRow]:
             with collector_paused():
                 result = conn.execute(query)
-                found = list(result.cursor.fetchall())  # the driver's tuples: nothing to process
+                found = list(result.cursor.fetchall())  # the driver's tuples: the rows
                 result.close()
                 # By notice id, then account in code point order (whatever the database's
-                # collation); the posts come in the index's order of posting, nearly sorted.
+                # collation); they come in the index's order of posting, nearly sorted.
                 found.sort(key=_KEY)
                 keys = list(map(_KEY, found))
-                if any(map(eq, keys, islice(keys, 1, None))):  # a repost: rare
-                    return _merged(found, values, times)
-
-                def column(i: int) -> Iterator[Any]:
-                    return map(itemgetter(i), found)
-
-                return list(
-                    zip(
-                        map(str, column(0)),
-                        column(1),
-                        column(2),
-                        repeat(1, len(found)),
-                        column(3),
-                        column(4),
-                        map(values, found),
-                        map(times, found),
-                        strict=True,
-                    )
-                )
+                if any(map(eq, keys, islice(keys, 1, None))):  # a repost
+                    found = _merged(found)
+                del keys  # freed while paused: the collector need not look at them
+            return found
 
         return await self._read(_run)
 
 
-_KEY = itemgetter(0, 1)  # (notice id, account)
-
-
-def _pick(start: int, width: int) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    """A row's ``width`` columns from ``start`` on, as a tuple (itemgetter: C, no slice)."""
-    if width > 1:
-        return itemgetter(*range(start, start + width))
-    return lambda r: tuple(r[start : start + width])
-
-
-def _merged(
-    found: list[Any],
-    values: Callable[[Any], tuple[Any, ...]],
-    times: Callable[[Any], tuple[Any, ...]],
-) -> list[NoticeReachRow]:
+def _merged(found: Sequence[Any]) -> list[NoticeReachRow]:
     """The rows (sorted by notice and account) with the posts of one notice on one account
-    (a repost) merged into one row."""
+    merged into one row: their posts counted, figures summed, the older as-of kept."""
     out: list[NoticeReachRow] = []
-    held: Any = None
-    for r in found:
-        row: NoticeReachRow = (str(r[0]), r[1], r[2], 1, r[3], r[4], values(r), times(r))
-        if held is not None and _KEY(r) == _KEY(held):
+    for row in found:
+        if out and _KEY(out[-1]) == _KEY(row):
             out[-1] = _merge(out[-1], row)
         else:
             out.append(row)
-        held = r
     return out
 
 
@@ -131,9 +99,10 @@ def _merge(a: NoticeReachRow, b: NoticeReachRow) -> NoticeReachRow:
     """Two posts of one notice on one account (a repost): sums, and the older as-of."""
     values = tuple(
         x if y is None else y if x is None else int(x) + int(y)
-        for x, y in zip(a[6], b[6], strict=True)
+        for x, y in zip(a[VALUES], b[VALUES], strict=True)
     )
     times = tuple(
-        x if y is None else y if x is None else min(x, y) for x, y in zip(a[7], b[7], strict=True)
+        x if y is None else y if x is None else min(x, y)
+        for x, y in zip(a[TIMES], b[TIMES], strict=True)
     )
-    return (a[0], a[1], a[2], a[3] + b[3], a[4], a[5], values, times)
+    return (*a[:4], a[4] + b[4], *a[5:7], *values, *times)
