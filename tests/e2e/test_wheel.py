@@ -55,8 +55,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     base = tmp_path_factory.mktemp("wheel")
     env = clean_env(base)
     dist = base / "dist"
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
-        base, env)
+    run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
+        base,
+        env,
+    )
     wheels = list(dist.glob("publisher-*.whl"))
     assert len(wheels) == 1
     names = zipfile.ZipFile(wheels[0]).namelist()
@@ -82,12 +85,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 def test_preview_from_a_wheel_outside_the_repository(installed: tuple[Path, Path]) -> None:
     bin_dir, work = installed
-    out = run([str(bin_dir / "publisher"), "preview", "warning.json", "--channel", "weibo"],
-              work, clean_env(work))
+    out = run(
+        [str(bin_dir / "publisher"), "preview", "warning.json", "--channel", "weibo"],
+        work,
+        clean_env(work),
+    )
     assert "暴雨" in out and "橙色" in out
     # the package really came from the venv, not from this checkout
-    where = run([str(bin_dir / "python"), "-c", "import publisher; print(publisher.__file__)"],
-                work, clean_env(work))
+    where = run(
+        [str(bin_dir / "python"), "-c", "import publisher; print(publisher.__file__)"],
+        work,
+        clean_env(work),
+    )
     assert str(ROOT) not in where
 
 
@@ -95,9 +104,14 @@ def test_check_from_a_wheel_uses_the_shipped_word_lists(installed: tuple[Path, P
     bin_dir, work = installed
     bad = dict(WARNING, title="中华人民共合国暴雨橙色预警")
     (work / "bad.json").write_text(json.dumps(bad, ensure_ascii=False), "utf-8")
-    done = subprocess.run([str(bin_dir / "publisher"), "check", "bad.json", "--no-links"],
-                          cwd=work, env=clean_env(work), capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [str(bin_dir / "publisher"), "check", "bad.json", "--no-links"],
+        cwd=work,
+        env=clean_env(work),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2, done.stderr
     assert "中华人民共合国 疑为 中华人民共和国" in done.stdout
 
@@ -109,7 +123,11 @@ def test_serve_posts_a_notice_from_a_wheel(installed: tuple[Path, Path]) -> None
     log = (work / "serve.log").open("wb")
     proc = subprocess.Popen(
         [str(bin_dir / "publisher"), "serve", "--port", str(port)],
-        cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -124,8 +142,19 @@ def test_serve_posts_a_notice_from_a_wheel(installed: tuple[Path, Path]) -> None
                 assert time.monotonic() < deadline, (work / "serve.log").read_text()
                 time.sleep(0.3)
             env["PUBLISHER_PORT"] = str(port)
-            out = run([str(bin_dir / "publisher"), "notice", "submit", "warning.json",
-                       "--wait", "60", "--json"], work, env)
+            out = run(
+                [
+                    str(bin_dir / "publisher"),
+                    "notice",
+                    "submit",
+                    "warning.json",
+                    "--wait",
+                    "60",
+                    "--json",
+                ],
+                work,
+                env,
+            )
             shown = json.loads(out)
             statuses = {d["channel"]: d["status"] for d in shown["deliveries"]}
             assert statuses == dict.fromkeys(("portal", "weibo", "wechat", "oa"), "posted")

@@ -32,7 +32,6 @@ def test_times_are_shown_on_the_bureaus_clock() -> None:
     assert labels.when(None, SHANGHAI) == ""
 
 
-
 def test_reach_figures_are_named_in_chinese_and_an_unknown_one_as_it_is() -> None:
     codes = ("reads", "views", "likes", "reposts", "comments", "shares", "clicks")
     words = ["阅读", "浏览", "点赞", "转发", "评论", "分享", "点击"]
