@@ -403,7 +403,8 @@ _MARKER = re.compile(r'"\\u0000(\d+)\\u0000"')  # a marker as json.dumps writes 
 
 def as_xlsx(report: ReachReport) -> bytes:
     """The workbook, written by openpyxl's write-only (streaming) worksheet: the column
-    widths and the frozen header are set before the rows."""
+    widths and the frozen header are set before the rows. A text starting with "=" (a title)
+    stays text, never a formula, as in the portal's table downloads."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
@@ -423,7 +424,10 @@ def as_xlsx(report: ReachReport) -> bytes:
         cell.alignment = Alignment(horizontal="center")
         header.append(cell)
     sheet.append(header)
-    columns = [list(map({None: NONE}.get, c, c)) for c in _columns(report, False)]
+    columns: list[list[Any]] = [list(map({None: NONE}.get, c, c)) for c in _columns(report, False)]
+    for i in range(len(columns) - len(METRICS) - 2):  # the lead texts, account, channel type
+        if any(map(_formula_like, set(columns[i]))):
+            columns[i] = [_text_cell(sheet, v) if _formula_like(v) else v for v in columns[i]]
     for row in zip(*columns, strict=True):
         sheet.append(row)
     sheet.append([])
@@ -432,3 +436,15 @@ def as_xlsx(report: ReachReport) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _formula_like(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > 1 and value.startswith("=")  # (openpyxl's)
+
+
+def _text_cell(sheet: Any, text: str) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"  # text, though it starts with "=" (openpyxl would make a formula)
+    return cell

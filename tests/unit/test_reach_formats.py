@@ -35,6 +35,7 @@ TITLES = [
     "",
     None,
     "很长的标题" * 20,
+    "=1+1",
 ]
 ACCOUNTS = [("门户,主站", "portal"), ("weibo", "weibo"), ("自定义", "my_channel")]
 TEXT_TIMES = [  # as SQLite gives them (UTC), and other ISO forms utc() reads
@@ -226,6 +227,8 @@ def test_the_workbook_keeps_numbers_widths_header_and_notes() -> None:
     assert first["标题"] == TITLES[0] and first["数据截至"] == "2025-06-01 16:15:00"
     assert got[5][-1] == "—"  # no figure at all: no time either
     assert {line[1] or "" for line in got[18:24]} == {""}  # no title: an empty cell
+    formula = sheet.cell(len(cells) - 1, 2)  # "=1+1": text, as the title reads, not 2
+    assert (formula.value, formula.data_type) == ("=1+1", "s")
     notes = len(cells) + 3  # one empty row under the table, then the notes
     assert sheet.cell(notes - 1, 1).value is None
     assert sheet.cell(notes, 1).value == formats.title(found)
