@@ -20,9 +20,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from itertools import cycle, filterfalse, islice, repeat
 from json.encoder import encode_basestring
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from publisher import labels
@@ -171,8 +172,13 @@ def _columns(report: ReachReport, shown: bool) -> list[list[Any]]:
     ]
 
 
-def _as_of_raw(rows: Iterable[Row]) -> Iterable[Any]:
-    return map(attrgetter("as_of_raw"), rows)
+def _as_of_raw(rows: Iterable[Row]) -> list[Any]:
+    """Each row's :attr:`Row.as_of_raw`, the oldest of its figures' times, with no Python
+    function called per row."""
+    return list(map(_OLDEST, map(filter, repeat(None), map(itemgetter(7), rows))))
+
+
+_OLDEST = partial(min, default=None)
 
 
 _WIDTHS = _Memo(lambda c: 2 if unicodedata.east_asian_width(c) in "WF" else 1)
@@ -268,8 +274,6 @@ def as_json(report: ReachReport) -> dict[str, Any]:
 
 def _stamp(raw: Any) -> str:
     """A figure's as-of as JSON gives it: ISO, UTC, seconds (``utc(raw).isoformat(...)``)."""
-    if isinstance(raw, str) and _SQLITE_TIME.fullmatch(raw):  # UTC already: just the form
-        return f"{raw[:10]}T{raw[11:19]}+00:00"
     return _naive_utc(raw).isoformat(timespec="seconds") + "+00:00"
 
 
