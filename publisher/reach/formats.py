@@ -7,7 +7,7 @@ with column widths set; CSV is UTF-8 with a BOM so that Excel reads the Chinese.
 
 A year by notice is 400,000 rows, so the writers work column by column: each distinct value
 (a title, a number, a time) is turned into text once, and rows are put together by C code
-(``map``, ``str.format``, ``csv.writer.writerows``) rather than a Python loop per row.
+(``map``, ``str.format``, ``join``) rather than by a Python loop per row.
 """
 
 from __future__ import annotations
