@@ -146,7 +146,7 @@ def reach_report_cmd(
         return
     data: bytes
     if fmt == "json":
-        data = formats.json_text(result).encode()  # json.dumps(..., indent=2), but fast
+        data = formats.json_file(result)  # json.dumps(..., indent=2), but fast
     elif fmt == "csv":
         data = formats.as_csv(result)
         if output is None:

@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import io
 import json
+import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,13 +18,15 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from console_helpers import console
 from openpyxl import load_workbook
 
 from channels.webhook import WebhookAdapter
 from publisher import registry
+from publisher.auth.roles import Role
 from publisher.contract import Capabilities, MetricSample, PostRef
 from publisher.notice import parse_notice
-from publisher.reach import formats
+from publisher.reach import annual_files, formats
 from publisher.reach.report import reach_report
 from publisher.runtime import Runtime
 from publisher.settings import load_settings
@@ -281,6 +284,51 @@ async def test_the_api_report(seeded: Any, clock: FakeClock) -> None:
                 refused = await http.get(query.replace("from=2026-10-01", "") + bad)
                 assert refused.status_code == 422, bad
                 assert "error" in refused.json()
+
+
+def _spy(threads: dict[str, int], name: str, write: Any) -> Any:
+    def spied(*args: Any) -> Any:
+        threads[name] = threading.get_ident()
+        return write(*args)
+
+    return spied
+
+
+async def test_reports_are_written_off_the_event_loop(
+    seeded: Any, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year by notice takes seconds to write: the API and the console write reports in a
+    worker thread, so the portal and the warnings API go on answering meanwhile."""
+    threads: dict[str, int] = {}
+    for name in ("compact_json", "as_csv", "as_xlsx"):
+        monkeypatch.setattr(formats, name, _spy(threads, name, getattr(formats, name)))
+    monkeypatch.setattr(annual_files, "render", _spy(threads, "annual", annual_files.render))
+    settings, _ = seeded
+    rt = await Runtime.open(settings, clock=clock)
+    app = create_app(settings, runtime=rt, run_worker_in_process=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            query = "/api/reports/reach?from=2026-10-01&to=2026-11-30&by=notice"
+            as_json = await http.get(query)
+            assert as_json.headers["content-type"] == "application/json"
+            expected = formats.as_json(await report(settings, "notice", clock))
+            assert as_json.json() == expected and len(expected["rows"]) == 6
+            for fmt in ("csv", "xlsx"):
+                assert (await http.get(f"{query}&format={fmt}")).status_code == 200
+            assert (await http.get("/api/reports/annual?year=2026")).status_code == 200
+            api = set(threads)
+    threads.clear()
+    async with console(tmp_path) as c:  # (its own database, publisher.db)
+        await c.add_user("comms", Role.COMMS_OFFICER)
+        await c.login("comms")
+        for fmt in ("csv", "xlsx"):
+            exported = await c.http.get(f"/reach/export?format={fmt}&by=notice")
+            assert exported.status_code == 200, exported.text[:300]
+        assert (await c.http.get("/reach/annual?year=2026&format=docx")).status_code == 200
+    assert api == {"compact_json", "as_csv", "as_xlsx", "annual"}
+    assert set(threads) == {"as_csv", "as_xlsx", "annual"}  # the console's
+    assert threading.get_ident() not in threads.values()
 
 
 class CountingHook(WebhookAdapter):
