@@ -141,14 +141,14 @@ def _columns(report: ReachReport, shown: bool) -> list[list[Any]]:
     def column(index: int) -> list[Any]:
         return list(map(itemgetter(index), rows))
 
-    keys, by = column(0), report.by
+    keys, by = column(KEY), report.by
     lead: list[list[Any]] = []
     if by == "notice":
-        titles = column(4)
+        titles = column(TITLE)
         number = keys if shown else list(map(_Memo(int).__getitem__, keys))
         lead += [number, list(map({None: ""}.get, titles, titles))]  # title or ""
     if by in ("notice", "kind"):  # Row.kind_label: the kind's label (by kind: the key's)
-        codes = column(5)
+        codes = column(KIND)
         if None in codes:
             codes = [key if code is None else code for code, key in zip(codes, keys, strict=True)]
         lead.append(list(map(KIND_LABELS.get, codes, codes)))
@@ -156,16 +156,16 @@ def _columns(report: ReachReport, shown: bool) -> list[list[Any]]:
         lead.append([key or NO_DEPARTMENT for key in keys])
     elif by == "month":
         lead.append(keys)
-    channels, values = column(2), column(6)
-    numbers: list[Iterable[Any]] = [column(3)]
-    numbers += (map(itemgetter(i), values) for i in range(len(METRICS)))
+    channels = column(CHANNEL)
+    numbers: list[Iterable[Any]] = [column(POSTS)]
+    numbers += (map(itemgetter(VALUES + i), rows) for i in range(len(METRICS)))
     if shown:
         text = _Memo(_shown).__getitem__  # int -> str, None -> "—"
         numbers = [map(text, n) for n in numbers]
     times = _LocalTimes(report.zone, NONE if shown else None).__getitem__
     return [
         *lead,
-        column(1),
+        column(ACCOUNT),
         list(map(CHANNEL_TYPES.get, channels, channels)),
         *map(list, numbers),
         list(map(times, _as_of_raw(rows))),
@@ -175,10 +175,17 @@ def _columns(report: ReachReport, shown: bool) -> list[list[Any]]:
 def _as_of_raw(rows: Iterable[Row]) -> list[Any]:
     """Each row's :attr:`Row.as_of_raw`, the oldest of its figures' times, with no Python
     function called per row."""
-    return list(map(_OLDEST, map(filter, repeat(None), map(itemgetter(7), rows))))
+    return list(map(_OLDEST, map(filter, repeat(None), map(_TIMES, rows))))
 
 
 _OLDEST = partial(min, default=None)
+# Where a Row's cells are (it is flat: lead, then METRICS' values, then their times).
+_AT = {name: i for i, name in enumerate(Row._fields)}
+KEY, ACCOUNT, CHANNEL, POSTS, TITLE, KIND = (
+    _AT[n] for n in ("key", "account", "channel", "posts", "title", "kind")
+)
+VALUES, TIMES = _AT[METRICS[0]], _AT[f"{METRICS[0]}_at"]
+_TIMES = itemgetter(slice(TIMES, TIMES + len(METRICS)))  # Row.times, in C
 
 
 _WIDTHS = _Memo(lambda c: 2 if unicodedata.east_asian_width(c) in "WF" else 1)
@@ -365,15 +372,15 @@ def _json_rows(report: ReachReport, options: dict[str, Any]) -> Iterator[bytes]:
     quoted = _Memo(lambda text: encode_basestring(text).encode(), {None: b"null"}).__getitem__
     number = _Memo(lambda n: str(int(n)).encode(), {None: b"null"}).__getitem__
     stamp = _Memo(lambda raw: encode_basestring(_stamp(raw)).encode(), {None: b"null"})
-    keys, values, times = column(0), column(6), column(7)
+    keys = column(KEY)
     columns: dict[str, Iterable[bytes]] = {
         "key": map(quoted, keys),
         "notice_id": map(number, keys),
-        "title": map(quoted, column(4)),
-        "kind": map(quoted, column(5)),
-        "account": map(quoted, column(1)),
-        "channel": map(quoted, column(2)),
-        "posts": map(number, column(3)),
+        "title": map(quoted, column(TITLE)),
+        "kind": map(quoted, column(KIND)),
+        "account": map(quoted, column(ACCOUNT)),
+        "channel": map(quoted, column(CHANNEL)),
+        "posts": map(number, column(POSTS)),
         "as_of": map(stamp.__getitem__, _as_of_raw(rows)),
     }
     fields: list[Iterable[bytes]] = []
@@ -388,8 +395,8 @@ def _json_rows(report: ReachReport, options: dict[str, Any]) -> Iterator[bytes]:
             sample[name] = marker(columns[name])
             continue
         for i, figure in enumerate(sample["figures"].values()):  # in METRICS' order
-            figure["value"] = marker(map(number, map(itemgetter(i), values)))
-            figure["as_of"] = marker(map(stamp.__getitem__, map(itemgetter(i), times)))
+            figure["value"] = marker(map(number, map(itemgetter(VALUES + i), rows)))
+            figure["as_of"] = marker(map(stamp.__getitem__, map(itemgetter(TIMES + i), rows)))
     text = json.dumps(sample, **options)
     if options["indent"]:  # a row is two levels deep in the document
         pad = " " * (2 * options["indent"])

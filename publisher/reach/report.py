@@ -12,6 +12,7 @@ went out; a post's figures are its newest, whenever they were observed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import repeat
@@ -103,6 +104,22 @@ class Row(NamedTuple):
     reposts_at: At
     comments_at: At
     shares_at: At
+
+    @classmethod
+    def of(
+        cls,
+        key: str,
+        account: str,
+        channel: str,
+        posts: int,
+        title: str | None,
+        kind: str | None,
+        values: Sequence[int | None],
+        times: Sequence[At],
+        notice_id: int | None = None,
+    ) -> Row:
+        """A row from its figures' values and times, each per METRICS."""
+        return cls._make((notice_id, key, account, channel, posts, title, kind, *values, *times))
 
     @property
     def values(self) -> tuple[int | None, ...]:
@@ -247,10 +264,10 @@ async def reach_report(
 
 def _row(group: ReachGroup) -> Row:
     found = [group.figures.get(m) for m in METRICS]
-    values = tuple(f[0] if f else None for f in found)
-    times = tuple(f[1] if f else None for f in found)
-    lead = (None, group.key, group.account, group.channel, group.posts, group.title, group.kind)
-    return Row._make((*lead, *values, *times))
+    values = [f[0] if f else None for f in found]
+    times = [f[1] if f else None for f in found]
+    g = group
+    return Row.of(g.key, g.account, g.channel, g.posts, g.title, g.kind, values, times)
 
 
 def _order(row: Row) -> tuple[int, str, str]:

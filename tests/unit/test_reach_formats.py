@@ -65,7 +65,7 @@ def rows(times: list[Any]) -> tuple[Row, ...]:
             if n == 2 and a == 2:
                 values, stamps = (None,) * 7, (None,) * 7
             kind = "weather_warning" if n % 2 else "not_a_known_kind"
-            out.append(Row(str(n * 7), account, channel, n, title, kind, values, stamps))
+            out.append(Row.of(str(n * 7), account, channel, n, title, kind, values, stamps))
     return tuple(out)
 
 
@@ -191,7 +191,7 @@ def test_an_empty_table_says_so() -> None:
 )
 def test_times_are_local_in_any_zone(zone: str, times: list[str]) -> None:
     here = ZoneInfo(zone)
-    one = [Row("1", "portal", "portal", 1, "t", "general", (1,) * 7, (t,) * 7) for t in times]
+    one = [Row.of("1", "portal", "portal", 1, "t", "general", (1,) * 7, (t,) * 7) for t in times]
     found = ReachReport("notice", date(2025, 1, 1), date(2025, 12, 31), here, NOW, tuple(one))
     table = list(csv.reader(io.StringIO(formats.as_csv(found).decode("utf-8-sig"))))
     assert [line[-1] for line in table[1:]] == [labels.when(utc(t), here) for t in times]
