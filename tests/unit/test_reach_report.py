@@ -9,7 +9,8 @@ import dataclasses
 import io
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -262,28 +263,35 @@ def test_bad_report_requests_exit_2_in_one_line(
     assert "Traceback" not in result.output
 
 
-async def test_the_api_report(seeded: Any, clock: FakeClock) -> None:
-    settings, _ = seeded
+@asynccontextmanager
+async def api_client(settings: Any, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API of a server on ``settings`` (in process, no worker)."""
     rt = await Runtime.open(settings, clock=clock)
     app = create_app(settings, runtime=rt, run_worker_in_process=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            query = "/api/reports/reach?from=2026-10-01&to=2026-11-30"
-            body = (await http.get(query + "&by=channel")).json()
-            rows = {r["account"]: r for r in body["rows"]}
-            assert rows["portal"]["figures"]["reads"]["value"] == 13
-            assert rows["weibo"]["figures"]["reads"]["value"] is None
-            xlsx = await http.get(query + "&format=xlsx")
-            assert xlsx.status_code == 200
-            assert xlsx.headers["content-type"].startswith("application/vnd.openxml")
-            assert load_workbook(io.BytesIO(xlsx.content)).active is not None
-            as_csv = await http.get(query + "&format=csv&by=month")
-            assert as_csv.status_code == 200 and "2026-11" in as_csv.text
-            for bad in ("&by=week", "&format=svg", "&from=yesterday"):
-                refused = await http.get(query.replace("from=2026-10-01", "") + bad)
-                assert refused.status_code == 422, bad
-                assert "error" in refused.json()
+            yield http
+
+
+async def test_the_api_report(seeded: Any, clock: FakeClock) -> None:
+    settings, _ = seeded
+    async with api_client(settings, clock) as http:
+        query = "/api/reports/reach?from=2026-10-01&to=2026-11-30"
+        body = (await http.get(query + "&by=channel")).json()
+        rows = {r["account"]: r for r in body["rows"]}
+        assert rows["portal"]["figures"]["reads"]["value"] == 13
+        assert rows["weibo"]["figures"]["reads"]["value"] is None
+        xlsx = await http.get(query + "&format=xlsx")
+        assert xlsx.status_code == 200
+        assert xlsx.headers["content-type"].startswith("application/vnd.openxml")
+        assert load_workbook(io.BytesIO(xlsx.content)).active is not None
+        as_csv = await http.get(query + "&format=csv&by=month")
+        assert as_csv.status_code == 200 and "2026-11" in as_csv.text
+        for bad in ("&by=week", "&format=svg", "&from=yesterday"):
+            refused = await http.get(query.replace("from=2026-10-01", "") + bad)
+            assert refused.status_code == 422, bad
+            assert "error" in refused.json()
 
 
 def _spy(threads: dict[str, int], name: str, write: Any) -> Any:
@@ -304,20 +312,16 @@ async def test_reports_are_written_off_the_event_loop(
         monkeypatch.setattr(formats, name, _spy(threads, name, getattr(formats, name)))
     monkeypatch.setattr(annual_files, "render", _spy(threads, "annual", annual_files.render))
     settings, _ = seeded
-    rt = await Runtime.open(settings, clock=clock)
-    app = create_app(settings, runtime=rt, run_worker_in_process=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            query = "/api/reports/reach?from=2026-10-01&to=2026-11-30&by=notice"
-            as_json = await http.get(query)
-            assert as_json.headers["content-type"] == "application/json"
-            expected = formats.as_json(await report(settings, "notice", clock))
-            assert as_json.json() == expected and len(expected["rows"]) == 6
-            for fmt in ("csv", "xlsx"):
-                assert (await http.get(f"{query}&format={fmt}")).status_code == 200
-            assert (await http.get("/api/reports/annual?year=2026")).status_code == 200
-            api = set(threads)
+    async with api_client(settings, clock) as http:
+        query = "/api/reports/reach?from=2026-10-01&to=2026-11-30&by=notice"
+        as_json = await http.get(query)
+        assert as_json.headers["content-type"] == "application/json"
+        expected = formats.as_json(await report(settings, "notice", clock))
+        assert as_json.json() == expected and len(expected["rows"]) == 6
+        for fmt in ("csv", "xlsx"):
+            assert (await http.get(f"{query}&format={fmt}")).status_code == 200
+        assert (await http.get("/api/reports/annual?year=2026")).status_code == 200
+        api = set(threads)
     threads.clear()
     async with console(tmp_path) as c:  # (its own database, publisher.db)
         await c.add_user("comms", Role.COMMS_OFFICER)
