@@ -124,7 +124,7 @@ class Row(NamedTuple):
     @property
     def values(self) -> tuple[int | None, ...]:
         """The figures' numbers, per METRICS."""
-        return self[7:14]
+        return self[7:14]  # the layout is checked below
 
     @property
     def times(self) -> tuple[At, ...]:
@@ -249,8 +249,8 @@ async def reach_report(
     check_period(start, end, by)
     posted_from, posted_before = _midnight(start, zone), _midnight(end + timedelta(days=1), zone)
     if by == "notice":  # a year is 400,000 rows: lean tuples, in order of notice and account
-        # The collector is held off while the rows are fetched and made (process-wide, also
-        # in the store's thread), so it looks at the 400,000 rows once, afterwards.
+        # The garbage collector is held off while the rows are fetched and made (process-wide:
+        # in the store's thread too), and counts them old afterwards (see publisher.bulk).
         with collector_paused():
             found = await store.reach_notice_rows(posted_from, posted_before)
             rows = tuple(map(tuple.__new__, repeat(Row), found))  # Row._make, in C
