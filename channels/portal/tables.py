@@ -33,6 +33,8 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from publisher.spreadsheet import csv_text
+
 ROWS_PER_PAGE = 200
 # The rendered table block: the macro writes '<div class="table-wrap…">' … '</table>\n</div>';
 # cell text is escaped, so '</table>' cannot occur inside it. Found with str.find: a regex
@@ -41,7 +43,6 @@ _OPEN = '<div class="table-wrap'
 _CLOSE = re.compile(r"</table>\s*</div>")
 _CAPTION = re.compile(r"<caption>(.*?)</caption>", re.DOTALL)
 _COUNT = re.compile(r"（共 \d+ 条）$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number
 
@@ -101,17 +102,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _safe_text(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def csv_bytes(table: Mapping[str, Any] | None) -> bytes:
     """The whole table as CSV: UTF-8 with BOM, a header row, CRLF line ends."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_safe_text(c) for c in columns_of(table)])
+    writer.writerow([csv_text(c) for c in columns_of(table)])
     for row in rows_of(table):
-        writer.writerow([_text(v) if _is_number(v) else _safe_text(_text(v)) for v in row])
+        writer.writerow([_text(v) if _is_number(v) else csv_text(_text(v)) for v in row])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 

@@ -37,6 +37,7 @@ from publisher.reach.report import (
     utc,
 )
 from publisher.render import KIND_LABELS
+from publisher.spreadsheet import csv_text
 
 FORMATS = ("table", "csv", "xlsx", "json")
 NONE = "—"
@@ -238,16 +239,17 @@ def as_csv(report: ReachReport) -> bytes:
     """The header and the rows as ``csv.writer`` writes them (Excel's dialect): each row
     joined from its texts, those that need it quoted by the writer, once per distinct text.
     Only a comma, a quote or a line break makes the writer quote a field; numbers, "—" and
-    times have none."""
+    times have none. A text a spreadsheet would run as a formula (a title "=…") gets an
+    apostrophe before it (:func:`publisher.spreadsheet.csv_text`), as in the portal's CSV."""
     sink = _Lines()
     writer = csv.writer(sink, lineterminator="\r\n")
     columns = _columns(report, True)
     for i in range(len(columns) - len(METRICS) - 2):  # the lead texts, account, channel type
-        every = "".join(columns[i])
-        if not any(c in every for c in ',"\r\n'):
-            continue
         distinct = list(set(columns[i]).difference({""}))  # ("" alone is written as "")
-        writer.writerows(zip(distinct))  # each alone on a line, quoted as need be
+        safe = list(map(csv_text, distinct))
+        if safe == distinct and not any(c in "".join(safe) for c in ',"\r\n'):
+            continue
+        writer.writerows(zip(safe))  # each alone on a line, quoted as need be
         quoted = dict(zip(distinct, [line[:-2] for line in sink.lines], strict=True))
         quoted[""] = ""
         sink.lines.clear()

@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from publisher import labels
 from publisher.reach import formats
 from publisher.reach.report import ReachReport, Row, utc
+from publisher.spreadsheet import csv_text
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -134,16 +135,38 @@ def shown(found: ReachReport, row: Row) -> list[str]:
     return [*lead, row.account, row.channel_label, *numbers, as_of]
 
 
+def in_csv(found: ReachReport, row: Row) -> list[str]:
+    """A row's cells as the CSV holds them: text a spreadsheet would run gets an apostrophe
+    (numbers, "—" and times never start so)."""
+    return [csv_text(cell) for cell in shown(found, row)]
+
+
 @pytest.mark.parametrize(("times", "by"), REPORTS)
 def test_csv_is_what_csv_writer_writes(times: list[Any], by: str) -> None:
     found = report(times, by)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(formats.headers(found))
-    writer.writerows(shown(found, r) for r in found.rows)
+    writer.writerows(in_csv(found, r) for r in found.rows)
     assert formats.as_csv(found) == out.getvalue().encode("utf-8-sig")
     back = list(csv.reader(io.StringIO(formats.as_csv(found).decode("utf-8-sig"))))
-    assert back[1:] == [shown(found, r) for r in found.rows]
+    assert back[1:] == [in_csv(found, r) for r in found.rows]
+
+
+@pytest.mark.parametrize("title", ["=1+1", "+86", "-5", "@SUM(A1)", "\t=1", '=HYPERLINK("x",1)'])
+def test_csv_titles_never_run_as_formulas(title: str) -> None:
+    """Excel and WPS run a CSV cell starting with = + - @ or a tab; the title stays text."""
+    found = ReachReport(
+        "notice",
+        date(2025, 1, 1),
+        date(2025, 1, 31),
+        ZONE,
+        NOW,
+        (Row.of("1", title, "weibo", 1, title, "general", (5,) * 7, ("2025-01-02 00:00:00",) * 7),),
+    )
+    back = list(csv.reader(io.StringIO(formats.as_csv(found).decode("utf-8-sig"))))
+    assert back[1][:4] == ["1", "'" + title, "工作动态", "'" + title]
+    assert back[1][6] == "5"  # numbers as they are
 
 
 @pytest.mark.parametrize(("times", "by"), REPORTS)
