@@ -12,8 +12,9 @@ from fastapi.responses import Response
 
 from publisher.console.pages import guard, page
 from publisher.errors import PublisherError
-from publisher.reach import annual, annual_files, charts, formats
+from publisher.reach import annual, annual_files, charts
 from publisher.reach.annual import annual_period
+from publisher.reach.export import DOWNLOADS, download
 from publisher.reach.report import METRICS, ReachReport, period, reach_report
 
 router = APIRouter(include_in_schema=False)
@@ -105,7 +106,7 @@ async def export(request: Request) -> Response:
     fmt = request.query_params.get("format", "xlsx")
     by = request.query_params.get("by", "channel")
     try:
-        if fmt not in ("csv", "xlsx") or by not in GROUPS:
+        if fmt not in DOWNLOADS or by not in GROUPS:
             raise PublisherError(f"不支持的导出方式 {fmt}/{by}")
         report = await _report(request, by)
     except PublisherError as exc:
@@ -118,14 +119,7 @@ async def export(request: Request) -> Response:
             message=str(exc),
             back="/reach",
         )
-    write = formats.as_csv if fmt == "csv" else formats.as_xlsx
-    body = await anyio.to_thread.run_sync(write, report)  # seconds by notice: off the loop
-    name = f"reach-{report.start}-{report.end}-{report.by}.{fmt}"
-    return Response(
-        body,
-        media_type=formats.MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return await download(report, fmt)  # seconds by notice: off the event loop
 
 
 @router.get("/reach/annual")

@@ -236,29 +236,41 @@ def _pad(text: str, by: int, right: bool) -> str:
 
 
 def as_csv(report: ReachReport) -> bytes:
-    """The header and the rows as ``csv.writer`` writes them (Excel's dialect): each row
-    joined from its texts, those that need it quoted by the writer, once per distinct text.
-    Only a comma, a quote or a line break makes the writer quote a field; numbers, "—" and
-    times have none. A text a spreadsheet would run as a formula (a title "=…") gets an
-    apostrophe before it (:func:`publisher.spreadsheet.csv_text`), as in the portal's CSV."""
+    """The header and the rows as ``csv.writer`` writes them (Excel's dialect), in UTF-8 with
+    the byte-order mark Excel needs to read Chinese. See :func:`csv_parts`."""
+    return b"".join(csv_parts(report))
+
+
+_CSV_ROWS_A_PART = 50_000
+
+
+def csv_parts(report: ReachReport) -> Iterator[bytes]:
+    """:func:`as_csv` in parts, made as they are asked for (the API and the console stream
+    them): the header, then fifty thousand rows at a time. Each part's rows are joined from
+    their texts, those that need it quoted by the writer, once per distinct text. Only a
+    comma, a quote or a line break makes the writer quote a field; numbers, "—" and times
+    have none. A text a spreadsheet would run as a formula (a title "=…") gets an apostrophe
+    before it (:func:`publisher.spreadsheet.csv_text`), as in the portal's CSV."""
     sink = _Lines()
     writer = csv.writer(sink, lineterminator="\r\n")
-    columns = _columns(report, True)
-    for i in range(len(columns) - len(METRICS) - 2):  # the lead texts, account, channel type
-        distinct = list(set(columns[i]).difference({""}))  # ("" alone is written as "")
-        safe = list(map(csv_text, distinct))
-        if safe == distinct and not any(c in "".join(safe) for c in ',"\r\n'):
-            continue
-        writer.writerows(zip(safe))  # each alone on a line, quoted as need be
-        quoted = dict(zip(distinct, [line[:-2] for line in sink.lines], strict=True))
-        quoted[""] = ""
-        sink.lines.clear()
-        columns[i] = list(map(quoted.__getitem__, columns[i]))
     writer.writerow(headers(report))
-    lines = [sink.lines[0][:-2]]
-    lines += map(",".join, zip(*columns, strict=True))
-    lines.append("")
-    return "\r\n".join(lines).encode("utf-8-sig")
+    yield sink.lines.pop().encode("utf-8-sig")
+    for first in range(0, len(report.rows), _CSV_ROWS_A_PART):
+        rows = report.rows[first : first + _CSV_ROWS_A_PART]
+        columns = _columns(dataclasses.replace(report, rows=rows), True)
+        for i in range(len(columns) - len(METRICS) - 2):  # lead texts, account, channel type
+            distinct = list(set(columns[i]).difference({""}))  # ("" alone is written as "")
+            safe = list(map(csv_text, distinct))
+            if safe == distinct and not any(c in "".join(safe) for c in ',"\r\n'):
+                continue
+            writer.writerows(zip(safe))  # each alone on a line, quoted as need be
+            quoted = dict(zip(distinct, [line[:-2] for line in sink.lines], strict=True))
+            quoted[""] = ""
+            sink.lines.clear()
+            columns[i] = list(map(quoted.__getitem__, columns[i]))
+        lines = list(map(",".join, zip(*columns, strict=True)))
+        lines.append("")
+        yield "\r\n".join(lines).encode()
 
 
 class _Lines:
@@ -332,7 +344,13 @@ def compact_json(report: ReachReport) -> bytes:
     """``json.dumps(as_json(report), ensure_ascii=False, separators=(",", ":"))`` in UTF-8,
     the same bytes, fast (see :func:`_json_parts`): what ``JSONResponse(as_json(report))``
     sends, the API's JSON."""
-    return b"".join(_json_parts(report, None, b""))
+    return b"".join(compact_json_parts(report))
+
+
+def compact_json_parts(report: ReachReport) -> Iterator[bytes]:
+    """:func:`compact_json` in parts of a thousand rows, made as they are asked for: the API
+    streams them, so a year by notice (230 MB) starts at once and is never one whole copy."""
+    return _json_parts(report, None, b"")
 
 
 _ROWS_A_PART = 1000

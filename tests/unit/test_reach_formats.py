@@ -153,6 +153,17 @@ def test_csv_is_what_csv_writer_writes(times: list[Any], by: str) -> None:
     assert back[1:] == [in_csv(found, r) for r in found.rows]
 
 
+def test_csv_made_in_parts_is_the_same_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API and the console stream the CSV in parts; cut anywhere, the file is the same."""
+    found = report(TEXT_TIMES)
+    whole = formats.as_csv(found)
+    for size in (1, 4, 7, len(found.rows) - 1):
+        monkeypatch.setattr(formats, "_CSV_ROWS_A_PART", size)
+        parts = list(formats.csv_parts(found))
+        assert len(parts) == 1 + -(-len(found.rows) // size)  # the header, then the rows
+        assert b"".join(parts) == whole
+
+
 @pytest.mark.parametrize("title", ["=1+1", "+86", "-5", "@SUM(A1)", "\t=1", '=HYPERLINK("x",1)'])
 def test_csv_titles_never_run_as_formulas(title: str) -> None:
     """Excel and WPS run a CSV cell starting with = + - @ or a tab; the title stays text."""

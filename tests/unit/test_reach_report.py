@@ -302,24 +302,44 @@ def _spy(threads: dict[str, int], name: str, write: Any) -> Any:
     return spied
 
 
+def _spy_parts(threads: dict[str, int], name: str, parts: Any) -> Any:
+    """As :func:`_spy` for a writer whose parts are made as they are asked for: where each
+    part is made is where the work is done."""
+
+    def spied(*args: Any) -> Any:
+        for part in parts(*args):
+            threads[name] = threading.get_ident()
+            yield part
+
+    return spied
+
+
 async def test_reports_are_written_off_the_event_loop(
     seeded: Any, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A year by notice takes seconds to write: the API and the console write reports in a
     worker thread, so the portal and the warnings API go on answering meanwhile."""
     threads: dict[str, int] = {}
-    for name in ("compact_json", "as_csv", "as_xlsx"):
-        monkeypatch.setattr(formats, name, _spy(threads, name, getattr(formats, name)))
+    monkeypatch.setattr(formats, "as_xlsx", _spy(threads, "xlsx", formats.as_xlsx))
+    for name in ("compact_json_parts", "csv_parts"):  # streamed: made part by part
+        monkeypatch.setattr(formats, name, _spy_parts(threads, name, getattr(formats, name)))
     monkeypatch.setattr(annual_files, "render", _spy(threads, "annual", annual_files.render))
     settings, _ = seeded
     async with api_client(settings, clock) as http:
         query = "/api/reports/reach?from=2026-10-01&to=2026-11-30&by=notice"
         as_json = await http.get(query)
         assert as_json.headers["content-type"] == "application/json"
-        expected = formats.as_json(await report(settings, "notice", clock))
+        found = await report(settings, "notice", clock)
+        expected = formats.as_json(found)
         assert as_json.json() == expected and len(expected["rows"]) == 6
+        assert as_json.content == formats.compact_json(found)  # the same bytes, streamed
         for fmt in ("csv", "xlsx"):
             assert (await http.get(f"{query}&format={fmt}")).status_code == 200
+        as_csv = await http.get(f"{query}&format=csv")
+        assert as_csv.content == formats.as_csv(found)  # the same bytes, streamed
+        assert as_csv.headers["content-disposition"] == (
+            'attachment; filename="reach-2026-10-01-2026-11-30-notice.csv"'
+        )
         assert (await http.get("/api/reports/annual?year=2026")).status_code == 200
         api = set(threads)
     threads.clear()
@@ -330,8 +350,8 @@ async def test_reports_are_written_off_the_event_loop(
             exported = await c.http.get(f"/reach/export?format={fmt}&by=notice")
             assert exported.status_code == 200, exported.text[:300]
         assert (await c.http.get("/reach/annual?year=2026&format=docx")).status_code == 200
-    assert api == {"compact_json", "as_csv", "as_xlsx", "annual"}
-    assert set(threads) == {"as_csv", "as_xlsx", "annual"}  # the console's
+    assert api == {"compact_json_parts", "csv_parts", "xlsx", "annual"}
+    assert set(threads) == {"csv_parts", "xlsx", "annual"}  # the console's
     assert threading.get_ident() not in threads.values()
 
 
