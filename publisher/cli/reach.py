@@ -9,7 +9,7 @@ import click
 
 from publisher.cli import EXIT_FAILED, EXIT_INPUT, Context, emit, main, pass_ctx
 from publisher.reach import annual_files, formats
-from publisher.reach.annual import annual_period, annual_report
+from publisher.reach.annual import annual_period, settings_report
 from publisher.reach.charts import CHARTS, reach_chart
 from publisher.reach.report import GROUPINGS, METRICS, ReachReport, period, reach_report
 from publisher.runtime import Runtime
@@ -197,8 +197,8 @@ def annual_report_cmd(
 ) -> None:
     """政府信息公开工作年度报告 (国办公开办函〔2021〕30号格式)。
 
-    有数据的栏目 (主动公开条数、行政许可和行政处罚决定数、各渠道发布和阅读、预警、分批公开)
-    自动填写，其余标注“（待填写）”。"""
+    有数据的栏目 (主动公开条数、行政许可和行政处罚决定数、各渠道发布和阅读、预警、分批公开、
+    信息公开义务完成情况) 自动填写，其余标注“（待填写）”。"""
     if fmt in ("xlsx", "docx") and output is None:
         click.echo(f"publisher: 错误: {fmt} 格式需要 --output 指定文件", err=True)
         raise SystemExit(EXIT_INPUT)
@@ -208,9 +208,7 @@ def annual_report_cmd(
     async def go() -> bytes:
         rt = await Runtime.open(settings)
         try:
-            found = await annual_report(
-                rt.store, settings.organization.name, chosen, settings.zone, rt.clock.now()
-            )
+            found = await settings_report(rt.store, settings, chosen, rt.clock.now())
             return annual_files.render(found, fmt)
         finally:
             await rt.close()

@@ -140,9 +140,7 @@ async def annual_file(request: Request) -> Response:
         )
     try:
         chosen = annual_period(int(year), half)
-        found = await annual.annual_report(
-            rt.store, rt.settings.organization.name, chosen, rt.settings.zone, rt.clock.now()
-        )
+        found = await annual.settings_report(rt.store, rt.settings, chosen, rt.clock.now())
     except PublisherError as exc:
         return page(
             request,

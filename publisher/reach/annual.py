@@ -11,21 +11,24 @@ html, xlsx, docx) are built from an :class:`AnnualReport`.
 * notices per kind, warnings per colour, disclosure batches: notices first posted in the period.
 * posts and reads per channel: the reach report by channel account (each post's latest sample
   per metric), summed per channel type (one type's figures mean the same thing).
-* obligations met on time / late / missed: :func:`obligation_counts`, the one place that asks
-  the schedules-and-obligations feature; ``None`` (shown "（待日程与义务功能提供）") until it is
-  there.
+* obligations met on time / late / missed: :func:`obligation_counts`, the occurrences the
+  obligations feature (:func:`publisher.obligations.status.due_in`) finds due in the period;
+  ``None`` (shown "（待日程与义务功能提供）") when the caller gives no settings to read them with.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from publisher.obligations.status import due_in
 from publisher.reach.report import CHANNEL_TYPES, METRICS, ReportInputError, reach_report
-from publisher.store.base import AnnualStore, ReachStore
+from publisher.settings import Settings
+from publisher.store.base import Store
 
 HALVES = {"H1": "上半年", "H2": "下半年"}
 COLOURS = ("红色", "橙色", "黄色", "蓝色")
@@ -125,18 +128,20 @@ class AnnualReport:
         return min(times) if times else None
 
 
-class AnnualSource(AnnualStore, ReachStore, Protocol):
-    """What :func:`annual_report` reads: published notices and reach."""
-
-
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), tzinfo=zone)
 
 
 async def annual_report(
-    store: AnnualSource, organisation: str, period: Period, zone: ZoneInfo, now: datetime
+    store: Store,
+    organisation: str,
+    period: Period,
+    zone: ZoneInfo,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> AnnualReport:
-    """Gather the report of ``period``: what the product knows; the rest is left blank."""
+    """Gather the report of ``period``: what the product knows; the rest is left blank. With
+    ``settings`` (the CLI, the API and the console give theirs) the obligations are counted."""
     begin, stop = _midnight(period.start, zone), _midnight(period.end + timedelta(days=1), zone)
     published = await store.published_notices(begin, stop)
     by_kind: dict[str, int] = {}
@@ -162,7 +167,19 @@ async def annual_report(
         warnings_by_colour=colours,
         batches=tuple(batches),
         channels=_per_channel(reach.rows),
-        obligations=await obligation_counts(store, begin, stop),
+        obligations=None
+        if settings is None
+        else await obligation_counts(store, settings, period, now),
+    )
+
+
+async def settings_report(
+    store: Store, settings: Settings, period: Period, now: datetime
+) -> AnnualReport:
+    """The report as the CLI, the API and the console make it: the organisation and zone of
+    ``settings``, with the obligations counted."""
+    return await annual_report(
+        store, settings.organization.name, period, settings.zone, now, settings
     )
 
 
@@ -195,16 +212,13 @@ def _per_channel(rows: Any) -> tuple[ChannelFigure, ...]:
     )
 
 
-async def obligation_counts(store: Any, begin: datetime, stop: datetime) -> Obligations | None:
-    """Obligations due in ``[begin, stop)`` met on time, late, or missed; ``None`` while the store
-    has no ``obligation_outcomes`` (the schedules-and-obligations feature).
-
-    The integrator wires that feature here and only here: ``obligation_outcomes(due_from,
-    due_before)`` is expected to return a mapping with the counts ``on_time``, ``late`` and
-    ``missed``.
-    """
-    method = getattr(store, "obligation_outcomes", None)
-    if method is None:
-        return None
-    found = await method(begin, stop)
-    return Obligations(int(found["on_time"]), int(found["late"]), int(found["missed"]))
+async def obligation_counts(
+    store: Store, settings: Settings, period: Period, now: datetime
+) -> Obligations:
+    """The obligations due in ``period``, as of ``now``: met on time, met late, and not met by
+    their due date and still not (missed). Occurrences not yet due, or whose due date cannot be
+    worked out, are not counted; nor are those due before the obligation was recorded."""
+    today = now.astimezone(settings.zone).date()
+    found = await due_in(store, settings, period.start, period.end, today, strict=False)
+    states = Counter(row.state for row in found)
+    return Obligations(states["met"], states["met_late"], states["overdue"])

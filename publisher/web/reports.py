@@ -62,9 +62,7 @@ async def annual_report(
     if not year.strip().isdigit():
         return JSONResponse({"error": f"年度应为四位数字，例如 2026，收到 {year!r}"}, 422)
     chosen = annual_period(int(year), half)
-    found = await annual.annual_report(
-        rt.store, rt.settings.organization.name, chosen, rt.settings.zone, rt.clock.now()
-    )
+    found = await annual.settings_report(rt.store, rt.settings, chosen, rt.clock.now())
     body = await anyio.to_thread.run_sync(annual_files.render, found, format)  # (off the loop)
     name = f"annual-{chosen.year}{'-' + chosen.half if chosen.half else ''}.{format}"
     headers = {} if format == "html" else {"Content-Disposition": f'attachment; filename="{name}"'}

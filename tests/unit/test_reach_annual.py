@@ -19,7 +19,7 @@ from docx import Document
 from openpyxl import load_workbook
 
 from publisher.reach import annual_files
-from publisher.reach.annual import Obligations, annual_period, annual_report, obligation_counts
+from publisher.reach.annual import annual_period, annual_report
 from publisher.reach.annual_text import BLANK, PENDING, about, document
 from publisher.runtime import Runtime
 from publisher.settings import load_settings
@@ -118,7 +118,7 @@ async def test_the_year_in_sentences(settings: Any) -> None:
     assert "（阅读等数据截至2025年12月30日）" in text
     assert "全年发布气象灾害预警信息3条，其中红色预警1条、橙色预警2条。" in text
     assert "全年分2批公开行政许可决定信息5条，分1批公开行政处罚决定信息4条。" in text
-    assert PENDING in text  # obligations: not there yet, said so
+    assert PENDING in text  # built without settings: obligations not counted, and said so
 
 
 async def test_the_national_tables(settings: Any) -> None:
@@ -161,17 +161,6 @@ async def test_the_half_years(settings: Any) -> None:
     text = "".join(document(second)[1][0].paragraphs)
     assert "通过政务微博发布各类安全生产信息4条，获点赞5次" in text  # no reads: none claimed
     assert "下半年发布气象灾害预警信息1条，其中橙色预警1条。" in text
-
-
-async def test_obligations_are_read_through_the_one_hook() -> None:
-    class WithObligations:
-        async def obligation_outcomes(self, begin: datetime, stop: datetime) -> dict[str, int]:
-            assert (begin.year, stop.year) == (2025, 2026)
-            return {"on_time": 11, "late": 2, "missed": 1}
-
-    found = await obligation_counts(WithObligations(), utc(2025, 1, 1), utc(2026, 1, 1))
-    assert found == Obligations(11, 2, 1)
-    assert await obligation_counts(object(), utc(2025, 1, 1), utc(2026, 1, 1)) is None
 
 
 async def test_the_files(settings: Any) -> None:
