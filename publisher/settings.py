@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     # What the built-in sandbox received, kept across restarts of `serve` (one file per
     # channel type); default: "publisher-sandbox" beside the SQLite file, else the working dir.
     sandbox_dir: Path | None = None
+    # The chromium that draws reach charts as PNG (`report reach --format png`); default: the
+    # PATH's chromium or chromium-browser. Needs Playwright's package: pip install 'publisher[png]'.
+    chromium: Path | None = None
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes. Empty: none,
     # unless a portal account sets trust_forwarded_for (then the proxy on this host, 127.0.0.1).
     forwarded_allow_ips: list[str] = Field(default_factory=list)

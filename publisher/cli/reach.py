@@ -11,6 +11,7 @@ from publisher.cli import EXIT_FAILED, EXIT_INPUT, Context, emit, main, pass_ctx
 from publisher.reach import annual_files, formats
 from publisher.reach.annual import annual_period, settings_report
 from publisher.reach.charts import CHARTS, reach_chart
+from publisher.reach.png import svg_to_png
 from publisher.reach.report import GROUPINGS, METRICS, ReachReport, period, reach_report
 from publisher.runtime import Runtime
 
@@ -87,23 +88,23 @@ def report() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice((*formats.FORMATS, "svg")),
+    type=click.Choice((*formats.FORMATS, "svg", "png")),
     default="table",
     show_default=True,
-    help="输出格式；xlsx 需要 --output；svg 为图表 (见 --chart)。",
+    help="输出格式；xlsx 和 png 需要 --output；svg 和 png 为图表 (见 --chart；png 需要 chromium)。",
 )
 @click.option(
     "--chart",
     type=click.Choice(CHARTS),
     default=None,
-    help="svg 图表: time 各渠道触达趋势、top 触达最多的通知、kind 按类别、month 按月份"
+    help="svg/png 图表: time 各渠道触达趋势、top 触达最多的通知、kind 按类别、month 按月份"
     " (默认按 --by: month 或 kind，否则 time)。",
 )
 @click.option(
     "--metric",
     type=click.Choice(METRICS),
     default=None,
-    help="svg 图表所用指标 (默认每个渠道账号取其第一项有数据的指标；top 默认 reads)。",
+    help="svg/png 图表所用指标 (默认每个渠道账号取其第一项有数据的指标；top 默认 reads)。",
 )
 @OUTPUT
 @pass_ctx
@@ -118,11 +119,11 @@ def reach_report_cmd(
     output: Path | None,
 ) -> None:
     """一段时间内发布的通知的触达：每条发布取各指标的最新采样，按组和渠道账号合计。"""
-    if fmt == "xlsx" and output is None:
-        click.echo("publisher: 错误: xlsx 格式需要 --output 指定文件", err=True)
+    if fmt in ("xlsx", "png") and output is None:
+        click.echo(f"publisher: 错误: {fmt} 格式需要 --output 指定文件", err=True)
         raise SystemExit(EXIT_INPUT)
-    if (chart or metric) and fmt != "svg":
-        click.echo("publisher: 错误: --chart 和 --metric 只用于 --format svg", err=True)
+    if (chart or metric) and fmt not in ("svg", "png"):
+        click.echo("publisher: 错误: --chart 和 --metric 只用于 --format svg 或 png", err=True)
         raise SystemExit(EXIT_INPUT)
     settings = ctx.settings()
     drawn = chart or {"month": "month", "kind": "kind"}.get(by, "time")
@@ -132,7 +133,7 @@ def reach_report_cmd(
         try:
             today = rt.clock.now().astimezone(settings.zone).date()
             first, last = period(start, end, today)
-            if fmt == "svg":
+            if fmt in ("svg", "png"):
                 return await reach_chart(
                     rt.store, drawn, first, last, settings.zone, rt.clock.now(), metric
                 )
@@ -141,10 +142,14 @@ def reach_report_cmd(
             await rt.close()
 
     result = ctx.run(go())
-    if isinstance(result, str):
-        _write(result.encode(), output, f"图表 {drawn}")
-        return
     data: bytes
+    if isinstance(result, str):  # a chart
+        svg = result
+        data = svg.encode()
+        if fmt == "png":  # drawn by chromium, after the loop is gone (Playwright's sync API)
+            data = ctx.guard(lambda: svg_to_png(svg, settings.chromium))
+        _write(data, output, f"图表 {drawn}")
+        return
     if fmt == "json":
         data = formats.json_file(result)  # json.dumps(..., indent=2), but fast
     elif fmt == "csv":
