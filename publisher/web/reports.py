@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from publisher.reach import annual, annual_files, charts, formats
 from publisher.reach.annual import annual_period
-from publisher.reach.export import download
+from publisher.reach.export import DOWNLOADS, download
 from publisher.reach.report import period, reach_report
 from publisher.runtime import Runtime
 from publisher.web.auth import authorize
@@ -32,8 +32,9 @@ async def reach(
     Default period: this month so far."""
     rt: Runtime = request.app.state.runtime
     start, end = period(from_, to, rt.clock.now().astimezone(rt.settings.zone).date())
-    if format not in ("json", "csv", "xlsx"):
-        return JSONResponse({"error": f"不支持的格式 {format!r} (可用: json、csv、xlsx)"}, 422)
+    if format not in ("json", *DOWNLOADS):
+        known = "、".join(("json", *DOWNLOADS))
+        return JSONResponse({"error": f"不支持的格式 {format!r} (可用: {known})"}, 422)
     report = await reach_report(rt.store, start, end, by, rt.settings.zone, rt.clock.now())
     # Written in worker threads: a year by notice is 400,000 rows, seconds of work that
     # would otherwise stop every other request (the portal, warnings) meanwhile.
